@@ -1,0 +1,108 @@
+//! The kakehashi command line: the only crate that touches argv, files, stdout and
+//! exit codes. Every command is a module with an `Args` (clap) and a `run` function;
+//! [`run`] dispatches and maps outcomes to exit codes:
+//!
+//! - `0`: done, no error-severity diagnostic;
+//! - `1`: done, but the input had errors (see the diagnostics);
+//! - `2`: usage or I/O failure (nothing useful was produced).
+//!
+//! [`run`] takes a [`Context`] (working directory and output streams) instead of the
+//! process's, so the golden-test harness drives exactly what the binary runs.
+
+#![deny(missing_docs)]
+
+use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Exit code: success, no error-severity diagnostics.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: the input had error-severity diagnostics.
+pub const EXIT_INPUT_ERRORS: u8 = 1;
+/// Exit code: usage or I/O failure.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Where a command runs: its working directory and output streams.
+pub struct Context<'a> {
+    /// Relative paths on the command line are resolved against this directory
+    /// (and shown as given).
+    pub cwd: PathBuf,
+    /// Standard output.
+    pub stdout: &'a mut dyn Write,
+    /// Standard error.
+    pub stderr: &'a mut dyn Write,
+}
+
+impl Context<'_> {
+    /// Resolves a path given on the command line.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.cwd.join(p)
+        }
+    }
+}
+
+/// A failure that stops a command (exit code 2): bad usage or an I/O error.
+#[derive(Debug)]
+pub struct Failure(String);
+
+impl Failure {
+    fn io(what: &Path, e: io::Error) -> Failure {
+        Failure(format!("{}: {e}", what.display()))
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Failure {
+        Failure(format!("output: {e}"))
+    }
+}
+
+type CmdResult = Result<u8, Failure>;
+
+#[derive(Parser)]
+#[command(
+    name = "kakehashi",
+    version,
+    about = "Bridge from vendor formats, SS-MIX2 storage and UKE receipts to validated JP-CLINS FHIR"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {}
+
+/// Runs the command line `args` (including the program name) and returns the exit code.
+pub fn run<I, T>(args: I, ctx: &mut Context<'_>) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let text = e.render().to_string();
+            let out: &mut dyn Write = if e.use_stderr() {
+                ctx.stderr
+            } else {
+                ctx.stdout
+            };
+            let _ = out.write_all(text.as_bytes());
+            return code;
+        }
+    };
+    let result: CmdResult = match cli.command {};
+    match result {
+        Ok(code) => code,
+        Err(Failure(msg)) => {
+            let _ = writeln!(ctx.stderr, "kakehashi: {msg}");
+            EXIT_USAGE
+        }
+    }
+}

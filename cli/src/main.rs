@@ -1,0 +1,23 @@
+//! The `kakehashi` binary: hands argv and the process's streams to [`cli::run`].
+
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut err = stderr.lock();
+    let code = {
+        let mut ctx = cli::Context {
+            cwd: std::path::PathBuf::from("."),
+            stdout: &mut out,
+            stderr: &mut err,
+        };
+        cli::run(std::env::args_os(), &mut ctx)
+    };
+    if out.flush().is_err() {
+        return ExitCode::from(cli::EXIT_USAGE);
+    }
+    ExitCode::from(code)
+}

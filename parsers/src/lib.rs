@@ -1,0 +1,12 @@
+//! Parsers: bytes in, records plus diagnostics out. No FHIR, no tables, no file I/O.
+//!
+//! Each format has a module:
+//! - [`text`]: character decoding (ISO-2022-JP with byte-offset maps, the
+//!   normalisation of characters decoders disagree on).
+//! - [`hl7`]: HL7 v2.5 messages (delimiters, escapes, segments, fields).
+//! - [`ssmix2`]: SS-MIX2 standardized-storage paths, file names and per-data-type checks.
+//!
+//! Parsing never fails wholesale: every function returns what it could read plus
+//! [`diagnostics::Diagnostics`] with precise locations.
+
+#![deny(missing_docs)]
