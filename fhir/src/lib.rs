@@ -3,3 +3,5 @@
 //! resources are parsed from bytes the caller read.
 
 #![deny(missing_docs)]
+
+pub mod package;

@@ -10,3 +10,5 @@
 //! [`diagnostics::Diagnostics`] with precise locations.
 
 #![deny(missing_docs)]
+
+pub mod text;
