@@ -16,6 +16,8 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+mod synth_ssmix2;
+
 /// Exit code: success, no error-severity diagnostics.
 pub const EXIT_OK: u8 = 0;
 /// Exit code: the input had error-severity diagnostics.
@@ -75,7 +77,19 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Generate synthetic test data.
+    Synth {
+        #[command(subcommand)]
+        command: SynthCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SynthCommand {
+    /// A synthetic SS-MIX2 standardized storage (ISO-2022-JP HL7 v2.5), optionally with faults.
+    Ssmix2(synth_ssmix2::Args),
+}
 
 /// Runs the command line `args` (including the program name) and returns the exit code.
 pub fn run<I, T>(args: I, ctx: &mut Context<'_>) -> u8
@@ -97,7 +111,11 @@ where
             return code;
         }
     };
-    let result: CmdResult = match cli.command {};
+    let result: CmdResult = match cli.command {
+        Command::Synth {
+            command: SynthCommand::Ssmix2(args),
+        } => synth_ssmix2::run(args, ctx),
+    };
     match result {
         Ok(code) => code,
         Err(Failure(msg)) => {

@@ -306,6 +306,42 @@ fn fallback_lab_codes() -> Vec<LabCode> {
     .collect()
 }
 
+/// Kangxi radicals that code-system text uses in place of the ideograph (the
+/// JP-CLINS lab names contain ⾎ U+2F8E and ⽩ U+2F69), mapped to the ideograph.
+const KANGXI: &[(char, char)] = &[
+    ('\u{2F08}', '人'),
+    ('\u{2F1D}', '口'),
+    ('\u{2F3C}', '心'),
+    ('\u{2F47}', '日'),
+    ('\u{2F49}', '月'),
+    ('\u{2F4A}', '木'),
+    ('\u{2F54}', '水'),
+    ('\u{2F69}', '白'),
+    ('\u{2F6C}', '目'),
+    ('\u{2F81}', '肉'),
+    ('\u{2F8E}', '血'),
+    ('\u{2FA6}', '金'),
+    ('\u{2FBB}', '骨'),
+];
+
+/// Text that ISO-2022-JP can carry: Kangxi radicals become their ideographs and
+/// any other character outside ASCII and JIS X 0208 becomes ■ (the NHO rule for
+/// 外字), so the encoder never has to fall back to numeric character references.
+pub fn jis_text(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            let c = KANGXI.iter().find(|(k, _)| *k == c).map_or(c, |(_, v)| *v);
+            let mut buf = [0u8; 4];
+            let (_, _, unmappable) = encoding_rs::ISO_2022_JP.encode(c.encode_utf8(&mut buf));
+            if unmappable || c == '\u{1B}' {
+                '■'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// One code per group, preferring serum (023), then whole blood with additive
 /// (019), urine (001), then anything; the choice within a material is seeded.
 fn panel(codes: &[LabCode], set: LabSet, rng: &mut Rng) -> Vec<LabCode> {
@@ -333,7 +369,9 @@ fn panel(codes: &[LabCode], set: LabSet, rng: &mut Rng) -> Vec<LabCode> {
             .find(|v| !v.is_empty())
             .unwrap_or(members);
         if let Some(c) = rng.pick(&chosen) {
-            out.push((*c).clone());
+            let mut c = (*c).clone();
+            c.name = jis_text(&c.name);
+            out.push(c);
         }
     }
     out
@@ -426,13 +464,10 @@ fn make_patient(index: u64, rng: &mut Rng) -> Patient {
         fullwidth(rng.range(1, 30)),
         fullwidth(rng.range(1, 20))
     );
-    let phone = format!(
-        "{}-{:0w$}-{:04}",
-        area,
-        rng.range(100, 999),
-        rng.range(0, 9999),
-        w = 6 - area.len().min(5)
-    );
+    // Ten digits in all: area code, exchange, line.
+    let w = 6 - area.len().min(4);
+    let exchange = rng.range(10u64.pow(w as u32 - 1), 10u64.pow(w as u32) - 1);
+    let phone = format!("{area}-{exchange}-{:04}", rng.range(0, 9999));
     let plan = rng.below(tables::INSURANCE_PLANS.len() as u64) as usize;
     let base = format!(
         "{}{:02}{:03}",

@@ -132,6 +132,7 @@ fn messages_are_valid_iso_2022_jp_and_match_their_file_names() {
         // Decode → encode gives the same bytes: nothing was unmappable.
         assert_eq!(&encoding_rs::ISO_2022_JP.encode(&text).0[..], &bytes[..]);
         assert!(text.ends_with('\r'));
+        assert!(!text.contains("&#"), "numeric character reference: {path:?}");
         assert!(!text.contains('\n'));
         let p = parts(path);
         let segs = segments(&text);
@@ -409,4 +410,29 @@ fn insurer_numbers_carry_a_valid_check_digit() {
             assert_eq!(insurer_check_digit(&n[..7]), check);
         }
     }
+}
+
+#[test]
+fn names_outside_jis_x_0208_are_made_encodable() {
+    assert_eq!(jis_text("\u{2F8E}液型-ABO"), "血液型-ABO");
+    assert_eq!(jis_text("尿蛋\u{2F69}"), "尿蛋白");
+    assert_eq!(jis_text("𠮷野家－１"), "■野家－１");
+    let mut codes = lab_codes();
+    codes[0].name = "\u{2F8E}清アルブミン𠮷".into();
+    let files: Vec<_> = generate(
+        &Options {
+            patients: 80,
+            fault_rate: 0.0,
+        },
+        1,
+        &codes,
+    )
+    .collect();
+    let mut seen = false;
+    for (_, bytes) in &files {
+        let text = decode(bytes).unwrap();
+        assert!(!text.contains("&#"), "numeric character reference");
+        seen |= text.contains("血清アルブミン■");
+    }
+    assert!(seen);
 }
