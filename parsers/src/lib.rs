@@ -11,4 +11,5 @@
 
 #![deny(missing_docs)]
 
+pub mod hl7;
 pub mod text;

@@ -182,7 +182,11 @@ impl Decoder<'_> {
             }
             if b == b'\r' || b == b'\n' {
                 if self.mode == Mode::Jis0208 {
-                    self.issue(IssueKind::EscapeLeftOpen, self.jis_start, i - self.jis_start);
+                    self.issue(
+                        IssueKind::EscapeLeftOpen,
+                        self.jis_start,
+                        i - self.jis_start,
+                    );
                 }
                 self.mode = Mode::Ascii;
                 self.push(b as char, i);
@@ -236,12 +240,7 @@ impl Decoder<'_> {
         } else {
             // Unknown or unsupported (e.g. ESC $ ( D for JIS X 0212): report the
             // escape bytes; keep the mode so the text after it stays readable.
-            let len = if rest.starts_with(b"\x1b$(") {
-                4
-            } else {
-                3
-            }
-            .min(rest.len());
+            let len = if rest.starts_with(b"\x1b$(") { 4 } else { 3 }.min(rest.len());
             self.issue(IssueKind::UnsupportedEscape, i, len);
             self.out.map.mark(self.out.text.len(), i);
             self.out.text.push('\u{FFFD}');
@@ -316,14 +315,15 @@ impl Decoder<'_> {
             0xF0..=0xF4 => 4,
             _ => 0,
         };
-        if want > 0 && i + want <= raw.len() {
-            if let Ok(s) = std::str::from_utf8(&raw[i..i + want]) {
-                if let Some(c) = s.chars().next() {
-                    self.issue(IssueKind::Utf8Leak, i, want);
-                    self.push(c, i);
-                    return i + want;
-                }
-            }
+        let utf8 = raw
+            .get(i..i + want)
+            .filter(|_| want > 0)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .and_then(|s| s.chars().next());
+        if let Some(c) = utf8 {
+            self.issue(IssueKind::Utf8Leak, i, want);
+            self.push(c, i);
+            return i + want;
         }
         // CP932: a lead byte and a trail byte, or a half-width katakana byte.
         let b = raw[i];
