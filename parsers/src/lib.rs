@@ -12,4 +12,5 @@
 #![deny(missing_docs)]
 
 pub mod hl7;
+pub mod ssmix2;
 pub mod text;
