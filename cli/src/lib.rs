@@ -49,19 +49,24 @@ impl Context<'_> {
 #[derive(Debug)]
 pub struct Failure(String);
 
-impl Failure {
-    fn io(what: &Path, e: io::Error) -> Failure {
-        Failure(format!("{}: {e}", what.display()))
-    }
-}
+/// Marker message of a failure to write output because the reader went away
+/// (`kakehashi … | head`): not worth a message.
+const BROKEN_PIPE: &str = "\0broken pipe";
 
 impl From<io::Error> for Failure {
     fn from(e: io::Error) -> Failure {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            return Failure(BROKEN_PIPE.to_owned());
+        }
         Failure(format!("output: {e}"))
     }
 }
 
 type CmdResult = Result<u8, Failure>;
+
+mod demo;
+mod inspect;
+mod walk;
 
 #[derive(Parser)]
 #[command(
@@ -75,7 +80,12 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Inspect SS-MIX2 storage, folders of message files or single files: one report per file plus diagnostics.
+    Inspect(inspect::Args),
+    /// Run the main job on the bundled sample data.
+    Demo(demo::Args),
+}
 
 /// Runs the command line `args` (including the program name) and returns the exit code.
 pub fn run<I, T>(args: I, ctx: &mut Context<'_>) -> u8
@@ -97,11 +107,16 @@ where
             return code;
         }
     };
-    let result: CmdResult = match cli.command {};
+    let result: CmdResult = match cli.command {
+        Command::Inspect(a) => inspect::run(a, ctx),
+        Command::Demo(a) => demo::run(a, ctx),
+    };
     match result {
         Ok(code) => code,
         Err(Failure(msg)) => {
-            let _ = writeln!(ctx.stderr, "kakehashi: {msg}");
+            if msg != BROKEN_PIPE {
+                let _ = writeln!(ctx.stderr, "kakehashi: {msg}");
+            }
             EXIT_USAGE
         }
     }

@@ -99,6 +99,13 @@ pub const SKIPPED_PATH: Code = Code::new(
     "path is not part of the standardized storage; skipped",
 );
 
+/// A lone file without an SS-MIX2 name.
+pub const NOT_A_STORAGE_NAME: Code = Code::new(
+    "S021",
+    Info,
+    "file given alone has no SS-MIX2 name; name checks skipped",
+);
+
 /// Every code of this module.
 pub const ALL: &[&Code] = &[
     &BAD_FILE_NAME,
@@ -121,4 +128,5 @@ pub const ALL: &[&Code] = &[
     &NO_PID,
     &NO_GRAMMAR,
     &SKIPPED_PATH,
+    &NOT_A_STORAGE_NAME,
 ];

@@ -453,7 +453,16 @@ pub struct MessageFile {
 pub fn read_file(components: &[&str], bytes: &[u8]) -> MessageFile {
     let mut diags = Diagnostics::default();
     let file_name = components.last().copied().unwrap_or_default();
-    let name = FileName::parse(file_name, &mut diags);
+    // A lone file (or one in a plain folder) need not carry an SS-MIX2 name.
+    let name = if components.len() == 1 && file_name.split('_').count() != 7 {
+        diags.push(Diagnostic::new(
+            &codes::NOT_A_STORAGE_NAME,
+            "not an SS-MIX2 file name; checks against the name skipped",
+        ));
+        None
+    } else {
+        FileName::parse(file_name, &mut diags)
+    };
     if let Some(n) = &name
         && components.len() > 1
     {

@@ -153,6 +153,21 @@ struct Decoder<'a> {
 impl Decoder<'_> {
     fn issue(&mut self, kind: IssueKind, at: usize, len: usize) {
         let end = (at + len).min(self.raw.len());
+        // Adjacent bytes with the same problem form one issue (a leaked word is
+        // one finding, not one per character).
+        if let Some(last) = self.out.issues.last_mut() {
+            let mergeable = matches!(
+                kind,
+                IssueKind::Undecodable
+                    | IssueKind::Cp932Leak
+                    | IssueKind::Utf8Leak
+                    | IssueKind::VendorExtension
+            );
+            if mergeable && last.kind == kind && last.raw_offset + last.bytes.len() == at {
+                last.bytes.extend_from_slice(&self.raw[at..end]);
+                return;
+            }
+        }
         self.out.issues.push(Issue {
             kind,
             raw_offset: at,
@@ -428,15 +443,11 @@ mod tests {
         raw.extend(encoding_rs::SHIFT_JIS.encode("太郎").0.iter());
         let d = decode(&raw);
         assert_eq!(d.text, "A患者|太郎");
-        let kinds: Vec<_> = d.issues.iter().map(|i| i.kind).collect();
+        // One issue per leaked word, with all its bytes.
+        let kinds: Vec<_> = d.issues.iter().map(|i| (i.kind, i.bytes.len())).collect();
         assert_eq!(
             kinds,
-            vec![
-                IssueKind::Utf8Leak,
-                IssueKind::Utf8Leak,
-                IssueKind::Cp932Leak,
-                IssueKind::Cp932Leak
-            ]
+            vec![(IssueKind::Utf8Leak, 6), (IssueKind::Cp932Leak, 4)]
         );
     }
 
