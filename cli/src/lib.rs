@@ -87,6 +87,15 @@ enum Command {
     Demo(demo::Args),
 }
 
+/// Every diagnostic code kakehashi can report, in id order (for `docs/diagnostics.md`).
+pub fn all_codes() -> Vec<&'static diagnostics::Code> {
+    let mut all: Vec<&'static diagnostics::Code> = Vec::new();
+    all.extend(parsers::hl7::codes::ALL);
+    all.extend(parsers::ssmix2::codes::ALL);
+    all.sort_by_key(|c| c.id);
+    all
+}
+
 /// Runs the command line `args` (including the program name) and returns the exit code.
 pub fn run<I, T>(args: I, ctx: &mut Context<'_>) -> u8
 where
