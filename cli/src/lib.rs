@@ -16,8 +16,6 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-mod synth_ssmix2;
-
 /// Exit code: success, no error-severity diagnostics.
 pub const EXIT_OK: u8 = 0;
 /// Exit code: the input had error-severity diagnostics.
@@ -51,19 +49,25 @@ impl Context<'_> {
 #[derive(Debug)]
 pub struct Failure(String);
 
-impl Failure {
-    fn io(what: &Path, e: io::Error) -> Failure {
-        Failure(format!("{}: {e}", what.display()))
-    }
-}
+/// Marker message of a failure to write output because the reader went away
+/// (`kakehashi … | head`): not worth a message.
+const BROKEN_PIPE: &str = "\0broken pipe";
 
 impl From<io::Error> for Failure {
     fn from(e: io::Error) -> Failure {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            return Failure(BROKEN_PIPE.to_owned());
+        }
         Failure(format!("output: {e}"))
     }
 }
 
 type CmdResult = Result<u8, Failure>;
+
+mod demo;
+mod inspect;
+mod synth_ssmix2;
+mod walk;
 
 #[derive(Parser)]
 #[command(
@@ -78,6 +82,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Inspect SS-MIX2 storage, folders of message files or single files: one report per file plus diagnostics.
+    Inspect(inspect::Args),
+    /// Run the main job on the bundled sample data.
+    Demo(demo::Args),
     /// Generate synthetic test data.
     Synth {
         #[command(subcommand)]
@@ -89,6 +97,15 @@ enum Command {
 enum SynthCommand {
     /// A synthetic SS-MIX2 standardized storage (ISO-2022-JP HL7 v2.5), optionally with faults.
     Ssmix2(synth_ssmix2::Args),
+}
+
+/// Every diagnostic code kakehashi can report, in id order (for `docs/diagnostics.md`).
+pub fn all_codes() -> Vec<&'static diagnostics::Code> {
+    let mut all: Vec<&'static diagnostics::Code> = Vec::new();
+    all.extend(parsers::hl7::codes::ALL);
+    all.extend(parsers::ssmix2::codes::ALL);
+    all.sort_by_key(|c| c.id);
+    all
 }
 
 /// Runs the command line `args` (including the program name) and returns the exit code.
@@ -112,6 +129,8 @@ where
         }
     };
     let result: CmdResult = match cli.command {
+        Command::Inspect(a) => inspect::run(a, ctx),
+        Command::Demo(a) => demo::run(a, ctx),
         Command::Synth {
             command: SynthCommand::Ssmix2(args),
         } => synth_ssmix2::run(args, ctx),
@@ -119,7 +138,9 @@ where
     match result {
         Ok(code) => code,
         Err(Failure(msg)) => {
-            let _ = writeln!(ctx.stderr, "kakehashi: {msg}");
+            if msg != BROKEN_PIPE {
+                let _ = writeln!(ctx.stderr, "kakehashi: {msg}");
+            }
             EXIT_USAGE
         }
     }

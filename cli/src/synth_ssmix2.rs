@@ -13,6 +13,10 @@ use synth::ssmix2::{LabCode, LabSet, Options};
 const JP_CLINS_TGZ: &[u8] =
     include_bytes!("../../vendor/fhir-profiles/jp-clins/jp-clins.r4-1.5.2-snap.tgz");
 
+fn io_failure(what: &Path, e: std::io::Error) -> Failure {
+    Failure(format!("{}: {e}", what.display()))
+}
+
 /// Arguments of `kakehashi synth ssmix2`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -45,7 +49,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let tgz: &[u8] = match &args.package {
         Some(p) => {
             let p = ctx.resolve(p);
-            tgz_owned = std::fs::read(&p).map_err(|e| Failure::io(&p, e))?;
+            tgz_owned = std::fs::read(&p).map_err(|e| io_failure(&p, e))?;
             &tgz_owned
         }
         None => JP_CLINS_TGZ,
@@ -53,7 +57,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let lab_codes = lab_codes_from_package(tgz).map_err(Failure)?;
     let out = ctx.resolve(&args.out);
     if out.exists() {
-        let mut entries = std::fs::read_dir(&out).map_err(|e| Failure::io(&out, e))?;
+        let mut entries = std::fs::read_dir(&out).map_err(|e| io_failure(&out, e))?;
         if entries.next().is_some() {
             return Err(Failure(format!(
                 "{}: exists and is not empty; give a new folder",
@@ -73,10 +77,10 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         if let Some(dir) = path.parent()
             && made.as_deref() != Some(dir)
         {
-            std::fs::create_dir_all(dir).map_err(|e| Failure::io(dir, e))?;
+            std::fs::create_dir_all(dir).map_err(|e| io_failure(dir, e))?;
             made = Some(dir.to_path_buf());
         }
-        std::fs::write(&path, &data).map_err(|e| Failure::io(&path, e))?;
+        std::fs::write(&path, &data).map_err(|e| io_failure(&path, e))?;
         if rel != Path::new(synth::ssmix2::FAULT_MANIFEST) {
             files += 1;
             bytes += data.len() as u64;

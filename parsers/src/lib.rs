@@ -11,4 +11,6 @@
 
 #![deny(missing_docs)]
 
+pub mod hl7;
+pub mod ssmix2;
 pub mod text;

@@ -132,7 +132,10 @@ fn messages_are_valid_iso_2022_jp_and_match_their_file_names() {
         // Decode → encode gives the same bytes: nothing was unmappable.
         assert_eq!(&encoding_rs::ISO_2022_JP.encode(&text).0[..], &bytes[..]);
         assert!(text.ends_with('\r'));
-        assert!(!text.contains("&#"), "numeric character reference: {path:?}");
+        assert!(
+            !text.contains("&#"),
+            "numeric character reference: {path:?}"
+        );
         assert!(!text.contains('\n'));
         let p = parts(path);
         let segs = segments(&text);
