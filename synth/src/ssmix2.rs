@@ -1316,7 +1316,7 @@ impl Ctx {
                     ts.get(..4).unwrap_or(""),
                     ts.get(6..).unwrap_or("")
                 );
-                detail = format!("発生日時 {occurred}");
+                detail = format!("written-at {occurred}");
             }
             Some(FaultKind::BadDateInField) => {
                 let bad = format!("{:04}0230", d.occurred.date.parts().0 - 40);
