@@ -245,4 +245,95 @@ mod tests {
         assert_eq!(code, 2);
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    /// The diagnostic a reader must give for each injected fault (any of these
+    /// codes, at warning or error severity).
+    fn expected_codes(fault: &str) -> &'static [&'static str] {
+        match fault {
+            "pid-mismatch" => &["S014"],
+            "care-date-mismatch" => &["S015"],
+            "unterminated-escape" => &["E002"],
+            "cp932-leak" => &["E005"],
+            "stray-fs" => &["H010"],
+            "bom" => &["E010"],
+            "missing-segment" => &["S016", "S018"],
+            "short-order-number" => &["S004"],
+            "bad-date-in-name" => &["S002"],
+            "bad-date-in-field" => &["S017"],
+            _ => &[],
+        }
+    }
+
+    #[test]
+    fn inspect_reports_every_injected_fault_and_nothing_on_clean_files() {
+        let dir = std::env::temp_dir().join(format!("kakehashi-synth-f-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let gen_args = [
+            "kakehashi",
+            "synth",
+            "ssmix2",
+            "--patients",
+            "80",
+            "--seed",
+            "3",
+            "--out",
+            "st",
+            "--faults",
+            "0.3",
+        ];
+        assert_eq!(run_cli(&gen_args, &dir).0, 0);
+        // The manifest is not a message file: move it out of the storage.
+        std::fs::rename(dir.join("st/faults.tsv"), dir.join("faults.tsv")).unwrap();
+        let (code, out, err) = run_cli(&["kakehashi", "inspect", "st", "--json"], &dir);
+        assert_eq!(code, 1, "{err}"); // bad-date-in-field is an error
+        let mut reported: std::collections::BTreeMap<String, Vec<(String, String)>> =
+            std::collections::BTreeMap::new();
+        for line in out.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let file = v["file"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("st/")
+                .to_owned();
+            let diags = v["diagnostics"].as_array().unwrap();
+            reported
+                .entry(file)
+                .or_default()
+                .extend(diags.iter().map(|d| {
+                    (
+                        d["code"].as_str().unwrap().to_owned(),
+                        d["severity"].as_str().unwrap().to_owned(),
+                    )
+                }));
+        }
+        let manifest = std::fs::read_to_string(dir.join("faults.tsv")).unwrap();
+        let mut faulty = std::collections::BTreeSet::new();
+        let mut kinds = std::collections::BTreeSet::new();
+        for line in manifest.lines().skip(1) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let diags = reported
+                .get(cols[0])
+                .unwrap_or_else(|| panic!("not inspected: {line}"));
+            let want = expected_codes(cols[1]);
+            assert!(
+                diags
+                    .iter()
+                    .any(|(c, sev)| want.contains(&c.as_str()) && sev != "info"),
+                "{line}: {diags:?}"
+            );
+            faulty.insert(cols[0].to_owned());
+            kinds.insert(cols[1].to_owned());
+        }
+        assert_eq!(kinds.len(), 10, "{kinds:?}");
+        for (file, diags) in &reported {
+            if !faulty.contains(file) {
+                assert!(
+                    diags.iter().all(|(_, sev)| sev == "info"),
+                    "{file}: {diags:?}"
+                );
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
