@@ -16,6 +16,9 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+mod inspect_uke;
+mod synth_uke;
+
 /// Exit code: success, no error-severity diagnostics.
 pub const EXIT_OK: u8 = 0;
 /// Exit code: the input had error-severity diagnostics.
@@ -75,7 +78,34 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// TEMPORARY (until `inspect` dispatches by content): inspect a UKE receipt file.
+    InspectUke {
+        /// The .UKE file.
+        file: PathBuf,
+        /// One JSON object per record.
+        #[arg(long)]
+        json: bool,
+        /// Show protected health information instead of masking it.
+        #[arg(long)]
+        show_phi: bool,
+    },
+    /// Generate synthetic test data.
+    #[command(subcommand)]
+    Synth(SynthCommand),
+}
+
+#[derive(Subcommand)]
+enum SynthCommand {
+    /// A synthetic UKE (医科) receipt file.
+    Uke(synth_uke::SynthUkeArgs),
+}
+
+fn inspect_uke_file(file: &Path, json: bool, show_phi: bool, ctx: &mut Context<'_>) -> CmdResult {
+    let bytes = std::fs::read(ctx.resolve(file)).map_err(|e| Failure::io(file, e))?;
+    let shown = file.display().to_string();
+    inspect_uke::inspect_uke(&shown, &bytes, json, show_phi, ctx)
+}
 
 /// Runs the command line `args` (including the program name) and returns the exit code.
 pub fn run<I, T>(args: I, ctx: &mut Context<'_>) -> u8
@@ -97,7 +127,14 @@ where
             return code;
         }
     };
-    let result: CmdResult = match cli.command {};
+    let result: CmdResult = match cli.command {
+        Command::InspectUke {
+            file,
+            json,
+            show_phi,
+        } => inspect_uke_file(&file, json, show_phi, ctx),
+        Command::Synth(SynthCommand::Uke(args)) => synth_uke::run(args, ctx),
+    };
     match result {
         Ok(code) => code,
         Err(Failure(msg)) => {
