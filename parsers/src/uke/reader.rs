@@ -238,10 +238,12 @@ impl<'a> Reader<'a> {
     fn decode_field(&self, field: &[u8], rec: &mut Record, offset: usize, diags: &mut Diagnostics) {
         let column = rec.spans.len() + 1;
         let loc = |rec: &Record, at: usize| {
+            let id = rec_id(rec, column, field);
             Location::default()
                 .line(rec.line)
                 .byte(rec.byte + at as u64)
-                .segment(rec_id(rec, column, field), rec.line)
+                .segment(id.clone(), rec.line)
+                .field(diagnostics::FieldPath::new(id, column as u32))
         };
         if field.iter().any(|&b| b < 0x20 || b == 0x7F) {
             if let Some(p) = field.iter().position(|&b| b < 0x20 || b == 0x7F) {
