@@ -23,7 +23,9 @@ pub(crate) fn inspect_uke(
 ) -> Result<u8, crate::Failure> {
     let file = uke::parse(bytes);
     let opts = RenderOptions { show_phi };
-    let has_errors = file.all_diagnostics().any(|d| d.severity == Severity::Error);
+    let has_errors = file
+        .all_diagnostics()
+        .any(|d| d.severity == Severity::Error);
     if json {
         for pr in &file.records {
             let r = &pr.record;
@@ -37,7 +39,10 @@ pub(crate) fn inspect_uke(
                 }
                 match f.phi {
                     Some(kind) if !show_phi && !f.value.is_empty() => {
-                        m.insert("value".into(), json!({"masked": kind.as_str(), "length": f.value.chars().count()}));
+                        m.insert(
+                            "value".into(),
+                            json!({"masked": kind.as_str(), "length": f.value.chars().count()}),
+                        );
                     }
                     _ => {
                         m.insert("value".into(), json!(f.value));
@@ -51,7 +56,11 @@ pub(crate) fn inspect_uke(
                 }
                 fields.push(Value::Object(m));
             }
-            let diags: Vec<Value> = pr.diagnostics.iter().map(|d| with_file(d, display_path).to_json(opts)).collect();
+            let diags: Vec<Value> = pr
+                .diagnostics
+                .iter()
+                .map(|d| with_file(d, display_path).to_json(opts))
+                .collect();
             let obj = json!({
                 "file": display_path,
                 "line": r.line,
@@ -65,8 +74,16 @@ pub(crate) fn inspect_uke(
             writeln!(ctx.stdout, "{obj}")?;
         }
         if !file.diagnostics.is_empty() {
-            let diags: Vec<Value> = file.diagnostics.iter().map(|d| with_file(d, display_path).to_json(opts)).collect();
-            writeln!(ctx.stdout, "{}", json!({"file": display_path, "line": null, "record_type": null, "receipt_index": null, "fields": [], "diagnostics": diags}))?;
+            let diags: Vec<Value> = file
+                .diagnostics
+                .iter()
+                .map(|d| with_file(d, display_path).to_json(opts))
+                .collect();
+            writeln!(
+                ctx.stdout,
+                "{}",
+                json!({"file": display_path, "line": null, "record_type": null, "receipt_index": null, "fields": [], "diagnostics": diags})
+            )?;
         }
     } else {
         let s = &file.summary;
@@ -76,13 +93,19 @@ pub(crate) fn inspect_uke(
             .iter()
             .filter_map(|k| {
                 k.karte.clone().map(|c| format!("k:{c}")).or_else(|| {
-                    k.fallback.as_ref().map(|f| format!("f:{}|{}|{}|{}", f.kana, f.birth, f.sex, f.insurer))
+                    k.fallback
+                        .as_ref()
+                        .map(|f| format!("f:{}|{}|{}|{}", f.kana, f.birth, f.sex, f.insurer))
                 })
             })
             .collect();
         let out = &mut *ctx.stdout;
         writeln!(out, "file: {display_path}")?;
-        writeln!(out, "kind: {}", s.kind.map(|k| k.name()).unwrap_or("unknown"))?;
+        writeln!(
+            out,
+            "kind: {}",
+            s.kind.map(|k| k.name()).unwrap_or("unknown")
+        )?;
         writeln!(out, "layout: {}", uke::layout_name(s.form))?;
         let enc = match s.encoding {
             Some(Encoding::Utf8) => "UTF-8",
@@ -91,7 +114,11 @@ pub(crate) fn inspect_uke(
         writeln!(out, "encoding: {enc}")?;
         writeln!(out, "records: {}", s.records)?;
         writeln!(out, "receipts: {}", s.receipts)?;
-        writeln!(out, "patients: {} (distinct カルテ番号, or fallback key when absent)", patients.len())?;
+        writeln!(
+            out,
+            "patients: {} (distinct カルテ番号, or fallback key when absent)",
+            patients.len()
+        )?;
         writeln!(out, "records per type:")?;
         for (id, n) in &s.per_type {
             writeln!(out, "  {id} {n}")?;
@@ -110,6 +137,9 @@ pub(crate) fn inspect_uke(
             writeln!(out, "{}", with_file(d, display_path).render_human(opts))?;
         }
     }
-    Ok(if has_errors { crate::EXIT_INPUT_ERRORS } else { crate::EXIT_OK })
+    Ok(if has_errors {
+        crate::EXIT_INPUT_ERRORS
+    } else {
+        crate::EXIT_OK
+    })
 }
-

@@ -36,10 +36,21 @@ pub(crate) fn run(args: SynthUkeArgs, ctx: &mut crate::Context<'_>) -> Result<u8
         LayoutArg::Era => Layout::Era,
         LayoutArg::Western => Layout::Western,
     };
-    let bytes = generate(&Options { receipts: args.receipts, layout }, args.seed);
+    let bytes = generate(
+        &Options {
+            receipts: args.receipts,
+            layout,
+        },
+        args.seed,
+    );
     let path = ctx.resolve(&args.out);
     std::fs::write(&path, &bytes).map_err(|e| crate::Failure::io(&args.out, e))?;
-    writeln!(ctx.stdout, "wrote {} ({} bytes, {} receipts)", args.out.display(), bytes.len(), args.receipts)?;
+    writeln!(
+        ctx.stdout,
+        "wrote {} ({} bytes, {} receipts)",
+        args.out.display(),
+        bytes.len(),
+        args.receipts
+    )?;
     Ok(crate::EXIT_OK)
 }
-

@@ -8,7 +8,17 @@ use synth::uke::{Layout, Options, generate};
 
 fn main() {
     for layout in [Layout::Western, Layout::Era] {
-        let bytes = generate(&Options { receipts: 120_000, layout }, 1);
+        let bytes = generate(
+            &Options {
+                receipts: if layout == Layout::Era {
+                    170_000
+                } else {
+                    120_000
+                },
+                layout,
+            },
+            1,
+        );
         let mut best = f64::MAX;
         let mut records = 0u64;
         let mut n_diags = 0usize;

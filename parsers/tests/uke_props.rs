@@ -5,12 +5,22 @@ use proptest::prelude::*;
 use synth::uke::{Layout, Options, generate};
 
 fn valid() -> Vec<u8> {
-    generate(&Options { receipts: 4, layout: Layout::Western }, 9)
+    generate(
+        &Options {
+            receipts: 4,
+            layout: Layout::Western,
+        },
+        9,
+    )
 }
 
 /// Every non-empty line of the body before the 0x1A is one record.
 fn expected_records(bytes: &[u8]) -> usize {
-    let body = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") { rest } else { bytes };
+    let body = if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        rest
+    } else {
+        bytes
+    };
     let body = match body.iter().position(|&b| b == 0x1A) {
         Some(p) => &body[..p],
         None => body,
@@ -65,9 +75,18 @@ proptest! {
 #[test]
 fn valid_synthetic_file_has_no_errors_and_matching_totals() {
     for layout in [Layout::Era, Layout::Western] {
-        let v = generate(&Options { receipts: 50, layout }, 3);
+        let v = generate(
+            &Options {
+                receipts: 50,
+                layout,
+            },
+            3,
+        );
         let f = uke::parse(&v);
-        let bad: Vec<_> = f.all_diagnostics().filter(|d| d.severity > diagnostics::Severity::Info).collect();
+        let bad: Vec<_> = f
+            .all_diagnostics()
+            .filter(|d| d.severity > diagnostics::Severity::Info)
+            .collect();
         assert!(bad.is_empty(), "{bad:?}");
         assert_eq!(f.summary.receipts, 50);
     }

@@ -23,14 +23,27 @@ pub struct Options {
 }
 
 const FAMILY: &[(&str, &str)] = &[
-    ("架空", "カクウ"), ("試験", "シケン"), ("見本", "ミホン"), ("仮名", "カメイ"), ("例示", "レイジ"),
+    ("架空", "カクウ"),
+    ("試験", "シケン"),
+    ("見本", "ミホン"),
+    ("仮名", "カメイ"),
+    ("例示", "レイジ"),
 ];
 const GIVEN: &[(&str, &str)] = &[
-    ("一郎", "イチロウ"), ("花子", "ハナコ"), ("次郎", "ジロウ"), ("桜", "サクラ"), ("太郎", "タロウ"),
+    ("一郎", "イチロウ"),
+    ("花子", "ハナコ"),
+    ("次郎", "ジロウ"),
+    ("桜", "サクラ"),
+    ("太郎", "タロウ"),
 ];
 const DISEASES: &[&str] = &["3721002", "2749004", "4019004", "2500013", "4660007"];
 const MODIFIERS: &[&str] = &["", "", "8002", "1052", "80022056"];
-const PROCEDURES: &[(&str, u32)] = &[("111000110", 288), ("112007410", 73), ("120002910", 60), ("160000310", 25)];
+const PROCEDURES: &[(&str, u32)] = &[
+    ("111000110", 288),
+    ("112007410", 73),
+    ("120002910", 60),
+    ("160000310", 25),
+];
 const DRUGS: &[(&str, &str)] = &[("620098401", "3"), ("610406047", "1"), ("620004855", "2.5")];
 const INSURERS: &[&str] = &["06139999", "  133066", "01130012", "39131008"];
 
@@ -87,7 +100,10 @@ pub fn lines(opts: &Options, seed: u64) -> Vec<String> {
     let dt = Dates(opts.layout);
     let (y, m) = (2024u32, 4u32);
     let mut out = Vec::new();
-    out.push(format!("IR,1,13,1,1234567,,架空総合病院,{},00,03-0000-0000", dt.ym(y, m)));
+    out.push(format!(
+        "IR,1,13,1,1234567,,架空総合病院,{},00,03-0000-0000",
+        dt.ym(y, m)
+    ));
     let mut ho_ko = 0u64;
     let mut total = 0u64;
     for r in 1..=opts.receipts {
@@ -99,10 +115,27 @@ pub fn lines(opts: &Options, seed: u64) -> Vec<String> {
         let bd = 1 + rng.below(28) as u32;
         let karte = format!("{:08}", 1 + rng.below(99_999));
         let mut re = vec![
-            "RE".to_owned(), r.to_string(), "1112".into(), dt.ym(y, m), format!("{fam}　{giv}"), sex.to_string(),
-            dt.ymd(by, bm, bd), String::new(), String::new(), String::new(), String::new(), String::new(),
-            String::new(), karte, String::new(), String::new(), String::new(), String::new(), String::new(),
-            String::new(), String::new(),
+            "RE".to_owned(),
+            r.to_string(),
+            "1112".into(),
+            dt.ym(y, m),
+            format!("{fam}　{giv}"),
+            sex.to_string(),
+            dt.ymd(by, bm, bd),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            karte,
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
         ];
         re.extend(std::iter::repeat_n(String::new(), 15));
         re.push(format!("{fam_k}　{giv_k}"));
@@ -114,36 +147,60 @@ pub fn lines(opts: &Options, seed: u64) -> Vec<String> {
         for i in 0..1 + rng.below(3) {
             let modifier = *rng.pick(MODIFIERS);
             let main = if i == 0 { "01" } else { "" };
-            body.push(format!("SY,{},{},1,{modifier},,{main},", rng.pick(DISEASES), dt.ymd(y, m, 1 + i as u32)));
+            body.push(format!(
+                "SY,{},{},1,{modifier},,{main},",
+                rng.pick(DISEASES),
+                dt.ymd(y, m, 1 + i as u32)
+            ));
         }
         for _ in 0..1 + rng.below(3) {
             let (code, p) = *rng.pick(PROCEDURES);
             let n = 1 + rng.below(2) as u32;
             points += u64::from(p * n);
-            body.push(format!("SI,11,1,{code},,{p},{n},,,,,,,{}", days(&mut rng, n)));
+            body.push(format!(
+                "SI,11,1,{code},,{p},{n},,,,,,,{}",
+                days(&mut rng, n)
+            ));
         }
         for _ in 0..rng.below(3) {
             let (code, qty) = *rng.pick(DRUGS);
             let n = 1 + rng.below(14) as u32;
             let p = 1 + rng.below(20) as u32;
             points += u64::from(p * n);
-            body.push(format!("IY,21,1,{code},{qty},{p},{n},,,,,,,{}", days(&mut rng, n)));
+            body.push(format!(
+                "IY,21,1,{code},{qty},{p},{n},,,,,,,{}",
+                days(&mut rng, n)
+            ));
         }
         if rng.below(4) == 0 {
             body.push("CO,11,1,810000001,全角の自由記載コメント".to_owned());
         }
         let insurer = *rng.pick(INSURERS);
-        out.push(format!("HO,{insurer},{:04},{},1,{points},,,,,,{},,,", r % 10000, 1000 + rng.below(9000), points * 3));
+        out.push(format!(
+            "HO,{insurer},{:04},{},1,{points},,,,,,{},,,",
+            r % 10000,
+            1000 + rng.below(9000),
+            points * 3
+        ));
         ho_ko += 1;
         total += points;
         if rng.below(5) == 0 {
-            out.push(format!("KO,54136015,{:07},,1,{points},0,,,,,", rng.below(9_999_999)));
+            out.push(format!(
+                "KO,54136015,{:07},,1,{points},0,,,,,",
+                rng.below(9_999_999)
+            ));
             ho_ko += 1;
         }
         if opts.layout == Layout::Western {
             out.push(format!("SN,1,01,{insurer},,,{:02},,", rng.below(3)));
             let mut jd = vec!["JD".to_owned(), "1".into()];
-            jd.extend((1..=31).map(|d| if d % 7 == 1 { "1".to_owned() } else { String::new() }));
+            jd.extend((1..=31).map(|d| {
+                if d % 7 == 1 {
+                    "1".to_owned()
+                } else {
+                    String::new()
+                }
+            }));
             out.push(jd.join(","));
             let mut mf = vec!["MF".to_owned(), "01".into()];
             mf.extend(std::iter::repeat_n(String::new(), 31));
@@ -171,15 +228,33 @@ mod tests {
 
     #[test]
     fn deterministic_and_well_formed() {
-        let o = Options { receipts: 5, layout: Layout::Western };
+        let o = Options {
+            receipts: 5,
+            layout: Layout::Western,
+        };
         let a = generate(&o, 42);
         assert_eq!(a, generate(&o, 42));
         assert_ne!(a, generate(&o, 43));
         assert_eq!(a.last(), Some(&0x1A));
         assert!(a.ends_with(b"\r\n\x1a"));
         assert!(a.starts_with(b"IR,1,13,1,1234567,,"));
-        let e = generate(&Options { receipts: 2, layout: Layout::Era }, 1);
+        let e = generate(
+            &Options {
+                receipts: 2,
+                layout: Layout::Era,
+            },
+            1,
+        );
         assert!(e.ends_with(b"\r\n\x1a"));
-        assert!(lines(&Options { receipts: 2, layout: Layout::Era }, 1)[0].ends_with(",50604,00,03-0000-0000"));
+        assert!(
+            lines(
+                &Options {
+                    receipts: 2,
+                    layout: Layout::Era
+                },
+                1
+            )[0]
+            .ends_with(",50604,00,03-0000-0000")
+        );
     }
 }

@@ -21,7 +21,10 @@ pub fn col_loc(rec: &Record, column: usize, name: Option<&'static str>) -> Locat
 
 /// Location of a whole record.
 pub fn rec_loc(rec: &Record) -> Location {
-    Location::default().line(rec.line).byte(rec.byte).segment(rec.id(), rec.line)
+    Location::default()
+        .line(rec.line)
+        .byte(rec.byte)
+        .segment(rec.id(), rec.line)
 }
 
 fn excerpt(col: &Col, text: &str) -> Excerpt {
@@ -38,7 +41,11 @@ pub fn check_record(rec: &Record, spec: &Spec, form: Option<DateForm>, diags: &m
         diags.push(
             Diagnostic::new(
                 &codes::TOO_FEW_FIELDS,
-                format!("{} record has {n} fields; its layout has {}", spec.id, spec.cols.len()),
+                format!(
+                    "{} record has {n} fields; its layout has {}",
+                    spec.id,
+                    spec.cols.len()
+                ),
             )
             .at(rec_loc(rec)),
         );
@@ -46,7 +53,11 @@ pub fn check_record(rec: &Record, spec: &Spec, form: Option<DateForm>, diags: &m
         diags.push(
             Diagnostic::new(
                 &codes::TOO_MANY_FIELDS,
-                format!("{} record has {n} fields; its layout has {}", spec.id, spec.cols.len()),
+                format!(
+                    "{} record has {n} fields; its layout has {}",
+                    spec.id,
+                    spec.cols.len()
+                ),
             )
             .at(col_loc(rec, spec.cols.len() + 1, None)),
         );
@@ -59,33 +70,88 @@ pub fn check_record(rec: &Record, spec: &Spec, form: Option<DateForm>, diags: &m
     }
 }
 
-fn push(diags: &mut Diagnostics, code: &'static Code, msg: String, rec: &Record, column: usize, col: &Col, text: &str) {
-    diags.push(Diagnostic::new(code, msg).at(col_loc(rec, column, Some(col.name))).excerpt(excerpt(col, text)));
+fn push(
+    diags: &mut Diagnostics,
+    code: &'static Code,
+    msg: String,
+    rec: &Record,
+    column: usize,
+    col: &Col,
+    text: &str,
+) {
+    diags.push(
+        Diagnostic::new(code, msg)
+            .at(col_loc(rec, column, Some(col.name)))
+            .excerpt(excerpt(col, text)),
+    );
 }
 
 /// Checks one field.
-pub fn check_field(rec: &Record, column: usize, col: &Col, text: &str, form: Option<DateForm>, diags: &mut Diagnostics) {
+pub fn check_field(
+    rec: &Record,
+    column: usize,
+    col: &Col,
+    text: &str,
+    form: Option<DateForm>,
+    diags: &mut Diagnostics,
+) {
     if text.is_empty() || col.mode == Mode::Any {
         return;
     }
-    let bytes: usize = if text.is_ascii() { text.len() } else { text.chars().map(sjis_len).sum() };
+    let bytes: usize = if text.is_ascii() {
+        text.len()
+    } else {
+        text.chars().map(sjis_len).sum()
+    };
     let name = col.name;
     if col.max > 0 {
         if col.fixed && bytes != col.max {
-            push(diags, &codes::FIXED_LENGTH, format!("{name} is {bytes} bytes; fixed length is {}", col.max), rec, column, col, text);
+            push(
+                diags,
+                &codes::FIXED_LENGTH,
+                format!("{name} is {bytes} bytes; fixed length is {}", col.max),
+                rec,
+                column,
+                col,
+                text,
+            );
         } else if bytes > col.max && !matches!(col.mode, Mode::Date | Mode::YearMonth) {
-            push(diags, &codes::FIELD_TOO_LONG, format!("{name} is {bytes} bytes; maximum is {}", col.max), rec, column, col, text);
+            push(
+                diags,
+                &codes::FIELD_TOO_LONG,
+                format!("{name} is {bytes} bytes; maximum is {}", col.max),
+                rec,
+                column,
+                col,
+                text,
+            );
         }
     }
     match col.mode {
         Mode::Digits => {
             if !text.bytes().all(|b| b.is_ascii_digit()) {
-                push(diags, &codes::NOT_DIGITS, format!("{name} must be half-width digits"), rec, column, col, text);
+                push(
+                    diags,
+                    &codes::NOT_DIGITS,
+                    format!("{name} must be half-width digits"),
+                    rec,
+                    column,
+                    col,
+                    text,
+                );
             }
         }
         Mode::Alnum => {
             if !text.is_ascii() && text.chars().any(|c| sjis_len(c) == 2) {
-                push(diags, &codes::FULLWIDTH_IN_ALNUM, format!("{name} is 英数 but holds a full-width character"), rec, column, col, text);
+                push(
+                    diags,
+                    &codes::FULLWIDTH_IN_ALNUM,
+                    format!("{name} is 英数 but holds a full-width character"),
+                    rec,
+                    column,
+                    col,
+                    text,
+                );
             }
         }
         Mode::Kanji => kanji(rec, column, col, text, diags),
@@ -95,22 +161,62 @@ pub fn check_field(rec: &Record, column: usize, col: &Col, text: &str, form: Opt
                 let full = text.chars().any(|c| sjis_len(c) == 2);
                 if half && full {
                     if text.chars().any(|c| ('\u{FF61}'..='\u{FF9F}').contains(&c)) {
-                        push(diags, &codes::HALFWIDTH_KANA_IN_KANJI, format!("{name} mixes half-width kana into 漢字 text"), rec, column, col, text);
+                        push(
+                            diags,
+                            &codes::HALFWIDTH_KANA_IN_KANJI,
+                            format!("{name} mixes half-width kana into 漢字 text"),
+                            rec,
+                            column,
+                            col,
+                            text,
+                        );
                     } else {
-                        push(diags, &codes::MIXED_MODES, format!("{name} mixes half-width and full-width characters"), rec, column, col, text);
+                        push(
+                            diags,
+                            &codes::MIXED_MODES,
+                            format!("{name} mixes half-width and full-width characters"),
+                            rec,
+                            column,
+                            col,
+                            text,
+                        );
                     }
                 }
             }
         }
         Mode::Repeat { unit, count } => {
             let chars = text.chars().count();
-            if chars % unit != 0 {
-                push(diags, &codes::REPEAT_UNIT, format!("{name} has {chars} characters, not a multiple of {unit}"), rec, column, col, text);
+            if !chars.is_multiple_of(unit) {
+                push(
+                    diags,
+                    &codes::REPEAT_UNIT,
+                    format!("{name} has {chars} characters, not a multiple of {unit}"),
+                    rec,
+                    column,
+                    col,
+                    text,
+                );
             } else if chars / unit > count {
-                push(diags, &codes::FIELD_TOO_LONG, format!("{name} has {} codes; maximum is {count}", chars / unit), rec, column, col, text);
+                push(
+                    diags,
+                    &codes::FIELD_TOO_LONG,
+                    format!("{name} has {} codes; maximum is {count}", chars / unit),
+                    rec,
+                    column,
+                    col,
+                    text,
+                );
             }
             if !text.is_ascii() {
-                push(diags, &codes::FULLWIDTH_IN_ALNUM, format!("{name} is 英数 but holds a full-width character"), rec, column, col, text);
+                push(
+                    diags,
+                    &codes::FULLWIDTH_IN_ALNUM,
+                    format!("{name} is 英数 but holds a full-width character"),
+                    rec,
+                    column,
+                    col,
+                    text,
+                );
             }
         }
         Mode::Date | Mode::YearMonth => {
@@ -122,20 +228,39 @@ pub fn check_field(rec: &Record, column: usize, col: &Col, text: &str, form: Opt
                         form_mismatch(rec, column, col, text, f, form, diags);
                     }
                     let (code, msg) = match problem {
-                        DateProblem::Unreadable => (&codes::BAD_DATE, format!("{name} is not a date in GYYMMDD/YYYYMMDD form")),
-                        DateProblem::Impossible => (&codes::IMPOSSIBLE_DATE, format!("{name} is not a real date")),
-                        DateProblem::OutsideEra(d) => (&codes::DATE_OUTSIDE_ERA, format!("{name} ({d} in Western form) is outside its era")),
+                        DateProblem::Unreadable => (
+                            &codes::BAD_DATE,
+                            format!("{name} is not a date in GYYMMDD/YYYYMMDD form"),
+                        ),
+                        DateProblem::Impossible => (
+                            &codes::IMPOSSIBLE_DATE,
+                            format!("{name} is not a real date"),
+                        ),
+                        DateProblem::OutsideEra(d) => (
+                            &codes::DATE_OUTSIDE_ERA,
+                            format!("{name} ({d} in Western form) is outside its era"),
+                        ),
                     };
                     let (code, msg) = if matches!(problem, DateProblem::Unreadable) && !with_day {
-                        (code, format!("{name} is not a year-month in GYYMM/YYYYMM form"))
+                        (
+                            code,
+                            format!("{name} is not a year-month in GYYMM/YYYYMM form"),
+                        )
                     } else {
                         (code, msg)
                     };
                     // The message of an outside-era birth date would show the date: keep it in the excerpt.
-                    let msg = if col.phi.is_some() { format!("{name} is outside its era") } else { msg };
-                    let msg = if col.phi.is_some() && !matches!(problem, DateProblem::OutsideEra(_)) {
+                    let msg = if col.phi.is_some() {
+                        format!("{name} is outside its era")
+                    } else {
+                        msg
+                    };
+                    let msg = if col.phi.is_some() && !matches!(problem, DateProblem::OutsideEra(_))
+                    {
                         match problem {
-                            DateProblem::Unreadable => format!("{name} is not a date in GYYMMDD/YYYYMMDD form"),
+                            DateProblem::Unreadable => {
+                                format!("{name} is not a date in GYYMMDD/YYYYMMDD form")
+                            }
                             _ => format!("{name} is not a real date"),
                         }
                     } else {
@@ -149,22 +274,54 @@ pub fn check_field(rec: &Record, column: usize, col: &Col, text: &str, form: Opt
     }
 }
 
-fn form_mismatch(rec: &Record, column: usize, col: &Col, text: &str, f: DateForm, form: Option<DateForm>, diags: &mut Diagnostics) {
-    if let Some(expected) = form {
-        if expected != f {
-            let (got, want) = match f {
-                DateForm::Era => ("era form", "Western form"),
-                DateForm::Western => ("Western form", "era form"),
-            };
-            push(diags, &codes::DATE_FORM_MISMATCH, format!("{} is in {got}; the file uses {want}", col.name), rec, column, col, text);
-        }
+fn form_mismatch(
+    rec: &Record,
+    column: usize,
+    col: &Col,
+    text: &str,
+    f: DateForm,
+    form: Option<DateForm>,
+    diags: &mut Diagnostics,
+) {
+    if let Some(expected) = form
+        && expected != f
+    {
+        let (got, want) = match f {
+            DateForm::Era => ("era form", "Western form"),
+            DateForm::Western => ("Western form", "era form"),
+        };
+        push(
+            diags,
+            &codes::DATE_FORM_MISMATCH,
+            format!("{} is in {got}; the file uses {want}", col.name),
+            rec,
+            column,
+            col,
+            text,
+        );
     }
 }
 
 fn kanji(rec: &Record, column: usize, col: &Col, text: &str, diags: &mut Diagnostics) {
     if text.chars().any(|c| ('\u{FF61}'..='\u{FF9F}').contains(&c)) {
-        push(diags, &codes::HALFWIDTH_KANA_IN_KANJI, format!("{} is 漢字 but holds half-width kana", col.name), rec, column, col, text);
+        push(
+            diags,
+            &codes::HALFWIDTH_KANA_IN_KANJI,
+            format!("{} is 漢字 but holds half-width kana", col.name),
+            rec,
+            column,
+            col,
+            text,
+        );
     } else if text.chars().any(|c| c.is_ascii()) {
-        push(diags, &codes::HALFWIDTH_IN_KANJI, format!("{} is 漢字 but holds a half-width character", col.name), rec, column, col, text);
+        push(
+            diags,
+            &codes::HALFWIDTH_IN_KANJI,
+            format!("{} is 漢字 but holds a half-width character", col.name),
+            rec,
+            column,
+            col,
+            text,
+        );
     }
 }

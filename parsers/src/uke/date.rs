@@ -76,7 +76,7 @@ impl Era {
     }
 
     /// First and last day (inclusive, as (y, m, d)); `None` end = ongoing.
-    fn span(self) -> ((u16, u8, u8), Option<(u16, u8, u8)>) {
+    fn span(self) -> (Ymd, Option<Ymd>) {
         match self {
             Era::Meiji => ((1868, 1, 25), Some((1912, 7, 29))),
             Era::Taisho => ((1912, 7, 30), Some((1926, 12, 24))),
@@ -86,6 +86,9 @@ impl Era {
         }
     }
 }
+
+/// (year, month, day).
+type Ymd = (u16, u8, u8);
 
 /// Which way a date is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,7 +114,7 @@ fn days_in_month(y: u16, m: u8) -> u8 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
         2 => 28,
         _ => 0,
     }
@@ -130,7 +133,10 @@ fn num(b: &[u8]) -> Option<u16> {
 
 /// Reads a date (`with_day`) or year-month in either form, decided by width
 /// (7/5 = era, 8/6 = Western). Returns the form and the date.
-pub fn parse(s: &str, with_day: bool) -> Result<(DateForm, ReceiptDate), (Option<DateForm>, DateProblem)> {
+pub fn parse(
+    s: &str,
+    with_day: bool,
+) -> Result<(DateForm, ReceiptDate), (Option<DateForm>, DateProblem)> {
     let b = s.as_bytes();
     let (era_w, west_w) = if with_day { (7, 8) } else { (5, 6) };
     if b.iter().any(|c| !c.is_ascii_digit()) {
@@ -155,7 +161,11 @@ pub fn parse(s: &str, with_day: bool) -> Result<(DateForm, ReceiptDate), (Option
         return Err((None, DateProblem::Unreadable));
     };
     let month = num(&rest[0..2]).unwrap_or(0) as u8;
-    let day = if with_day { num(&rest[2..4]).unwrap_or(0) as u8 } else { 0 };
+    let day = if with_day {
+        num(&rest[2..4]).unwrap_or(0) as u8
+    } else {
+        0
+    };
     if !(1..=12).contains(&month) || (with_day && (day == 0 || day > days_in_month(year, month))) {
         return Err((Some(form), DateProblem::Impossible));
     }
@@ -200,18 +210,45 @@ mod tests {
 
     #[test]
     fn impossible_and_outside_era_dates() {
-        assert!(matches!(parse("20230230", true), Err((_, DateProblem::Impossible))));
-        assert!(matches!(parse("20231301", true), Err((_, DateProblem::Impossible))));
-        assert!(matches!(parse("6010101", true), Err((_, DateProblem::Impossible))));
-        assert!(matches!(parse("4000101", true), Err((_, DateProblem::Impossible))));
-        assert!(matches!(parse("4310501", true), Err((_, DateProblem::OutsideEra(_)))));
-        assert!(matches!(parse("43105", false), Err((_, DateProblem::OutsideEra(_)))));
-        assert!(matches!(parse("43104", false), Ok(_)));
-        assert!(matches!(parse("50104", false), Err((_, DateProblem::OutsideEra(_)))));
-        assert!(matches!(parse("50105", false), Ok(_)));
-        assert!(matches!(parse("2023021", true), Err(_)));
-        assert!(matches!(parse("2023a228", true), Err((_, DateProblem::Unreadable))));
+        assert!(matches!(
+            parse("20230230", true),
+            Err((_, DateProblem::Impossible))
+        ));
+        assert!(matches!(
+            parse("20231301", true),
+            Err((_, DateProblem::Impossible))
+        ));
+        assert!(matches!(
+            parse("6010101", true),
+            Err((_, DateProblem::Impossible))
+        ));
+        assert!(matches!(
+            parse("4000101", true),
+            Err((_, DateProblem::Impossible))
+        ));
+        assert!(matches!(
+            parse("4310501", true),
+            Err((_, DateProblem::OutsideEra(_)))
+        ));
+        assert!(matches!(
+            parse("43105", false),
+            Err((_, DateProblem::OutsideEra(_)))
+        ));
+        assert!(parse("43104", false).is_ok());
+        assert!(matches!(
+            parse("50104", false),
+            Err((_, DateProblem::OutsideEra(_)))
+        ));
+        assert!(parse("50105", false).is_ok());
+        assert!(parse("2023021", true).is_err());
+        assert!(matches!(
+            parse("2023a228", true),
+            Err((_, DateProblem::Unreadable))
+        ));
         assert_eq!(ok("20240229", true), "2024-02-29");
-        assert!(matches!(parse("19000229", true), Err((_, DateProblem::Impossible))));
+        assert!(matches!(
+            parse("19000229", true),
+            Err((_, DateProblem::Impossible))
+        ));
     }
 }

@@ -54,7 +54,11 @@ impl KarteOptions {
             Zeros::Keep => s.to_owned(),
             Zeros::Strip => {
                 let t = s.trim_start_matches('0');
-                if t.is_empty() { "0".to_owned() } else { t.to_owned() }
+                if t.is_empty() {
+                    "0".to_owned()
+                } else {
+                    t.to_owned()
+                }
             }
             Zeros::PadTo(n) => format!("{s:0>n$}"),
         };
@@ -110,7 +114,9 @@ pub struct ReceiptKeys {
 }
 
 fn nonempty(s: Option<&str>) -> Option<String> {
-    s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+    s.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 /// Groups the records of a file into receipts (RE … next RE) and extracts their keys.
@@ -147,9 +153,16 @@ pub fn receipt_keys(file: &UkeFile, opts: &KarteOptions) -> Vec<ReceiptKeys> {
 }
 
 fn finish(out: &mut [ReceiptKeys], re: Option<&ParsedRecord>) {
-    let (Some(k), Some(re)) = (out.last_mut(), re) else { return };
+    let (Some(k), Some(re)) = (out.last_mut(), re) else {
+        return;
+    };
     let r = &re.record;
-    let kana: String = r.field(37).unwrap_or("").chars().filter(|c| *c != ' ' && *c != '\u{3000}').collect();
+    let kana: String = r
+        .field(37)
+        .unwrap_or("")
+        .chars()
+        .filter(|c| *c != ' ' && *c != '\u{3000}')
+        .collect();
     let birth = r
         .field(7)
         .and_then(|b| date::parse(b, true).ok())
@@ -186,7 +199,12 @@ fn re_loc(k: &ReceiptKeys) -> Location {
 ///
 /// Also reports fallback keys (カナ氏名 + 生年月日 + 性別 + 保険者番号) shared by receipts whose カルテ番号
 /// differ: those receipts may be the same person, or different people — a person must decide.
-pub fn link_patients(keys: &[ReceiptKeys], known: &BTreeSet<String>, opts: &KarteOptions, diags: &mut Diagnostics) -> Vec<Link> {
+pub fn link_patients(
+    keys: &[ReceiptKeys],
+    known: &BTreeSet<String>,
+    opts: &KarteOptions,
+    diags: &mut Diagnostics,
+) -> Vec<Link> {
     let mut index: BTreeMap<String, Vec<&String>> = BTreeMap::new();
     for id in known {
         if let Some(n) = opts.normalise(id) {
@@ -198,17 +216,29 @@ pub fn link_patients(keys: &[ReceiptKeys], known: &BTreeSet<String>, opts: &Kart
         let link = match &k.karte {
             None => {
                 diags.push(
-                    Diagnostic::new(&codes::NO_LINK_KEY, format!("receipt {} has no カルテ番号; only the fallback key can link it", k.receipt))
-                        .at(re_loc(k)),
+                    Diagnostic::new(
+                        &codes::NO_LINK_KEY,
+                        format!(
+                            "receipt {} has no カルテ番号; only the fallback key can link it",
+                            k.receipt
+                        ),
+                    )
+                    .at(re_loc(k)),
                 );
                 Link::None
             }
             Some(karte) => match index.get(karte).map(Vec::as_slice) {
                 None | Some([]) => {
                     diags.push(
-                        Diagnostic::new(&codes::NO_MATCH, format!("receipt {}: no known patient has this カルテ番号", k.receipt))
-                            .at(re_loc(k))
-                            .excerpt(Excerpt::text(karte.clone())),
+                        Diagnostic::new(
+                            &codes::NO_MATCH,
+                            format!(
+                                "receipt {}: no known patient has this カルテ番号",
+                                k.receipt
+                            ),
+                        )
+                        .at(re_loc(k))
+                        .excerpt(Excerpt::text(karte.clone())),
                     );
                     Link::None
                 }
@@ -236,9 +266,10 @@ pub fn link_patients(keys: &[ReceiptKeys], known: &BTreeSet<String>, opts: &Kart
         }
     }
     for k in keys {
-        if let Some(f) = &k.fallback {
-            if by_fallback.get(f).is_some_and(|s| s.len() > 1) {
-                diags.push(
+        if let Some(f) = &k.fallback
+            && by_fallback.get(f).is_some_and(|s| s.len() > 1)
+        {
+            diags.push(
                     Diagnostic::new(
                         &codes::AMBIGUOUS_LINK,
                         format!("receipt {}: its fallback key (カナ氏名, 生年月日, 性別, 保険者番号) is shared by receipts with other カルテ番号", k.receipt),
@@ -246,7 +277,6 @@ pub fn link_patients(keys: &[ReceiptKeys], known: &BTreeSet<String>, opts: &Kart
                     .at(re_loc(k))
                     .excerpt(Excerpt::phi_text(format!("{} {} {} {}", f.kana, f.birth, f.sex, f.insurer), Phi::Name)),
                 );
-            }
         }
     }
     links
@@ -258,13 +288,22 @@ mod tests {
 
     #[test]
     fn karte_normalisation() {
-        let o = KarteOptions { trim: true, zeros: Zeros::Strip };
+        let o = KarteOptions {
+            trim: true,
+            zeros: Zeros::Strip,
+        };
         assert_eq!(o.normalise(" 0001234 ").as_deref(), Some("1234"));
         assert_eq!(o.normalise("000").as_deref(), Some("0"));
         assert_eq!(o.normalise("  "), None);
-        let o = KarteOptions { trim: true, zeros: Zeros::PadTo(10) };
+        let o = KarteOptions {
+            trim: true,
+            zeros: Zeros::PadTo(10),
+        };
         assert_eq!(o.normalise("1234").as_deref(), Some("0000001234"));
-        assert_eq!(KarteOptions::default().normalise("0012").as_deref(), Some("0012"));
+        assert_eq!(
+            KarteOptions::default().normalise("0012").as_deref(),
+            Some("0012")
+        );
     }
 
     #[test]
@@ -277,15 +316,39 @@ mod tests {
     #[test]
     fn ambiguous_links_are_reported_not_guessed() {
         let keys = vec![
-            ReceiptKeys { receipt: 1, line: 2, karte: Some("1234".into()), ..Default::default() },
-            ReceiptKeys { receipt: 2, line: 9, karte: Some("77".into()), ..Default::default() },
-            ReceiptKeys { receipt: 3, line: 12, karte: None, ..Default::default() },
+            ReceiptKeys {
+                receipt: 1,
+                line: 2,
+                karte: Some("1234".into()),
+                ..Default::default()
+            },
+            ReceiptKeys {
+                receipt: 2,
+                line: 9,
+                karte: Some("77".into()),
+                ..Default::default()
+            },
+            ReceiptKeys {
+                receipt: 3,
+                line: 12,
+                karte: None,
+                ..Default::default()
+            },
         ];
-        let known: BTreeSet<String> = ["0001234", "1234", "77"].iter().map(|s| s.to_string()).collect();
-        let opts = KarteOptions { trim: true, zeros: Zeros::Strip };
+        let known: BTreeSet<String> = ["0001234", "1234", "77"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let opts = KarteOptions {
+            trim: true,
+            zeros: Zeros::Strip,
+        };
         let mut d = Diagnostics::default();
         let links = link_patients(&keys, &known, &opts, &mut d);
-        assert_eq!(links[0], Link::Ambiguous(vec!["0001234".into(), "1234".into()]));
+        assert_eq!(
+            links[0],
+            Link::Ambiguous(vec!["0001234".into(), "1234".into()])
+        );
         assert_eq!(links[1], Link::Patient("77".into()));
         assert_eq!(links[2], Link::None);
         let ids: Vec<_> = d.iter().map(|d| d.code.id).collect();

@@ -44,13 +44,31 @@ pub struct Col {
 }
 
 const fn c(name: &'static str, mode: Mode, max: usize) -> Col {
-    Col { name, mode, max, fixed: false, phi: None }
+    Col {
+        name,
+        mode,
+        max,
+        fixed: false,
+        phi: None,
+    }
 }
 const fn fx(name: &'static str, mode: Mode, max: usize) -> Col {
-    Col { name, mode, max, fixed: true, phi: None }
+    Col {
+        name,
+        mode,
+        max,
+        fixed: true,
+        phi: None,
+    }
 }
 const fn p(name: &'static str, mode: Mode, max: usize, phi: Phi) -> Col {
-    Col { name, mode, max, fixed: false, phi: Some(phi) }
+    Col {
+        name,
+        mode,
+        max,
+        fixed: false,
+        phi: Some(phi),
+    }
 }
 
 use Mode::*;
@@ -104,7 +122,11 @@ const RE: &[Col] = &[
     c("給付割合", Digits, 3),
     c("入院年月日", Date, 8),
     c("病棟区分", Digits, 8),
-    c("一部負担金・食事療養費・生活療養費標準負担額区分", Digits, 1),
+    c(
+        "一部負担金・食事療養費・生活療養費標準負担額区分",
+        Digits,
+        1,
+    ),
     c("レセプト特記事項", Repeat { unit: 2, count: 5 }, 10),
     c("病床数", Digits, 4),
     c("カルテ番号等", Alnum, 20),
@@ -184,22 +206,45 @@ const SN: &[Col] = &[
 macro_rules! days {
     ($mode:expr, $max:expr) => {
         [
-            c("1日", $mode, $max), c("2日", $mode, $max), c("3日", $mode, $max),
-            c("4日", $mode, $max), c("5日", $mode, $max), c("6日", $mode, $max),
-            c("7日", $mode, $max), c("8日", $mode, $max), c("9日", $mode, $max),
-            c("10日", $mode, $max), c("11日", $mode, $max), c("12日", $mode, $max),
-            c("13日", $mode, $max), c("14日", $mode, $max), c("15日", $mode, $max),
-            c("16日", $mode, $max), c("17日", $mode, $max), c("18日", $mode, $max),
-            c("19日", $mode, $max), c("20日", $mode, $max), c("21日", $mode, $max),
-            c("22日", $mode, $max), c("23日", $mode, $max), c("24日", $mode, $max),
-            c("25日", $mode, $max), c("26日", $mode, $max), c("27日", $mode, $max),
-            c("28日", $mode, $max), c("29日", $mode, $max), c("30日", $mode, $max),
+            c("1日", $mode, $max),
+            c("2日", $mode, $max),
+            c("3日", $mode, $max),
+            c("4日", $mode, $max),
+            c("5日", $mode, $max),
+            c("6日", $mode, $max),
+            c("7日", $mode, $max),
+            c("8日", $mode, $max),
+            c("9日", $mode, $max),
+            c("10日", $mode, $max),
+            c("11日", $mode, $max),
+            c("12日", $mode, $max),
+            c("13日", $mode, $max),
+            c("14日", $mode, $max),
+            c("15日", $mode, $max),
+            c("16日", $mode, $max),
+            c("17日", $mode, $max),
+            c("18日", $mode, $max),
+            c("19日", $mode, $max),
+            c("20日", $mode, $max),
+            c("21日", $mode, $max),
+            c("22日", $mode, $max),
+            c("23日", $mode, $max),
+            c("24日", $mode, $max),
+            c("25日", $mode, $max),
+            c("26日", $mode, $max),
+            c("27日", $mode, $max),
+            c("28日", $mode, $max),
+            c("29日", $mode, $max),
+            c("30日", $mode, $max),
             c("31日", $mode, $max),
         ]
     };
 }
 
-const fn concat<const A: usize, const B: usize, const N: usize>(a: [Col; A], b: [Col; B]) -> [Col; N] {
+const fn concat<const A: usize, const B: usize, const N: usize>(
+    a: [Col; A],
+    b: [Col; B],
+) -> [Col; N] {
     let mut out = [SPARE; N];
     let mut i = 0;
     while i < A {
@@ -215,10 +260,7 @@ const fn concat<const A: usize, const B: usize, const N: usize>(a: [Col; A], b: 
 }
 
 const JD: [Col; 33] = concat([ID, c("負担者種別", Digits, 1)], days!(Digits, 1));
-const MF: [Col; 33] = concat(
-    [ID, c("窓口負担額区分", Digits, 2)],
-    [SPARE; 31],
-);
+const MF: [Col; 33] = concat([ID, c("窓口負担額区分", Digits, 2)], [SPARE; 31]);
 
 const GR: &[Col] = &[ID, c("包括評価対象外理由", Any, 0)];
 
@@ -320,26 +362,146 @@ pub const RAW: &[Col] = &[ID];
 
 /// The 医科 record layouts.
 pub static IKA: &[Spec] = &[
-    Spec { id: "IR", name: "医療機関情報", cols: IR, min: 10, open: false },
-    Spec { id: "RE", name: "レセプト共通", cols: RE, min: 37, open: false },
-    Spec { id: "HO", name: "保険者", cols: HO, min: 15, open: false },
-    Spec { id: "KO", name: "公費", cols: KO, min: 12, open: false },
-    Spec { id: "KH", name: "国保連固有情報", cols: KH, min: 2, open: true },
-    Spec { id: "SN", name: "資格確認", cols: SN, min: 9, open: false },
-    Spec { id: "JD", name: "受診日等", cols: &JD, min: 33, open: false },
-    Spec { id: "MF", name: "窓口負担額", cols: &MF, min: 2, open: false },
-    Spec { id: "GR", name: "包括評価対象外理由", cols: GR, min: 2, open: true },
-    Spec { id: "SY", name: "傷病名", cols: SY, min: 8, open: false },
-    Spec { id: "SI", name: "診療行為", cols: &SI, min: 44, open: false },
-    Spec { id: "IY", name: "医薬品", cols: &IY, min: 44, open: false },
-    Spec { id: "TO", name: "特定器材", cols: &TO, min: 48, open: false },
-    Spec { id: "CO", name: "コメント", cols: CO, min: 5, open: false },
-    Spec { id: "NI", name: "日計表", cols: NI, min: 2, open: true },
-    Spec { id: "SJ", name: "症状詳記", cols: SJ, min: 3, open: false },
-    Spec { id: "TI", name: "臓器提供医療機関情報", cols: TI, min: 2, open: true },
-    Spec { id: "TR", name: "臓器提供者レセプト情報", cols: TR, min: 2, open: true },
-    Spec { id: "TS", name: "臓器提供者請求情報", cols: TS, min: 2, open: true },
-    Spec { id: "GO", name: "診療報酬請求書", cols: GO, min: 4, open: false },
+    Spec {
+        id: "IR",
+        name: "医療機関情報",
+        cols: IR,
+        min: 10,
+        open: false,
+    },
+    Spec {
+        id: "RE",
+        name: "レセプト共通",
+        cols: RE,
+        min: 37,
+        open: false,
+    },
+    Spec {
+        id: "HO",
+        name: "保険者",
+        cols: HO,
+        min: 15,
+        open: false,
+    },
+    Spec {
+        id: "KO",
+        name: "公費",
+        cols: KO,
+        min: 12,
+        open: false,
+    },
+    Spec {
+        id: "KH",
+        name: "国保連固有情報",
+        cols: KH,
+        min: 2,
+        open: true,
+    },
+    Spec {
+        id: "SN",
+        name: "資格確認",
+        cols: SN,
+        min: 9,
+        open: false,
+    },
+    Spec {
+        id: "JD",
+        name: "受診日等",
+        cols: &JD,
+        min: 33,
+        open: false,
+    },
+    Spec {
+        id: "MF",
+        name: "窓口負担額",
+        cols: &MF,
+        min: 2,
+        open: false,
+    },
+    Spec {
+        id: "GR",
+        name: "包括評価対象外理由",
+        cols: GR,
+        min: 2,
+        open: true,
+    },
+    Spec {
+        id: "SY",
+        name: "傷病名",
+        cols: SY,
+        min: 8,
+        open: false,
+    },
+    Spec {
+        id: "SI",
+        name: "診療行為",
+        cols: &SI,
+        min: 44,
+        open: false,
+    },
+    Spec {
+        id: "IY",
+        name: "医薬品",
+        cols: &IY,
+        min: 44,
+        open: false,
+    },
+    Spec {
+        id: "TO",
+        name: "特定器材",
+        cols: &TO,
+        min: 48,
+        open: false,
+    },
+    Spec {
+        id: "CO",
+        name: "コメント",
+        cols: CO,
+        min: 5,
+        open: false,
+    },
+    Spec {
+        id: "NI",
+        name: "日計表",
+        cols: NI,
+        min: 2,
+        open: true,
+    },
+    Spec {
+        id: "SJ",
+        name: "症状詳記",
+        cols: SJ,
+        min: 3,
+        open: false,
+    },
+    Spec {
+        id: "TI",
+        name: "臓器提供医療機関情報",
+        cols: TI,
+        min: 2,
+        open: true,
+    },
+    Spec {
+        id: "TR",
+        name: "臓器提供者レセプト情報",
+        cols: TR,
+        min: 2,
+        open: true,
+    },
+    Spec {
+        id: "TS",
+        name: "臓器提供者請求情報",
+        cols: TS,
+        min: 2,
+        open: true,
+    },
+    Spec {
+        id: "GO",
+        name: "診療報酬請求書",
+        cols: GO,
+        min: 4,
+        open: false,
+    },
 ];
 
 /// The 医科 layout of a record id.
@@ -352,4 +514,6 @@ pub const DPC_IDS: &[&str] = &["BU", "SB", "KK", "SK", "GA", "HH", "GT", "CD"];
 /// 歯科 record ids that do not occur in 医科 files (recognised at record level).
 pub const DENTAL_IDS: &[&str] = &["UK", "HS", "SS"];
 /// 返戻・再審査 record ids (recognised at record level).
-pub const RETURN_IDS: &[&str] = &["HI", "HR", "RC", "HG", "JY", "EX", "MD", "RT", "JR", "MK", "MN"];
+pub const RETURN_IDS: &[&str] = &[
+    "HI", "HR", "RC", "HG", "JY", "EX", "MD", "RT", "JR", "MK", "MN",
+];

@@ -136,6 +136,7 @@ pub struct Parser<'a> {
     ho_points: u64,
     unsupported_reported: bool,
     go_rec: Option<(Location, String, String, Location, Location)>,
+    id_buf: String,
 }
 
 impl<'a> Parser<'a> {
@@ -158,6 +159,7 @@ impl<'a> Parser<'a> {
             ho_points: 0,
             unsupported_reported: false,
             go_rec: None,
+            id_buf: String::new(),
         }
     }
 
@@ -177,27 +179,44 @@ impl<'a> Parser<'a> {
             return false;
         }
         self.summary.records += 1;
-        let id = rec.id().to_owned();
-        *self.summary.per_type.entry(id.clone()).or_insert(0) += 1;
+        let mut id = std::mem::take(&mut self.id_buf);
+        id.clear();
+        id.push_str(rec.id());
+        match self.summary.per_type.get_mut(id.as_str()) {
+            Some(n) => *n += 1,
+            None => {
+                self.summary.per_type.insert(id.clone(), 1);
+            }
+        }
+        self.step(&id, rec, diags);
+        self.id_buf = id;
+        true
+    }
+
+    fn step(&mut self, id: &str, rec: &mut Record, diags: &mut Diagnostics) {
         if self.first {
             self.first = false;
             self.detect(rec, diags);
         }
         if self.go.is_some() && !self.go_seen_after {
             self.go_seen_after = true;
-            diags.push(Diagnostic::new(&codes::AFTER_GO, format!("{id} record after GO")).at(rec_loc(rec)));
+            diags.push(
+                Diagnostic::new(&codes::AFTER_GO, format!("{id} record after GO")).at(rec_loc(rec)),
+            );
         }
         // Kind refinements from record ids.
-        if layout::DPC_IDS.contains(&id.as_str()) && self.summary.kind == Some(Kind::Ika) {
+        if layout::DPC_IDS.contains(&id) && self.summary.kind == Some(Kind::Ika) {
             self.summary.kind = Some(Kind::Dpc);
             self.unsupported(rec, Kind::Dpc, diags);
         }
         let kind = self.summary.kind;
         let ika_like = matches!(kind, Some(Kind::Ika) | Some(Kind::Dpc));
-        match id.as_str() {
+        match id {
             "IR" => {
                 if rec.line != 1 && self.ir_volume.is_some() {
-                    diags.push(Diagnostic::new(&codes::REPEATED_IR, "second IR record").at(rec_loc(rec)));
+                    diags.push(
+                        Diagnostic::new(&codes::REPEATED_IR, "second IR record").at(rec_loc(rec)),
+                    );
                 }
                 self.ir_volume = rec.field(9).map(str::to_owned);
             }
@@ -220,13 +239,21 @@ impl<'a> Parser<'a> {
                     col_loc(rec, 2, Some("総件数")),
                     col_loc(rec, 3, Some("総合計点数")),
                 ));
-                if let (Some(v), Some(ir)) = (rec.field(4), &self.ir_volume) {
-                    if v != "99" && v != ir {
-                        diags.push(
-                            Diagnostic::new(&codes::VOLUME, "GO マルチボリューム識別情報 is neither 99 nor the IR volume")
-                                .at(col_loc(rec, 4, Some("マルチボリューム識別情報"))),
-                        );
-                    }
+                if let (Some(v), Some(ir)) = (rec.field(4), &self.ir_volume)
+                    && v != "99"
+                    && v != ir
+                {
+                    diags.push(
+                        Diagnostic::new(
+                            &codes::VOLUME,
+                            "GO マルチボリューム識別情報 is neither 99 nor the IR volume",
+                        )
+                        .at(col_loc(
+                            rec,
+                            4,
+                            Some("マルチボリューム識別情報"),
+                        )),
+                    );
                 }
             }
             _ => {}
@@ -234,23 +261,30 @@ impl<'a> Parser<'a> {
         if id == "HO" || id == "KO" {
             self.ho_ko += 1;
         }
-        if id == "HO" {
-            if let Some(p) = rec.field(6).and_then(|t| t.parse::<u64>().ok()) {
-                self.ho_points += p;
-            }
+        if id == "HO"
+            && let Some(p) = rec.field(6).and_then(|t| t.parse::<u64>().ok())
+        {
+            self.ho_points += p;
         }
         if ika_like {
-            if let Some(ph) = phase(&id) {
+            if let Some(ph) = phase(id) {
                 match &mut self.open {
                     None => diags.push(
-                        Diagnostic::new(&codes::OUTSIDE_RECEIPT, format!("{id} record before any RE")).at(rec_loc(rec)),
+                        Diagnostic::new(
+                            &codes::OUTSIDE_RECEIPT,
+                            format!("{id} record before any RE"),
+                        )
+                        .at(rec_loc(rec)),
                     ),
                     Some(o) => {
                         rec.receipt = Some(o.index);
                         if ph < o.phase {
                             diags.push(
-                                Diagnostic::new(&codes::ORDER, format!("{id} record after records that usually follow it"))
-                                    .at(rec_loc(rec)),
+                                Diagnostic::new(
+                                    &codes::ORDER,
+                                    format!("{id} record after records that usually follow it"),
+                                )
+                                .at(rec_loc(rec)),
                             );
                         } else {
                             o.phase = ph;
@@ -260,35 +294,43 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
-            match layout::ika(&id) {
+            match layout::ika(id) {
                 Some(spec) => check::check_record(rec, spec, self.summary.form, diags),
-                None if layout::DPC_IDS.contains(&id.as_str()) => {
+                None if layout::DPC_IDS.contains(&id) => {
                     rec.receipt = self.open.as_ref().map(|o| o.index);
                 }
-                None if layout::DENTAL_IDS.contains(&id.as_str()) || layout::RETURN_IDS.contains(&id.as_str()) => {
+                None if layout::DENTAL_IDS.contains(&id) || layout::RETURN_IDS.contains(&id) => {
                     rec.receipt = self.open.as_ref().map(|o| o.index);
                     diags.push(
-                        Diagnostic::new(&codes::FOREIGN_RECORD, format!("{id} record does not belong in a 医科 file"))
-                            .at(rec_loc(rec)),
+                        Diagnostic::new(
+                            &codes::FOREIGN_RECORD,
+                            format!("{id} record does not belong in a 医科 file"),
+                        )
+                        .at(rec_loc(rec)),
                     );
                 }
                 None => {
                     rec.receipt = self.open.as_ref().map(|o| o.index);
                     diags.push(
-                        Diagnostic::new(&codes::UNKNOWN_RECORD, "unknown record id; record kept unread")
-                            .at(rec_loc(rec))
-                            .excerpt(diagnostics::Excerpt::text(id.clone())),
+                        Diagnostic::new(
+                            &codes::UNKNOWN_RECORD,
+                            "unknown record id; record kept unread",
+                        )
+                        .at(rec_loc(rec))
+                        .excerpt(diagnostics::Excerpt::text(id)),
                     );
                 }
             }
         } else {
-            rec.receipt = if id == "RE" || phase(&id).is_some() || id.len() == 2 && id != "IR" && id != "GO" && id != "UK" {
+            rec.receipt = if id == "RE"
+                || phase(id).is_some()
+                || id.len() == 2 && id != "IR" && id != "GO" && id != "UK"
+            {
                 self.open.as_ref().map(|o| o.index)
             } else {
                 None
             };
         }
-        true
     }
 
     fn unsupported(&mut self, rec: &Record, kind: Kind, diags: &mut Diagnostics) {
@@ -318,15 +360,22 @@ impl<'a> Parser<'a> {
             _ => None,
         };
         if id != "IR" && id != "UK" {
-            diags.push(Diagnostic::new(&codes::FIRST_NOT_IR, "first record is not IR").at(rec_loc(rec)));
+            diags.push(
+                Diagnostic::new(&codes::FIRST_NOT_IR, "first record is not IR").at(rec_loc(rec)),
+            );
         }
         let kind = kind.or_else(|| (id == "RE").then_some(Kind::Ika));
         match kind {
             None => diags.push(
-                Diagnostic::new(&codes::KIND_UNKNOWN, "cannot tell the file kind (no IR 点数表); read to record level")
-                    .at(rec_loc(rec)),
+                Diagnostic::new(
+                    &codes::KIND_UNKNOWN,
+                    "cannot tell the file kind (no IR 点数表); read to record level",
+                )
+                .at(rec_loc(rec)),
             ),
-            Some(k @ (Kind::Dental | Kind::Pharmacy | Kind::Other)) => self.unsupported(rec, k, diags),
+            Some(k @ (Kind::Dental | Kind::Pharmacy | Kind::Other)) => {
+                self.unsupported(rec, k, diags)
+            }
             Some(_) => {}
         }
         self.summary.kind = kind;
@@ -343,8 +392,11 @@ impl<'a> Parser<'a> {
             };
             self.summary.form = form;
             diags.push(
-                Diagnostic::new(&codes::LAYOUT_DETECTED, format!("{} layout: {}", Kind::Ika.name(), layout_name(form)))
-                    .at(col_loc(rec, column, Some(name))),
+                Diagnostic::new(
+                    &codes::LAYOUT_DETECTED,
+                    format!("{} layout: {}", Kind::Ika.name(), layout_name(form)),
+                )
+                .at(col_loc(rec, column, Some(name))),
             );
         }
     }
@@ -355,10 +407,22 @@ impl<'a> Parser<'a> {
                 return;
             }
             if !o.payer {
-                diags.push(Diagnostic::new(&codes::NO_PAYER, format!("receipt {} has neither HO nor KO", o.index)).at(o.loc.clone()));
+                diags.push(
+                    Diagnostic::new(
+                        &codes::NO_PAYER,
+                        format!("receipt {} has neither HO nor KO", o.index),
+                    )
+                    .at(o.loc.clone()),
+                );
             }
             if !o.sy {
-                diags.push(Diagnostic::new(&codes::NO_DIAGNOSIS, format!("receipt {} has no SY record", o.index)).at(o.loc));
+                diags.push(
+                    Diagnostic::new(
+                        &codes::NO_DIAGNOSIS,
+                        format!("receipt {} has no SY record", o.index),
+                    )
+                    .at(o.loc),
+                );
             }
         }
     }
@@ -376,17 +440,36 @@ impl<'a> Parser<'a> {
             Some((_, count, points, cloc, ploc)) if ika_like => {
                 match count.parse::<u64>() {
                     Ok(n) if n != self.ho_ko => diags.push(
-                        Diagnostic::new(&codes::GO_COUNT, format!("GO 総件数 is {n}; the file has {} HO and KO records", self.ho_ko)).at(cloc),
+                        Diagnostic::new(
+                            &codes::GO_COUNT,
+                            format!(
+                                "GO 総件数 is {n}; the file has {} HO and KO records",
+                                self.ho_ko
+                            ),
+                        )
+                        .at(cloc),
                     ),
                     Ok(_) => {}
-                    Err(_) => diags.push(Diagnostic::new(&codes::BAD_NUMBER, "GO 総件数 is not a number").at(cloc)),
+                    Err(_) => diags.push(
+                        Diagnostic::new(&codes::BAD_NUMBER, "GO 総件数 is not a number").at(cloc),
+                    ),
                 }
                 match points.parse::<u64>() {
                     Ok(n) if n != self.ho_points => diags.push(
-                        Diagnostic::new(&codes::GO_POINTS, format!("GO 総合計点数 is {n}; HO 合計点数 sum to {}", self.ho_points)).at(ploc),
+                        Diagnostic::new(
+                            &codes::GO_POINTS,
+                            format!(
+                                "GO 総合計点数 is {n}; HO 合計点数 sum to {}",
+                                self.ho_points
+                            ),
+                        )
+                        .at(ploc),
                     ),
                     Ok(_) => {}
-                    Err(_) => diags.push(Diagnostic::new(&codes::BAD_NUMBER, "GO 総合計点数 is not a number").at(ploc)),
+                    Err(_) => diags.push(
+                        Diagnostic::new(&codes::BAD_NUMBER, "GO 総合計点数 is not a number")
+                            .at(ploc),
+                    ),
                 }
             }
             Some(_) => {}
@@ -428,8 +511,12 @@ pub fn named_fields<'r>(rec: &'r Record, spec: Option<&'static Spec>) -> Vec<Nam
             let column = i + 1;
             let col = spec.and_then(|s| s.col(column));
             let iso = match col.map(|c| c.mode) {
-                Some(Mode::Date) if !value.is_empty() => date::parse(value, true).ok().map(|(_, d)| d.to_string()),
-                Some(Mode::YearMonth) if !value.is_empty() => date::parse(value, false).ok().map(|(_, d)| d.to_string()),
+                Some(Mode::Date) if !value.is_empty() => {
+                    date::parse(value, true).ok().map(|(_, d)| d.to_string())
+                }
+                Some(Mode::YearMonth) if !value.is_empty() => {
+                    date::parse(value, false).ok().map(|(_, d)| d.to_string())
+                }
                 _ => None,
             };
             let items = match col.map(|c| c.mode) {
@@ -476,7 +563,10 @@ pub struct UkeFile {
 impl UkeFile {
     /// Every diagnostic, record ones first in file order, then file-level ones.
     pub fn all_diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.records.iter().flat_map(|r| r.diagnostics.iter()).chain(self.diagnostics.iter())
+        self.records
+            .iter()
+            .flat_map(|r| r.diagnostics.iter())
+            .chain(self.diagnostics.iter())
     }
 }
 

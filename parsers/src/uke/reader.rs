@@ -117,8 +117,11 @@ impl<'a> Reader<'a> {
         }
         if encoding == Encoding::Utf8 {
             diags.push(
-                Diagnostic::new(&codes::UTF8_FILE, "file is UTF-8; UKE files are Shift_JIS; read as UTF-8")
-                    .at(Location::default().byte(0)),
+                Diagnostic::new(
+                    &codes::UTF8_FILE,
+                    "file is UTF-8; UKE files are Shift_JIS; read as UTF-8",
+                )
+                .at(Location::default().byte(0)),
             );
         }
         if bytes.is_empty() {
@@ -129,9 +132,17 @@ impl<'a> Reader<'a> {
             Some(p) => {
                 if p + 1 < bytes.len() {
                     diags.push(
-                        Diagnostic::new(&codes::AFTER_EOF_MARK, format!("{} bytes after the 0x1A end mark are ignored", bytes.len() - p - 1))
-                            .at(Location::default().byte(p as u64 + 1))
-                            .excerpt(Excerpt::bytes(bytes[p + 1..bytes.len().min(p + 17)].to_vec())),
+                        Diagnostic::new(
+                            &codes::AFTER_EOF_MARK,
+                            format!(
+                                "{} bytes after the 0x1A end mark are ignored",
+                                bytes.len() - p - 1
+                            ),
+                        )
+                        .at(Location::default().byte(p as u64 + 1))
+                        .excerpt(Excerpt::bytes(
+                            bytes[p + 1..bytes.len().min(p + 17)].to_vec(),
+                        )),
                     );
                 }
                 p
@@ -139,8 +150,11 @@ impl<'a> Reader<'a> {
             None => {
                 if !bytes.is_empty() {
                     diags.push(
-                        Diagnostic::new(&codes::NO_EOF_MARK, "file does not end with the 0x1A end mark (truncated?)")
-                            .at(Location::default().byte(bytes.len() as u64)),
+                        Diagnostic::new(
+                            &codes::NO_EOF_MARK,
+                            "file does not end with the 0x1A end mark (truncated?)",
+                        )
+                        .at(Location::default().byte(bytes.len() as u64)),
                     );
                 }
                 bytes.len()
@@ -193,8 +207,13 @@ impl<'a> Reader<'a> {
                         end -= 1;
                     } else {
                         diags.push(
-                            Diagnostic::new(&codes::NO_FINAL_NEWLINE, "last record has no CR LF (truncated file?)")
-                                .at(Location::default().line(self.line).byte((start + rest.len()) as u64)),
+                            Diagnostic::new(
+                                &codes::NO_FINAL_NEWLINE,
+                                "last record has no CR LF (truncated file?)",
+                            )
+                            .at(Location::default()
+                                .line(self.line)
+                                .byte((start + rest.len()) as u64)),
                         );
                     }
                     (end, rest.len())
@@ -230,7 +249,8 @@ impl<'a> Reader<'a> {
             }
             let s = rec.text.len();
             self.decode_field(field, rec, fstart, diags);
-            rec.spans.push((s as u32, rec.text.len() as u32, fstart as u32));
+            rec.spans
+                .push((s as u32, rec.text.len() as u32, fstart as u32));
             fstart = i + 1;
         }
     }
@@ -245,14 +265,17 @@ impl<'a> Reader<'a> {
                 .segment(id.clone(), rec.line)
                 .field(diagnostics::FieldPath::new(id, column as u32))
         };
-        if field.iter().any(|&b| b < 0x20 || b == 0x7F) {
-            if let Some(p) = field.iter().position(|&b| b < 0x20 || b == 0x7F) {
-                diags.push(
-                    Diagnostic::new(&codes::CONTROL_CHAR, format!("control character in column {column}"))
-                        .at(loc(rec, offset + p))
-                        .excerpt(Excerpt::bytes(vec![field[p]])),
-                );
-            }
+        if field.iter().any(|&b| b < 0x20 || b == 0x7F)
+            && let Some(p) = field.iter().position(|&b| b < 0x20 || b == 0x7F)
+        {
+            diags.push(
+                Diagnostic::new(
+                    &codes::CONTROL_CHAR,
+                    format!("control character in column {column}"),
+                )
+                .at(loc(rec, offset + p))
+                .excerpt(Excerpt::bytes(vec![field[p]])),
+            );
         }
         if field.is_ascii() {
             // ASCII is the same in both encodings; always valid UTF-8.
@@ -275,12 +298,23 @@ impl<'a> Reader<'a> {
                         let t = field.get(i + 1).copied();
                         let valid_trail = t.is_some_and(|t| matches!(t, 0x40..=0x7E | 0x80..=0xFC));
                         if !valid_trail {
-                            self.push_decoded(&field[good_from..i], rec, diags, column, offset + good_from);
+                            self.push_decoded(
+                                &field[good_from..i],
+                                rec,
+                                diags,
+                                column,
+                                offset + good_from,
+                            );
                             let bad = field[i..(i + 2).min(field.len())].to_vec();
                             diags.push(
-                                Diagnostic::new(&codes::UNDECODABLE, format!("invalid Shift_JIS in column {column}; replaced by U+FFFD"))
-                                    .at(loc(rec, offset + i))
-                                    .excerpt(Excerpt::bytes(bad)),
+                                Diagnostic::new(
+                                    &codes::UNDECODABLE,
+                                    format!(
+                                        "invalid Shift_JIS in column {column}; replaced by U+FFFD"
+                                    ),
+                                )
+                                .at(loc(rec, offset + i))
+                                .excerpt(Excerpt::bytes(bad)),
                             );
                             rec.text.push('\u{FFFD}');
                             i += 1;
@@ -295,7 +329,13 @@ impl<'a> Reader<'a> {
                                     .excerpt(Excerpt::bytes(vec![b, t])),
                             );
                             // Decode it on its own: unmapped codes become U+FFFD next to an error.
-                            self.push_decoded(&field[good_from..i], rec, diags, column, offset + good_from);
+                            self.push_decoded(
+                                &field[good_from..i],
+                                rec,
+                                diags,
+                                column,
+                                offset + good_from,
+                            );
                             let (cow, _, had_errors) = SHIFT_JIS.decode(&field[i..i + 2]);
                             if had_errors {
                                 diags.push(
@@ -311,11 +351,22 @@ impl<'a> Reader<'a> {
                         }
                         i += 2;
                     } else if b >= 0x80 && !(0xA1..=0xDF).contains(&b) {
-                        self.push_decoded(&field[good_from..i], rec, diags, column, offset + good_from);
+                        self.push_decoded(
+                            &field[good_from..i],
+                            rec,
+                            diags,
+                            column,
+                            offset + good_from,
+                        );
                         diags.push(
-                            Diagnostic::new(&codes::UNDECODABLE, format!("invalid Shift_JIS byte in column {column}; replaced by U+FFFD"))
-                                .at(loc(rec, offset + i))
-                                .excerpt(Excerpt::bytes(vec![b])),
+                            Diagnostic::new(
+                                &codes::UNDECODABLE,
+                                format!(
+                                    "invalid Shift_JIS byte in column {column}; replaced by U+FFFD"
+                                ),
+                            )
+                            .at(loc(rec, offset + i))
+                            .excerpt(Excerpt::bytes(vec![b])),
                         );
                         rec.text.push('\u{FFFD}');
                         i += 1;
@@ -329,16 +380,29 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn push_decoded(&self, bytes: &[u8], rec: &mut Record, diags: &mut Diagnostics, column: usize, at: usize) {
+    fn push_decoded(
+        &self,
+        bytes: &[u8],
+        rec: &mut Record,
+        diags: &mut Diagnostics,
+        column: usize,
+        at: usize,
+    ) {
         if bytes.is_empty() {
             return;
         }
         let (cow, _, had_errors) = SHIFT_JIS.decode(bytes);
         if had_errors {
             diags.push(
-                Diagnostic::new(&codes::UNDECODABLE, format!("unassigned Shift_JIS code in column {column}; replaced by U+FFFD"))
-                    .at(Location::default().line(rec.line).byte(rec.byte + at as u64).segment(rec.id().to_owned(), rec.line))
-                    .excerpt(Excerpt::bytes(bytes.to_vec())),
+                Diagnostic::new(
+                    &codes::UNDECODABLE,
+                    format!("unassigned Shift_JIS code in column {column}; replaced by U+FFFD"),
+                )
+                .at(Location::default()
+                    .line(rec.line)
+                    .byte(rec.byte + at as u64)
+                    .segment(rec.id().to_owned(), rec.line))
+                .excerpt(Excerpt::bytes(bytes.to_vec())),
             );
         }
         rec.text.push_str(&crate::text::fold_jis_variants(&cow));
