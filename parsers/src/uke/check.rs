@@ -227,44 +227,23 @@ pub fn check_field(
                     if let Some(f) = f {
                         form_mismatch(rec, column, col, text, f, form, diags);
                     }
+                    // Messages never show the value: a birth date is PHI and stays in the excerpt.
                     let (code, msg) = match problem {
-                        DateProblem::Unreadable => (
+                        DateProblem::Unreadable if with_day => (
                             &codes::BAD_DATE,
                             format!("{name} is not a date in GYYMMDD/YYYYMMDD form"),
                         ),
-                        DateProblem::Impossible => (
-                            &codes::IMPOSSIBLE_DATE,
-                            format!("{name} is not a real date"),
-                        ),
-                        DateProblem::OutsideEra(d) => (
-                            &codes::DATE_OUTSIDE_ERA,
-                            format!("{name} ({d} in Western form) is outside its era"),
-                        ),
-                    };
-                    let (code, msg) = if matches!(problem, DateProblem::Unreadable) && !with_day {
-                        (
-                            code,
+                        DateProblem::Unreadable => (
+                            &codes::BAD_DATE,
                             format!("{name} is not a year-month in GYYMM/YYYYMM form"),
-                        )
-                    } else {
-                        (code, msg)
-                    };
-                    // The message of an outside-era birth date would show the date: keep it in the excerpt.
-                    let msg = if col.phi.is_some() {
-                        format!("{name} is outside its era")
-                    } else {
-                        msg
-                    };
-                    let msg = if col.phi.is_some() && !matches!(problem, DateProblem::OutsideEra(_))
-                    {
-                        match problem {
-                            DateProblem::Unreadable => {
-                                format!("{name} is not a date in GYYMMDD/YYYYMMDD form")
-                            }
-                            _ => format!("{name} is not a real date"),
+                        ),
+                        DateProblem::Impossible => {
+                            (&codes::IMPOSSIBLE_DATE, format!("{name} is not a real date"))
                         }
-                    } else {
-                        msg
+                        DateProblem::OutsideEra(_) => (
+                            &codes::DATE_OUTSIDE_ERA,
+                            format!("{name} is a real date but outside the era it names"),
+                        ),
                     };
                     push(diags, code, msg, rec, column, col, text);
                 }

@@ -610,3 +610,6 @@ pub fn parse(bytes: &[u8]) -> UkeFile {
         summary,
     }
 }
+
+#[cfg(test)]
+mod tests;

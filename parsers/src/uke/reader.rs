@@ -237,6 +237,22 @@ impl<'a> Reader<'a> {
     }
 
     fn decode(&self, raw: &[u8], rec: &mut Record, diags: &mut Diagnostics) {
+        // Fast path: a printable-ASCII line is the same text in both encodings; one copy,
+        // fields found by their commas (text offsets equal byte offsets).
+        if raw.iter().all(|&b| (0x20..0x7F).contains(&b)) {
+            if let Ok(text) = std::str::from_utf8(raw) {
+                rec.text.push_str(text);
+                let mut start = 0u32;
+                for (i, &b) in raw.iter().enumerate() {
+                    if b == b',' {
+                        rec.spans.push((start, i as u32, start));
+                        start = i as u32 + 1;
+                    }
+                }
+                rec.spans.push((start, raw.len() as u32, start));
+                return;
+            }
+        }
         let mut fstart = 0usize;
         let n = raw.len();
         for i in 0..=n {
@@ -284,8 +300,33 @@ impl<'a> Reader<'a> {
         }
         match self.encoding {
             Encoding::Utf8 => {
-                let s = String::from_utf8_lossy(field);
-                rec.text.push_str(&crate::text::fold_jis_variants(&s));
+                let mut rest = field;
+                let mut at = offset;
+                loop {
+                    match std::str::from_utf8(rest) {
+                        Ok(s) => {
+                            rec.text.push_str(&crate::text::fold_jis_variants(s));
+                            break;
+                        }
+                        Err(e) => {
+                            let (good, bad) = rest.split_at(e.valid_up_to());
+                            let good = std::str::from_utf8(good).unwrap_or("");
+                            rec.text.push_str(&crate::text::fold_jis_variants(good));
+                            let n = e.error_len().unwrap_or(bad.len()).max(1).min(bad.len());
+                            diags.push(
+                                Diagnostic::new(
+                                    &codes::UNDECODABLE,
+                                    format!("invalid UTF-8 in column {column}; replaced by U+FFFD"),
+                                )
+                                .at(loc(rec, at + e.valid_up_to()))
+                                .excerpt(Excerpt::bytes(bad[..n].to_vec())),
+                            );
+                            rec.text.push('\u{FFFD}');
+                            at += e.valid_up_to() + n;
+                            rest = &bad[n..];
+                        }
+                    }
+                }
             }
             Encoding::ShiftJis => {
                 // Walk the bytes: flag vendor extensions and undecodable sequences, decode the rest.
