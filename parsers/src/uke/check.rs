@@ -237,9 +237,10 @@ pub fn check_field(
                             &codes::BAD_DATE,
                             format!("{name} is not a year-month in GYYMM/YYYYMM form"),
                         ),
-                        DateProblem::Impossible => {
-                            (&codes::IMPOSSIBLE_DATE, format!("{name} is not a real date"))
-                        }
+                        DateProblem::Impossible => (
+                            &codes::IMPOSSIBLE_DATE,
+                            format!("{name} is not a real date"),
+                        ),
                         DateProblem::OutsideEra(_) => (
                             &codes::DATE_OUTSIDE_ERA,
                             format!("{name} is a real date but outside the era it names"),

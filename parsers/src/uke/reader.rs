@@ -239,19 +239,19 @@ impl<'a> Reader<'a> {
     fn decode(&self, raw: &[u8], rec: &mut Record, diags: &mut Diagnostics) {
         // Fast path: a printable-ASCII line is the same text in both encodings; one copy,
         // fields found by their commas (text offsets equal byte offsets).
-        if raw.iter().all(|&b| (0x20..0x7F).contains(&b)) {
-            if let Ok(text) = std::str::from_utf8(raw) {
-                rec.text.push_str(text);
-                let mut start = 0u32;
-                for (i, &b) in raw.iter().enumerate() {
-                    if b == b',' {
-                        rec.spans.push((start, i as u32, start));
-                        start = i as u32 + 1;
-                    }
+        if raw.iter().all(|&b| (0x20..0x7F).contains(&b))
+            && let Ok(text) = std::str::from_utf8(raw)
+        {
+            rec.text.push_str(text);
+            let mut start = 0u32;
+            for (i, &b) in raw.iter().enumerate() {
+                if b == b',' {
+                    rec.spans.push((start, i as u32, start));
+                    start = i as u32 + 1;
                 }
-                rec.spans.push((start, raw.len() as u32, start));
-                return;
             }
+            rec.spans.push((start, raw.len() as u32, start));
+            return;
         }
         let mut fstart = 0usize;
         let n = raw.len();

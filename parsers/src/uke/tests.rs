@@ -79,7 +79,10 @@ fn vendor_extension_and_bad_bytes_are_reported_as_hex() {
     let f = parse(&v);
     let c = codes_of(&f);
     assert!(c.contains(&"U003") && c.contains(&"U002"), "{c:?}");
-    let d = f.all_diagnostics().find(|d| d.code.id == "U003").map(|d| d.excerpt.clone());
+    let d = f
+        .all_diagnostics()
+        .find(|d| d.code.id == "U003")
+        .map(|d| d.excerpt.clone());
     assert_eq!(d, Some(Some(diagnostics::Excerpt::bytes(vec![0x87, 0x40]))));
     // The decoded text keeps the character and marks the bad byte.
     assert_eq!(f.records[0].record.field(7), Some("①\u{FFFD}"));
@@ -146,14 +149,21 @@ fn impossible_and_outside_era_dates_are_distinguished() {
     l[3] = "SY,3721002,4310501,1,,,01,".to_owned();
     let f = parse_lines(&l);
     let c = codes_of(&f);
-    assert!(c.contains(&"U022") && c.contains(&"U023") && c.contains(&"U024"), "{c:?}");
+    assert!(
+        c.contains(&"U022") && c.contains(&"U023") && c.contains(&"U024"),
+        "{c:?}"
+    );
     // The birth date never appears in a message.
     assert!(f.all_diagnostics().all(|d| !d.message.contains("2023")));
 }
 
 #[test]
 fn dental_and_dpc_files_are_recognised_not_misread() {
-    let f = parse(&sjis(&["UK,1,13,3,1234567,,架空歯科,202404,00", "HS,1", "GO,0,0,99"]));
+    let f = parse(&sjis(&[
+        "UK,1,13,3,1234567,,架空歯科,202404,00",
+        "HS,1",
+        "GO,0,0,99",
+    ]));
     assert_eq!(f.summary.kind, Some(Kind::Dental));
     assert_eq!(codes_of(&f), vec!["U026"]);
     let mut l = minimal("202404", "19800115", "20240401");
@@ -169,10 +179,23 @@ fn receipt_keys_and_insurer_padding() {
     let mut l = minimal("202404", "19800115", "20240401");
     l[2] = "HO,  133066,１,２,1,10,,,,,,30,,,".to_owned();
     let f = parse_lines(&l);
-    let k = keys::receipt_keys(&f, &keys::KarteOptions { trim: true, zeros: keys::Zeros::PadTo(8) });
+    let k = keys::receipt_keys(
+        &f,
+        &keys::KarteOptions {
+            trim: true,
+            zeros: keys::Zeros::PadTo(8),
+        },
+    );
     assert_eq!(k.len(), 1);
     assert_eq!(k[0].karte.as_deref(), Some("00000123"));
     assert_eq!(k[0].insurer.as_deref(), Some("00133066"));
     let fb = k[0].fallback.clone().map(|f| (f.kana, f.birth, f.sex));
-    assert_eq!(fb, Some(("カクウイチロウ".to_owned(), "1980-01-15".to_owned(), "1".to_owned())));
+    assert_eq!(
+        fb,
+        Some((
+            "カクウイチロウ".to_owned(),
+            "1980-01-15".to_owned(),
+            "1".to_owned()
+        ))
+    );
 }
