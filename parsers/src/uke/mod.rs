@@ -486,6 +486,14 @@ pub fn spec_for(kind: Option<Kind>, id: &str) -> Option<&'static Spec> {
     }
 }
 
+/// True when the bytes look like a UKE file: the first record (after an optional UTF-8 BOM) starts
+/// with a two-letter record id that opens UKE files (`IR`, `UK`, or `RE` when IR is missing)
+/// followed by a comma. For `inspect`, which dispatches by content, never by file name.
+pub fn looks_like_uke(bytes: &[u8]) -> bool {
+    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    matches!(b.get(..3), Some(b"IR,") | Some(b"UK,") | Some(b"RE,"))
+}
+
 /// A field with its name, for display.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NamedField<'r> {

@@ -199,3 +199,12 @@ fn receipt_keys_and_insurer_padding() {
         ))
     );
 }
+
+#[test]
+fn content_sniffing() {
+    assert!(looks_like_uke(b"IR,1,13,1,1234567"));
+    assert!(looks_like_uke(b"\xEF\xBB\xBFUK,1"));
+    assert!(!looks_like_uke(b"MSH|^~\\&|"));
+    assert!(!looks_like_uke(b"IRX"));
+    assert!(!looks_like_uke(b""));
+}
