@@ -185,3 +185,65 @@ pub const NO_MATCH: Code = Code::new(
     Severity::Info,
     "no known patient matches the receipt",
 );
+
+/// Every code of this module, in id order (for `docs/diagnostics.md`).
+pub const ALL: &[&Code] = &[
+    &UTF8_FILE,
+    &UNDECODABLE,
+    &VENDOR_EXTENSION,
+    &LF_ONLY,
+    &NO_FINAL_NEWLINE,
+    &NO_EOF_MARK,
+    &AFTER_EOF_MARK,
+    &EMPTY_LINE,
+    &CONTROL_CHAR,
+    &UNKNOWN_RECORD,
+    &TOO_FEW_FIELDS,
+    &TOO_MANY_FIELDS,
+    &FIELD_TOO_LONG,
+    &FIXED_LENGTH,
+    &NOT_DIGITS,
+    &FULLWIDTH_IN_ALNUM,
+    &HALFWIDTH_KANA_IN_KANJI,
+    &HALFWIDTH_IN_KANJI,
+    &MIXED_MODES,
+    &REPEAT_UNIT,
+    &BAD_DATE,
+    &IMPOSSIBLE_DATE,
+    &DATE_OUTSIDE_ERA,
+    &DATE_FORM_MISMATCH,
+    &LAYOUT_DETECTED,
+    &KIND_UNSUPPORTED,
+    &KIND_UNKNOWN,
+    &FIRST_NOT_IR,
+    &OUTSIDE_RECEIPT,
+    &MISSING_GO,
+    &AFTER_GO,
+    &NO_PAYER,
+    &NO_DIAGNOSIS,
+    &ORDER,
+    &GO_COUNT,
+    &GO_POINTS,
+    &VOLUME,
+    &REPEATED_IR,
+    &AMBIGUOUS_LINK,
+    &NO_LINK_KEY,
+    &EMPTY_FILE,
+    &BAD_NUMBER,
+    &FOREIGN_RECORD,
+    &NO_MATCH,
+];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn all_lists_every_code_once_in_order() {
+        let ids: Vec<&str> = super::ALL.iter().map(|c| c.id).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(ids, sorted);
+        assert_eq!(ids.len(), 44);
+        assert!(ids.iter().all(|i| i.starts_with('U') && i.len() == 4));
+    }
+}
