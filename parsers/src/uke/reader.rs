@@ -377,7 +377,9 @@ impl<'a> Reader<'a> {
                                 column,
                                 offset + good_from,
                             );
-                            let (cow, _, had_errors) = SHIFT_JIS.decode(&field[i..i + 2]);
+                            let mut one = String::new();
+                            let had_errors = decode_sjis_into(&field[i..i + 2], &mut one);
+                            let cow = crate::text::fold_jis_variants(&one);
                             if had_errors {
                                 diags.push(
                                     Diagnostic::new(&codes::UNDECODABLE, format!("unmapped Shift_JIS code in column {column}; replaced by U+FFFD"))
@@ -432,7 +434,9 @@ impl<'a> Reader<'a> {
         if bytes.is_empty() {
             return;
         }
-        let (cow, _, had_errors) = SHIFT_JIS.decode(bytes);
+        // Decode straight into the record's buffer (no BOM sniffing: a field may start with EF BB).
+        let start = rec.text.len();
+        let had_errors = decode_sjis_into(bytes, &mut rec.text);
         if had_errors {
             diags.push(
                 Diagnostic::new(
@@ -446,7 +450,32 @@ impl<'a> Reader<'a> {
                 .excerpt(Excerpt::bytes(bytes.to_vec())),
             );
         }
-        rec.text.push_str(&crate::text::fold_jis_variants(&cow));
+        if let Some(tail) = rec.text.get(start..) {
+            if let std::borrow::Cow::Owned(folded) = crate::text::fold_jis_variants(tail) {
+                rec.text.truncate(start);
+                rec.text.push_str(&folded);
+            }
+        }
+    }
+}
+
+/// Decodes Shift_JIS (CP932) bytes onto the end of `out`, without BOM handling; unmapped codes
+/// become U+FFFD. Returns true when any did.
+fn decode_sjis_into(bytes: &[u8], out: &mut String) -> bool {
+    let mut decoder = SHIFT_JIS.new_decoder_without_bom_handling();
+    let mut rest = bytes;
+    let mut any_errors = false;
+    loop {
+        let need = decoder
+            .max_utf8_buffer_length(rest.len())
+            .unwrap_or(rest.len() * 3 + 16);
+        out.reserve(need);
+        let (result, read, had_errors) = decoder.decode_to_string(rest, out, true);
+        any_errors |= had_errors;
+        rest = rest.get(read..).unwrap_or(&[]);
+        if result == encoding_rs::CoderResult::InputEmpty {
+            return any_errors;
+        }
     }
 }
 
