@@ -450,11 +450,11 @@ impl<'a> Reader<'a> {
                 .excerpt(Excerpt::bytes(bytes.to_vec())),
             );
         }
-        if let Some(tail) = rec.text.get(start..) {
-            if let std::borrow::Cow::Owned(folded) = crate::text::fold_jis_variants(tail) {
-                rec.text.truncate(start);
-                rec.text.push_str(&folded);
-            }
+        if let Some(tail) = rec.text.get(start..)
+            && let std::borrow::Cow::Owned(folded) = crate::text::fold_jis_variants(tail)
+        {
+            rec.text.truncate(start);
+            rec.text.push_str(&folded);
         }
     }
 }
