@@ -37,7 +37,14 @@ pub(crate) fn inspect_uke(
                 if let Some(n) = f.name {
                     m.insert("name".into(), json!(n));
                 }
-                match f.phi {
+                // Columns no layout names (records known only by id, other file kinds) may hold
+                // anything, names and birth dates included: masked like PHI.
+                let phi = match (f.phi, f.name) {
+                    (Some(kind), _) => Some(kind),
+                    (None, None) if f.column > 1 => Some(diagnostics::Phi::Other),
+                    (None, _) => None,
+                };
+                match phi {
                     Some(kind) if !show_phi && !f.value.is_empty() => {
                         m.insert(
                             "value".into(),

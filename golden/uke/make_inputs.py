@@ -126,6 +126,7 @@ dental = [
     "GO,1,100,99",
 ]
 write("dental", "RECEIPTC.UKE", dental)
+write("dental-json", "RECEIPTC.UKE", dental)
 
 # 調剤: IR 点数表 4.
 write("pharmacy", "RECEIPTY.UKE", ["IR,1,13,4,1234567,,架空薬局,202404,00,03-0000-0000", "YK,1,2", "GO,0,0,99"])
