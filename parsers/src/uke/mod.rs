@@ -175,6 +175,7 @@ impl<'a> Parser<'a> {
 
     /// Reads and checks the next record; false at the end of the file.
     pub fn next(&mut self, rec: &mut Record, diags: &mut Diagnostics) -> bool {
+        let before = diags.len();
         if !self.reader.read(rec, diags) {
             return false;
         }
@@ -187,6 +188,9 @@ impl<'a> Parser<'a> {
             None => {
                 self.summary.per_type.insert(id.clone(), 1);
             }
+        }
+        if diags.len() > before {
+            self.mark_phi(&id, before, diags);
         }
         self.step(&id, rec, diags);
         self.id_buf = id;
@@ -330,6 +334,32 @@ impl<'a> Parser<'a> {
             } else {
                 None
             };
+        }
+    }
+
+    /// The reader does not know which columns hold PHI: mark its excerpts from PHI columns now
+    /// (and every column of records no layout describes, which may hold anything).
+    fn mark_phi(&self, id: &str, from: usize, diags: &mut Diagnostics) {
+        let spec = self.spec(id).or_else(|| {
+            // The first record is read before the kind is known.
+            if self.summary.kind.is_none() {
+                layout::ika(id)
+            } else {
+                None
+            }
+        });
+        for d in diags.iter_mut().skip(from) {
+            let Some(column) = d.location.field.as_ref().map(|f| f.field as usize) else {
+                continue;
+            };
+            let phi = match spec.map(|s| s.col(column)) {
+                Some(Some(col)) => col.phi,
+                _ if column > 1 => Some(Phi::Other),
+                _ => None,
+            };
+            if let Some(e) = d.excerpt.take() {
+                d.excerpt = Some(e.with_phi(phi));
+            }
         }
     }
 

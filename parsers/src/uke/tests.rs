@@ -208,3 +208,24 @@ fn content_sniffing() {
     assert!(!looks_like_uke(b"IRX"));
     assert!(!looks_like_uke(b""));
 }
+
+#[test]
+fn undecodable_bytes_in_a_name_are_masked() {
+    let mut v = b"IR,1,13,1,1234567,,,202404,00,03\r\n".to_vec();
+    let mut re_line = re("202404", "19800115", "1").into_bytes();
+    // Replace the name (column 5) by an invalid byte pair.
+    let name = "架空　一郎".as_bytes().to_vec();
+    let pos = re_line
+        .windows(name.len())
+        .position(|w| w == name.as_slice())
+        .unwrap_or(0);
+    re_line.splice(pos..pos + name.len(), [0x81u8, 0x20]);
+    v.extend(re_line);
+    v.extend(b"\r\n\x1a");
+    let f = parse(&v);
+    let d = f.all_diagnostics().find(|d| d.code.id == "U002");
+    assert_eq!(
+        d.and_then(|d| d.excerpt.as_ref()).and_then(|e| e.phi()),
+        Some(diagnostics::Phi::Name)
+    );
+}
