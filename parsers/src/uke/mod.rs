@@ -31,7 +31,19 @@
 //! # Streaming
 //!
 //! [`Parser`] reads one record at a time into a reused [`Record`]; [`parse`] collects everything
-//! for callers that want the whole file.
+//! for callers that want the whole file. [`looks_like_uke`] sniffs content for `inspect`.
+//!
+//! # PHI
+//!
+//! Columns that identify a person (氏名, カタカナ氏名, 生年月日, 保険者番号, 記号, 番号, 枝番,
+//! 受給者番号) carry a [`diagnostics::Phi`] kind in [`layout`]; excerpts from them, and from any
+//! column no layout names, are masked by the renderers. カルテ番号 is not PHI.
+//!
+//! # Limits
+//!
+//! Field tables follow the project's standards reference §2 (older spec as quoted by open-source
+//! readers, current layout as written by live clinic software); JD/MF meanings for 医科 and the
+//! KH/GR/NI/TI/TR/TS column layouts are unverified against the official 記録条件仕様.
 
 pub mod check;
 pub mod codes;
