@@ -102,7 +102,7 @@ mod tests {
             }
             let ba = std::fs::read(dir.join(&a)).expect("read a");
             assert_eq!(ba, std::fs::read(dir.join(&b)).expect("read b"));
-            let (code, out) = kakehashi(&["inspect-uke", &a], &dir);
+            let (code, out) = kakehashi(&["inspect", &a], &dir);
             assert_eq!(code, 0, "{out}");
             assert!(out.contains("receipts: 7"), "{out}");
             assert!(out.contains("(0 errors, 0 warnings, 1 info)"), "{out}");
