@@ -101,6 +101,18 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                             continue;
                         }
                     };
+                    // Receipt files are told apart by content, never by name.
+                    if parsers::uke::looks_like_uke(&bytes) {
+                        let code = crate::inspect_uke::inspect_uke(
+                            &entry.display,
+                            &bytes,
+                            args.json,
+                            args.show_phi,
+                            ctx,
+                        )?;
+                        any_error |= code == EXIT_INPUT_ERRORS;
+                        continue;
+                    }
                     let comps: Vec<&str> = entry.components.iter().map(String::as_str).collect();
                     let mut f = ssmix2::read_file(&comps, &bytes);
                     f.diagnostics.set_file(&entry.display);
@@ -158,7 +170,8 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
             }
         }
     }
-    if !args.json {
+    // The SS-MIX2 summary, when any SS-MIX2 input was read (UKE files print their own).
+    if !args.json && !by_type.is_empty() {
         write_summary(ctx, &args, &by_type, &all_diags, opts)?;
     }
     Ok(if io_failed {

@@ -53,6 +53,12 @@ pub struct Failure(String);
 /// (`kakehashi … | head`): not worth a message.
 const BROKEN_PIPE: &str = "\0broken pipe";
 
+impl Failure {
+    fn io(what: &Path, e: io::Error) -> Failure {
+        Failure(format!("{}: {e}", what.display()))
+    }
+}
+
 impl From<io::Error> for Failure {
     fn from(e: io::Error) -> Failure {
         if e.kind() == io::ErrorKind::BrokenPipe {
@@ -66,7 +72,9 @@ type CmdResult = Result<u8, Failure>;
 
 mod demo;
 mod inspect;
+mod inspect_uke;
 mod synth_ssmix2;
+mod synth_uke;
 mod walk;
 
 #[derive(Parser)]
@@ -82,21 +90,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Inspect SS-MIX2 storage, folders of message files or single files: one report per file plus diagnostics.
+    /// Inspect SS-MIX2 storage, folders of message files, single message files or UKE receipt files: one report per file plus diagnostics.
     Inspect(inspect::Args),
     /// Run the main job on the bundled sample data.
     Demo(demo::Args),
     /// Generate synthetic test data.
-    Synth {
-        #[command(subcommand)]
-        command: SynthCommand,
-    },
+    #[command(subcommand)]
+    Synth(SynthCommand),
 }
 
 #[derive(Subcommand)]
 enum SynthCommand {
     /// A synthetic SS-MIX2 standardized storage (ISO-2022-JP HL7 v2.5), optionally with faults.
     Ssmix2(synth_ssmix2::Args),
+    /// A synthetic UKE (医科) receipt file.
+    Uke(synth_uke::SynthUkeArgs),
 }
 
 /// Every diagnostic code kakehashi can report, in id order (for `docs/diagnostics.md`).
@@ -104,6 +112,7 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     let mut all: Vec<&'static diagnostics::Code> = Vec::new();
     all.extend(parsers::hl7::codes::ALL);
     all.extend(parsers::ssmix2::codes::ALL);
+    all.extend(parsers::uke::codes::ALL);
     all.sort_by_key(|c| c.id);
     all
 }
@@ -131,9 +140,8 @@ where
     let result: CmdResult = match cli.command {
         Command::Inspect(a) => inspect::run(a, ctx),
         Command::Demo(a) => demo::run(a, ctx),
-        Command::Synth {
-            command: SynthCommand::Ssmix2(args),
-        } => synth_ssmix2::run(args, ctx),
+        Command::Synth(SynthCommand::Ssmix2(args)) => synth_ssmix2::run(args, ctx),
+        Command::Synth(SynthCommand::Uke(args)) => synth_uke::run(args, ctx),
     };
     match result {
         Ok(code) => code,

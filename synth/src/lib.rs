@@ -7,3 +7,4 @@
 
 pub mod rng;
 pub mod ssmix2;
+pub mod uke;

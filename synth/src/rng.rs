@@ -1,7 +1,7 @@
 //! A small deterministic pseudo-random generator (SplitMix64), so generated data
 //! depends only on the seed and never on a crate's version or the platform.
 //!
-//! Not for cryptography. Streams are derived per item ([`Rng::derive`]) so that
+//! Shared by the SS-MIX2 and UKE generators. Not for cryptography. Streams are derived per item ([`Rng::derive`]) so that
 //! item *n* of a generation does not depend on how much randomness items before it
 //! consumed: patient 7 of seed 1 is the same with 10 or 100 000 patients.
 
@@ -36,12 +36,10 @@ impl Rng {
         mix(self.state)
     }
 
-    /// A number in `0..n` (`0` when `n` is 0); Lemire's multiply-shift, bias < 2⁻³².
+    /// A number in `0..n` (`0` when `n` is 0). Plain modulo: the bias is below
+    /// 2⁻⁵⁰ for the small `n` the generators use, and UKE output depends on it.
     pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            return 0;
-        }
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+        if n == 0 { 0 } else { self.next_u64() % n }
     }
 
     /// A number in `lo..=hi` (`lo` when `hi < lo`).
@@ -62,9 +60,15 @@ impl Rng {
         self.unit() < p
     }
 
-    /// One element of a non-empty slice (`None` when empty).
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
+    /// One element of a slice, `None` when it is empty.
+    pub fn choose<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
         items.get(self.below(items.len() as u64) as usize)
+    }
+
+    /// One element of a non-empty slice (for constant tables; panics when empty,
+    /// use [`Rng::choose`] otherwise).
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
     }
 
     /// An approximately normal value (Irwin–Hall of 4 uniforms) with this mean and

@@ -368,7 +368,7 @@ fn panel(codes: &[LabCode], set: LabSet, rng: &mut Rng) -> Vec<LabCode> {
             })
             .find(|v| !v.is_empty())
             .unwrap_or(members);
-        if let Some(c) = rng.pick(&chosen) {
+        if let Some(c) = rng.choose(&chosen) {
             let mut c = (*c).clone();
             c.name = jis_text(&c.name);
             out.push(c);
@@ -390,7 +390,7 @@ impl Generator {
         let core_panel = panel(codes, LabSet::Core, &mut rng);
         let infection_panel = panel(codes, LabSet::Infection, &mut rng);
         let charset = *rng
-            .pick(&[
+            .choose(&[
                 ("~ISO IR87", "ISO 2022-1994"),
                 ("~ISO IR87", "ISO2022-1994"),
                 ("~ISOIR87", "ISO 2022-1994"),
@@ -439,7 +439,7 @@ impl Generator {
 }
 
 fn pick<T: Copy>(rng: &mut Rng, items: &[T], default: T) -> T {
-    rng.pick(items).copied().unwrap_or(default)
+    rng.choose(items).copied().unwrap_or(default)
 }
 
 fn make_patient(index: u64, rng: &mut Rng) -> Patient {
@@ -1163,7 +1163,7 @@ impl Ctx {
             if chosen.len() >= want {
                 break;
             }
-            if let Some(c) = rng.pick(&self.core_panel)
+            if let Some(c) = rng.choose(&self.core_panel)
                 && !chosen.iter().any(|x| x.group == c.group)
             {
                 chosen.push(c);
@@ -1250,7 +1250,7 @@ impl Ctx {
                     _ => true,
                 })
                 .collect();
-            rng.pick(&applicable).copied()
+            rng.choose(&applicable).copied()
         } else {
             None
         };

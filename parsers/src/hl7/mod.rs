@@ -6,6 +6,8 @@
 //! text; [`Hl7File::parse_str`] takes text that is already decoded. Either way the
 //! result indexes every field, repetition, component and sub-component in flat
 //! arrays (one pass, no per-value allocation) and keeps the diagnostics found.
+//! The tokenizer is a byte loop over a delimiter class table (the hot path); the
+//! small grammars inside values (NM, DT, TS) are nom parsers in [`values`].
 //!
 //! Tolerated, with a diagnostic where it matters: CR, LF or CR LF terminators,
 //! a leading 0x0B and trailing 0x1C (MLLP framing, accepted silently at the ends),
@@ -25,6 +27,7 @@
 
 pub mod codes;
 mod escape;
+pub mod values;
 mod write;
 
 pub use escape::{escape, unescape};

@@ -1,7 +1,8 @@
 //! Content checks of one SS-MIX2 message file: header conventions, message type vs
 //! data type, PID-3 and care date vs the file name, segment grammar, typed values.
 
-use super::{FileName, care_date_field, codes, data_type, grammar, is_date};
+use super::{FileName, care_date_field, codes, data_type, grammar};
+use crate::hl7::values::{is_dt, is_nm, is_ts};
 use crate::hl7::{Hl7File, Message, Segment, phi_of};
 use diagnostics::{Diagnostic, Diagnostics, Excerpt};
 
@@ -266,7 +267,7 @@ fn check_one_value(s: &Segment<'_>, n: u32, comp: u32, ty: Ty, d: &mut Diagnosti
             continue;
         }
         let ok = match ty {
-            Ty::Nm => is_number(v),
+            Ty::Nm => is_nm(v),
             Ty::Dt => is_dt(v),
             Ty::Ts => is_ts(v),
         };
@@ -289,81 +290,5 @@ fn check_one_value(s: &Segment<'_>, n: u32, comp: u32, ty: Ty, d: &mut Diagnosti
                 .excerpt(Excerpt::text(v).with_phi(phi_of(s.id(), n))),
             );
         }
-    }
-}
-
-fn is_number(v: &str) -> bool {
-    let v = v.trim();
-    let v = v.strip_prefix(['+', '-']).unwrap_or(v);
-    let mut digits = 0;
-    let mut dots = 0;
-    for b in v.bytes() {
-        match b {
-            b'0'..=b'9' => digits += 1,
-            b'.' => dots += 1,
-            _ => return false,
-        }
-    }
-    digits > 0 && dots <= 1
-}
-
-/// DT: `YYYY[MM[DD]]` with a valid calendar date.
-fn is_dt(v: &str) -> bool {
-    match v.len() {
-        4 => v.bytes().all(|b| b.is_ascii_digit()),
-        6 => is_date(&format!("{v}01")),
-        8 => is_date(v),
-        _ => false,
-    }
-}
-
-/// TS (DTM): `YYYY[MM[DD[HH[MM[SS[.S{1,4}]]]]]][+/-ZZZZ]`, calendar and clock valid.
-fn is_ts(v: &str) -> bool {
-    let (main, zone) = match v.find(['+', '-']) {
-        Some(i) => (v.get(..i).unwrap_or_default(), v.get(i + 1..)),
-        None => (v, None),
-    };
-    if let Some(z) = zone
-        && !(z.len() == 4 && z.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return false;
-    }
-    let (whole, frac) = match main.split_once('.') {
-        Some((w, f)) => (w, Some(f)),
-        None => (main, None),
-    };
-    if let Some(f) = frac
-        && (whole.len() != 14
-            || f.is_empty()
-            || f.len() > 4
-            || !f.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return false;
-    }
-    if !whole.bytes().all(|b| b.is_ascii_digit()) || ![4, 6, 8, 10, 12, 14].contains(&whole.len()) {
-        return false;
-    }
-    if whole.len() >= 6 && !is_dt(whole.get(..whole.len().min(8)).unwrap_or_default()) {
-        return false;
-    }
-    let num = |r: std::ops::Range<usize>| whole.get(r).and_then(|x| x.parse::<u32>().ok());
-    let hh = num(8..10).unwrap_or(0);
-    let mm = num(10..12).unwrap_or(0);
-    let ss = num(12..14).unwrap_or(0);
-    hh < 24 && mm < 60 && ss < 60
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn value_forms() {
-        assert!(is_number("7.2") && is_number("-1") && is_number(" 12 "));
-        assert!(!is_number("ccc") && !is_number("1.2.3") && !is_number("番号"));
-        assert!(is_ts("20111220224447.3399") && is_ts("201112191500") && is_ts("20110701"));
-        assert!(is_ts("20111220+0900"));
-        assert!(!is_ts("20230230") && !is_ts("2011122") && !is_ts("20111220256000"));
-        assert!(is_dt("20091201") && is_dt("2009") && !is_dt("20090231"));
     }
 }

@@ -345,20 +345,7 @@ impl FileName {
 
 /// True for a valid calendar date `YYYYMMDD`.
 pub fn is_date(s: &str) -> bool {
-    if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    let n = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok()).unwrap_or(0);
-    let (y, m, d) = (n(0..4), n(4..6), n(6..8));
-    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-    let days = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    y >= 1800 && (1..=days).contains(&d)
+    s.len() == 8 && crate::hl7::values::is_dt(s)
 }
 
 /// What a path inside a storage root is.
