@@ -3,7 +3,8 @@
 Usage: report.py RESULTS.jsonl BASELINE.json --patients N --seed S
                  [--versions NAME=VER ...] [--update]
 
-Exit status 1 when a figure regressed by more than the tolerance (the absolute
+Exit status 1 when a ratio regressed by more than the tolerance (BENCH_TOLERANCE,
+default 0.25) (the absolute
 MB/s figures depend on the machine, so the ratios are what to watch; absolute
 regressions are reported as warnings only).
 """
@@ -12,7 +13,12 @@ import json
 import platform
 import sys
 
-TOLERANCE = 0.15  # a ratio more than 15 % below the baseline is a regression
+import os
+
+# A ratio more than this share below the baseline is a regression. On a shared
+# 2-core VM the ratios moved by up to ±35 % between runs; on an idle machine set
+# BENCH_TOLERANCE=0.1 or so.
+TOLERANCE = float(os.environ.get("BENCH_TOLERANCE", "0.25"))
 
 ap = argparse.ArgumentParser()
 ap.add_argument("results")

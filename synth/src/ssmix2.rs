@@ -18,6 +18,13 @@
 //! | OML-11 | OUL^R22: SPM/OBR/ORC + about 10 OBX (JLAC10 codes from the JP-CLINS code systems) | 60 % of visits |
 //! | ADT-22 / ADT-52 | ADT^A01 admission / ADT^A03 discharge | 15 % of patients have a stay |
 //!
+//! Codes come from the NHO sample storage and the JP-CLINS examples (see
+//! `tables`); two conventions are local because no public table was at hand: a
+//! suspected diagnosis has PRB-13 `S^疑い^99PCS`, and diseases without a known
+//! MEDIS code use `L000n^…^99DIS` (no ZPR). OML-11 uses, per storage, one JLAC10
+//! code per JP-CLINS lab group (the "hospital's method"), SPM-4 taken from the
+//! code's specimen digits.
+//!
 //! 5 % of orders are corrected (an older `_2` file and a newer `_1` with the same
 //! order number) and 3 % are deleted (`_0`).
 //!
@@ -27,7 +34,8 @@
 //! **Faults.** With [`Options::fault_rate`] > 0, that share of message files gets
 //! one realistic fault ([`FaultKind`]) and the storage root gets a manifest,
 //! `faults.tsv` (`path<TAB>fault<TAB>detail`, one line per faulty file, after a
-//! header line), so tests can check that a reader reports each one.
+//! header line), so tests can check that a reader reports each one. The manifest
+//! is not a message file: move it out (or skip it) before reading the storage.
 //!
 //! Everything is fictitious; no person in the output exists.
 
