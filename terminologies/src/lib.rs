@@ -3,3 +3,10 @@
 //! mappers use. No file I/O: tables are parsed from bytes the caller read.
 
 #![deny(missing_docs)]
+
+pub mod codes;
+pub mod system;
+pub mod table;
+
+pub use system::{CodeSystem, Shape, V2System};
+pub use table::{Equivalence, Metadata, Row, SourceKey, Status, Table};
