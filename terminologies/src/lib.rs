@@ -4,7 +4,10 @@
 
 #![deny(missing_docs)]
 
+pub mod check;
 pub mod codes;
+pub mod conceptmap;
+pub mod lookup;
 pub mod system;
 pub mod table;
 

@@ -251,7 +251,7 @@ pub struct Metadata {
     pub source_system: String,
     /// Site whose local codes these are (empty for standard sources).
     pub site: String,
-    /// Target system URIs (first one is `object_source`).
+    /// Target system URIs.
     pub target_systems: Vec<String>,
     /// Publisher (`creator_label`).
     pub publisher: String,
@@ -263,6 +263,11 @@ pub struct Metadata {
     pub status: String,
     /// Date of this version (`publication_date`, `YYYY-MM-DD`).
     pub date: String,
+    /// Computer-friendly name (the ConceptMap `name`).
+    pub name: String,
+    /// What a consumer does with unmapped codes (ConceptMap `group.unmapped.mode`:
+    /// `provided` keeps the source code); empty when not stated.
+    pub unmapped_mode: String,
     /// CURIE prefix → URI prefix (`curie_map`).
     pub curie_map: BTreeMap<String, String>,
     /// Metadata keys kakehashi does not know, kept verbatim (key, raw lines).
@@ -281,7 +286,7 @@ pub struct Table {
 }
 
 /// kakehashi's columns, in the order they are written.
-pub const COLUMNS: [&str; 24] = [
+pub const COLUMNS: [&str; 22] = [
     "row_id",
     "subject_id",
     "subject_label",
@@ -304,8 +309,6 @@ pub const COLUMNS: [&str; 24] = [
     "confidence",
     "comment",
     "observed_frequency",
-    "subject_source",
-    "object_source",
 ];
 
 /// The extension columns (SSSOM `extension_definitions`).
@@ -374,6 +377,7 @@ fn yaml_scalar(s: &str) -> String {
             .all(|c| c.is_ascii_alphanumeric() || "-._/:@+".contains(c))
         && !s.starts_with(['-', ':', '@'])
         && !s.contains(": ")
+        && !s.ends_with(':')
         && !matches!(
             s,
             "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "~"
@@ -453,6 +457,8 @@ impl Table {
         cm.insert("semapv", "https://w3id.org/semapv/vocab/".to_owned());
         cm.insert("skos", "http://www.w3.org/2004/02/skos/core#".to_owned());
         cm.insert("sssom", "https://w3id.org/sssom/".to_owned());
+        // sssom-py reads `urn:…` URIs (mapping_set_id) as CURIEs; this makes them expand to themselves.
+        cm.insert("urn", "urn:".to_owned());
         for (p, u) in &cm {
             line(&format!("  {p}: {}", yaml_scalar(u)));
         }
@@ -475,19 +481,19 @@ impl Table {
         if !m.date.is_empty() {
             line(&format!("publication_date: {}", yaml_scalar(&m.date)));
         }
-        line(&format!(
-            "subject_source: {}",
-            yaml_scalar(&m.source_system)
-        ));
-        if let Some(first) = m.target_systems.first() {
-            line(&format!("object_source: {}", yaml_scalar(first)));
-        }
+        line(&format!("source_system: {}", yaml_scalar(&m.source_system)));
         line(&format!("table_id: {}", yaml_scalar(&m.id)));
         if !m.site.is_empty() {
             line(&format!("site: {}", yaml_scalar(&m.site)));
         }
         if !m.status.is_empty() {
-            line(&format!("status: {}", yaml_scalar(&m.status)));
+            line(&format!("publication_status: {}", yaml_scalar(&m.status)));
+        }
+        if !m.name.is_empty() {
+            line(&format!("name: {}", yaml_scalar(&m.name)));
+        }
+        if !m.unmapped_mode.is_empty() {
+            line(&format!("unmapped_mode: {}", yaml_scalar(&m.unmapped_mode)));
         }
         if !m.target_systems.is_empty() {
             line("target_systems:");
@@ -505,8 +511,11 @@ impl Table {
         for e in EXTENSIONS.iter().chain(
             [
                 "table_id",
+                "source_system",
                 "site",
-                "status",
+                "publication_status",
+                "name",
+                "unmapped_mode",
                 "target_systems",
                 "master_versions",
             ]
@@ -543,11 +552,7 @@ impl Table {
                 .map(Equivalence::predicate)
                 .unwrap_or(("skos:exactMatch", false));
             let subject = format!("{SOURCE_PREFIX}:{}", curie_escape(&r.source.code));
-            let object_source = if r.has_target() {
-                r.target_system.clone()
-            } else {
-                String::new()
-            };
+
             let cells: Vec<String> = vec![
                 r.id.clone(),
                 subject,
@@ -577,8 +582,6 @@ impl Table {
                 r.confidence.clone(),
                 r.comment.clone(),
                 r.frequency.map(|f| f.to_string()).unwrap_or_default(),
-                m.source_system.clone(),
-                object_source,
             ];
             for (j, c) in cells.iter().chain(r.extra.iter()).enumerate() {
                 if c.contains(['\t', '\r', '\n']) {
@@ -1126,16 +1129,12 @@ fn read_meta(
             "license" => m.license = scalar(&v),
             "creator_label" => m.publisher = scalar(&v),
             "publication_date" => m.date = scalar(&v),
-            "subject_source" => m.source_system = scalar(&v),
-            "object_source" => {
-                let s = scalar(&v);
-                if !m.target_systems.contains(&s) {
-                    m.target_systems.insert(0, s);
-                }
-            }
+            "source_system" => m.source_system = scalar(&v),
             "table_id" => m.id = scalar(&v),
             "site" => m.site = scalar(&v),
-            "status" => m.status = scalar(&v),
+            "publication_status" => m.status = scalar(&v),
+            "name" => m.name = scalar(&v),
+            "unmapped_mode" => m.unmapped_mode = scalar(&v),
             "target_systems" => {
                 for s in list(v) {
                     if !m.target_systems.contains(&s) {
@@ -1152,7 +1151,7 @@ fn read_meta(
         ("mapping_set_id", &m.uri),
         ("license", &m.license),
         ("table_id", &m.id),
-        ("subject_source", &m.source_system),
+        ("source_system", &m.source_system),
     ] {
         if value.is_empty() {
             diags.push(
@@ -1241,6 +1240,9 @@ mod tests {
     fn round_trip_is_byte_stable() {
         let t = sample();
         let bytes = t.to_sssom().unwrap();
+        if let Ok(p) = std::env::var("DUMP_SAMPLE") {
+            std::fs::write(p, &bytes).unwrap();
+        }
         let (back, diags) = parse_sssom(&bytes);
         assert!(diags.is_empty(), "{diags:?}");
         assert_eq!(strip_lines(back.clone()), t);
