@@ -144,3 +144,6 @@ pub const BAD_MASTER: Code = Code::new(
     Severity::Error,
     "code-system resource or master file is malformed",
 );
+/// Rows of a master that were deliberately not loaded (counted).
+pub const MASTER_SKIPPED: Code =
+    Code::new("T061", Severity::Info, "master rows not loaded (counted)");

@@ -7,7 +7,9 @@
 pub mod check;
 pub mod codes;
 pub mod conceptmap;
+pub mod delimited;
 pub mod lookup;
+pub mod master;
 pub mod system;
 pub mod table;
 
