@@ -11,6 +11,9 @@
 
 #![deny(missing_docs)]
 
+mod tables;
+mod tables_import;
+
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -75,7 +78,10 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Tracked mapping tables: check, translate, import house codes, ConceptMap I/O.
+    Tables(tables::Args),
+}
 
 /// Runs the command line `args` (including the program name) and returns the exit code.
 pub fn run<I, T>(args: I, ctx: &mut Context<'_>) -> u8
@@ -97,7 +103,9 @@ where
             return code;
         }
     };
-    let result: CmdResult = match cli.command {};
+    let result: CmdResult = match cli.command {
+        Command::Tables(a) => tables::run(a, ctx),
+    };
     match result {
         Ok(code) => code,
         Err(Failure(msg)) => {

@@ -8,6 +8,7 @@ pub mod check;
 pub mod codes;
 pub mod conceptmap;
 pub mod delimited;
+pub mod import;
 pub mod lookup;
 pub mod master;
 pub mod system;
