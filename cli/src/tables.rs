@@ -56,6 +56,12 @@ enum Cmd {
         #[arg(long)]
         allow_unreviewed: bool,
     },
+        /// Rewrite tables in kakehashi's canonical SSSOM form (stable bytes).
+    Fmt {
+        /// SSSOM TSV tables.
+        #[arg(required = true)]
+        tables: Vec<PathBuf>,
+    },
     /// Export a table as a FHIR R4 ConceptMap (JSON on standard output).
     ExportConceptmap {
         /// The SSSOM TSV table.
@@ -66,9 +72,12 @@ enum Cmd {
         /// ConceptMap JSON files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Write `<id>.sssom.tsv` files here (otherwise only a summary is printed).
+                /// Write `<id>.sssom.tsv` files here (otherwise only a summary is printed).
         #[arg(long)]
         out_dir: Option<PathBuf>,
+        /// Licence URI for maps that state none (ConceptMap `copyright`).
+        #[arg(long, default_value = "")]
+        license: String,
     },
     /// Add `unreviewed` rows for the codes of a vendor master export, leaving
     /// reviewed rows untouched.
@@ -140,6 +149,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         Cmd::Check { tables, master } => {
             let mut diags = Diagnostics::default();
             let masters = load_masters(ctx, &master, &mut diags)?;
+            emit(ctx, &diags, json, phi)?;
             for p in &tables {
                 let mut d = Diagnostics::default();
                 let t = load_table(ctx, p, &mut d)?;
@@ -198,6 +208,21 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
             emit(ctx, &diags, json, phi)?;
             Ok(outcome(&diags))
         }
+                Cmd::Fmt { tables } => {
+            let mut diags = Diagnostics::default();
+            for p in &tables {
+                let mut d = Diagnostics::default();
+                let t = load_table(ctx, p, &mut d)?;
+                emit(ctx, &d, json, phi)?;
+                if d.has_errors() {
+                    diags.extend(d);
+                    continue;
+                }
+                let out = t.to_sssom().map_err(Failure)?;
+                std::fs::write(ctx.resolve(p), out).map_err(|e| Failure::io(p, e))?;
+            }
+            Ok(outcome(&diags))
+        }
         Cmd::ExportConceptmap { table } => {
             let mut diags = Diagnostics::default();
             let t = load_table(ctx, &table, &mut diags)?;
@@ -210,7 +235,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
             writeln!(ctx.stdout, "{text}")?;
             Ok(EXIT_OK)
         }
-        Cmd::FromConceptmap { files, out_dir } => {
+        Cmd::FromConceptmap { files, out_dir, license } => {
             let mut diags = Diagnostics::default();
             let defaults = Row { method: "semapv:UnspecifiedMatching".into(), ..Row::default() };
             for p in &files {
@@ -239,8 +264,8 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                     if !json {
                         writeln!(ctx.stdout, "{name}: code map {} with {} rows", t.meta.id, t.rows.len())?;
                     }
-                    if t.meta.unmapped_mode.is_empty() {
-                        t.meta.unmapped_mode = String::new();
+                                        if t.meta.license.is_empty() {
+                        t.meta.license = license.clone();
                     }
                     if let Some(dir) = &out_dir {
                         let bytes = t.to_sssom().map_err(Failure)?;

@@ -134,7 +134,8 @@ pub fn check(table: &Table, masters: &[Master]) -> Diagnostics {
                 .excerpt(Excerpt::text(&r.source.code)),
             );
         }
-        if r.has_target() {
+                let settled = matches!(r.status, Status::InvalidTarget | Status::Rejected | Status::Retired);
+        if r.has_target() && !settled {
             match system::by_uri(&r.target_system) {
                 Some(cs) => {
                     if let Err(why) = cs.shape.check(&r.target_code) {

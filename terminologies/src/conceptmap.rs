@@ -464,6 +464,21 @@ pub fn import(cm: &Value, defaults: &Row) -> (Imported, Diagnostics) {
             }
         }
     }
+        // TSV cannot carry tabs or line breaks: flatten them, and say so.
+    for r in &mut rows {
+        let id = r.source.code.clone();
+        for f in [&mut r.source_display, &mut r.target_display, &mut r.comment, &mut r.justification] {
+            if f.contains(['\t', '\r', '\n']) {
+                *f = f.replace("\r\n", " ").replace(['\t', '\r', '\n'], " ");
+                d.push(Diagnostic::new(&codes::TEXT_FLATTENED, "tab or line break in a display or comment replaced by a space").excerpt(Excerpt::text(id.clone())));
+            }
+        }
+    }
+    for f in [&mut m.title, &mut m.description, &mut m.publisher] {
+        if f.contains(['\t', '\r', '\n']) {
+            *f = f.replace("\r\n", " ").replace(['\t', '\r', '\n'], " ");
+        }
+    }
     // Rows without ids get sequential ones, in map order.
     let mut table = Table {
         meta: m,
