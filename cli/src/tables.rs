@@ -56,7 +56,7 @@ enum Cmd {
         #[arg(long)]
         allow_unreviewed: bool,
     },
-        /// Rewrite tables in kakehashi's canonical SSSOM form (stable bytes).
+    /// Rewrite tables in kakehashi's canonical SSSOM form (stable bytes).
     Fmt {
         /// SSSOM TSV tables.
         #[arg(required = true)]
@@ -72,7 +72,7 @@ enum Cmd {
         /// ConceptMap JSON files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-                /// Write `<id>.sssom.tsv` files here (otherwise only a summary is printed).
+        /// Write `<id>.sssom.tsv` files here (otherwise only a summary is printed).
         #[arg(long)]
         out_dir: Option<PathBuf>,
         /// Licence URI for maps that state none (ConceptMap `copyright`).
@@ -88,7 +88,12 @@ pub(crate) fn read(ctx: &Context<'_>, p: &Path) -> Result<Vec<u8>, Failure> {
     std::fs::read(ctx.resolve(p)).map_err(|e| Failure::io(p, e))
 }
 
-pub(crate) fn emit(ctx: &mut Context<'_>, diags: &Diagnostics, json: bool, show_phi: bool) -> Result<(), Failure> {
+pub(crate) fn emit(
+    ctx: &mut Context<'_>,
+    diags: &Diagnostics,
+    json: bool,
+    show_phi: bool,
+) -> Result<(), Failure> {
     let opts = RenderOptions { show_phi };
     for d in diags {
         if json {
@@ -100,7 +105,11 @@ pub(crate) fn emit(ctx: &mut Context<'_>, diags: &Diagnostics, json: bool, show_
     Ok(())
 }
 
-pub(crate) fn load_table(ctx: &Context<'_>, p: &Path, diags: &mut Diagnostics) -> Result<Table, Failure> {
+pub(crate) fn load_table(
+    ctx: &Context<'_>,
+    p: &Path,
+    diags: &mut Diagnostics,
+) -> Result<Table, Failure> {
     let bytes = read(ctx, p)?;
     let (t, mut d) = table::parse_sssom(&bytes);
     d.set_file(&p.display().to_string());
@@ -108,14 +117,19 @@ pub(crate) fn load_table(ctx: &Context<'_>, p: &Path, diags: &mut Diagnostics) -
     Ok(t)
 }
 
-fn load_masters(ctx: &Context<'_>, paths: &[PathBuf], diags: &mut Diagnostics) -> Result<Vec<Master>, Failure> {
+fn load_masters(
+    ctx: &Context<'_>,
+    paths: &[PathBuf],
+    diags: &mut Diagnostics,
+) -> Result<Vec<Master>, Failure> {
     let mut out = Vec::new();
     for p in paths {
         let bytes = read(ctx, p)?;
         let name = p.display().to_string();
         let mut d = Diagnostics::default();
         if name.ends_with(".tgz") {
-            let pkg = fhir::package::Package::from_tgz(&bytes).map_err(|e| Failure(format!("{name}: {e}")))?;
+            let pkg = fhir::package::Package::from_tgz(&bytes)
+                .map_err(|e| Failure(format!("{name}: {e}")))?;
             for (path, data) in pkg.json_resources() {
                 if !path.contains("CodeSystem") {
                     continue;
@@ -139,7 +153,11 @@ fn load_masters(ctx: &Context<'_>, paths: &[PathBuf], diags: &mut Diagnostics) -
 }
 
 fn outcome(diags: &Diagnostics) -> u8 {
-    if diags.has_errors() { EXIT_INPUT_ERRORS } else { EXIT_OK }
+    if diags.has_errors() {
+        EXIT_INPUT_ERRORS
+    } else {
+        EXIT_OK
+    }
 }
 
 /// Runs `tables`.
@@ -156,10 +174,17 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                 let mut c = check::check(&t, &masters);
                 c.set_file(&p.display().to_string());
                 d.extend(c);
-                let errors = d.iter().filter(|x| x.severity == diagnostics::Severity::Error).count();
+                let errors = d
+                    .iter()
+                    .filter(|x| x.severity == diagnostics::Severity::Error)
+                    .count();
                 emit(ctx, &d, json, phi)?;
                 if !json {
-                    let approved = t.rows.iter().filter(|r| r.status == table::Status::Approved).count();
+                    let approved = t
+                        .rows
+                        .iter()
+                        .filter(|r| r.status == table::Status::Approved)
+                        .count();
                     writeln!(
                         ctx.stdout,
                         "{}: {} rows ({} approved), {} findings, {} errors",
@@ -174,14 +199,27 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
             }
             Ok(outcome(&diags))
         }
-        Cmd::Translate { tables, system, code, specimen, unit, allow_unreviewed } => {
+        Cmd::Translate {
+            tables,
+            system,
+            code,
+            specimen,
+            unit,
+            allow_unreviewed,
+        } => {
             let mut diags = Diagnostics::default();
             let mut ts = Vec::new();
             for p in &tables {
                 ts.push(load_table(ctx, p, &mut diags)?);
             }
             let index = Index::new(&ts);
-            let q = Query { system: &system, code: &code, specimen: &specimen, unit: &unit, text: "" };
+            let q = Query {
+                system: &system,
+                code: &code,
+                specimen: &specimen,
+                unit: &unit,
+                text: "",
+            };
             let r = index.translate(&q, Options { allow_unreviewed });
             for t in r.targets() {
                 writeln!(
@@ -201,14 +239,18 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                 } else {
                     diags.push(terminologies::lookup::unmapped_diagnostic(&q));
                     if r.pending > 0 {
-                        writeln!(ctx.stdout, "{} unreviewed row(s) exist; --allow-unreviewed uses them as draft", r.pending)?;
+                        writeln!(
+                            ctx.stdout,
+                            "{} unreviewed row(s) exist; --allow-unreviewed uses them as draft",
+                            r.pending
+                        )?;
                     }
                 }
             }
             emit(ctx, &diags, json, phi)?;
             Ok(outcome(&diags))
         }
-                Cmd::Fmt { tables } => {
+        Cmd::Fmt { tables } => {
             let mut diags = Diagnostics::default();
             for p in &tables {
                 let mut d = Diagnostics::default();
@@ -231,13 +273,21 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                 return Ok(EXIT_INPUT_ERRORS);
             }
             let cm = conceptmap::export(&t);
-            let text = serde_json::to_string_pretty(&cm).map_err(|e| Failure(format!("json: {e}")))?;
+            let text =
+                serde_json::to_string_pretty(&cm).map_err(|e| Failure(format!("json: {e}")))?;
             writeln!(ctx.stdout, "{text}")?;
             Ok(EXIT_OK)
         }
-        Cmd::FromConceptmap { files, out_dir, license } => {
+        Cmd::FromConceptmap {
+            files,
+            out_dir,
+            license,
+        } => {
             let mut diags = Diagnostics::default();
-            let defaults = Row { method: "semapv:UnspecifiedMatching".into(), ..Row::default() };
+            let defaults = Row {
+                method: "semapv:UnspecifiedMatching".into(),
+                ..Row::default()
+            };
             for p in &files {
                 let name = p.display().to_string();
                 let bytes = read(ctx, p)?;
@@ -246,8 +296,11 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                     Ok(v) => v,
                     Err(e) => {
                         d.push(
-                            diagnostics::Diagnostic::new(&terminologies::codes::BAD_CONCEPTMAP, format!("not JSON: {e}"))
-                                .at(diagnostics::Location::default().line(e.line() as u32)),
+                            diagnostics::Diagnostic::new(
+                                &terminologies::codes::BAD_CONCEPTMAP,
+                                format!("not JSON: {e}"),
+                            )
+                            .at(diagnostics::Location::default().line(e.line() as u32)),
                         );
                         d.set_file(&name);
                         emit(ctx, &d, json, phi)?;
@@ -262,9 +315,14 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                 diags.extend(d);
                 if let Imported::Table(mut t) = r {
                     if !json {
-                        writeln!(ctx.stdout, "{name}: code map {} with {} rows", t.meta.id, t.rows.len())?;
+                        writeln!(
+                            ctx.stdout,
+                            "{name}: code map {} with {} rows",
+                            t.meta.id,
+                            t.rows.len()
+                        )?;
                     }
-                                        if t.meta.license.is_empty() {
+                    if t.meta.license.is_empty() {
                         t.meta.license = license.clone();
                     }
                     if let Some(dir) = &out_dir {

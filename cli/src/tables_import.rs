@@ -30,7 +30,8 @@ pub struct ImportArgs {
 pub fn run(a: ImportArgs, json: bool, phi: bool, ctx: &mut Context<'_>) -> CmdResult {
     let mut diags = Diagnostics::default();
     let ptext = read(ctx, &a.profile)?;
-    let ptext = String::from_utf8(ptext).map_err(|_| Failure(format!("{}: profile is not UTF-8", a.profile.display())))?;
+    let ptext = String::from_utf8(ptext)
+        .map_err(|_| Failure(format!("{}: profile is not UTF-8", a.profile.display())))?;
     let profile = match import::parse_profile(&ptext) {
         Ok(p) => p,
         Err(d) => {
@@ -61,7 +62,10 @@ pub fn run(a: ImportArgs, json: bool, phi: bool, ctx: &mut Context<'_>) -> CmdRe
         let path = ctx.resolve(&a.table);
         std::fs::write(&path, out).map_err(|e| Failure::io(&a.table, e))?;
     }
-    let skipped = diags.iter().filter(|d| d.code.id == "T052" && d.severity == Severity::Error).count();
+    let skipped = diags
+        .iter()
+        .filter(|d| d.code.id == "T052" && d.severity == Severity::Error)
+        .count();
     writeln!(
         ctx.stderr,
         "{}: {} records, {} skipped; {} rows added, {} refreshed, {} keys left to their reviewed rows",
@@ -72,5 +76,9 @@ pub fn run(a: ImportArgs, json: bool, phi: bool, ctx: &mut Context<'_>) -> CmdRe
         summary.refreshed,
         summary.kept
     )?;
-    Ok(if diags.has_errors() { EXIT_INPUT_ERRORS } else { EXIT_OK })
+    Ok(if diags.has_errors() {
+        EXIT_INPUT_ERRORS
+    } else {
+        EXIT_OK
+    })
 }

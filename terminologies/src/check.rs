@@ -134,7 +134,10 @@ pub fn check(table: &Table, masters: &[Master]) -> Diagnostics {
                 .excerpt(Excerpt::text(&r.source.code)),
             );
         }
-                let settled = matches!(r.status, Status::InvalidTarget | Status::Rejected | Status::Retired);
+        let settled = matches!(
+            r.status,
+            Status::InvalidTarget | Status::Rejected | Status::Retired
+        );
         if r.has_target() && !settled {
             match system::by_uri(&r.target_system) {
                 Some(cs) => {

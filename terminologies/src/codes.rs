@@ -148,4 +148,8 @@ pub const BAD_MASTER: Code = Code::new(
 pub const MASTER_SKIPPED: Code =
     Code::new("T061", Severity::Info, "master rows not loaded (counted)");
 /// A tab or line break inside imported text was replaced by a space (TSV cannot carry it).
-pub const TEXT_FLATTENED: Code = Code::new("T043", Severity::Warning, "tab or line break in imported text replaced by a space");
+pub const TEXT_FLATTENED: Code = Code::new(
+    "T043",
+    Severity::Warning,
+    "tab or line break in imported text replaced by a space",
+);

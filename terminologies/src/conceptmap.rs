@@ -276,11 +276,8 @@ pub fn import(cm: &Value, defaults: &Row) -> (Imported, Diagnostics) {
         .find(|x| !x.is_empty())
         .or_else(|| groups.first().map(|g| s(g, "source")))
         .unwrap_or("");
-    let structural = !is_absolute_uri(source)
-        || groups.iter().any(|g| {
-            !is_absolute_uri(s(g, "source"))
-                || (!s(g, "target").is_empty() && !is_absolute_uri(s(g, "target")))
-        });
+    let structural =
+        !is_absolute_uri(source) || groups.iter().any(|g| !is_absolute_uri(s(g, "source")));
     if structural {
         d.push(
             Diagnostic::new(&codes::NOT_A_CODE_MAP, format!("ConceptMap {id} maps structures (source is not a code system URI); not imported"))
@@ -366,6 +363,16 @@ pub fn import(cm: &Value, defaults: &Row) -> (Imported, Diagnostics) {
             continue;
         }
         let target = s(g, "target");
+        if !target.is_empty() && !is_absolute_uri(target) {
+            d.push(
+                Diagnostic::new(
+                    &codes::BAD_CONCEPTMAP,
+                    format!("{what}: target system is not an absolute URI; kept as written"),
+                )
+                .severity(diagnostics::Severity::Warning)
+                .excerpt(Excerpt::text(target)),
+            );
+        }
         if !target.is_empty() && !m.target_systems.iter().any(|t| t == target) {
             m.target_systems.push(target.to_owned());
         }
@@ -464,13 +471,24 @@ pub fn import(cm: &Value, defaults: &Row) -> (Imported, Diagnostics) {
             }
         }
     }
-        // TSV cannot carry tabs or line breaks: flatten them, and say so.
+    // TSV cannot carry tabs or line breaks: flatten them, and say so.
     for r in &mut rows {
         let id = r.source.code.clone();
-        for f in [&mut r.source_display, &mut r.target_display, &mut r.comment, &mut r.justification] {
+        for f in [
+            &mut r.source_display,
+            &mut r.target_display,
+            &mut r.comment,
+            &mut r.justification,
+        ] {
             if f.contains(['\t', '\r', '\n']) {
                 *f = f.replace("\r\n", " ").replace(['\t', '\r', '\n'], " ");
-                d.push(Diagnostic::new(&codes::TEXT_FLATTENED, "tab or line break in a display or comment replaced by a space").excerpt(Excerpt::text(id.clone())));
+                d.push(
+                    Diagnostic::new(
+                        &codes::TEXT_FLATTENED,
+                        "tab or line break in a display or comment replaced by a space",
+                    )
+                    .excerpt(Excerpt::text(id.clone())),
+                );
             }
         }
     }

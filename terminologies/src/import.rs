@@ -125,7 +125,11 @@ pub struct Profile {
 /// which is Microsoft's CP932).
 pub fn encoding(label: &str) -> Option<&'static encoding_rs::Encoding> {
     let l = label.trim().to_ascii_lowercase();
-    let l = if l == "cp932" { "shift_jis" } else { l.as_str() };
+    let l = if l == "cp932" {
+        "shift_jis"
+    } else {
+        l.as_str()
+    };
     encoding_rs::Encoding::for_label(l.as_bytes())
 }
 
@@ -138,28 +142,47 @@ pub fn parse_profile(text: &str) -> Result<Profile, Diagnostic> {
     let p: Profile = toml::from_str(text).map_err(|e| {
         let mut d = Diagnostic::new(&codes::BAD_PROFILE, e.message().to_owned());
         if let Some(span) = e.span() {
-            let line = text.get(..span.start).map(|s| s.matches('\n').count() as u32 + 1).unwrap_or(1);
+            let line = text
+                .get(..span.start)
+                .map(|s| s.matches('\n').count() as u32 + 1)
+                .unwrap_or(1);
             d = d.at(Location::default().byte(span.start as u64).line(line));
         }
         d
     })?;
     if encoding(&p.encoding).is_none() {
-        return Err(Diagnostic::new(&codes::BAD_PROFILE, "unknown encoding label").excerpt(Excerpt::text(&p.encoding)));
+        return Err(
+            Diagnostic::new(&codes::BAD_PROFILE, "unknown encoding label")
+                .excerpt(Excerpt::text(&p.encoding)),
+        );
     }
     match p.format.as_str() {
         "csv" => {
-            let c = p.csv.as_ref().ok_or_else(|| Diagnostic::new(&codes::BAD_PROFILE, "format csv needs a [csv] table"))?;
+            let c = p.csv.as_ref().ok_or_else(|| {
+                Diagnostic::new(&codes::BAD_PROFILE, "format csv needs a [csv] table")
+            })?;
             if c.delimiter.chars().count() != 1 || c.quote.chars().count() > 1 {
-                return Err(Diagnostic::new(&codes::BAD_PROFILE, "csv delimiter must be one character, quote at most one"));
+                return Err(Diagnostic::new(
+                    &codes::BAD_PROFILE,
+                    "csv delimiter must be one character, quote at most one",
+                ));
             }
         }
         "xml" => {
             if p.xml.is_none() {
-                return Err(Diagnostic::new(&codes::BAD_PROFILE, "format xml needs an [xml] table with record"));
+                return Err(Diagnostic::new(
+                    &codes::BAD_PROFILE,
+                    "format xml needs an [xml] table with record",
+                ));
             }
         }
         "fixed" => {}
-        other => return Err(Diagnostic::new(&codes::BAD_PROFILE, "format must be csv, fixed or xml").excerpt(Excerpt::text(other))),
+        other => {
+            return Err(
+                Diagnostic::new(&codes::BAD_PROFILE, "format must be csv, fixed or xml")
+                    .excerpt(Excerpt::text(other)),
+            );
+        }
     }
     Ok(p)
 }
@@ -194,7 +217,12 @@ fn fold(c: char) -> char {
 
 /// Decodes bytes; undecodable bytes become one error each (hex, byte offset) and a
 /// U+FFFD beside it, which makes the record containing it be skipped.
-fn decode(bytes: &[u8], enc: &'static encoding_rs::Encoding, base: usize, d: &mut Diagnostics) -> String {
+fn decode(
+    bytes: &[u8],
+    enc: &'static encoding_rs::Encoding,
+    base: usize,
+    d: &mut Diagnostics,
+) -> String {
     let (bytes, enc) = match encoding_rs::Encoding::for_bom(bytes) {
         Some((bom_enc, n)) if bom_enc == enc || enc == encoding_rs::UTF_8 => (&bytes[n..], bom_enc),
         _ => (bytes, enc),
@@ -203,8 +231,14 @@ fn decode(bytes: &[u8], enc: &'static encoding_rs::Encoding, base: usize, d: &mu
     let mut out = String::with_capacity(bytes.len() * 2);
     let mut pos = 0;
     loop {
-        out.reserve(decoder.max_utf8_buffer_length_without_replacement(bytes.len() - pos).unwrap_or(16) + 16);
-        let (res, read) = decoder.decode_to_string_without_replacement(&bytes[pos..], &mut out, true);
+        out.reserve(
+            decoder
+                .max_utf8_buffer_length_without_replacement(bytes.len() - pos)
+                .unwrap_or(16)
+                + 16,
+        );
+        let (res, read) =
+            decoder.decode_to_string_without_replacement(&bytes[pos..], &mut out, true);
         pos += read;
         match res {
             encoding_rs::DecoderResult::InputEmpty => break,
@@ -213,9 +247,12 @@ fn decode(bytes: &[u8], enc: &'static encoding_rs::Encoding, base: usize, d: &mu
                 let bad_end = pos - usize::from(extra);
                 let bad_start = bad_end.saturating_sub(usize::from(len));
                 d.push(
-                    Diagnostic::new(&codes::UNDECODABLE, format!("bytes cannot be decoded as {}", enc.name()))
-                        .at(Location::default().byte((base + bad_start) as u64))
-                        .excerpt(Excerpt::bytes(&bytes[bad_start..bad_end])),
+                    Diagnostic::new(
+                        &codes::UNDECODABLE,
+                        format!("bytes cannot be decoded as {}", enc.name()),
+                    )
+                    .at(Location::default().byte((base + bad_start) as u64))
+                    .excerpt(Excerpt::bytes(&bytes[bad_start..bad_end])),
                 );
                 out.push('\u{FFFD}');
             }
@@ -228,7 +265,8 @@ fn decode(bytes: &[u8], enc: &'static encoding_rs::Encoding, base: usize, d: &mu
 }
 
 fn clean(s: &str) -> String {
-    s.trim_matches(|c: char| c == ' ' || c == '\u{3000}' || c == '\t').to_owned()
+    s.trim_matches(|c: char| c == ' ' || c == '\u{3000}' || c == '\t')
+        .to_owned()
 }
 
 /// Reads a vendor export with a profile. Every record becomes a [`HouseCode`] or
@@ -238,25 +276,60 @@ pub fn read_export(p: &Profile, bytes: &[u8]) -> (Vec<HouseCode>, Diagnostics) {
     let enc = encoding(&p.encoding).unwrap_or(encoding_rs::UTF_8);
     let mut out = Vec::new();
     let mut emit = |line: u32, get: &dyn Fn(&FieldSpec) -> Option<String>, d: &mut Diagnostics| {
-        let opt = |f: &Option<FieldSpec>| f.as_ref().and_then(get).map(|s| clean(&s)).unwrap_or_default();
+        let opt = |f: &Option<FieldSpec>| {
+            f.as_ref()
+                .and_then(get)
+                .map(|s| clean(&s))
+                .unwrap_or_default()
+        };
         let code = get(&p.fields.code).map(|s| clean(&s));
         let Some(code) = code else {
-            d.push(Diagnostic::new(&codes::BAD_RECORD, "record has no code field; skipped").at(Location::default().line(line)));
+            d.push(
+                Diagnostic::new(&codes::BAD_RECORD, "record has no code field; skipped")
+                    .at(Location::default().line(line)),
+            );
             return;
         };
         let h = HouseCode {
-            key: SourceKey { code, specimen: opt(&p.fields.specimen), unit: opt(&p.fields.unit), text: opt(&p.fields.text) },
+            key: SourceKey {
+                code,
+                specimen: opt(&p.fields.specimen),
+                unit: opt(&p.fields.unit),
+                text: opt(&p.fields.text),
+            },
             display: opt(&p.fields.display),
             kana: opt(&p.fields.kana),
             line,
         };
-        let all = [&h.key.code, &h.key.specimen, &h.key.unit, &h.key.text, &h.display, &h.kana];
+        let all = [
+            &h.key.code,
+            &h.key.specimen,
+            &h.key.unit,
+            &h.key.text,
+            &h.display,
+            &h.kana,
+        ];
         if all.iter().any(|s| s.contains('\u{FFFD}')) {
-            d.push(Diagnostic::new(&codes::BAD_RECORD, "record has undecodable bytes (reported above); skipped").at(Location::default().line(line)));
+            d.push(
+                Diagnostic::new(
+                    &codes::BAD_RECORD,
+                    "record has undecodable bytes (reported above); skipped",
+                )
+                .at(Location::default().line(line)),
+            );
         } else if all.iter().any(|s| s.contains(['\t', '\r', '\n'])) {
-            d.push(Diagnostic::new(&codes::BAD_RECORD, "record has a tab or line break inside a field; skipped").at(Location::default().line(line)));
+            d.push(
+                Diagnostic::new(
+                    &codes::BAD_RECORD,
+                    "record has a tab or line break inside a field; skipped",
+                )
+                .at(Location::default().line(line)),
+            );
         } else if h.key.code.is_empty() && h.key.text.is_empty() {
-            d.push(Diagnostic::new(&codes::BAD_RECORD, "record has an empty code; skipped").at(Location::default().line(line)));
+            d.push(
+                Diagnostic::new(&codes::BAD_RECORD, "record has an empty code; skipped")
+                    .at(Location::default().line(line)),
+            );
         } else {
             out.push(h);
         }
@@ -274,7 +347,9 @@ pub fn read_export(p: &Profile, bytes: &[u8]) -> (Vec<HouseCode>, Diagnostics) {
                 }
                 let mut local = Diagnostics::default();
                 let get = |f: &FieldSpec| -> Option<String> {
-                    let FieldSpec::Span { start, length } = f else { return None };
+                    let FieldSpec::Span { start, length } = f else {
+                        return None;
+                    };
                     let s = start.checked_sub(1)?;
                     let slice = line.get(s..(s + length).min(line.len()))?;
                     let mut dd = Diagnostics::default();
@@ -313,30 +388,64 @@ pub fn read_export(p: &Profile, bytes: &[u8]) -> (Vec<HouseCode>, Diagnostics) {
             let quote = c.quote.chars().next();
             let (recs, bad) = delimited::records(&text, delim, quote);
             for b in bad {
-                d.push(Diagnostic::new(&codes::BAD_RECORD, b.message).at(Location::default().line(b.line)));
+                d.push(
+                    Diagnostic::new(&codes::BAD_RECORD, b.message)
+                        .at(Location::default().line(b.line)),
+                );
             }
-            let mut recs = recs.into_iter().filter(|r| r.line as usize > c.skip_lines).peekable();
-            let header: Vec<String> = if c.header { recs.next().map(|r| r.fields).unwrap_or_default() } else { Vec::new() };
-            let specs = [Some(&p.fields.code), p.fields.display.as_ref(), p.fields.kana.as_ref(), p.fields.specimen.as_ref(), p.fields.unit.as_ref(), p.fields.text.as_ref()];
+            let mut recs = recs
+                .into_iter()
+                .filter(|r| r.line as usize > c.skip_lines)
+                .peekable();
+            let header: Vec<String> = if c.header {
+                recs.next().map(|r| r.fields).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let specs = [
+                Some(&p.fields.code),
+                p.fields.display.as_ref(),
+                p.fields.kana.as_ref(),
+                p.fields.specimen.as_ref(),
+                p.fields.unit.as_ref(),
+                p.fields.text.as_ref(),
+            ];
             for s in specs.into_iter().flatten() {
                 if let FieldSpec::Name(n) = s
                     && !header.contains(n)
                 {
-                    d.push(Diagnostic::new(&codes::BAD_PROFILE, "profile names a column the header does not have").excerpt(Excerpt::text(n)));
+                    d.push(
+                        Diagnostic::new(
+                            &codes::BAD_PROFILE,
+                            "profile names a column the header does not have",
+                        )
+                        .excerpt(Excerpt::text(n)),
+                    );
                     return (out, d);
                 }
             }
             for r in recs {
                 if !header.is_empty() && r.fields.len() != header.len() {
                     d.push(
-                        Diagnostic::new(&codes::BAD_RECORD, format!("record has {} fields, header has {}; skipped", r.fields.len(), header.len()))
-                            .at(Location::default().line(r.line)),
+                        Diagnostic::new(
+                            &codes::BAD_RECORD,
+                            format!(
+                                "record has {} fields, header has {}; skipped",
+                                r.fields.len(),
+                                header.len()
+                            ),
+                        )
+                        .at(Location::default().line(r.line)),
                     );
                     continue;
                 }
                 let get = |f: &FieldSpec| match f {
                     FieldSpec::Column(i) => i.checked_sub(1).and_then(|i| r.fields.get(i)).cloned(),
-                    FieldSpec::Name(n) => header.iter().position(|h| h == n).and_then(|i| r.fields.get(i)).cloned(),
+                    FieldSpec::Name(n) => header
+                        .iter()
+                        .position(|h| h == n)
+                        .and_then(|i| r.fields.get(i))
+                        .cloned(),
                     FieldSpec::Span { .. } => None,
                 };
                 emit(r.line, &get, &mut d);
@@ -356,13 +465,23 @@ fn xml_records(text: &str, record: &str) -> (Vec<XmlRecord>, Diagnostics) {
     let mut out = Vec::new();
     let mut cur: Option<(usize, BTreeMap<String, String>)> = None;
     let mut n = 0u32;
-    let line_at = |pos: u64| text.get(..pos as usize).map(|s| s.matches('\n').count() as u32 + 1).unwrap_or(0);
+    let line_at = |pos: u64| {
+        text.get(..pos as usize)
+            .map(|s| s.matches('\n').count() as u32 + 1)
+            .unwrap_or(0)
+    };
     loop {
         let pos = reader.buffer_position();
         let ev = match reader.read_event() {
             Ok(e) => e,
             Err(e) => {
-                d.push(Diagnostic::new(&codes::BAD_RECORD, format!("XML error: {e}; rest of the file skipped")).at(Location::default().line(line_at(pos))));
+                d.push(
+                    Diagnostic::new(
+                        &codes::BAD_RECORD,
+                        format!("XML error: {e}; rest of the file skipped"),
+                    )
+                    .at(Location::default().line(line_at(pos))),
+                );
                 break;
             }
         };
@@ -414,7 +533,12 @@ fn xml_records(text: &str, record: &str) -> (Vec<XmlRecord>, Diagnostics) {
                         "gt" => ">".to_owned(),
                         "quot" => "\"".to_owned(),
                         "apos" => "'".to_owned(),
-                        _ => r.resolve_char_ref().ok().flatten().map(String::from).unwrap_or_default(),
+                        _ => r
+                            .resolve_char_ref()
+                            .ok()
+                            .flatten()
+                            .map(String::from)
+                            .unwrap_or_default(),
                     };
                     map.entry(rel).or_default().push_str(&ch);
                 }
@@ -453,7 +577,10 @@ pub struct MergeSummary {
 /// never touches reviewed rows. `date` is the author date of new rows (explicit,
 /// never the clock).
 pub fn merge(table: &mut Table, codes_in: &[HouseCode], author: &str, date: &str) -> MergeSummary {
-    let mut s = MergeSummary { records: codes_in.len(), ..MergeSummary::default() };
+    let mut s = MergeSummary {
+        records: codes_in.len(),
+        ..MergeSummary::default()
+    };
     let mut seen: BTreeMap<&SourceKey, (u64, &HouseCode)> = BTreeMap::new();
     let mut order: Vec<&SourceKey> = Vec::new();
     for h in codes_in {
@@ -464,8 +591,16 @@ pub fn merge(table: &mut Table, codes_in: &[HouseCode], author: &str, date: &str
         e.0 += 1;
     }
     for key in order {
-        let Some(&(count, h)) = seen.get(key) else { continue };
-        let existing: Vec<usize> = table.rows.iter().enumerate().filter(|(_, r)| &r.source == key).map(|(i, _)| i).collect();
+        let Some(&(count, h)) = seen.get(key) else {
+            continue;
+        };
+        let existing: Vec<usize> = table
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| &r.source == key)
+            .map(|(i, _)| i)
+            .collect();
         if existing.iter().any(|&i| table.rows[i].status.is_reviewed()) {
             s.kept += 1;
             continue;
@@ -489,7 +624,10 @@ pub fn merge(table: &mut Table, codes_in: &[HouseCode], author: &str, date: &str
             let mut changed = false;
             for i in existing {
                 let r = &mut table.rows[i];
-                if r.source_display != h.display || r.source_kana != h.kana || r.frequency != Some(count) {
+                if r.source_display != h.display
+                    || r.source_kana != h.kana
+                    || r.frequency != Some(count)
+                {
                     r.source_display = h.display.clone();
                     r.source_kana = h.kana.clone();
                     r.frequency = Some(count);
@@ -514,8 +652,12 @@ mod tests {
 
     #[test]
     fn csv_cp932_with_header_names() {
-        let p = profile("format = \"csv\"\nencoding = \"cp932\"\n[csv]\nheader = true\n[fields]\ncode = \"コード\"\ndisplay = \"名称\"\nunit = 3\n");
-        let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode("コード,名称,単位\r\n10222,総蛋白～,g/dl\r\n\"10206\",\"ＬＤＨ, 血清\",U/L\r\n");
+        let p = profile(
+            "format = \"csv\"\nencoding = \"cp932\"\n[csv]\nheader = true\n[fields]\ncode = \"コード\"\ndisplay = \"名称\"\nunit = 3\n",
+        );
+        let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(
+            "コード,名称,単位\r\n10222,総蛋白～,g/dl\r\n\"10206\",\"ＬＤＨ, 血清\",U/L\r\n",
+        );
         let (codes, d) = read_export(&p, &bytes);
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(codes.len(), 2);
@@ -526,7 +668,9 @@ mod tests {
 
     #[test]
     fn utf8_bom_and_jis_variant_folding() {
-        let p = profile("format = \"csv\"\nencoding = \"utf-8\"\n[csv]\ndelimiter = \"\\t\"\nquote = \"\"\n[fields]\ncode = 1\ndisplay = 2\n");
+        let p = profile(
+            "format = \"csv\"\nencoding = \"utf-8\"\n[csv]\ndelimiter = \"\\t\"\nquote = \"\"\n[fields]\ncode = 1\ndisplay = 2\n",
+        );
         let (codes, d) = read_export(&p, "\u{feff}A1\t〜−\n".as_bytes());
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(codes[0].key.code, "A1");
@@ -535,7 +679,9 @@ mod tests {
 
     #[test]
     fn undecodable_bytes_skip_the_record_and_name_the_bytes() {
-        let p = profile("format = \"csv\"\nencoding = \"utf-8\"\n[csv]\n[fields]\ncode = 1\ndisplay = 2\n");
+        let p = profile(
+            "format = \"csv\"\nencoding = \"utf-8\"\n[csv]\n[fields]\ncode = 1\ndisplay = 2\n",
+        );
         let (codes, d) = read_export(&p, b"A,ok\nB,\xff\xfe\n");
         assert_eq!(codes.len(), 1);
         let ids: Vec<_> = d.iter().map(|d| d.code.id).collect();
@@ -545,7 +691,9 @@ mod tests {
 
     #[test]
     fn fixed_width_byte_spans_in_cp932() {
-        let p = profile("format = \"fixed\"\nencoding = \"shift_jis\"\n[fields]\ncode = { start = 1, length = 5 }\ndisplay = { start = 6, length = 10 }\n");
+        let p = profile(
+            "format = \"fixed\"\nencoding = \"shift_jis\"\n[fields]\ncode = { start = 1, length = 5 }\ndisplay = { start = 6, length = 10 }\n",
+        );
         let mut bytes = Vec::new();
         for (c, n) in [("10222", "総蛋白"), ("30058", "Ｆｉｂ")] {
             bytes.extend_from_slice(c.as_bytes());
@@ -556,12 +704,17 @@ mod tests {
         }
         let (codes, d) = read_export(&p, &bytes);
         assert!(d.is_empty(), "{d:?}");
-        assert_eq!((codes[1].key.code.as_str(), codes[1].display.as_str()), ("30058", "Ｆｉｂ"));
+        assert_eq!(
+            (codes[1].key.code.as_str(), codes[1].display.as_str()),
+            ("30058", "Ｆｉｂ")
+        );
     }
 
     #[test]
     fn xml_paths_and_attributes() {
-        let p = profile("format = \"xml\"\nencoding = \"utf-8\"\n[xml]\nrecord = \"item\"\n[fields]\ncode = \"@code\"\ndisplay = \"name\"\nunit = \"unit@code\"\n");
+        let p = profile(
+            "format = \"xml\"\nencoding = \"utf-8\"\n[xml]\nrecord = \"item\"\n[fields]\ncode = \"@code\"\ndisplay = \"name\"\nunit = \"unit@code\"\n",
+        );
         let x = "<?xml version=\"1.0\"?><master><item code=\"10222\"><name>総蛋白 &amp; X</name><unit code=\"g/dl\"/></item><item code=\"E1\"><name>b</name></item></master>";
         let (codes, d) = read_export(&p, x.as_bytes());
         assert!(d.is_empty(), "{d:?}");
@@ -574,23 +727,62 @@ mod tests {
     #[test]
     fn bad_profiles_are_diagnostics() {
         assert_eq!(parse_profile("format = 3").unwrap_err().code.id, "T050");
-        assert!(parse_profile("format = \"csv\"\nencoding = \"klingon\"\n[csv]\n[fields]\ncode = 1\n").is_err());
-        assert!(parse_profile("format = \"json\"\nencoding = \"utf-8\"\n[fields]\ncode = 1\n").is_err());
+        assert!(
+            parse_profile("format = \"csv\"\nencoding = \"klingon\"\n[csv]\n[fields]\ncode = 1\n")
+                .is_err()
+        );
+        assert!(
+            parse_profile("format = \"json\"\nencoding = \"utf-8\"\n[fields]\ncode = 1\n").is_err()
+        );
     }
 
     #[test]
     fn merge_keeps_reviewed_rows() {
         let mut t = Table::default();
-        t.rows.push(Row { id: "r00001".into(), source: SourceKey::code("A"), status: Status::Approved, target_code: "X".into(), ..Row::default() });
-        t.rows.push(Row { id: "r00002".into(), source: SourceKey::code("B"), status: Status::Unreviewed, ..Row::default() });
+        t.rows.push(Row {
+            id: "r00001".into(),
+            source: SourceKey::code("A"),
+            status: Status::Approved,
+            target_code: "X".into(),
+            ..Row::default()
+        });
+        t.rows.push(Row {
+            id: "r00002".into(),
+            source: SourceKey::code("B"),
+            status: Status::Unreviewed,
+            ..Row::default()
+        });
         let before = t.rows[0].clone();
-        let hc = |c: &str, disp: &str| HouseCode { key: SourceKey::code(c), display: disp.into(), kana: String::new(), line: 1 };
-        let s = merge(&mut t, &[hc("A", "a2"), hc("B", "b"), hc("C", "c"), hc("C", "c")], "imp", "2026-11-23");
-        assert_eq!(s, MergeSummary { added: 1, refreshed: 1, kept: 1, records: 4 });
+        let hc = |c: &str, disp: &str| HouseCode {
+            key: SourceKey::code(c),
+            display: disp.into(),
+            kana: String::new(),
+            line: 1,
+        };
+        let s = merge(
+            &mut t,
+            &[hc("A", "a2"), hc("B", "b"), hc("C", "c"), hc("C", "c")],
+            "imp",
+            "2026-11-23",
+        );
+        assert_eq!(
+            s,
+            MergeSummary {
+                added: 1,
+                refreshed: 1,
+                kept: 1,
+                records: 4
+            }
+        );
         assert_eq!(t.rows[0], before);
         assert_eq!(t.rows[2].id, "r00003");
         assert_eq!(t.rows[2].frequency, Some(2));
-        let again = merge(&mut t, &[hc("A", "a2"), hc("B", "b"), hc("C", "c"), hc("C", "c")], "imp", "2026-11-23");
+        let again = merge(
+            &mut t,
+            &[hc("A", "a2"), hc("B", "b"), hc("C", "c"), hc("C", "c")],
+            "imp",
+            "2026-11-23",
+        );
         assert_eq!((again.added, again.refreshed), (0, 0));
     }
 
