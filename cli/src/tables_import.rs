@@ -68,7 +68,7 @@ pub fn run(a: ImportArgs, json: bool, phi: bool, ctx: &mut Context<'_>) -> CmdRe
         .count();
     writeln!(
         ctx.stderr,
-        "{}: {} records, {} skipped; {} rows added, {} refreshed, {} keys left to their reviewed rows",
+        "{}: {} records used, {} skipped; {} rows added, {} refreshed, {} keys left to their reviewed rows",
         a.export.display(),
         summary.records,
         skipped,

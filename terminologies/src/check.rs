@@ -46,6 +46,7 @@ pub fn check(table: &Table, masters: &[Master]) -> Diagnostics {
     let mut keys: HashMap<(&crate::SourceKey, &str, &str), u32> = HashMap::new();
     let mut exact: BTreeMap<(&crate::SourceKey, &str), Vec<&str>> = BTreeMap::new();
     let source_cs = system::by_uri(&table.meta.source_system);
+    let mut unknown_reported = std::collections::BTreeSet::new();
     for r in &table.rows {
         if r.id.is_empty() {
             d.push(Diagnostic::new(&codes::BAD_CELL, "row has no row id").at(at(r, "row_id")));
@@ -152,10 +153,11 @@ pub fn check(table: &Table, masters: &[Master]) -> Diagnostics {
                         );
                     }
                 }
+                                None if !unknown_reported.insert(r.target_system.as_str()) => {}
                 None => d.push(
                     Diagnostic::new(
                         &codes::UNKNOWN_TARGET_SYSTEM,
-                        "target system is not in the registry; shape not checked",
+                        "target system is not in the registry; shape not checked (reported once per system)",
                     )
                     .at(at(r, "object_id"))
                     .excerpt(Excerpt::text(&r.target_system)),

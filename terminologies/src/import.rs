@@ -196,7 +196,7 @@ pub struct HouseCode {
     pub display: String,
     /// Kana.
     pub kana: String,
-    /// 1-based line (CSV, fixed) or record number (XML).
+    /// 1-based line where the record starts.
     pub line: u32,
 }
 
@@ -492,7 +492,7 @@ fn xml_records(text: &str, record: &str) -> (Vec<XmlRecord>, Diagnostics) {
                 stack.push(name);
                 let path = stack.join("/");
                 if cur.is_none() && (path == record || path.ends_with(&format!("/{record}"))) {
-                    n += 1;
+                    n = line_at(pos);
                     cur = Some((stack.len(), BTreeMap::new()));
                 }
                 if let Some((depth, map)) = &mut cur {
@@ -559,6 +559,19 @@ fn xml_records(text: &str, record: &str) -> (Vec<XmlRecord>, Diagnostics) {
     (out, d)
 }
 
+/// True when a row keyed `row` applies to `key`: same code, and every key part
+/// the row names is equal (an empty part applies to any value), as in lookups.
+fn covers(row: &SourceKey, key: &SourceKey) -> bool {
+    row.code == key.code
+        && [
+            (&row.specimen, &key.specimen),
+            (&row.unit, &key.unit),
+            (&row.text, &key.text),
+        ]
+        .iter()
+        .all(|(r, k)| r.is_empty() || r == k)
+}
+
 /// What [`merge`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MergeSummary {
@@ -598,7 +611,7 @@ pub fn merge(table: &mut Table, codes_in: &[HouseCode], author: &str, date: &str
             .rows
             .iter()
             .enumerate()
-            .filter(|(_, r)| &r.source == key)
+            .filter(|(_, r)| covers(&r.source, key))
             .map(|(i, _)| i)
             .collect();
         if existing.iter().any(|&i| table.rows[i].status.is_reviewed()) {
