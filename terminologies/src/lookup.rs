@@ -104,7 +104,7 @@ struct Entry {
     specimen: String,
     unit: String,
     text: String,
-    target_system: String,
+    target_system: u32,
     target_code: String,
     target_display: String,
     equivalence: Option<Equivalence>,
@@ -187,6 +187,7 @@ pub struct Resolution<'t, 'q> {
     score: u8,
     opts: Options,
     tables: &'t [(String, String)],
+    systems: &'t [String],
     /// Rows that matched but were not usable (not approved and not allowed).
     pub pending: usize,
 }
@@ -201,6 +202,7 @@ impl<'t> Resolution<'t, '_> {
     /// The targets (positive equivalences only), in table order.
     pub fn targets(&self) -> impl Iterator<Item = Translation<'t>> + '_ {
         let tables = self.tables;
+        let systems = self.systems;
         self.chosen().filter_map(move |e| {
             let eq = e.equivalence?;
             if eq.is_negative() || e.target_code.is_empty() {
@@ -211,7 +213,10 @@ impl<'t> Resolution<'t, '_> {
                 .map(|(a, b)| (a.as_str(), b.as_str()))
                 .unwrap_or(("", ""));
             Some(Translation {
-                system: &e.target_system,
+                system: systems
+                    .get(e.target_system as usize)
+                    .map(String::as_str)
+                    .unwrap_or(""),
                 code: &e.target_code,
                 display: &e.target_display,
                 equivalence: eq,
@@ -244,33 +249,78 @@ impl<'t> Resolution<'t, '_> {
 }
 
 /// An in-memory index over tables. Rows for one (system, code) are contiguous, so
-/// a query is two hash lookups plus a scan of a few entries.
+/// a query is a short scan of the source systems, one hash lookup and a scan of a
+/// few entries.
 #[derive(Debug, Default)]
 pub struct Index {
     tables: Vec<(String, String)>,
-    map: HashMap<String, HashMap<String, (u32, u32), Fx>, Fx>,
+    /// Target systems, interned (entries hold an index).
+    systems: Vec<String>,
+    /// Source system → (code or `\0text` → entry range). Few systems: a vector.
+    map: Vec<(String, HashMap<Box<str>, (u32, u32), Fx>)>,
     entries: Vec<Entry>,
 }
 
-fn bucket_key(k: &SourceKey) -> String {
+fn bucket_key(k: &SourceKey) -> Box<str> {
     if k.code.is_empty() {
-        format!("\u{0}{}", k.text)
+        format!("\u{0}{}", k.text).into_boxed_str()
     } else {
-        k.code.clone()
+        k.code.as_str().into()
     }
 }
 
 impl Index {
     /// Builds an index over tables (earlier tables come first in results).
     pub fn new(tables: &[Table]) -> Index {
-        let mut grouped: HashMap<(&str, String), Vec<Entry>, Fx> = HashMap::default();
-        let mut order: Vec<(&str, String)> = Vec::new();
-        let mut ids = Vec::with_capacity(tables.len());
+        let mut index = Index {
+            tables: tables
+                .iter()
+                .map(|t| (t.meta.id.clone(), t.meta.version.clone()))
+                .collect(),
+            ..Index::default()
+        };
+        // (source system, bucket key, table, row): sorted stably, so rows of one
+        // key stay in table order.
+        let mut order: Vec<(u32, Box<str>, u32, u32)> =
+            Vec::with_capacity(tables.iter().map(|t| t.rows.len()).sum());
         for (ti, t) in tables.iter().enumerate() {
-            ids.push((t.meta.id.clone(), t.meta.version.clone()));
-            for r in &t.rows {
-                let key = (t.meta.source_system.as_str(), bucket_key(&r.source));
-                let e = Entry {
+            let si = match index
+                .map
+                .iter()
+                .position(|(s, _)| *s == t.meta.source_system)
+            {
+                Some(i) => i,
+                None => {
+                    index
+                        .map
+                        .push((t.meta.source_system.clone(), HashMap::default()));
+                    index.map.len() - 1
+                }
+            };
+            for (ri, r) in t.rows.iter().enumerate() {
+                order.push((si as u32, bucket_key(&r.source), ti as u32, ri as u32));
+            }
+        }
+        order.sort();
+        index.entries.reserve(order.len());
+        let mut i = 0;
+        while i < order.len() {
+            let mut j = i;
+            while j < order.len() && order[j].0 == order[i].0 && order[j].1 == order[i].1 {
+                j += 1;
+            }
+            let start = index.entries.len() as u32;
+            for (_, _, ti, ri) in &order[i..j] {
+                let t = &tables[*ti as usize];
+                let r = &t.rows[*ri as usize];
+                let sys = match index.systems.iter().position(|s| *s == r.target_system) {
+                    Some(p) => p,
+                    None => {
+                        index.systems.push(r.target_system.clone());
+                        index.systems.len() - 1
+                    }
+                } as u32;
+                index.entries.push(Entry {
                     specimen: r.source.specimen.clone(),
                     unit: r.source.unit.clone(),
                     text: if r.source.code.is_empty() {
@@ -278,42 +328,21 @@ impl Index {
                     } else {
                         r.source.text.clone()
                     },
-                    target_system: r.target_system.clone(),
+                    target_system: sys,
                     target_code: r.target_code.clone(),
                     target_display: r.target_display.clone(),
                     equivalence: r.equivalence,
                     status: r.status,
-                    table: ti,
+                    table: *ti as usize,
                     row_id: r.id.clone(),
-                };
-                match grouped.get_mut(&key) {
-                    Some(v) => v.push(e),
-                    None => {
-                        order.push(key.clone());
-                        grouped.insert(key, vec![e]);
-                    }
-                }
+                });
             }
-        }
-        let mut index = Index {
-            tables: ids,
-            ..Index::default()
-        };
-        index
-            .entries
-            .reserve(tables.iter().map(|t| t.rows.len()).sum());
-        for key in order {
-            let Some(es) = grouped.remove(&key) else {
-                continue;
-            };
-            let start = index.entries.len() as u32;
-            index.entries.extend(es);
             let end = index.entries.len() as u32;
-            index
-                .map
-                .entry(key.0.to_owned())
-                .or_default()
-                .insert(key.1, (start, end));
+            let (si, key) = (order[i].0 as usize, order[i].1.clone());
+            if let Some((_, m)) = index.map.get_mut(si) {
+                m.insert(key, (start, end));
+            }
+            i = j;
         }
         index
     }
@@ -343,9 +372,10 @@ impl Terminology for Index {
             score: 0,
             opts,
             tables: &self.tables,
+            systems: &self.systems,
             pending: 0,
         };
-        let Some(sys) = self.map.get(q.system) else {
+        let Some((_, sys)) = self.map.iter().find(|(s, _)| s == q.system) else {
             return empty;
         };
         let found = if q.code.is_empty() {
