@@ -52,6 +52,10 @@ impl Context<'_> {
 #[derive(Debug)]
 pub struct Failure(String);
 
+/// Marker message of a failure to write output because the reader went away
+/// (`kakehashi … | head`): not worth a message.
+const BROKEN_PIPE: &str = "\0broken pipe";
+
 impl Failure {
     fn io(what: &Path, e: io::Error) -> Failure {
         Failure(format!("{}: {e}", what.display()))
@@ -60,11 +64,20 @@ impl Failure {
 
 impl From<io::Error> for Failure {
     fn from(e: io::Error) -> Failure {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            return Failure(BROKEN_PIPE.to_owned());
+        }
         Failure(format!("output: {e}"))
     }
 }
 
 type CmdResult = Result<u8, Failure>;
+
+mod demo;
+mod inspect;
+mod inspect_uke;
+mod synth_uke;
+mod walk;
 
 #[derive(Parser)]
 #[command(
@@ -81,6 +94,30 @@ struct Cli {
 enum Command {
     /// Tracked mapping tables: check, translate, import house codes, ConceptMap I/O.
     Tables(tables::Args),
+    /// Inspect SS-MIX2 storage, folders of message files, single message files or UKE receipt files: one report per file plus diagnostics.
+    Inspect(inspect::Args),
+    /// Run the main job on the bundled sample data.
+    Demo(demo::Args),
+    /// Generate synthetic test data.
+    #[command(subcommand)]
+    Synth(SynthCommand),
+}
+
+#[derive(Subcommand)]
+enum SynthCommand {
+    /// A synthetic UKE (医科) receipt file.
+    Uke(synth_uke::SynthUkeArgs),
+}
+
+/// Every diagnostic code kakehashi can report, in id order (for `docs/diagnostics.md`).
+pub fn all_codes() -> Vec<&'static diagnostics::Code> {
+    let mut all: Vec<&'static diagnostics::Code> = Vec::new();
+    all.extend(parsers::hl7::codes::ALL);
+    all.extend(parsers::ssmix2::codes::ALL);
+    all.extend(parsers::uke::codes::ALL);
+    all.extend(terminologies::codes::ALL);
+    all.sort_by_key(|c| c.id);
+    all
 }
 
 /// Runs the command line `args` (including the program name) and returns the exit code.
@@ -105,11 +142,16 @@ where
     };
     let result: CmdResult = match cli.command {
         Command::Tables(a) => tables::run(a, ctx),
+        Command::Inspect(a) => inspect::run(a, ctx),
+        Command::Demo(a) => demo::run(a, ctx),
+        Command::Synth(SynthCommand::Uke(args)) => synth_uke::run(args, ctx),
     };
     match result {
         Ok(code) => code,
         Err(Failure(msg)) => {
-            let _ = writeln!(ctx.stderr, "kakehashi: {msg}");
+            if msg != BROKEN_PIPE {
+                let _ = writeln!(ctx.stderr, "kakehashi: {msg}");
+            }
             EXIT_USAGE
         }
     }

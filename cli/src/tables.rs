@@ -222,6 +222,9 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
             };
             let r = index.translate(&q, Options { allow_unreviewed });
             for t in r.targets() {
+                if t.draft {
+                    diags.push(terminologies::lookup::draft_diagnostic(&t));
+                }
                 writeln!(
                     ctx.stdout,
                     "{}|{}\t{}\t{}{}\t{}",

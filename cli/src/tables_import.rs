@@ -35,7 +35,7 @@ pub fn run(a: ImportArgs, json: bool, phi: bool, ctx: &mut Context<'_>) -> CmdRe
     let profile = match import::parse_profile(&ptext) {
         Ok(p) => p,
         Err(d) => {
-            let mut ds = Diagnostics::from(vec![d]);
+            let mut ds = Diagnostics::from(vec![*d]);
             ds.set_file(&a.profile.display().to_string());
             emit(ctx, &ds, json, phi)?;
             return Ok(EXIT_INPUT_ERRORS);

@@ -60,6 +60,7 @@ impl FieldPath {
     }
 
     /// Sets the sub-component (1-based).
+    #[allow(clippy::should_implement_trait)] // a builder step, not arithmetic
     pub fn sub(mut self, subcomponent: u32) -> FieldPath {
         self.subcomponent = subcomponent;
         self

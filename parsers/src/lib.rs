@@ -5,10 +5,14 @@
 //!   normalisation of characters decoders disagree on).
 //! - [`hl7`]: HL7 v2.5 messages (delimiters, escapes, segments, fields).
 //! - [`ssmix2`]: SS-MIX2 standardized-storage paths, file names and per-data-type checks.
+//! - [`uke`]: レセ電 UKE receipt files (医科 typed; DPC, 歯科, 調剤 recognised).
 //!
 //! Parsing never fails wholesale: every function returns what it could read plus
 //! [`diagnostics::Diagnostics`] with precise locations.
 
 #![deny(missing_docs)]
 
+pub mod hl7;
+pub mod ssmix2;
 pub mod text;
+pub mod uke;

@@ -4,3 +4,6 @@
 //! tests, fuzzing and the benchmarks. Every person in the output is fictitious.
 
 #![deny(missing_docs)]
+
+pub mod rng;
+pub mod uke;

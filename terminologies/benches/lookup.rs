@@ -1,6 +1,8 @@
 //! Benchmark (not a test): load a 50 000-row SSSOM table and translate through it.
 //! Prints figures; asserts nothing about time. Run: `cargo bench -p terminologies`.
 
+#![allow(clippy::expect_used)] // a benchmark: failing loudly is the point
+
 use std::hint::black_box;
 use std::time::Instant;
 use terminologies::lookup::{Index, Options, Query, Terminology};

@@ -126,18 +126,6 @@ pub const BAD_RECORD: Code = Code::new(
     Severity::Error,
     "export record is malformed; skipped",
 );
-/// An imported code already has a reviewed row; left untouched.
-pub const KEPT_REVIEWED: Code = Code::new(
-    "T053",
-    Severity::Info,
-    "code already has a reviewed row; left untouched",
-);
-/// A JIS-standard character variant was folded to its CP932 form.
-pub const FOLDED_VARIANT: Code = Code::new(
-    "T054",
-    Severity::Info,
-    "JIS character variant folded to its CP932 form",
-);
 /// A code-system resource or master file could not be read.
 pub const BAD_MASTER: Code = Code::new(
     "T060",
@@ -153,3 +141,49 @@ pub const TEXT_FLATTENED: Code = Code::new(
     Severity::Warning,
     "tab or line break in imported text replaced by a space",
 );
+
+/// Every code of this module, in id order (for `docs/diagnostics.md`).
+pub const ALL: &[&Code] = &[
+    &BAD_SHAPE,
+    &UNKNOWN_V2_NAME,
+    &BAD_HEADER,
+    &MISSING_METADATA,
+    &BAD_COLUMNS,
+    &BAD_ROW_WIDTH,
+    &BAD_CELL,
+    &NOT_UTF8,
+    &DUPLICATE_KEY,
+    &DUPLICATE_ROW_ID,
+    &APPROVED_WITHOUT_REVIEWER,
+    &PREDICATE_MISMATCH,
+    &TARGET_INCONSISTENT,
+    &TARGET_NOT_IN_MASTER,
+    &UNKNOWN_TARGET_SYSTEM,
+    &NO_AUTHOR,
+    &AMBIGUOUS_EXACT,
+    &UNMAPPED,
+    &DRAFT_MAPPING,
+    &NOT_A_CODE_MAP,
+    &BAD_CONCEPTMAP,
+    &CONCEPTMAP_DROPPED,
+    &TEXT_FLATTENED,
+    &BAD_PROFILE,
+    &UNDECODABLE,
+    &BAD_RECORD,
+    &BAD_MASTER,
+    &MASTER_SKIPPED,
+];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn all_is_sorted_and_complete() {
+        let src = include_str!("codes.rs");
+        let declared = src
+            .lines()
+            .filter(|l| l.starts_with("pub const") && l.contains(": Code"))
+            .count();
+        assert_eq!(super::ALL.len(), declared);
+        assert!(super::ALL.windows(2).all(|w| w[0].id < w[1].id));
+    }
+}

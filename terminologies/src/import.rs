@@ -138,7 +138,12 @@ fn import_author() -> String {
 }
 
 /// Parses a profile; errors are diagnostics.
-pub fn parse_profile(text: &str) -> Result<Profile, Diagnostic> {
+pub fn parse_profile(text: &str) -> Result<Profile, Box<Diagnostic>> {
+    parse_profile_inner(text).map_err(Box::new)
+}
+
+#[allow(clippy::result_large_err)] // private; boxed by parse_profile
+fn parse_profile_inner(text: &str) -> Result<Profile, Diagnostic> {
     let p: Profile = toml::from_str(text).map_err(|e| {
         let mut d = Diagnostic::new(&codes::BAD_PROFILE, e.message().to_owned());
         if let Some(span) = e.span() {

@@ -257,9 +257,12 @@ pub struct Index {
     /// Target systems, interned (entries hold an index).
     systems: Vec<String>,
     /// Source system → (code or `\0text` → entry range). Few systems: a vector.
-    map: Vec<(String, HashMap<Box<str>, (u32, u32), Fx>)>,
+    map: Vec<(String, Buckets)>,
     entries: Vec<Entry>,
 }
+
+/// Code (or `\0text`) → range of entries.
+type Buckets = HashMap<Box<str>, (u32, u32), Fx>;
 
 fn bucket_key(k: &SourceKey) -> Box<str> {
     if k.code.is_empty() {
@@ -420,6 +423,15 @@ pub fn unmapped_diagnostic(q: &Query<'_>) -> Diagnostic {
         format!("no approved mapping for a code of {}", q.system),
     )
     .excerpt(Excerpt::text(key))
+}
+
+/// The diagnostic a mapper reports when it used a draft (not approved) target.
+pub fn draft_diagnostic(t: &Translation<'_>) -> Diagnostic {
+    Diagnostic::new(
+        &codes::DRAFT_MAPPING,
+        format!("target from an unreviewed row ({})", t.lineage()),
+    )
+    .excerpt(Excerpt::text(t.code))
 }
 
 /// One key to map, with how often it was seen.

@@ -457,6 +457,16 @@ pub fn resolve_v2(name: &str, code: &str) -> V2System {
     }
 }
 
+/// The diagnostic for a v2 coding-system name [`resolve_v2`] does not know (the
+/// caller treats the code as local to the site).
+pub fn unknown_v2_diagnostic(name: &str) -> diagnostics::Diagnostic {
+    diagnostics::Diagnostic::new(
+        &crate::codes::UNKNOWN_V2_NAME,
+        "unknown HL7 v2 coding-system name; the code is treated as local",
+    )
+    .excerpt(diagnostics::Excerpt::text(name))
+}
+
 /// A local code system's URI, derived from the site and the v2 name:
 /// `urn:kakehashi:local:<site>:<name>` (stable, never sent to the national service).
 pub fn local_uri(site: &str, name: &str) -> String {

@@ -128,10 +128,10 @@ fn compare(
 ) {
     let path = case.join(name);
     if update {
-        if required || !actual.is_empty() {
-            if let Err(e) = fs::write(&path, actual) {
-                problems.push(format!("{name}: cannot write: {e}"));
-            }
+        if (required || !actual.is_empty())
+            && let Err(e) = fs::write(&path, actual)
+        {
+            problems.push(format!("{name}: cannot write: {e}"));
         }
         return;
     }

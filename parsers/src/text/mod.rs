@@ -20,6 +20,8 @@
 //! With this choice every folded character encodes back to its JIS code with
 //! `encoding_rs`, so decode → encode round-trips.
 
+pub mod iso2022jp;
+
 use std::borrow::Cow;
 
 /// Maps a JIS-standard variant to the kakehashi (CP932 / WHATWG) form; other

@@ -1,0 +1,157 @@
+//! Lazy, sorted walk over the inputs of a command: files, plain folders of message
+//! files and SS-MIX2 storage trees. One entry at a time; directory entries are
+//! sorted by name so every run visits files in the same order.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// One file found under an input.
+#[derive(Debug)]
+pub struct Entry {
+    /// Path to open.
+    pub path: PathBuf,
+    /// Path components relative to the input folder (just the file name for an
+    /// input that is a file).
+    pub components: Vec<String>,
+    /// Path to show: the input as the user wrote it, joined with the components.
+    pub display: String,
+}
+
+/// A walk step: a file, or a problem with a path (reported, the walk goes on).
+pub enum Step {
+    /// A regular file.
+    File(Entry),
+    /// A folder that is SS-MIX2 extended storage (not descended into).
+    Extended(Entry),
+    /// A path that could not be read.
+    Error(String, io::Error),
+}
+
+struct Level {
+    dir: PathBuf,
+    components: Vec<String>,
+    entries: std::vec::IntoIter<(String, bool)>,
+}
+
+/// Walks one input given on the command line.
+pub struct Walk {
+    display_root: String,
+    pending_file: Option<Entry>,
+    stack: Vec<Level>,
+    pending_error: Option<(String, io::Error)>,
+}
+
+impl Walk {
+    /// Starts a walk at `path` (resolved), shown as `display`.
+    pub fn new(path: PathBuf, display: &str) -> Walk {
+        let mut w = Walk {
+            display_root: display.trim_end_matches('/').to_owned(),
+            pending_file: None,
+            stack: Vec::new(),
+            pending_error: None,
+        };
+        match fs::metadata(&path) {
+            Ok(m) if m.is_dir() => w.enter(path, Vec::new()),
+            Ok(_) => {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                w.pending_file = Some(Entry {
+                    path,
+                    components: vec![name],
+                    display: display.to_owned(),
+                });
+            }
+            Err(e) => w.pending_error = Some((display.to_owned(), e)),
+        }
+        w
+    }
+
+    fn enter(&mut self, dir: PathBuf, components: Vec<String>) {
+        let listing = fs::read_dir(&dir).and_then(|rd| {
+            let mut v = Vec::new();
+            for e in rd {
+                let e = e?;
+                let name = e.file_name().to_string_lossy().into_owned();
+                // Follow symlinks to files, but never descend into linked folders.
+                let is_dir = e.file_type()?.is_dir();
+                v.push((name, is_dir));
+            }
+            v.sort();
+            Ok(v)
+        });
+        match listing {
+            Ok(v) => self.stack.push(Level {
+                dir,
+                components,
+                entries: v.into_iter(),
+            }),
+            Err(e) => self.pending_error = Some((self.show(&components), e)),
+        }
+    }
+
+    fn show(&self, components: &[String]) -> String {
+        if components.is_empty() {
+            self.display_root.clone()
+        } else {
+            format!("{}/{}", self.display_root, components.join("/"))
+        }
+    }
+}
+
+fn is_extended_folder(components: &[String]) -> bool {
+    // <l1>/<l2>/<id>/<date>/<data type folder>: a data-type folder with '^' is
+    // extended storage (拡張ストレージ).
+    components.len() == 5 && components[4].contains('^')
+}
+
+impl Iterator for Walk {
+    type Item = Step;
+
+    fn next(&mut self) -> Option<Step> {
+        if let Some((p, e)) = self.pending_error.take() {
+            return Some(Step::Error(p, e));
+        }
+        if let Some(f) = self.pending_file.take() {
+            return Some(Step::File(f));
+        }
+        loop {
+            let level = self.stack.last_mut()?;
+            let Some((name, is_dir)) = level.entries.next() else {
+                self.stack.pop();
+                continue;
+            };
+            let path = level.dir.join(&name);
+            let mut components = level.components.clone();
+            components.push(name);
+            if is_dir {
+                if is_extended_folder(&components) {
+                    let display = self.show(&components);
+                    return Some(Step::Extended(Entry {
+                        path,
+                        components,
+                        display,
+                    }));
+                }
+                self.enter(path, components);
+                if let Some((p, e)) = self.pending_error.take() {
+                    return Some(Step::Error(p, e));
+                }
+                continue;
+            }
+            let display = self.show(&components);
+            return Some(Step::File(Entry {
+                path,
+                components,
+                display,
+            }));
+        }
+    }
+}
+
+/// The bundled sample storage (NHO SS-MIX2 sample, Apache-2.0).
+pub fn bundled_storage() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../golden/ssmix2/nho-sample/sampleData")
+}

@@ -1,0 +1,121 @@
+//! Repository rules no compiler checks: diagnostic codes are unique and documented,
+//! every crate states its job, and the crates depend on each other only one way.
+
+#![allow(clippy::unwrap_used, clippy::string_slice)] // test code over ASCII manifests
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn render_codes_doc() -> String {
+    let mut s = String::from(
+        "# Diagnostic codes\n\n\
+         Generated from the code tables (`UPDATE_EXPECT=1 cargo test -p tests --test tidy`).\n\
+         A code never changes meaning; its severity is the default (policies may change it,\n\
+         and say so).\n\n\
+         Stage letters: `E` character decoding, `H` HL7 v2, `S` SS-MIX2 storage, `U` UKE\n\
+         receipts, `T` tables, `M` mappers, `V` validator, `C` CLI.\n\n\
+         | code | severity | meaning |\n|---|---|---|\n",
+    );
+    for c in cli::all_codes() {
+        s.push_str(&format!(
+            "| {} | {} | {} |\n",
+            c.id,
+            c.severity,
+            c.summary.replace('|', "\\|")
+        ));
+    }
+    s
+}
+
+#[test]
+fn diagnostic_codes_are_unique_well_formed_and_documented() {
+    let codes = cli::all_codes();
+    assert!(codes.len() > 20);
+    for w in codes.windows(2) {
+        assert_ne!(w[0].id, w[1].id, "duplicate diagnostic code");
+    }
+    for c in &codes {
+        let b = c.id.as_bytes();
+        assert!(
+            b.len() == 4 && b"EHSUTMVCY".contains(&b[0]) && b[1..].iter().all(u8::is_ascii_digit),
+            "code id {} must be a stage letter and three digits",
+            c.id
+        );
+        assert!(!c.summary.is_empty());
+    }
+    let path = repo().join("docs/diagnostics.md");
+    let want = render_codes_doc();
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        fs::write(&path, &want).unwrap();
+    }
+    let have = fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        have == want,
+        "docs/diagnostics.md is stale: run UPDATE_EXPECT=1 cargo test -p tests --test tidy"
+    );
+}
+
+fn members() -> Vec<String> {
+    let manifest = fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    let start = manifest.find("members = [").unwrap();
+    let end = start + manifest[start..].find(']').unwrap();
+    manifest[start..end]
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_crate_states_its_job() {
+    for m in members() {
+        let lib = repo().join(&m).join("src/lib.rs");
+        let text = fs::read_to_string(&lib).unwrap_or_else(|e| panic!("{}: {e}", lib.display()));
+        assert!(
+            text.starts_with("//! "),
+            "{m}/src/lib.rs must open with a //! line stating its job"
+        );
+        assert!(
+            text.contains("#![deny(missing_docs)]"),
+            "{m}: #![deny(missing_docs)] missing"
+        );
+    }
+}
+
+#[test]
+fn crates_depend_one_way() {
+    // Which of our crates each crate may depend on (normal dependencies).
+    let allowed: &[(&str, &[&str])] = &[
+        ("diagnostics", &[]),
+        ("parsers", &["diagnostics"]),
+        ("terminologies", &["diagnostics"]),
+        ("fhir", &["diagnostics"]),
+        ("synth", &["diagnostics"]),
+        (
+            "mappers",
+            &["diagnostics", "parsers", "terminologies", "fhir"],
+        ),
+    ];
+    let ours = members();
+    for (krate, ok) in allowed {
+        let manifest = fs::read_to_string(repo().join(krate).join("Cargo.toml")).unwrap();
+        let deps = manifest
+            .split("[dependencies]")
+            .nth(1)
+            .unwrap_or("")
+            .split("\n[")
+            .next()
+            .unwrap_or("");
+        for line in deps.lines() {
+            let name = line.split(['=', '.']).next().unwrap_or("").trim();
+            if ours.iter().any(|m| m == name) {
+                assert!(ok.contains(&name), "{krate} must not depend on {name}");
+            }
+        }
+    }
+}
