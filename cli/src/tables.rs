@@ -94,12 +94,22 @@ pub(crate) fn emit(
     json: bool,
     show_phi: bool,
 ) -> Result<(), Failure> {
+    emit_to(ctx.stdout, diags, json, show_phi)
+}
+
+/// Writes diagnostics to a stream (standard error when standard output carries data).
+pub(crate) fn emit_to(
+    out: &mut dyn std::io::Write,
+    diags: &Diagnostics,
+    json: bool,
+    show_phi: bool,
+) -> Result<(), Failure> {
     let opts = RenderOptions { show_phi };
     for d in diags {
         if json {
-            writeln!(ctx.stdout, "{}", d.to_json(opts))?;
+            writeln!(out, "{}", d.to_json(opts))?;
         } else {
-            writeln!(ctx.stdout, "{}", d.render_human(opts))?;
+            writeln!(out, "{}", d.render_human(opts))?;
         }
     }
     Ok(())

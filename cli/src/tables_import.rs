@@ -52,9 +52,18 @@ pub fn run(a: ImportArgs, json: bool, phi: bool, ctx: &mut Context<'_>) -> CmdRe
     let bytes = read(ctx, &a.export)?;
     let (codes, mut d) = import::read_export(&profile, &bytes);
     d.set_file(&a.export.display().to_string());
-    let summary = import::merge(&mut table, &codes, &profile.author, &a.date);
+    let cw = import::Crosswalk {
+        system: profile.target_system.clone(),
+        justification: profile.justification.clone(),
+    };
+    let summary = import::merge_with(&mut table, &codes, &cw, &profile.author, &a.date);
     diags.extend(d);
-    emit(ctx, &diags, json, phi)?;
+    if a.stdout {
+        // Standard output carries the table; diagnostics go to standard error.
+        crate::tables::emit_to(ctx.stderr, &diags, json, phi)?;
+    } else {
+        emit(ctx, &diags, json, phi)?;
+    }
     let out = table.to_sssom().map_err(Failure)?;
     if a.stdout {
         ctx.stdout.write_all(&out)?;

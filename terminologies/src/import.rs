@@ -97,6 +97,11 @@ pub struct Fields {
     pub unit: Option<FieldSpec>,
     /// Free-text name as a key part.
     pub text: Option<FieldSpec>,
+    /// A standard code the export already carries (e.g. a JLAC10 column): imported
+    /// as a `suggested` target of [`Profile::target_system`], never as approved.
+    pub target_code: Option<FieldSpec>,
+    /// Display of that standard code.
+    pub target_display: Option<FieldSpec>,
 }
 
 /// An import profile.
@@ -113,6 +118,12 @@ pub struct Profile {
     /// author_label of new rows.
     #[serde(default = "import_author")]
     pub author: String,
+    /// System URI of `fields.target_code` (required when that field is given).
+    #[serde(default)]
+    pub target_system: String,
+    /// Justification written on rows with a target (e.g. `vendor master column JLAC10`).
+    #[serde(default)]
+    pub justification: String,
     /// CSV options (format = csv).
     pub csv: Option<CsvOptions>,
     /// XML options (format = xml).
@@ -161,6 +172,12 @@ fn parse_profile_inner(text: &str) -> Result<Profile, Diagnostic> {
                 .excerpt(Excerpt::text(&p.encoding)),
         );
     }
+    if p.fields.target_code.is_some() && p.target_system.is_empty() {
+        return Err(Diagnostic::new(
+            &codes::BAD_PROFILE,
+            "fields.target_code needs target_system",
+        ));
+    }
     match p.format.as_str() {
         "csv" => {
             let c = p.csv.as_ref().ok_or_else(|| {
@@ -201,6 +218,10 @@ pub struct HouseCode {
     pub display: String,
     /// Kana.
     pub kana: String,
+    /// Standard code the export carries (empty if none).
+    pub target_code: String,
+    /// Its display.
+    pub target_display: String,
     /// 1-based line where the record starts.
     pub line: u32,
 }
@@ -304,6 +325,8 @@ pub fn read_export(p: &Profile, bytes: &[u8]) -> (Vec<HouseCode>, Diagnostics) {
             },
             display: opt(&p.fields.display),
             kana: opt(&p.fields.kana),
+            target_code: opt(&p.fields.target_code),
+            target_display: opt(&p.fields.target_display),
             line,
         };
         let all = [
@@ -313,6 +336,8 @@ pub fn read_export(p: &Profile, bytes: &[u8]) -> (Vec<HouseCode>, Diagnostics) {
             &h.key.text,
             &h.display,
             &h.kana,
+            &h.target_code,
+            &h.target_display,
         ];
         if all.iter().any(|s| s.contains('\u{FFFD}')) {
             d.push(
@@ -414,6 +439,8 @@ pub fn read_export(p: &Profile, bytes: &[u8]) -> (Vec<HouseCode>, Diagnostics) {
                 p.fields.specimen.as_ref(),
                 p.fields.unit.as_ref(),
                 p.fields.text.as_ref(),
+                p.fields.target_code.as_ref(),
+                p.fields.target_display.as_ref(),
             ];
             for s in specs.into_iter().flatten() {
                 if let FieldSpec::Name(n) = s
@@ -564,6 +591,20 @@ fn xml_records(text: &str, record: &str) -> (Vec<XmlRecord>, Diagnostics) {
     (out, d)
 }
 
+/// Puts the export's standard code on a row as a suggestion; true if it did.
+fn set_target(r: &mut Row, h: &HouseCode, cw: &Crosswalk) -> bool {
+    if h.target_code.is_empty() || cw.system.is_empty() {
+        return false;
+    }
+    r.target_system = cw.system.clone();
+    r.target_code = h.target_code.clone();
+    r.target_display = h.target_display.clone();
+    r.equivalence = Some(crate::table::Equivalence::Equivalent);
+    r.status = Status::Suggested;
+    r.justification = cw.justification.clone();
+    true
+}
+
 /// True when a row keyed `row` applies to `key`: same code, and every key part
 /// the row names is equal (an empty part applies to any value), as in lookups.
 fn covers(row: &SourceKey, key: &SourceKey) -> bool {
@@ -595,6 +636,27 @@ pub struct MergeSummary {
 /// never touches reviewed rows. `date` is the author date of new rows (explicit,
 /// never the clock).
 pub fn merge(table: &mut Table, codes_in: &[HouseCode], author: &str, date: &str) -> MergeSummary {
+    merge_with(table, codes_in, &Crosswalk::default(), author, date)
+}
+
+/// Where the standard codes an export carries belong.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Crosswalk {
+    /// Target system URI.
+    pub system: String,
+    /// Justification written on those rows.
+    pub justification: String,
+}
+
+/// [`merge`], also taking the standard codes the export carries as `suggested`
+/// targets (equivalence `equivalent`, as the vendor claims; a person approves).
+pub fn merge_with(
+    table: &mut Table,
+    codes_in: &[HouseCode],
+    cw: &Crosswalk,
+    author: &str,
+    date: &str,
+) -> MergeSummary {
     let mut s = MergeSummary {
         records: codes_in.len(),
         ..MergeSummary::default()
@@ -637,6 +699,9 @@ pub fn merge(table: &mut Table, codes_in: &[HouseCode], author: &str, date: &str
                 frequency: Some(count),
                 ..Row::default()
             });
+            if let Some(r) = table.rows.last_mut() {
+                set_target(r, h, cw);
+            }
             s.added += 1;
         } else {
             let mut changed = false;
@@ -649,6 +714,9 @@ pub fn merge(table: &mut Table, codes_in: &[HouseCode], author: &str, date: &str
                     r.source_display = h.display.clone();
                     r.source_kana = h.kana.clone();
                     r.frequency = Some(count);
+                    changed = true;
+                }
+                if !r.has_target() && set_target(r, h, cw) {
                     changed = true;
                 }
             }
@@ -775,6 +843,8 @@ mod tests {
             key: SourceKey::code(c),
             display: disp.into(),
             kana: String::new(),
+            target_code: String::new(),
+            target_display: String::new(),
             line: 1,
         };
         let s = merge(
@@ -802,6 +872,26 @@ mod tests {
             "2026-11-23",
         );
         assert_eq!((again.added, again.refreshed), (0, 0));
+    }
+
+    #[test]
+    fn export_columns_become_suggested_targets() {
+        let p = profile(
+            "format = \"csv\"\nencoding = \"utf-8\"\ntarget_system = \"http://medis.or.jp/CodeSystem/master-JLAC10-17digits\"\njustification = \"vendor column\"\n[csv]\n[fields]\ncode = 1\ntarget_code = 2\n",
+        );
+        let (codes, d) = read_export(&p, b"A,3A010000002327101\nB,\n");
+        assert!(d.is_empty(), "{d:?}");
+        let mut t = Table::default();
+        let cw = Crosswalk {
+            system: p.target_system.clone(),
+            justification: p.justification.clone(),
+        };
+        merge_with(&mut t, &codes, &cw, "imp", "");
+        assert_eq!(t.rows[0].status, Status::Suggested);
+        assert_eq!(t.rows[0].target_code, "3A010000002327101");
+        assert!(!t.rows[1].has_target());
+        assert_eq!(t.rows[1].status, Status::Unreviewed);
+        assert!(parse_profile("format = \"csv\"\nencoding = \"utf-8\"\n[csv]\n[fields]\ncode = 1\ntarget_code = 2\n").is_err());
     }
 
     mod prop {

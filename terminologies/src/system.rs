@@ -467,6 +467,36 @@ pub fn unknown_v2_diagnostic(name: &str) -> diagnostics::Diagnostic {
     .excerpt(diagnostics::Excerpt::text(name))
 }
 
+/// The source-system URI a mapper queries tables with, for a code received as
+/// CWE `code^…^name` from `site`: the standard system's URI, the HL7 table URI, or
+/// the site's local system. Unknown names and codes of the wrong shape are
+/// treated as local to the site, with a diagnostic (never guessed into a
+/// standard system).
+pub fn source_uri_for_v2(
+    name: &str,
+    code: &str,
+    site: &str,
+) -> (String, Option<diagnostics::Diagnostic>) {
+    match resolve_v2(name, code) {
+        V2System::Standard(cs) => (cs.uri.to_owned(), None),
+        V2System::Hl7Table(uri) => (uri, None),
+        V2System::Local { name } => (local_uri(site, &name), None),
+        V2System::Unknown => (local_uri(site, name), Some(unknown_v2_diagnostic(name))),
+        V2System::BadShape { candidates } => {
+            let keys: Vec<&str> = candidates.iter().map(|c| c.key).collect();
+            let d = diagnostics::Diagnostic::new(
+                &crate::codes::BAD_SHAPE,
+                format!(
+                    "code sent as {name} fits none of {}; treated as local",
+                    keys.join(", ")
+                ),
+            )
+            .excerpt(diagnostics::Excerpt::text(code));
+            (local_uri(site, name), Some(d))
+        }
+    }
+}
+
 /// A local code system's URI, derived from the site and the v2 name:
 /// `urn:kakehashi:local:<site>:<name>` (stable, never sent to the national service).
 pub fn local_uri(site: &str, name: &str) -> String {
@@ -565,6 +595,22 @@ mod tests {
             V2System::Hl7Table("http://terminology.hl7.org/CodeSystem/v2-0127".into())
         );
         assert_eq!(resolve_v2("MR9X", "x"), V2System::Unknown);
+    }
+
+    #[test]
+    fn source_uris_for_mappers() {
+        let (u, d) = source_uri_for_v2("JC10", "3A010000002327101", "s");
+        assert_eq!(
+            (u.as_str(), d),
+            ("http://medis.or.jp/CodeSystem/master-JLAC10-17digits", None)
+        );
+        let (u, d) = source_uri_for_v2("99X03", "10222", "nho");
+        assert_eq!((u.as_str(), d), ("urn:kakehashi:local:nho:99X03", None));
+        let (u, d) = source_uri_for_v2("JC10", "5A1002411023006", "nho");
+        assert_eq!(u, "urn:kakehashi:local:nho:JC10");
+        assert_eq!(d.unwrap().code.id, "T001");
+        let (_, d) = source_uri_for_v2("ZZZ", "1", "nho");
+        assert_eq!(d.unwrap().code.id, "T002");
     }
 
     #[test]
