@@ -188,7 +188,8 @@ pub struct Resolution<'t, 'q> {
     opts: Options,
     tables: &'t [(String, String)],
     systems: &'t [String],
-    /// Rows that matched but were not usable (not approved and not allowed).
+    /// Unreviewed or suggested rows for the key that were not used (because
+    /// `allow_unreviewed` was off): work waiting for a reviewer.
     pub pending: usize,
 }
 
@@ -395,7 +396,9 @@ impl Terminology for Index {
         for e in all {
             let Some(s) = e.score(&query) else { continue };
             if !e.usable(opts) {
-                pending += 1;
+                if matches!(e.status, Status::Unreviewed | Status::Suggested) {
+                    pending += 1;
+                }
             } else if best.is_none_or(|b| s > b) {
                 best = Some(s);
             }
@@ -590,6 +593,11 @@ mod tests {
             },
         );
         assert!(!c.is_mapped());
+        assert_eq!(
+            ix.translate(&Query::code(SYS, "C"), d).pending,
+            0,
+            "rejected rows are not pending"
+        );
         assert!(!ix.translate(&Query::code(SYS, "Z"), d).is_mapped());
         assert!(!ix.translate(&Query::code("other", "A"), d).is_mapped());
     }
