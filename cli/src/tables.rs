@@ -56,6 +56,13 @@ enum Cmd {
         #[arg(long)]
         allow_unreviewed: bool,
     },
+    /// List what still needs a person: rows not approved (unreviewed, suggested,
+    /// flagged, invalid-target), most frequent first.
+    Worklist {
+        /// SSSOM TSV tables.
+        #[arg(required = true)]
+        tables: Vec<PathBuf>,
+    },
     /// Rewrite tables in kakehashi's canonical SSSOM form (stable bytes).
     Fmt {
         /// SSSOM TSV tables.
@@ -261,6 +268,52 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                 }
             }
             emit(ctx, &diags, json, phi)?;
+            Ok(outcome(&diags))
+        }
+        Cmd::Worklist { tables } => {
+            let mut diags = Diagnostics::default();
+            let mut items = Vec::new();
+            for p in &tables {
+                let t = load_table(ctx, p, &mut diags)?;
+                for r in t.rows {
+                    if matches!(
+                        r.status,
+                        table::Status::Unreviewed
+                            | table::Status::Suggested
+                            | table::Status::Flagged
+                            | table::Status::InvalidTarget
+                    ) {
+                        items.push((t.meta.id.clone(), r));
+                    }
+                }
+            }
+            emit(ctx, &diags, json, phi)?;
+            items.sort_by(|(ta, a), (tb, b)| {
+                b.frequency
+                    .unwrap_or(0)
+                    .cmp(&a.frequency.unwrap_or(0))
+                    .then_with(|| ta.cmp(tb))
+                    .then_with(|| a.id.cmp(&b.id))
+            });
+            writeln!(
+                ctx.stdout,
+                "table\trow\tstatus\tcode\tspecimen\tunit\ttext\tdisplay\tfrequency\tsuggested target"
+            )?;
+            for (t, r) in &items {
+                writeln!(
+                    ctx.stdout,
+                    "{t}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    r.id,
+                    r.status.as_str(),
+                    r.source.code,
+                    r.source.specimen,
+                    r.source.unit,
+                    r.source.text,
+                    r.source_display,
+                    r.frequency.map(|f| f.to_string()).unwrap_or_default(),
+                    r.target_code
+                )?;
+            }
             Ok(outcome(&diags))
         }
         Cmd::Fmt { tables } => {
