@@ -570,5 +570,69 @@ mod tests {
         assert!(ids.contains(&"T041"));
     }
 
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn row() -> impl Strategy<Value = Row> {
+            (
+                "[A-Z0-9]{1,6}",
+                "[^\t\r\n]{0,6}",
+                "[0-9]{0,3}",
+                "[A-Z0-9]{1,8}",
+                0usize..11,
+                0usize..7,
+                "[^\t\r\n]{0,6}",
+                proptest::option::of(0u64..1000),
+            )
+                .prop_map(|(code, disp, spec, tcode, eq, st, comment, freq)| {
+                    let equivalence = Equivalence::ALL.get(eq).copied();
+                    let has_target = !matches!(equivalence, None | Some(Equivalence::Unmatched));
+                    Row {
+                        source: SourceKey {
+                            code,
+                            specimen: spec,
+                            ..SourceKey::default()
+                        },
+                        source_display: disp,
+                        target_system: if has_target {
+                            "http://medis.or.jp/CodeSystem/master-HOT9".into()
+                        } else {
+                            String::new()
+                        },
+                        target_code: if has_target { tcode } else { String::new() },
+                        equivalence,
+                        status: Status::ALL[st],
+                        method: "semapv:ManualMappingCuration".into(),
+                        comment,
+                        frequency: freq,
+                        ..Row::default()
+                    }
+                })
+        }
+
+        proptest! {
+            #[test]
+            fn any_table_round_trips(rows in proptest::collection::vec(row(), 0..8)) {
+                let mut t = Table::default();
+                t.meta.id = "p".into();
+                t.meta.uri = "urn:kakehashi:table:p".into();
+                t.meta.source_system = "urn:kakehashi:local:s:99X".into();
+                for (i, mut r) in rows.into_iter().enumerate() {
+                    r.id = format!("r{:05}", i + 1);
+                    t.rows.push(r);
+                }
+                let (back, d) = import(&export(&t), &Row::default());
+                prop_assert!(d.is_empty(), "{:?}", d);
+                let Imported::Table(back) = back else { panic!("not a table") };
+                let mut a = t.rows.clone();
+                let mut b = back.rows.clone();
+                a.sort_by(|x, y| x.id.cmp(&y.id));
+                b.sort_by(|x, y| x.id.cmp(&y.id));
+                prop_assert_eq!(a, b);
+            }
+        }
+    }
+
     pub(crate) const SAMPLE: &str = include_str!("../testdata/sample.sssom.tsv");
 }
