@@ -11,6 +11,9 @@
 
 #![deny(missing_docs)]
 
+mod tables;
+mod tables_import;
+
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -89,6 +92,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Tracked mapping tables: check, translate, import house codes, ConceptMap I/O.
+    Tables(tables::Args),
     /// Inspect SS-MIX2 storage, folders of message files, single message files or UKE receipt files: one report per file plus diagnostics.
     Inspect(inspect::Args),
     /// Run the main job on the bundled sample data.
@@ -110,6 +115,7 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(parsers::hl7::codes::ALL);
     all.extend(parsers::ssmix2::codes::ALL);
     all.extend(parsers::uke::codes::ALL);
+    all.extend(terminologies::codes::ALL);
     all.sort_by_key(|c| c.id);
     all
 }
@@ -135,6 +141,7 @@ where
         }
     };
     let result: CmdResult = match cli.command {
+        Command::Tables(a) => tables::run(a, ctx),
         Command::Inspect(a) => inspect::run(a, ctx),
         Command::Demo(a) => demo::run(a, ctx),
         Command::Synth(SynthCommand::Uke(args)) => synth_uke::run(args, ctx),
