@@ -226,21 +226,6 @@ pub struct HouseCode {
     pub line: u32,
 }
 
-/// Maps the six JIS-standard variants onto their CP932 / WHATWG forms; the same
-/// table as `parsers::text::fold_jis_variant` (terminologies may not depend on
-/// parsers).
-fn fold(c: char) -> char {
-    match c {
-        '\u{301C}' => '\u{FF5E}',
-        '\u{2016}' => '\u{2225}',
-        '\u{2212}' => '\u{FF0D}',
-        '\u{00A2}' => '\u{FFE0}',
-        '\u{00A3}' => '\u{FFE1}',
-        '\u{00AC}' => '\u{FFE2}',
-        other => other,
-    }
-}
-
 /// Decodes bytes; undecodable bytes become one error each (hex, byte offset) and a
 /// U+FFFD beside it, which makes the record containing it be skipped.
 fn decode(
@@ -284,10 +269,10 @@ fn decode(
             }
         }
     }
-    if out.chars().any(|c| fold(c) != c) {
-        out = out.chars().map(fold).collect();
+    match diagnostics::text::fold_jis_variants(&out) {
+        std::borrow::Cow::Borrowed(_) => out,
+        std::borrow::Cow::Owned(folded) => folded,
     }
-    out
 }
 
 fn clean(s: &str) -> String {
