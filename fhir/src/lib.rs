@@ -5,4 +5,5 @@
 #![deny(missing_docs)]
 
 pub mod conformance;
+pub mod fhirpath;
 pub mod package;
