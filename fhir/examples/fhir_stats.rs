@@ -56,7 +56,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             jp_instances += 1;
                         }
                     }
-                    let ent = all_exprs.entry(k.expression.clone()).or_insert((k.key.clone(), jp));
+                    let ent = all_exprs
+                        .entry(k.expression.clone())
+                        .or_insert((k.key.clone(), jp));
                     ent.1 |= jp;
                 }
             }
@@ -69,10 +71,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let e = Expression::compile(src);
         match e.not_evaluable() {
             None => {
-                if *jp { ok.0 += 1 } else { ok.1 += 1 }
+                if *jp {
+                    ok.0 += 1
+                } else {
+                    ok.1 += 1
+                }
             }
             Some(why) => {
-                if *jp { bad.0 += 1 } else { bad.1 += 1 }
+                if *jp {
+                    bad.0 += 1
+                } else {
+                    bad.1 += 1
+                }
                 println!("  not evaluable {key}: {why}");
                 if let Ok(ast) = fhir::fhirpath::parse(src) {
                     unsupported.extend(fhir::fhirpath::unsupported_functions(&ast));

@@ -271,6 +271,8 @@ pub struct ElementDefinition {
     pub min: u32,
     /// Maximum cardinality.
     pub max: Max,
+    /// Maximum cardinality of the base element (decides JSON array or single value).
+    pub base_max: Max,
     /// Allowed types.
     pub types: Vec<TypeRef>,
     /// `contentReference` (`#Bundle.link`), for recursive elements.
@@ -518,6 +520,15 @@ impl Conformance {
             },
             None => Max::Unbounded,
         };
+        let base_max = match e
+            .get("base")
+            .and_then(|b| b.get("max"))
+            .and_then(Value::as_str)
+        {
+            Some("*") => Max::Unbounded,
+            Some(x) => x.parse().map(Max::N).unwrap_or(max),
+            None => max,
+        };
         let types = e
             .get("type")
             .and_then(Value::as_array)
@@ -579,6 +590,7 @@ impl Conformance {
             slice_name: nonempty(s(e, "sliceName")),
             min,
             max,
+            base_max,
             types,
             content_reference: nonempty(s(e, "contentReference")),
             fixed,

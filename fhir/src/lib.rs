@@ -7,3 +7,4 @@
 pub mod conformance;
 pub mod fhirpath;
 pub mod package;
+pub mod validate;

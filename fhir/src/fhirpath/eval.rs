@@ -127,7 +127,12 @@ fn type_of_suffix(suffix: &str) -> Option<String> {
     }
 }
 
-fn push_values<'a>(out: &mut Collection<'a>, v: &'a Value, ext: Option<&'a Value>, ty: Option<&'a str>) {
+fn push_values<'a>(
+    out: &mut Collection<'a>,
+    v: &'a Value,
+    ext: Option<&'a Value>,
+    ty: Option<&'a str>,
+) {
     match v {
         Value::Array(a) => {
             let exts = ext.and_then(Value::as_array);
@@ -183,7 +188,7 @@ fn member<'a>(out: &mut Collection<'a>, n: &Node<'a>, name: &str) {
             let ext = obj.get(&format!("_{k}"));
             // the type name must live as long as the data: use the key's suffix
             let ty_ref: &'a str = if ty == suffix {
-                &k[name.len()..]
+                k.get(name.len()..).unwrap_or("")
             } else {
                 intern_primitive(&ty)
             };
@@ -195,7 +200,11 @@ fn member<'a>(out: &mut Collection<'a>, n: &Node<'a>, name: &str) {
 static NULL: Value = Value::Null;
 
 fn intern_primitive(t: &str) -> &'static str {
-    PRIMITIVES.iter().find(|p| **p == t).copied().unwrap_or("string")
+    PRIMITIVES
+        .iter()
+        .find(|p| **p == t)
+        .copied()
+        .unwrap_or("string")
 }
 
 fn children<'a>(out: &mut Collection<'a>, n: &Node<'a>) {
@@ -225,7 +234,10 @@ fn singleton_bool(c: &Collection<'_>, what: &str) -> Result<Option<bool>, EvalEr
     match c.len() {
         0 => Ok(None),
         1 => Ok(Some(c[0].as_bool().unwrap_or(true))),
-        _ => fail(format!("{what}: expected a single boolean, got {} items", c.len())),
+        _ => fail(format!(
+            "{what}: expected a single boolean, got {} items",
+            c.len()
+        )),
     }
 }
 
@@ -236,7 +248,10 @@ fn singleton_str<'c>(c: &'c Collection<'_>, what: &str) -> Result<Option<&'c str
             Some(s) => Ok(Some(s)),
             None => fail(format!("{what}: not a string")),
         },
-        _ => fail(format!("{what}: expected a single string, got {} items", c.len())),
+        _ => fail(format!(
+            "{what}: expected a single string, got {} items",
+            c.len()
+        )),
     }
 }
 
@@ -290,7 +305,12 @@ fn coll_eq(a: &Collection<'_>, b: &Collection<'_>) -> Option<bool> {
 fn equiv(a: &Item<'_>, b: &Item<'_>) -> bool {
     match (a.scalar(), b.scalar()) {
         (Some(Scalar::Str(x)), Some(Scalar::Str(y))) => {
-            let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+            let norm = |s: &str| {
+                s.split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .to_lowercase()
+            };
             norm(x) == norm(y)
         }
         _ => item_eq(a, b).unwrap_or(false),
@@ -334,14 +354,17 @@ fn is_type(item: &Item<'_>, t: &str) -> bool {
         Item::Node(n) => {
             if let Some(ty) = n.ty {
                 return ty == t
-                    || (t == "Resource" || t == "DomainResource") && n.value.get("resourceType").is_some()
-                    || (ty == "SimpleQuantity" || ty == "Age" || ty == "Duration") && t == "Quantity";
+                    || (t == "Resource" || t == "DomainResource")
+                        && n.value.get("resourceType").is_some()
+                    || (ty == "SimpleQuantity" || ty == "Age" || ty == "Duration")
+                        && t == "Quantity";
             }
             match n.value {
                 Value::String(_) => matches!(t, "String" | "string"),
                 Value::Bool(_) => matches!(t, "Boolean" | "boolean"),
                 Value::Number(x) => {
-                    matches!(t, "Decimal" | "decimal") || x.is_i64() && matches!(t, "Integer" | "integer")
+                    matches!(t, "Decimal" | "decimal")
+                        || x.is_i64() && matches!(t, "Integer" | "integer")
                 }
                 _ => false,
             }
@@ -401,7 +424,7 @@ fn char_substring(s: &str, start: i64, len: Option<i64>) -> Option<String> {
 
 fn char_index_of(s: &str, sub: &str) -> i64 {
     match s.find(sub) {
-        Some(byte) => s[..byte].chars().count() as i64,
+        Some(byte) => s.get(..byte).map_or(-1, |x| x.chars().count() as i64),
         None => -1,
     }
 }
@@ -410,7 +433,9 @@ fn html_ok(n: &Item<'_>) -> bool {
     match n.as_str() {
         Some(s) => {
             let t = s.trim_start();
-            t.starts_with("<div") && t.contains("http://www.w3.org/1999/xhtml") && !t.contains("<script")
+            t.starts_with("<div")
+                && t.contains("http://www.w3.org/1999/xhtml")
+                && !t.contains("<script")
         }
         None => false,
     }
@@ -433,7 +458,11 @@ impl<'a> Ctx<'a, '_> {
             Expr::DateLit(d) => Ok(vec![Item::Date(d.clone())]),
             Expr::Quantity(v, u) => Ok(vec![Item::Quantity(v.parse().unwrap_or(0.0), u.clone())]),
             Expr::This => Ok(focus.this.clone().into_iter().collect()),
-            Expr::Index => Ok(focus.index.map(|i| Item::Int(i as i64)).into_iter().collect()),
+            Expr::Index => Ok(focus
+                .index
+                .map(|i| Item::Int(i as i64))
+                .into_iter()
+                .collect()),
             Expr::Total => fail("$total (aggregate) is not supported"),
             Expr::Var(v) => self.var(v),
             Expr::Member(None, name) => {
@@ -535,7 +564,14 @@ impl<'a> Ctx<'a, '_> {
         }
     }
 
-    fn binary(&self, op: BinOp, l: &Expr, r: &Expr, input: &Collection<'a>, focus: &Focus<'a>) -> R<'a> {
+    fn binary(
+        &self,
+        op: BinOp,
+        l: &Expr,
+        r: &Expr,
+        input: &Collection<'a>,
+        focus: &Focus<'a>,
+    ) -> R<'a> {
         let a = self.eval(l, input, focus)?;
         // short-circuit where three-valued logic allows it
         match op {
@@ -631,7 +667,9 @@ impl<'a> Ctx<'a, '_> {
                 let s = |x: &Collection<'_>| -> Result<String, EvalError> {
                     match x.len() {
                         0 => Ok(String::new()),
-                        1 => x[0].to_text().ok_or_else(|| EvalError("& on a non-primitive".into())),
+                        1 => x[0]
+                            .to_text()
+                            .ok_or_else(|| EvalError("& on a non-primitive".into())),
                         _ => fail("& on more than one item"),
                     }
                 };
@@ -667,7 +705,14 @@ impl<'a> Ctx<'a, '_> {
         Ok(())
     }
 
-    fn arg_str(&self, args: &[Expr], i: usize, input: &Collection<'a>, focus: &Focus<'a>, what: &str) -> Result<Option<String>, EvalError> {
+    fn arg_str(
+        &self,
+        args: &[Expr],
+        i: usize,
+        input: &Collection<'a>,
+        focus: &Focus<'a>,
+        what: &str,
+    ) -> Result<Option<String>, EvalError> {
         let Some(e) = args.get(i) else {
             return fail(format!("{what}: missing argument"));
         };
@@ -675,7 +720,14 @@ impl<'a> Ctx<'a, '_> {
         Ok(singleton_str(&c, what)?.map(str::to_owned))
     }
 
-    fn arg_int(&self, args: &[Expr], i: usize, input: &Collection<'a>, focus: &Focus<'a>, what: &str) -> Result<Option<i64>, EvalError> {
+    fn arg_int(
+        &self,
+        args: &[Expr],
+        i: usize,
+        input: &Collection<'a>,
+        focus: &Focus<'a>,
+        what: &str,
+    ) -> Result<Option<i64>, EvalError> {
         let Some(e) = args.get(i) else {
             return fail(format!("{what}: missing argument"));
         };
@@ -697,7 +749,14 @@ impl<'a> Ctx<'a, '_> {
         regex::Regex::new(pattern).map_err(|e| EvalError(format!("bad regular expression: {e}")))
     }
 
-    fn call(&self, name: &str, args: &[Expr], c: Collection<'a>, input: &Collection<'a>, focus: &Focus<'a>) -> R<'a> {
+    fn call(
+        &self,
+        name: &str,
+        args: &[Expr],
+        c: Collection<'a>,
+        input: &Collection<'a>,
+        focus: &Focus<'a>,
+    ) -> R<'a> {
         let nargs = args.len();
         // string functions take the single input string
         let string_input = |what: &str| -> Result<Option<String>, EvalError> {
@@ -734,7 +793,11 @@ impl<'a> Ctx<'a, '_> {
             ("anyFalse", 0) => vec![Item::Bool(c.iter().any(|i| i.as_bool() == Some(false)))],
             ("subsetOf" | "supersetOf", 1) => {
                 let other = self.eval(&args[0], input, focus)?;
-                let (small, big) = if name == "subsetOf" { (&c, &other) } else { (&other, &c) };
+                let (small, big) = if name == "subsetOf" {
+                    (&c, &other)
+                } else {
+                    (&other, &c)
+                };
                 vec![Item::Bool(small.iter().all(|x| contains_item(big, x)))]
             }
             ("count", 0) => vec![Item::Int(c.len() as i64)],
@@ -804,7 +867,10 @@ impl<'a> Ctx<'a, '_> {
             ("last", 0) => c.into_iter().last().into_iter().collect(),
             ("tail", 0) => c.into_iter().skip(1).collect(),
             ("skip" | "take", 1) => {
-                let n = self.arg_int(args, 0, input, focus, name)?.unwrap_or(0).max(0) as usize;
+                let n = self
+                    .arg_int(args, 0, input, focus, name)?
+                    .unwrap_or(0)
+                    .max(0) as usize;
                 if name == "skip" {
                     c.into_iter().skip(n).collect()
                 } else {
@@ -817,7 +883,9 @@ impl<'a> Ctx<'a, '_> {
             }
             ("exclude", 1) => {
                 let other = self.eval(&args[0], input, focus)?;
-                c.into_iter().filter(|x| !contains_item(&other, x)).collect()
+                c.into_iter()
+                    .filter(|x| !contains_item(&other, x))
+                    .collect()
             }
             ("union", 1) => {
                 let mut all = c;
@@ -847,7 +915,9 @@ impl<'a> Ctx<'a, '_> {
             ("toInteger" | "convertsToInteger", 0) => {
                 let v = match c.first() {
                     None => return Ok(Vec::new()),
-                    Some(i) => i.as_int().or_else(|| i.as_str().and_then(|s| s.parse().ok())),
+                    Some(i) => i
+                        .as_int()
+                        .or_else(|| i.as_str().and_then(|s| s.parse().ok())),
                 };
                 if name == "toInteger" {
                     v.map(Item::Int).into_iter().collect()
@@ -910,7 +980,10 @@ impl<'a> Ctx<'a, '_> {
                 } else {
                     None
                 };
-                char_substring(&s, start, len).map(Item::Str).into_iter().collect()
+                char_substring(&s, start, len)
+                    .map(Item::Str)
+                    .into_iter()
+                    .collect()
             }
             ("startsWith" | "endsWith" | "contains", 1) => {
                 let Some(s) = string_input(name)? else {
@@ -967,7 +1040,9 @@ impl<'a> Ctx<'a, '_> {
                 ) else {
                     return Ok(Vec::new());
                 };
-                vec![Item::Str(self.regex(&p)?.replace_all(&s, r.as_str()).into_owned())]
+                vec![Item::Str(
+                    self.regex(&p)?.replace_all(&s, r.as_str()).into_owned(),
+                )]
             }
             ("abs", 0) => match c.first() {
                 None => Vec::new(),
@@ -981,7 +1056,9 @@ impl<'a> Ctx<'a, '_> {
             ("hasValue", 0) => vec![Item::Bool(
                 c.len() == 1
                     && match &c[0] {
-                        Item::Node(n) => !n.value.is_null() && !n.value.is_object() && !n.value.is_array(),
+                        Item::Node(n) => {
+                            !n.value.is_null() && !n.value.is_object() && !n.value.is_array()
+                        }
                         _ => true,
                     },
             )],
@@ -1035,7 +1112,9 @@ impl<'a> Ctx<'a, '_> {
                 let mut out = Vec::new();
                 for i in &c {
                     let r = match i {
-                        Item::Node(n) if n.value.is_object() => n.value.get("reference").and_then(Value::as_str),
+                        Item::Node(n) if n.value.is_object() => {
+                            n.value.get("reference").and_then(Value::as_str)
+                        }
                         other => other.as_str(),
                     };
                     if let Some(target) = r.and_then(|r| res.resolve(r)) {

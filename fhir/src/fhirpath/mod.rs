@@ -150,7 +150,11 @@ impl Expression {
     }
 
     /// Like [`Expression::evaluate`], from a node (a primitive with its `_name` part).
-    pub fn evaluate_node<'a>(&self, node: Node<'a>, env: Env<'a>) -> Result<Collection<'a>, EvalError> {
+    pub fn evaluate_node<'a>(
+        &self,
+        node: Node<'a>,
+        env: Env<'a>,
+    ) -> Result<Collection<'a>, EvalError> {
         let ast = self.ast.as_ref().map_err(|e| EvalError(e.clone()))?;
         let item = Item::Node(node);
         let ctx = eval::Ctx {
@@ -163,7 +167,12 @@ impl Expression {
     }
 
     /// Evaluates as an invariant: passes when the result is empty or all `true`.
-    pub fn check<'a>(&self, context: &'a serde_json::Value, ty: Option<&'a str>, env: Env<'a>) -> Verdict {
+    pub fn check<'a>(
+        &self,
+        context: &'a serde_json::Value,
+        ty: Option<&'a str>,
+        env: Env<'a>,
+    ) -> Verdict {
         verdict(self.evaluate(context, ty, env))
     }
 

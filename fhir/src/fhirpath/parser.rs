@@ -59,7 +59,7 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
             continue;
         }
         if c == b'/' && b.get(i + 1) == Some(&b'*') {
-            match src[i + 2..].find("*/") {
+            match src.get(i + 2..).unwrap_or("").find("*/") {
                 Some(e) => i = i + 2 + e + 2,
                 None => return err("unterminated comment", i),
             }
@@ -68,7 +68,14 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
         if c == b'\'' || c == b'`' {
             let (s, next) = read_quoted(src, i, c)?;
             i = next;
-            out.push((if c == b'`' { Tok::Quoted(s) } else { Tok::Str(s) }, start));
+            out.push((
+                if c == b'`' {
+                    Tok::Quoted(s)
+                } else {
+                    Tok::Str(s)
+                },
+                start,
+            ));
             continue;
         }
         if c.is_ascii_digit() {
@@ -81,24 +88,31 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
                     i += 1;
                 }
             }
-            out.push((Tok::Num(src[start..i].to_owned()), start));
+            out.push((Tok::Num(src.get(start..i).unwrap_or("").to_owned()), start));
             continue;
         }
         if c.is_ascii_alphabetic() || c == b'_' {
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
                 i += 1;
             }
-            out.push((Tok::Ident(src[start..i].to_owned()), start));
+            out.push((
+                Tok::Ident(src.get(start..i).unwrap_or("").to_owned()),
+                start,
+            ));
             continue;
         }
         if c == b'@' {
             i += 1;
             while i < b.len()
-                && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b':' | b'.' | b'+' | b'Z'))
+                && (b[i].is_ascii_alphanumeric()
+                    || matches!(b[i], b'-' | b':' | b'.' | b'+' | b'Z'))
             {
                 i += 1;
             }
-            out.push((Tok::DateLit(src[start + 1..i].to_owned()), start));
+            out.push((
+                Tok::DateLit(src.get(start + 1..i).unwrap_or("").to_owned()),
+                start,
+            ));
             continue;
         }
         if c == b'%' {
@@ -109,13 +123,14 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
                 out.push((Tok::Var(s), start));
             } else {
                 let s0 = i;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'-') {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'-')
+                {
                     i += 1;
                 }
                 if s0 == i {
                     return err("empty variable name", start);
                 }
-                out.push((Tok::Var(src[s0..i].to_owned()), start));
+                out.push((Tok::Var(src.get(s0..i).unwrap_or("").to_owned()), start));
             }
             continue;
         }
@@ -124,7 +139,7 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
             while i < b.len() && b[i].is_ascii_alphabetic() {
                 i += 1;
             }
-            let t = match &src[start..i] {
+            let t = match src.get(start..i).unwrap_or("") {
                 "$this" => "$this",
                 "$index" => "$index",
                 "$total" => "$total",
@@ -160,7 +175,7 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
             b'<' => "<",
             b'>' => ">",
             _ => {
-                let ch = src[i..].chars().next().unwrap_or('?');
+                let ch = src.get(i..).and_then(|x| x.chars().next()).unwrap_or('?');
                 return err(format!("unexpected character {ch:?}"), i);
             }
         };
@@ -172,7 +187,7 @@ fn tokenize(src: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
 
 fn read_quoted(src: &str, start: usize, q: u8) -> Result<(String, usize), ParseError> {
     let mut out = String::new();
-    let mut chars = src[start + 1..].char_indices();
+    let mut chars = src.get(start + 1..).unwrap_or("").char_indices();
     while let Some((off, ch)) = chars.next() {
         let pos = start + 1 + off;
         if ch as u32 == q as u32 {
@@ -303,8 +318,22 @@ struct Parser {
 }
 
 const CALENDAR_UNITS: &[&str] = &[
-    "year", "years", "month", "months", "week", "weeks", "day", "days", "hour", "hours", "minute",
-    "minutes", "second", "seconds", "millisecond", "milliseconds",
+    "year",
+    "years",
+    "month",
+    "months",
+    "week",
+    "weeks",
+    "day",
+    "days",
+    "hour",
+    "hours",
+    "minute",
+    "minutes",
+    "second",
+    "seconds",
+    "millisecond",
+    "milliseconds",
 ];
 
 impl Parser {
@@ -540,7 +569,10 @@ mod tests {
     fn literals_and_errors() {
         assert!(matches!(parse("'a\\'b'").unwrap(), Expr::Str(s) if s == "a'b"));
         assert!(matches!(parse("4 'mg'").unwrap(), Expr::Quantity(..)));
-        assert!(matches!(parse("@2020-01-01T10:00:00Z").unwrap(), Expr::DateLit(_)));
+        assert!(matches!(
+            parse("@2020-01-01T10:00:00Z").unwrap(),
+            Expr::DateLit(_)
+        ));
         assert!(matches!(parse("text.`div`").unwrap(), Expr::Member(_, d) if d == "div"));
         assert_eq!(parse("a.").unwrap_err().at, 2);
         assert!(parse("a b").is_err());

@@ -3,7 +3,11 @@ use serde_json::{Value, json};
 
 fn eval(expr: &str, v: &Value) -> Vec<String> {
     let e = Expression::compile(expr);
-    assert!(e.not_evaluable().is_none(), "{expr}: {:?}", e.not_evaluable());
+    assert!(
+        e.not_evaluable().is_none(),
+        "{expr}: {:?}",
+        e.not_evaluable()
+    );
     e.evaluate(v, None, Env::default())
         .unwrap_or_else(|err| panic!("{expr}: {err:?}"))
         .iter()
@@ -31,25 +35,49 @@ fn navigation_and_counts() {
     assert_eq!(eval("Patient.name.text.first()", &p), ["山田　太郎"]);
     assert_eq!(eval("name.tail().text", &p), ["ヤマダ"]);
     assert_eq!(eval("name[1].text", &p), ["ヤマダ"]);
-    assert_eq!(eval("name.where(text.contains('　')).exists()", &p), ["true"]);
+    assert_eq!(
+        eval("name.where(text.contains('　')).exists()", &p),
+        ["true"]
+    );
     assert_eq!(eval("name.select(given).count()", &p), ["1"]);
     assert_eq!(eval("name.all(text.exists())", &p), ["true"]);
     assert_eq!(eval("name.given.extension.exists()", &p), ["true"]);
     assert_eq!(eval("birthDate.hasValue()", &p), ["true"]);
-    assert_eq!(eval("birthDate.extension('http://hl7.org/fhir/StructureDefinition/patient-birthTime').value.ofType(dateTime).exists()", &p), ["true"]);
+    assert_eq!(
+        eval(
+            "birthDate.extension('http://hl7.org/fhir/StructureDefinition/patient-birthTime').value.ofType(dateTime).exists()",
+            &p
+        ),
+        ["true"]
+    );
     assert_eq!(eval("telecom.empty()", &p), ["true"]);
     assert_eq!(eval("telecom.count() = 0", &p), ["true"]);
     assert!(eval("telecom = 'x'", &p).is_empty());
-    assert_eq!(eval("deceased.ofType(boolean).exists() and deceased.is(boolean)", &p), ["true"]);
+    assert_eq!(
+        eval(
+            "deceased.ofType(boolean).exists() and deceased.is(boolean)",
+            &p
+        ),
+        ["true"]
+    );
     assert_eq!(eval("deceased.ofType(dateTime).exists()", &p), ["false"]);
-    assert_eq!(eval("identifier.system.substring(0,31) = 'urn:oid:1.2.392.100495.20.3.51.'", &p), ["true"]);
+    assert_eq!(
+        eval(
+            "identifier.system.substring(0,31) = 'urn:oid:1.2.392.100495.20.3.51.'",
+            &p
+        ),
+        ["true"]
+    );
     assert_eq!(eval("identifier.system.substring(31,1)", &p), ["1"]);
     assert_eq!(eval("identifier.system.indexOf('51.')", &p), ["28"]);
     assert_eq!(eval("'山田'.length()", &p), ["2"]);
     assert_eq!(eval("name.text.isDistinct()", &p), ["true"]);
     assert_eq!(eval("(name.text | name.text).count()", &p), ["2"]);
     assert_eq!(eval("children().count() > id.count()", &p), ["true"]);
-    assert_eq!(eval("descendants().where($this = '太郎').count()", &p), ["1"]);
+    assert_eq!(
+        eval("descendants().where($this = '太郎').count()", &p),
+        ["1"]
+    );
     assert_eq!(eval("iif(name.exists(), 'y', 'n')", &p), ["y"]);
     assert_eq!(eval("'a' + 'b' & {} & 'c'", &p), ["abc"]);
     assert_eq!(eval("1 + 2 * 3 - 4 div 3 + 7 mod 4", &p), ["9"]);
@@ -89,8 +117,17 @@ fn comparisons_dates_and_quantities() {
 #[test]
 fn matches_uses_regex_search() {
     let v = json!({"value": "1311234567^2024^abc"});
-    assert_eq!(eval("value.matches('^[0-4][0-9][1-3][0-9]{7}[\\\\^]20[2-3][0-9][\\\\^][A-Za-z0-9\\\\-]{1,36}$')", &v), ["true"]);
-    assert_eq!(eval("value.matches('[0-4][0-9][1-3][0-9]{7}')", &v), ["true"]);
+    assert_eq!(
+        eval(
+            "value.matches('^[0-4][0-9][1-3][0-9]{7}[\\\\^]20[2-3][0-9][\\\\^][A-Za-z0-9\\\\-]{1,36}$')",
+            &v
+        ),
+        ["true"]
+    );
+    assert_eq!(
+        eval("value.matches('[0-4][0-9][1-3][0-9]{7}')", &v),
+        ["true"]
+    );
     assert_eq!(eval("value.matches('^x')", &v), ["false"]);
 }
 
@@ -106,19 +143,31 @@ fn not_evaluable_is_explicit() {
         let e = Expression::compile(src);
         let reason = e.not_evaluable().unwrap_or_else(|| panic!("{src}"));
         assert!(reason.contains(why), "{src}: {reason}");
-        assert!(matches!(e.check(&v, None, Env::default()), Verdict::NotEvaluable(_)));
+        assert!(matches!(
+            e.check(&v, None, Env::default()),
+            Verdict::NotEvaluable(_)
+        ));
     }
     // runtime errors too
     let e = Expression::compile("(1 | 2) and true");
-    assert!(matches!(e.check(&v, None, Env::default()), Verdict::NotEvaluable(_)));
+    assert!(matches!(
+        e.check(&v, None, Env::default()),
+        Verdict::NotEvaluable(_)
+    ));
     let e = Expression::compile("%nope.exists()");
-    assert!(matches!(e.check(&v, None, Env::default()), Verdict::NotEvaluable(_)));
+    assert!(matches!(
+        e.check(&v, None, Env::default()),
+        Verdict::NotEvaluable(_)
+    ));
 }
 
 struct MapResolver<'a>(Vec<(&'a str, &'a Value)>);
 impl<'a> Resolver<'a> for MapResolver<'a> {
     fn resolve(&self, reference: &str) -> Option<&'a Value> {
-        self.0.iter().find(|(k, _)| *k == reference).map(|(_, v)| *v)
+        self.0
+            .iter()
+            .find(|(k, _)| *k == reference)
+            .map(|(_, v)| *v)
     }
 }
 
@@ -128,7 +177,11 @@ fn resolve_and_variables() {
         {"fullUrl": "urn:uuid:1", "resource": {"resourceType": "Composition", "subject": {"reference": "urn:uuid:2"}}},
         {"fullUrl": "urn:uuid:2", "resource": {"resourceType": "Patient", "id": "x"}}]});
     let r = MapResolver(vec![("urn:uuid:2", &bundle["entry"][1]["resource"])]);
-    let env = Env { resource: Some(&bundle), root_resource: Some(&bundle), resolver: Some(&r) };
+    let env = Env {
+        resource: Some(&bundle),
+        root_resource: Some(&bundle),
+        resolver: Some(&r),
+    };
     let e = Expression::compile("entry.first().resource.subject.resolve().is(Patient)");
     assert_eq!(e.check(&bundle, None, env), Verdict::Pass);
     let e = Expression::compile("type = 'document' implies entry.first().resource.is(Composition)");
@@ -138,5 +191,8 @@ fn resolve_and_variables() {
     let e = Expression::compile("entry.select(resource as Patient).count() = 2");
     assert_eq!(e.check(&bundle, None, env), Verdict::Fail);
     let e = Expression::compile("entry.resource.subject.resolve().exists()");
-    assert!(matches!(e.check(&bundle, None, Env::default()), Verdict::NotEvaluable(_)));
+    assert!(matches!(
+        e.check(&bundle, None, Env::default()),
+        Verdict::NotEvaluable(_)
+    ));
 }

@@ -294,7 +294,8 @@ impl DateTime {
         }
         let p = &self.parts;
         let sec = p.get(5).copied().unwrap_or(0);
-        let mins = days_from_civil(p[0], p[1], p[2]) * 1440 + p[3] * 60 + p[4] - self.tz.unwrap_or(0);
+        let mins =
+            days_from_civil(p[0], p[1], p[2]) * 1440 + p[3] * 60 + p[4] - self.tz.unwrap_or(0);
         vec![mins * 60_000 + sec]
     }
 
@@ -339,7 +340,10 @@ mod tests {
     #[test]
     fn dates_compare_with_precision_and_zones() {
         let p = |s| parse_datetime(s).unwrap();
-        assert_eq!(p("2020-01-02").compare(&p("2020-01-03")), Some(Ordering::Less));
+        assert_eq!(
+            p("2020-01-02").compare(&p("2020-01-03")),
+            Some(Ordering::Less)
+        );
         assert_eq!(p("2020-01").compare(&p("2020-01-03")), None);
         assert_eq!(p("2019").compare(&p("2020-01-03")), Some(Ordering::Less));
         assert_eq!(
