@@ -16,6 +16,8 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+pub mod validate;
+
 /// Exit code: success, no error-severity diagnostics.
 pub const EXIT_OK: u8 = 0;
 /// Exit code: the input had error-severity diagnostics.
@@ -75,7 +77,10 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Validate FHIR JSON resources and Bundles against the vendored JP profiles.
+    Validate(validate::Args),
+}
 
 /// Runs the command line `args` (including the program name) and returns the exit code.
 pub fn run<I, T>(args: I, ctx: &mut Context<'_>) -> u8
@@ -97,7 +102,9 @@ where
             return code;
         }
     };
-    let result: CmdResult = match cli.command {};
+    let result: CmdResult = match cli.command {
+        Command::Validate(args) => validate::run(args, ctx),
+    };
     match result {
         Ok(code) => code,
         Err(Failure(msg)) => {
