@@ -170,6 +170,7 @@ struct Run<'a> {
     done_constraints: HashSet<(usize, usize, String)>,
     done_resources: HashSet<usize>,
     done_profiles: HashSet<(usize, usize)>,
+    seen: HashSet<String>,
     bundle: Option<&'a BundleIndex<'a>>,
     unchecked_vs: BTreeSet<String>,
 }
@@ -250,6 +251,7 @@ impl<'c> Validator<'c> {
             done_constraints: HashSet::new(),
             done_resources: HashSet::new(),
             done_profiles: HashSet::new(),
+            seen: HashSet::new(),
             bundle: None,
             unchecked_vs: BTreeSet::new(),
         };
@@ -297,6 +299,15 @@ impl<'c> Validator<'c> {
         msg: &str,
         ex: Option<Excerpt>,
     ) {
+        // The same finding reached through the base definition and a profile is
+        // reported once (invariants are keyed by their message, which names the key).
+        let key = match code.id {
+            "V010" | "V011" | "V012" => format!("{}|{path}|{msg}", code.id),
+            _ => format!("{}|{path}", code.id),
+        };
+        if !run.seen.insert(key) {
+            return;
+        }
         run.report.issues.push(Issue {
             code,
             severity: code.severity,
