@@ -897,7 +897,61 @@ impl<'c> Validator<'c> {
                     node.value
                 },
             };
-            self.resource(run, node.value, path.to_owned(), &profiles, inner_scope);
+            let rt = node
+                .value
+                .get("resourceType")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            // Several profiles on one type are alternatives: the resource must conform to
+            // one. Prefer those it declares; otherwise try each and keep the best fit.
+            let profiles: Vec<String> = profiles
+                .into_iter()
+                .filter(|p| self.profile(p).is_none_or(|sd| sd.type_name == rt))
+                .collect();
+            let declared = declared_profiles(node.value);
+            let chosen: Vec<String> = if profiles.len() <= 1 {
+                profiles
+            } else {
+                let hit: Vec<String> = profiles
+                    .iter()
+                    .filter(|p| declared.iter().any(|d| same_canonical(d, p)))
+                    .cloned()
+                    .collect();
+                if !hit.is_empty() {
+                    hit.into_iter().take(1).collect()
+                } else {
+                    let mut best: Option<(usize, String)> = None;
+                    for p in &profiles {
+                        let mut trial = Run {
+                            report: Report::default(),
+                            done_constraints: HashSet::new(),
+                            done_resources: HashSet::new(),
+                            done_profiles: HashSet::new(),
+                            seen: HashSet::new(),
+                            bundle: run.bundle,
+                            unchecked_vs: BTreeSet::new(),
+                        };
+                        self.resource(
+                            &mut trial,
+                            node.value,
+                            path.to_owned(),
+                            std::slice::from_ref(p),
+                            inner_scope,
+                        );
+                        let errs = trial
+                            .report
+                            .issues
+                            .iter()
+                            .filter(|i| i.severity == Severity::Error)
+                            .count();
+                        if best.as_ref().is_none_or(|(e, _)| errs < *e) {
+                            best = Some((errs, p.clone()));
+                        }
+                    }
+                    best.into_iter().map(|(_, p)| p).collect()
+                }
+            };
+            self.resource(run, node.value, path.to_owned(), &chosen, inner_scope);
             return;
         }
         self.element(run, node, sd, ei, path, scope);
@@ -1519,6 +1573,20 @@ fn classify(e: &serde_json::Error) -> &'static str {
 }
 
 static NULL: Value = Value::Null;
+
+fn declared_profiles(res: &Value) -> Vec<&str> {
+    res.get("meta")
+        .and_then(|m| m.get("profile"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+fn same_canonical(a: &str, b: &str) -> bool {
+    a.split('|').next() == b.split('|').next()
+}
 
 fn fixed_eq(f: &Value, v: &Value) -> bool {
     match (f, v) {

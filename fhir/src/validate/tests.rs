@@ -214,3 +214,43 @@ fn not_json_and_unknown_types() {
     let oo = r.operation_outcome();
     assert_eq!(oo["resourceType"], "OperationOutcome");
 }
+
+/// The example instances shipped inside the eReferral and eCheckupReport packages
+/// validate under their own sets.
+#[test]
+fn package_examples_validate_under_their_sets() {
+    use crate::package::Package;
+    for (set, file) in [
+        ("ereferral", "ereferral/jp-eReferral.r4.tgz"),
+        ("echeckup", "echeckup/jp-eCheckupReport.r4.tgz"),
+    ] {
+        let conf = load_set(set);
+        let v = Validator::new(&conf);
+        let bytes = std::fs::read(crate::conformance::tests::vendor_root().join(file)).unwrap();
+        let pkg = Package::from_tgz(&bytes).unwrap();
+        let mut n = 0;
+        for (path, data) in pkg.json_resources() {
+            let value: Value = serde_json::from_slice(data).unwrap();
+            let rt = value["resourceType"].as_str().unwrap_or("");
+            if matches!(
+                rt,
+                "StructureDefinition"
+                    | "ValueSet"
+                    | "CodeSystem"
+                    | "ImplementationGuide"
+                    | "SearchParameter"
+                    | "CapabilityStatement"
+                    | "OperationDefinition"
+                    | "NamingSystem"
+                    | "ConceptMap"
+            ) || rt.is_empty()
+            {
+                continue;
+            }
+            n += 1;
+            let r = v.validate(&value, &[]);
+            assert!(r.is_valid(), "{set} {path}: {:#?}", errors(&r));
+        }
+        assert!(n >= 10, "{set}: only {n} examples");
+    }
+}
