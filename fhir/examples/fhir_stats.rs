@@ -102,5 +102,66 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         bad.1
     );
     println!("unsupported functions: {unsupported:?}");
+    throughput(&root)?;
+    Ok(())
+}
+
+/// Validation throughput on the CLINS lab bundle, and a large bundle with cross
+/// references at two sizes (linear time shows as equal resources/s).
+fn throughput(root: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    use fhir::validate::Validator;
+    let set = fhir::conformance::package_set("clins").ok_or("no clins set")?;
+    let mut candidates = Vec::new();
+    for folder in set.folders() {
+        let mut files: Vec<_> = std::fs::read_dir(root.join(folder))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "tgz"))
+            .collect();
+        files.sort();
+        for f in files {
+            candidates.push((folder.to_owned(), Package::from_tgz(&std::fs::read(&f)?)?));
+        }
+    }
+    let pkgs = set.select(&candidates).map_err(|s| format!("{s:?}"))?;
+    let conf = Conformance::load(&pkgs);
+    let v = Validator::new(&conf);
+    let lab: serde_json::Value = serde_json::from_slice(&std::fs::read(
+        root.join("jp-clins/examples/Bundle-Bundle-CLINS-Observations-Example-01.json"),
+    )?)?;
+    let _ = v.validate(&lab, &[]); // warm the caches
+    let t = Instant::now();
+    let mut resources = 0;
+    let reps = 200;
+    for _ in 0..reps {
+        resources += v.validate(&lab, &[]).resources;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "CLINS lab bundle x{reps}: {resources} resources in {:.1} ms = {:.0} resources/s (invariants on)",
+        secs * 1e3,
+        resources as f64 / secs
+    );
+    // large bundles: the lab bundle's observations repeated, each referencing the patient
+    let entries = lab["entry"].as_array().ok_or("no entries")?;
+    for n in [10_000usize, 100_000] {
+        let mut big = lab.clone();
+        let mut out = vec![entries[0].clone()];
+        let obs: Vec<_> = entries.iter().skip(1).collect();
+        for i in 0..n {
+            let mut e = obs[i % obs.len()].clone();
+            e["fullUrl"] = serde_json::json!(format!("urn:uuid:00000000-0000-4000-8000-{i:012}"));
+            out.push(e);
+        }
+        big["entry"] = serde_json::Value::Array(out);
+        let t = Instant::now();
+        let r = v.validate(&big, &[]);
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "bundle with {n} entries: {:.0} ms, {:.0} resources/s, {} issues",
+            secs * 1e3,
+            r.resources as f64 / secs,
+            r.issues.len()
+        );
+    }
     Ok(())
 }

@@ -394,11 +394,40 @@ fn type_arg(e: &Expr) -> Result<String, EvalError> {
     }
 }
 
+/// A key under which equal items collide (`=` semantics for strings, numbers,
+/// booleans and JSON objects; date/times by their text).
+fn hash_key(i: &Item<'_>) -> Option<String> {
+    if let Item::Node(n) = i
+        && (n.value.is_object() || n.value.is_array())
+    {
+        return Some(format!("j:{}", n.value));
+    }
+    Some(match i.scalar()? {
+        Scalar::Str(s) | Scalar::Date(s) => format!("s:{s}"),
+        Scalar::Num(x) => format!("n:{}", x.to_bits()),
+        Scalar::Bool(b) => format!("b:{b}"),
+        Scalar::Quantity(x, u) => format!("q:{}:{u}", x.to_bits()),
+    })
+}
+
+/// Removes duplicates in O(n) (items without a key fall back to pairwise `=`).
 fn distinct<'a>(c: Collection<'a>) -> Collection<'a> {
+    let mut seen = std::collections::HashSet::new();
     let mut out: Collection<'a> = Vec::new();
+    let mut unkeyed: Collection<'a> = Vec::new();
     for x in c {
-        if !out.iter().any(|y| item_eq(&x, y) == Some(true)) {
-            out.push(x);
+        match hash_key(&x) {
+            Some(k) => {
+                if seen.insert(k) {
+                    out.push(x);
+                }
+            }
+            None => {
+                if !unkeyed.iter().any(|y| item_eq(&x, y) == Some(true)) {
+                    unkeyed.push(x.clone());
+                    out.push(x);
+                }
+            }
         }
     }
     out
