@@ -54,19 +54,25 @@ fn load(set_name: &str) -> Result<Conformance, Failure> {
         )));
     };
     let root = vendor_root();
-    let mut candidates = Vec::new();
-    for folder in set.folders() {
-        let dir = root.join(folder);
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+    let mut candidates: Vec<(String, Package)> = Vec::new();
+    for spec in set.packages {
+        let dir = root.join(spec.folder);
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
             .map_err(|e| Failure::io(&dir, e))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "tgz"))
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .filter(|n| n.ends_with(".tgz"))
             .collect();
-        files.sort();
-        for f in files {
+        spec.order_files(&mut names);
+        for n in names {
+            let f = dir.join(&n);
             let bytes = std::fs::read(&f).map_err(|e| Failure::io(&f, e))?;
-            let p = Package::from_tgz(&bytes).map_err(|e| Failure(format!("{}: {e}", f.display())))?;
-            candidates.push((folder.to_owned(), p));
+            let p =
+                Package::from_tgz(&bytes).map_err(|e| Failure(format!("{}: {e}", f.display())))?;
+            let exact = spec.version.is_some_and(|v| v == p.version);
+            candidates.push((spec.folder.to_owned(), p));
+            if exact {
+                break; // the versioned package is found: the folder's others are not needed
+            }
         }
     }
     let pkgs = set.select(&candidates).map_err(|spec| {
@@ -79,7 +85,11 @@ fn load(set_name: &str) -> Result<Conformance, Failure> {
     Ok(Conformance::load(&pkgs))
 }
 
-fn collect(ctx: &Context<'_>, given: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<(), Failure> {
+fn collect(
+    ctx: &Context<'_>,
+    given: &Path,
+    out: &mut Vec<(String, PathBuf)>,
+) -> Result<(), Failure> {
     let full = ctx.resolve(given);
     let meta = std::fs::metadata(&full).map_err(|e| Failure::io(given, e))?;
     if meta.is_file() {
@@ -122,7 +132,11 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let validator = Validator::new(&conf);
     let packages = conf.package_list();
     if !args.json {
-        writeln!(ctx.stdout, "packages: {packages} (set {}); errata: none", args.ig)?;
+        writeln!(
+            ctx.stdout,
+            "packages: {packages} (set {}); errata: none",
+            args.ig
+        )?;
     }
     let mut any_error = false;
     let mut summaries = Vec::new();
@@ -162,9 +176,15 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
             writeln!(ctx.stdout, "{}", d.render_human(opts))?;
         }
         summaries.push(if errors == 0 {
-            format!("OK {shown} ({warnings} warnings, {} resources)", report.resources)
+            format!(
+                "OK {shown} ({warnings} warnings, {} resources)",
+                report.resources
+            )
         } else {
-            format!("INVALID {shown} ({errors} errors, {warnings} warnings, {} resources)", report.resources)
+            format!(
+                "INVALID {shown} ({errors} errors, {warnings} warnings, {} resources)",
+                report.resources
+            )
         });
     }
     for s in &summaries {
@@ -176,11 +196,23 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
             "invariants: {evaluated} evaluated, {not_evaluable} not evaluable"
         )?;
     }
-    Ok(if any_error { EXIT_INPUT_ERRORS } else { EXIT_OK })
+    Ok(if any_error {
+        EXIT_INPUT_ERRORS
+    } else {
+        EXIT_OK
+    })
 }
 
 fn counts(r: &Report) -> (usize, usize) {
-    let e = r.issues.iter().filter(|i| i.severity == Severity::Error).count();
-    let w = r.issues.iter().filter(|i| i.severity == Severity::Warning).count();
+    let e = r
+        .issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .count();
+    let w = r
+        .issues
+        .iter()
+        .filter(|i| i.severity == Severity::Warning)
+        .count();
     (e, w)
 }

@@ -17,7 +17,7 @@
 use crate::package::Package;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// One package a set needs: the vendored folder it lives in and, when the folder
 /// holds several variants, the exact `package.json` version.
@@ -27,6 +27,20 @@ pub struct PackageSpec {
     pub folder: &'static str,
     /// Exact version (e.g. `1.1.2-url`); `None` takes the newest package of the folder.
     pub version: Option<&'static str>,
+}
+
+impl PackageSpec {
+    /// Orders `.tgz` file names so the one most likely to hold this spec comes
+    /// first (its name ends in `-{version}.tgz`); callers read in this order and
+    /// may stop at the first package whose `package.json` version matches.
+    pub fn order_files(&self, names: &mut [String]) {
+        if let Some(v) = self.version {
+            let suffix = format!("-{v}.tgz");
+            names.sort_by_key(|n| (!n.ends_with(&suffix), n.clone()));
+        } else {
+            names.sort();
+        }
+    }
 }
 
 /// A named set of packages validated together.
@@ -341,13 +355,12 @@ pub struct LoadIssue {
 pub struct Conformance {
     /// Loaded packages in load order.
     pub packages: Vec<PackageId>,
-    sds: Vec<Arc<StructureDefinition>>,
+    sds: Vec<Lazy<StructureDefinition>>,
     sd_by_url: HashMap<String, Vec<usize>>,
-    terminology: Vec<Arc<Value>>,
+    terminology: Vec<Lazy<Value>>,
     vs_by_url: HashMap<String, Vec<usize>>,
     cs_by_url: HashMap<String, Vec<usize>>,
-    /// Tolerated oddities met while loading.
-    pub issues: Vec<LoadIssue>,
+    issues: Mutex<Vec<LoadIssue>>,
 }
 
 fn s(v: &Value, k: &str) -> String {
@@ -410,10 +423,11 @@ impl Conformance {
             if !conformance && contains(head, b"resourceType") {
                 continue;
             }
-            let v: Value = match serde_json::from_slice(bytes) {
-                Ok(v) => v,
+            // Only resourceType, url and version are read now; the rest on first use.
+            let head: Head = match serde_json::from_slice(bytes) {
+                Ok(h) => h,
                 Err(e) => {
-                    self.issues.push(LoadIssue {
+                    self.push_issue(LoadIssue {
                         package: pkg_label.clone(),
                         file: path.to_owned(),
                         message: format!("not JSON, skipped: {e}"),
@@ -421,26 +435,34 @@ impl Conformance {
                     continue;
                 }
             };
-            let rt = v
-                .get("resourceType")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned();
-            let url = s(&v, "url");
+            let text =
+                |v: &Option<Value>| v.as_ref().and_then(Value::as_str).unwrap_or("").to_owned();
+            let url = text(&head.url);
             if url.is_empty() {
                 continue;
             }
-            match rt.as_str() {
+            match head.resource_type.as_str() {
                 "StructureDefinition" => {
-                    let sd = self.parse_sd(&v, pkg_index, &pkg_label, path);
                     let i = self.sds.len();
-                    self.sds.push(Arc::new(sd));
+                    self.sds.push(Lazy::new(
+                        bytes,
+                        text(&head.version),
+                        pkg_index,
+                        &pkg_label,
+                        path,
+                    ));
                     self.sd_by_url.entry(url).or_default().push(i);
                 }
                 "ValueSet" | "CodeSystem" => {
                     let i = self.terminology.len();
-                    self.terminology.push(Arc::new(v));
-                    let map = if rt == "ValueSet" {
+                    self.terminology.push(Lazy::new(
+                        bytes,
+                        text(&head.version),
+                        pkg_index,
+                        &pkg_label,
+                        path,
+                    ));
+                    let map = if head.resource_type == "ValueSet" {
                         &mut self.vs_by_url
                     } else {
                         &mut self.cs_by_url
@@ -452,6 +474,135 @@ impl Conformance {
         }
     }
 
+    fn push_issue(&self, i: LoadIssue) {
+        if let Ok(mut v) = self.issues.lock() {
+            v.push(i);
+        }
+    }
+
+    /// Tolerated oddities met so far (definitions are parsed on first use).
+    pub fn issues(&self) -> Vec<LoadIssue> {
+        self.issues.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    fn sd_at(&self, i: usize) -> Option<&Arc<StructureDefinition>> {
+        let l = self.sds.get(i)?;
+        l.cell
+            .get_or_init(|| {
+                let v: Value = match serde_json::from_slice(&l.bytes) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        self.push_issue(LoadIssue {
+                            package: l.label.clone(),
+                            file: l.file.clone(),
+                            message: format!("not JSON, skipped: {e}"),
+                        });
+                        return None;
+                    }
+                };
+                let mut issues = Vec::new();
+                let sd = SdParser {
+                    issues: &mut issues,
+                }
+                .parse_sd(&v, l.package, &l.label, &l.file);
+                for i in issues {
+                    self.push_issue(i);
+                }
+                Some(Arc::new(sd))
+            })
+            .as_ref()
+    }
+
+    fn term_at(&self, i: usize) -> Option<&Value> {
+        let l = self.terminology.get(i)?;
+        l.cell
+            .get_or_init(|| serde_json::from_slice(&l.bytes).ok().map(Arc::new))
+            .as_deref()
+    }
+
+    fn pick<'a, T>(
+        &self,
+        map: &HashMap<String, Vec<usize>>,
+        canonical: &str,
+        version_of: impl Fn(usize) -> &'a str,
+        get: impl Fn(usize) -> Option<T>,
+    ) -> Option<T> {
+        let (url, version) = split_canonical(canonical);
+        let idx = map.get(url)?;
+        let i = match version {
+            Some(v) => *idx.iter().rev().find(|&&i| version_of(i) == v)?,
+            None => *idx.last()?,
+        };
+        get(i)
+    }
+
+    /// The StructureDefinition with canonical `url` (optionally `url|version`;
+    /// without a version, the one loaded last).
+    pub fn structure_definition(&self, canonical: &str) -> Option<&Arc<StructureDefinition>> {
+        let (url, version) = split_canonical(canonical);
+        let idx = self.sd_by_url.get(url)?;
+        let i = match version {
+            Some(v) => *idx.iter().rev().find(|&&i| self.sds[i].version == v)?,
+            None => *idx.last()?,
+        };
+        self.sd_at(i)
+    }
+
+    /// The base definition of a type by its code (`Patient`, `string`).
+    pub fn type_definition(&self, code: &str) -> Option<&Arc<StructureDefinition>> {
+        if code.starts_with("http") {
+            return self.structure_definition(code);
+        }
+        self.structure_definition(&format!("http://hl7.org/fhir/StructureDefinition/{code}"))
+    }
+
+    /// The ValueSet with this canonical.
+    pub fn value_set(&self, canonical: &str) -> Option<&Value> {
+        self.pick(
+            &self.vs_by_url,
+            canonical,
+            |i| self.terminology[i].version.as_str(),
+            |i| self.term_at(i),
+        )
+    }
+
+    /// The CodeSystem with this canonical.
+    pub fn code_system(&self, canonical: &str) -> Option<&Value> {
+        self.pick(
+            &self.cs_by_url,
+            canonical,
+            |i| self.terminology[i].version.as_str(),
+            |i| self.term_at(i),
+        )
+    }
+
+    /// Every StructureDefinition in load order (overridden ones included).
+    pub fn structure_definitions(&self) -> impl Iterator<Item = &Arc<StructureDefinition>> {
+        (0..self.sds.len()).filter_map(|i| self.sd_at(i))
+    }
+
+    /// Numbers of (StructureDefinitions, ValueSets, CodeSystems) loaded.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let vs: usize = self.vs_by_url.values().map(Vec::len).sum();
+        let cs: usize = self.cs_by_url.values().map(Vec::len).sum();
+        (self.sds.len(), vs, cs)
+    }
+
+    /// `name@version` of every package, joined by `, ` (for reports).
+    pub fn package_list(&self) -> String {
+        self.packages
+            .iter()
+            .map(|p| format!("{}@{}", p.name, p.version))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+struct SdParser<'x> {
+    issues: &'x mut Vec<LoadIssue>,
+}
+
+impl SdParser<'_> {
     fn parse_sd(
         &mut self,
         v: &Value,
@@ -604,92 +755,40 @@ impl Conformance {
                 .and_then(|n| u32::try_from(n).ok()),
         }
     }
+}
 
-    fn pick<'a, T>(
-        &self,
-        map: &HashMap<String, Vec<usize>>,
-        canonical: &str,
-        version_of: impl Fn(usize) -> &'a str,
-        get: impl Fn(usize) -> T,
-    ) -> Option<T> {
-        let (url, version) = split_canonical(canonical);
-        let idx = map.get(url)?;
-        let i = match version {
-            Some(v) => *idx.iter().rev().find(|&&i| version_of(i) == v)?,
-            None => *idx.last()?,
-        };
-        Some(get(i))
-    }
+/// The few fields read eagerly from every conformance resource.
+#[derive(serde::Deserialize)]
+struct Head {
+    #[serde(rename = "resourceType", default)]
+    resource_type: String,
+    #[serde(default)]
+    url: Option<serde_json::Value>,
+    #[serde(default)]
+    version: Option<serde_json::Value>,
+}
 
-    /// The StructureDefinition with canonical `url` (optionally `url|version`;
-    /// without a version, the one loaded last).
-    pub fn structure_definition(&self, canonical: &str) -> Option<&Arc<StructureDefinition>> {
-        let (url, version) = split_canonical(canonical);
-        let idx = self.sd_by_url.get(url)?;
-        let i = match version {
-            Some(v) => *idx.iter().rev().find(|&&i| self.sds[i].version == v)?,
-            None => *idx.last()?,
-        };
-        self.sds.get(i)
-    }
+/// A resource kept as bytes and parsed on first use.
+#[derive(Debug)]
+struct Lazy<T> {
+    bytes: Arc<[u8]>,
+    version: String,
+    package: usize,
+    label: String,
+    file: String,
+    cell: OnceLock<Option<Arc<T>>>,
+}
 
-    /// The base definition of a type by its code (`Patient`, `string`).
-    pub fn type_definition(&self, code: &str) -> Option<&Arc<StructureDefinition>> {
-        if code.starts_with("http") {
-            return self.structure_definition(code);
+impl<T> Lazy<T> {
+    fn new(bytes: &[u8], version: String, package: usize, label: &str, file: &str) -> Lazy<T> {
+        Lazy {
+            bytes: Arc::from(bytes),
+            version,
+            package,
+            label: label.to_owned(),
+            file: file.to_owned(),
+            cell: OnceLock::new(),
         }
-        self.structure_definition(&format!("http://hl7.org/fhir/StructureDefinition/{code}"))
-    }
-
-    /// The ValueSet with this canonical.
-    pub fn value_set(&self, canonical: &str) -> Option<&Value> {
-        self.pick(
-            &self.vs_by_url,
-            canonical,
-            |i| {
-                self.terminology[i]
-                    .get("version")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-            },
-            |i| self.terminology[i].as_ref(),
-        )
-    }
-
-    /// The CodeSystem with this canonical.
-    pub fn code_system(&self, canonical: &str) -> Option<&Value> {
-        self.pick(
-            &self.cs_by_url,
-            canonical,
-            |i| {
-                self.terminology[i]
-                    .get("version")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-            },
-            |i| self.terminology[i].as_ref(),
-        )
-    }
-
-    /// Every StructureDefinition in load order (overridden ones included).
-    pub fn structure_definitions(&self) -> impl Iterator<Item = &Arc<StructureDefinition>> {
-        self.sds.iter()
-    }
-
-    /// Numbers of (StructureDefinitions, ValueSets, CodeSystems) loaded.
-    pub fn counts(&self) -> (usize, usize, usize) {
-        let vs: usize = self.vs_by_url.values().map(Vec::len).sum();
-        let cs: usize = self.cs_by_url.values().map(Vec::len).sum();
-        (self.sds.len(), vs, cs)
-    }
-
-    /// `name@version` of every package, joined by `, ` (for reports).
-    pub fn package_list(&self) -> String {
-        self.packages
-            .iter()
-            .map(|p| format!("{}@{}", p.name, p.version))
-            .collect::<Vec<_>>()
-            .join(", ")
     }
 }
 
@@ -817,6 +916,6 @@ pub(crate) mod tests {
         let sd = c.structure_definition("http://x/sd").unwrap();
         assert_eq!(sd.elements[0].min, 0);
         assert_eq!(sd.elements[0].max, Max::Unbounded);
-        assert_eq!(c.issues.len(), 3, "{:?}", c.issues);
+        assert_eq!(c.issues().len(), 3, "{:?}", c.issues());
     }
 }
