@@ -196,3 +196,29 @@ fn resolve_and_variables() {
         Verdict::NotEvaluable(_)
     ));
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any text compiles to an expression or an explicit reason, and
+        /// evaluating it never panics.
+        #[test]
+        fn arbitrary_text_never_panics(src in "\\PC{0,60}") {
+            let e = Expression::compile(&src);
+            let _ = e.check(&json!({"a": [1, "x", {"b": true}]}), None, Env::default());
+        }
+
+        /// Truncations of real invariants never panic.
+        #[test]
+        fn truncated_invariants_never_panic(cut in 0usize..200) {
+            let src = "entry.select(resource as Condition).all(extension.where(url='http://x').value.ofType(Identifier).value.matches('^[0-4][0-9]{7}$') and (a.substring(0,3) = 'abc' or b.indexOf('|') > 0))";
+            let s: String = src.chars().take(cut).collect();
+            let e = Expression::compile(&s);
+            let _ = e.check(&json!({"entry": [{"resource": {"resourceType": "Condition"}}]}), None, Env::default());
+        }
+    }
+}

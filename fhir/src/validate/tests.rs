@@ -254,3 +254,30 @@ fn package_examples_validate_under_their_sets() {
         assert!(n >= 10, "{set}: only {n} examples");
     }
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Truncated or byte-flipped resources never panic: they are reported.
+        #[test]
+        fn damaged_input_never_panics(cut in 0usize..4000, flip in 0usize..4000, byte in any::<u8>()) {
+            let v = Validator::new(clins());
+            let mut bytes = std::fs::read(
+                crate::conformance::tests::vendor_root().join("jp-clins/examples/Patient-Example-JP-Patient-eCS-MAKINO.json"),
+            ).unwrap();
+            if flip < bytes.len() {
+                bytes[flip] = byte;
+            }
+            bytes.truncate(cut.min(bytes.len()));
+            let r = v.validate_json(&bytes, &[]);
+            // a truncated document is never silently valid
+            if cut < 100 {
+                prop_assert!(!r.is_valid());
+            }
+        }
+    }
+}
