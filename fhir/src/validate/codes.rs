@@ -87,6 +87,10 @@ pub const REFERENCE_NOT_IN_BUNDLE: Code = Code::new(
 /// A string longer than the element's maxLength.
 pub const TOO_LONG: Code = Code::new("V022", Severity::Error, "string longer than maxLength");
 
+/// A resolved reference whose target resource type the element does not allow.
+pub const BAD_REFERENCE_TARGET: Code =
+    Code::new("V023", Severity::Error, "reference target type not allowed");
+
 /// Every code of the validator, in id order.
 pub const ALL: &[&Code] = &[
     &NOT_JSON,
@@ -111,4 +115,5 @@ pub const ALL: &[&Code] = &[
     &EMPTY_VALUE,
     &REFERENCE_NOT_IN_BUNDLE,
     &TOO_LONG,
+    &BAD_REFERENCE_TARGET,
 ];

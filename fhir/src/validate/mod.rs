@@ -878,6 +878,9 @@ impl<'c> Validator<'c> {
         if ty == "Coding" || ty == "CodeableConcept" {
             self.binding(run, node.value, ed, path, ty);
         }
+        if ty == "Reference" {
+            self.reference_target(run, node.value, ed, path, scope);
+        }
         let is_resource = ty == "Resource"
             || self
                 .conf
@@ -955,6 +958,76 @@ impl<'c> Validator<'c> {
             return;
         }
         self.element(run, node, sd, ei, path, scope);
+    }
+
+    /// A reference resolved in the Bundle or among contained resources must point
+    /// to a resource type its element allows (via `targetProfile`).
+    fn reference_target(
+        &self,
+        run: &mut Run<'_>,
+        v: &Value,
+        ed: &ElementDefinition,
+        path: &str,
+        scope: Scope<'_>,
+    ) {
+        let Some(r) = v.get("reference").and_then(Value::as_str) else {
+            return;
+        };
+        let targets: Vec<&str> = ed
+            .types
+            .iter()
+            .filter(|t| t.code == "Reference")
+            .flat_map(|t| t.target_profiles.iter().map(String::as_str))
+            .collect();
+        if targets.is_empty() {
+            return;
+        }
+        let target = if let Some(id) = r.strip_prefix('#') {
+            scope
+                .root
+                .get("contained")
+                .and_then(Value::as_array)
+                .and_then(|cs| {
+                    cs.iter()
+                        .find(|c| c.get("id").and_then(Value::as_str) == Some(id))
+                })
+        } else {
+            run.bundle.and_then(|b| b.get(r))
+        };
+        let Some(rt) = target
+            .and_then(|t| t.get("resourceType"))
+            .and_then(Value::as_str)
+        else {
+            return;
+        };
+        let mut allowed = Vec::new();
+        for t in &targets {
+            match self.profile(t) {
+                Some(sd) => {
+                    if sd.type_name == rt
+                        || sd.type_name == "Resource"
+                        || sd.type_name == "DomainResource"
+                    {
+                        return;
+                    }
+                    allowed.push(sd.type_name.clone());
+                }
+                None => return, // a target profile we do not have: cannot judge
+            }
+        }
+        allowed.sort();
+        allowed.dedup();
+        self.issue(
+            run,
+            &codes::BAD_REFERENCE_TARGET,
+            &format!("{path}.reference"),
+            &format!(
+                "{} may refer to {} only; the target is a {rt}",
+                ed.id,
+                allowed.join(" | ")
+            ),
+            None,
+        );
     }
 
     fn invariants<'a>(

@@ -281,3 +281,15 @@ mod props {
         }
     }
 }
+
+#[test]
+fn reference_to_a_wrong_resource_type_is_caught() {
+    let v = Validator::new(clins());
+    let b = example("Bundle-Bundle-CLINS-Referral-Example-01.json");
+    // point the Composition's subject at the Composition itself
+    let mut m = b.clone();
+    let own = m["entry"][0]["fullUrl"].clone();
+    m["entry"][0]["resource"]["subject"]["reference"] = own;
+    let r = v.validate(&m, &[]);
+    assert!(codes_of(&r).contains(&"V023"), "{:?}", errors(&r));
+}
