@@ -383,6 +383,16 @@ impl<'c> Validator<'c> {
             .type_definition(rt)
             .filter(|sd| sd.kind == "resource");
         let Some(base) = base else {
+            if codes::R4_RESOURCE_TYPES.contains(&rt) {
+                self.issue(
+                    run,
+                    &codes::RESOURCE_NOT_VALIDATED,
+                    &path,
+                    "no definition of this R4 resource type is loaded; it was not validated",
+                    Some(Excerpt::text(rt)),
+                );
+                return;
+            }
             self.issue(
                 run,
                 &codes::UNKNOWN_RESOURCE_TYPE,

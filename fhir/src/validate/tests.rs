@@ -293,3 +293,13 @@ fn reference_to_a_wrong_resource_type_is_caught() {
     let r = v.validate(&m, &[]);
     assert!(codes_of(&r).contains(&"V023"), "{:?}", errors(&r));
 }
+
+#[test]
+fn r4_types_outside_the_vendored_subset_are_warnings() {
+    let v = Validator::new(clins());
+    let r = v.validate_json(br#"{"resourceType":"Basic","code":{"text":"x"}}"#, &[]);
+    assert!(r.is_valid());
+    assert!(r.issues.iter().any(|i| i.code.id == "V024"));
+    assert!(codes::R4_RESOURCE_TYPES.contains(&"Patient"));
+    assert_eq!(codes::R4_RESOURCE_TYPES.len(), 146);
+}
