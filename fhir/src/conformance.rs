@@ -250,6 +250,9 @@ pub struct Constraint {
     pub human: String,
     /// FHIRPath expression (empty when the definition gives none).
     pub expression: String,
+    /// Hash of key and expression: the same invariant met through a base
+    /// definition and a profile has the same fingerprint.
+    pub fingerprint: u64,
 }
 
 /// A terminology binding.
@@ -710,11 +713,19 @@ impl SdParser<'_> {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .map(|c| Constraint {
-                key: s(c, "key"),
-                severity: s(c, "severity"),
-                human: s(c, "human"),
-                expression: s(c, "expression"),
+            .map(|c| {
+                use std::hash::{Hash, Hasher};
+                let key = s(c, "key");
+                let expression = s(c, "expression");
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                (&key, &expression).hash(&mut h);
+                Constraint {
+                    key,
+                    severity: s(c, "severity"),
+                    human: s(c, "human"),
+                    expression,
+                    fingerprint: h.finish(),
+                }
             })
             .collect();
         let binding = e.get("binding").and_then(|b| {

@@ -167,7 +167,7 @@ impl<'a> Resolver<'a> for BundleIndex<'a> {
 
 struct Run<'a> {
     report: Report,
-    done_constraints: HashSet<(usize, usize, String)>,
+    done_constraints: HashSet<(usize, usize, u64)>,
     done_resources: HashSet<usize>,
     done_profiles: HashSet<(usize, usize)>,
     seen: HashSet<String>,
@@ -1055,11 +1055,7 @@ impl<'c> Validator<'c> {
             if c.expression.is_empty() {
                 continue;
             }
-            let key = (
-                ptr(node.value),
-                node.ext.map_or(0, ptr),
-                c.key.clone() + &c.expression,
-            );
+            let key = (ptr(node.value), node.ext.map_or(0, ptr), c.fingerprint);
             if !run.done_constraints.insert(key) {
                 continue;
             }
