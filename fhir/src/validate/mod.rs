@@ -138,7 +138,8 @@ fn last_name(path: &str) -> &str {
 /// compiled invariants and value set expansions across calls.
 pub struct Validator<'c> {
     conf: &'c Conformance,
-    index: RefCell<HashMap<String, Rc<SdIndex>>>,
+    index: RefCell<HashMap<usize, Rc<SdIndex>>>,
+    invariant_exprs: RefCell<HashMap<u64, Rc<Expression>>>,
     exprs: RefCell<HashMap<String, Rc<Expression>>>,
     expansions: RefCell<HashMap<String, Rc<Option<Expansion>>>>,
 }
@@ -219,6 +220,7 @@ impl<'c> Validator<'c> {
         Validator {
             conf,
             index: RefCell::new(HashMap::new()),
+            invariant_exprs: RefCell::new(HashMap::new()),
             exprs: RefCell::new(HashMap::new()),
             expansions: RefCell::new(HashMap::new()),
         }
@@ -318,7 +320,8 @@ impl<'c> Validator<'c> {
     }
 
     fn sd_index(&self, sd: &StructureDefinition) -> Rc<SdIndex> {
-        let key = format!("{}|{}|{}", sd.url, sd.version, sd.package);
+        // definitions live as long as the Conformance: their address identifies them
+        let key = sd as *const StructureDefinition as usize;
         if let Some(i) = self.index.borrow().get(&key) {
             return i.clone();
         }
@@ -341,6 +344,17 @@ impl<'c> Validator<'c> {
         }
         let e = Rc::new(Expression::compile(src));
         self.exprs.borrow_mut().insert(src.to_owned(), e.clone());
+        e
+    }
+
+    fn invariant_expression(&self, fingerprint: u64, src: &str) -> Rc<Expression> {
+        if let Some(e) = self.invariant_exprs.borrow().get(&fingerprint) {
+            return e.clone();
+        }
+        let e = self.expression(src);
+        self.invariant_exprs
+            .borrow_mut()
+            .insert(fingerprint, e.clone());
         e
     }
 
@@ -1059,7 +1073,7 @@ impl<'c> Validator<'c> {
             if !run.done_constraints.insert(key) {
                 continue;
             }
-            let e = self.expression(&c.expression);
+            let e = self.invariant_expression(c.fingerprint, &c.expression);
             let resolver: Option<&'a dyn Resolver<'a>> = run.bundle.map(|b| b as &dyn Resolver<'a>);
             let env = Env {
                 resource: Some(scope.resource),
