@@ -1081,7 +1081,16 @@ impl<'c> Validator<'c> {
                 resolver,
             };
             run.report.invariants_evaluated += 1;
-            let verdict = e.check_node(node, env);
+            let verdict = if c.key == "ele-1" && c.expression == ELE_1 {
+                // evaluated natively (it is on every element): a value, or a child other than id
+                if ele_1_holds(node) {
+                    Verdict::Pass
+                } else {
+                    Verdict::Fail
+                }
+            } else {
+                e.check_node(node, env)
+            };
             match verdict {
                 Verdict::Pass => {}
                 Verdict::Fail => {
@@ -1666,6 +1675,27 @@ fn classify(e: &serde_json::Error) -> &'static str {
 }
 
 static NULL: Value = Value::Null;
+
+/// The R4 text of invariant ele-1.
+const ELE_1: &str = "hasValue() or (children().count() > id.count())";
+
+/// `hasValue() or (children().count() > id.count())` without building collections.
+fn ele_1_holds(n: Node<'_>) -> bool {
+    let has_value = !n.value.is_null() && !n.value.is_object() && !n.value.is_array();
+    if has_value {
+        return true;
+    }
+    let non_id_child = |v: &Value| match v {
+        Value::Object(o) => o.iter().any(|(k, x)| {
+            k != "id"
+                && k != "resourceType"
+                && !x.is_null()
+                && !(x.as_array().is_some_and(|a| a.is_empty()))
+        }),
+        _ => false,
+    };
+    non_id_child(n.value) || n.ext.is_some_and(non_id_child)
+}
 
 fn declared_profiles(res: &Value) -> Vec<&str> {
     res.get("meta")

@@ -303,3 +303,24 @@ fn r4_types_outside_the_vendored_subset_are_warnings() {
     assert!(codes::R4_RESOURCE_TYPES.contains(&"Patient"));
     assert_eq!(codes::R4_RESOURCE_TYPES.len(), 146);
 }
+
+#[test]
+fn native_ele_1_agrees_with_the_evaluator() {
+    let e = Expression::compile(ELE_1);
+    for v in [
+        json!("x"),
+        json!(1),
+        json!({"id": "a"}),
+        json!({"id": "a", "extension": [{"url": "u", "valueString": "v"}]}),
+        json!({"text": "t"}),
+        json!({}),
+    ] {
+        let n = Node {
+            value: &v,
+            ext: None,
+            ty: None,
+        };
+        let fp = e.check_node(n, Env::default()) == Verdict::Pass;
+        assert_eq!(ele_1_holds(n), fp, "{v}");
+    }
+}
