@@ -19,6 +19,8 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+pub mod validate;
+
 /// Exit code: success, no error-severity diagnostics.
 pub const EXIT_OK: u8 = 0;
 /// Exit code: the input had error-severity diagnostics.
@@ -96,6 +98,8 @@ enum Command {
     Tables(tables::Args),
     /// Inspect SS-MIX2 storage, folders of message files, single message files or UKE receipt files: one report per file plus diagnostics.
     Inspect(inspect::Args),
+    /// Validate FHIR JSON resources and Bundles against the vendored JP profiles.
+    Validate(validate::Args),
     /// Run the main job on the bundled sample data.
     Demo(demo::Args),
     /// Generate synthetic test data.
@@ -116,6 +120,7 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(parsers::ssmix2::codes::ALL);
     all.extend(parsers::uke::codes::ALL);
     all.extend(terminologies::codes::ALL);
+    all.extend(fhir::validate::codes::ALL);
     all.sort_by_key(|c| c.id);
     all
 }
@@ -143,6 +148,7 @@ where
     let result: CmdResult = match cli.command {
         Command::Tables(a) => tables::run(a, ctx),
         Command::Inspect(a) => inspect::run(a, ctx),
+        Command::Validate(a) => validate::run(a, ctx),
         Command::Demo(a) => demo::run(a, ctx),
         Command::Synth(SynthCommand::Uke(args)) => synth_uke::run(args, ctx),
     };
