@@ -11,10 +11,15 @@
 
 #![deny(missing_docs)]
 
+mod tables;
+mod tables_import;
+
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+
+pub mod validate;
 
 /// Exit code: success, no error-severity diagnostics.
 pub const EXIT_OK: u8 = 0;
@@ -90,8 +95,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Tracked mapping tables: check, translate, import house codes, ConceptMap I/O.
+    Tables(tables::Args),
     /// Inspect SS-MIX2 storage, folders of message files, single message files or UKE receipt files: one report per file plus diagnostics.
     Inspect(inspect::Args),
+    /// Validate FHIR JSON resources and Bundles against the vendored JP profiles.
+    Validate(validate::Args),
     /// Run the main job on the bundled sample data.
     Demo(demo::Args),
     /// Generate synthetic test data.
@@ -113,6 +122,8 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(parsers::hl7::codes::ALL);
     all.extend(parsers::ssmix2::codes::ALL);
     all.extend(parsers::uke::codes::ALL);
+    all.extend(terminologies::codes::ALL);
+    all.extend(fhir::validate::codes::ALL);
     all.sort_by_key(|c| c.id);
     all
 }
@@ -138,7 +149,9 @@ where
         }
     };
     let result: CmdResult = match cli.command {
+        Command::Tables(a) => tables::run(a, ctx),
         Command::Inspect(a) => inspect::run(a, ctx),
+        Command::Validate(a) => validate::run(a, ctx),
         Command::Demo(a) => demo::run(a, ctx),
         Command::Synth(SynthCommand::Ssmix2(args)) => synth_ssmix2::run(args, ctx),
         Command::Synth(SynthCommand::Uke(args)) => synth_uke::run(args, ctx),

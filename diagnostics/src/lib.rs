@@ -31,6 +31,7 @@
 
 mod location;
 mod render;
+pub mod text;
 
 pub use location::{FieldPath, Location, SegmentRef};
 pub use render::RenderOptions;

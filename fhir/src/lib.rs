@@ -4,4 +4,7 @@
 
 #![deny(missing_docs)]
 
+pub mod conformance;
+pub mod fhirpath;
 pub mod package;
+pub mod validate;

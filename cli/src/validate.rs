@@ -1,0 +1,218 @@
+//! `kakehashi validate [--ig SET] [--profile URL] FILE_OR_DIR... [--json]`: validates
+//! FHIR JSON resources and Bundles against a named set of the vendored packages.
+//!
+//! Human output: the findings of each file (errors and warnings; `--verbose` adds
+//! information), then one summary line per file (`OK path` / `INVALID path (…)`).
+//! `--json`: one JSON object per file with its OperationOutcome.
+
+use crate::{CmdResult, Context, EXIT_INPUT_ERRORS, EXIT_OK, EXIT_USAGE, Failure};
+use clap::Args as ClapArgs;
+use diagnostics::{Location, RenderOptions, Severity};
+use fhir::conformance::{Conformance, PACKAGE_SETS, package_set};
+use fhir::package::Package;
+use fhir::validate::{Report, Validator};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// Arguments of `validate`.
+#[derive(ClapArgs, Debug)]
+pub struct Args {
+    /// Package set: clins (default), jpcore, ereferral, edischarge, echeckup, base.
+    #[arg(long, default_value = "clins")]
+    pub ig: String,
+    /// Also validate every top-level resource against this profile (repeatable).
+    #[arg(long)]
+    pub profile: Vec<String>,
+    /// One JSON object per file instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Show information-level findings too.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Print how many invariants were evaluated and how many could not be.
+    #[arg(long)]
+    pub stats: bool,
+    /// Show protected health information in excerpts.
+    #[arg(long)]
+    pub show_phi: bool,
+    /// Files or folders (searched recursively for `*.json`, `package.json` excluded).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+/// Where the vendored packages are: the repository's `vendor/fhir-profiles`.
+fn vendor_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../vendor/fhir-profiles")
+}
+
+fn load(set_name: &str) -> Result<Conformance, Failure> {
+    let Some(set) = package_set(set_name) else {
+        let names: Vec<_> = PACKAGE_SETS.iter().map(|s| s.name).collect();
+        return Err(Failure(format!(
+            "unknown package set '{set_name}' (known: {})",
+            names.join(", ")
+        )));
+    };
+    let root = vendor_root();
+    let mut candidates: Vec<(String, Package)> = Vec::new();
+    for spec in set.packages {
+        let dir = root.join(spec.folder);
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .map_err(|e| Failure::io(&dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .filter(|n| n.ends_with(".tgz"))
+            .collect();
+        spec.order_files(&mut names);
+        for n in names {
+            let f = dir.join(&n);
+            let bytes = std::fs::read(&f).map_err(|e| Failure::io(&f, e))?;
+            let p =
+                Package::from_tgz(&bytes).map_err(|e| Failure(format!("{}: {e}", f.display())))?;
+            let exact = spec.version.is_some_and(|v| v == p.version);
+            candidates.push((spec.folder.to_owned(), p));
+            if exact {
+                break; // the versioned package is found: the folder's others are not needed
+            }
+        }
+    }
+    let pkgs = set.select(&candidates).map_err(|spec| {
+        Failure(format!(
+            "package set {set_name}: no package in {} matches {}",
+            root.join(spec.folder).display(),
+            spec.version.unwrap_or("(any version)")
+        ))
+    })?;
+    Ok(Conformance::load(&pkgs))
+}
+
+fn collect(
+    ctx: &Context<'_>,
+    given: &Path,
+    out: &mut Vec<(String, PathBuf)>,
+) -> Result<(), Failure> {
+    let full = ctx.resolve(given);
+    let meta = std::fs::metadata(&full).map_err(|e| Failure::io(given, e))?;
+    if meta.is_file() {
+        out.push((given.display().to_string(), full));
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&full)
+        .map_err(|e| Failure::io(given, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        let Some(name) = p.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        let shown = given.join(&name);
+        if p.is_dir() {
+            collect(ctx, &shown, out)?;
+        } else if name.ends_with(".json") && name != "package.json" {
+            out.push((shown.display().to_string(), p));
+        }
+    }
+    Ok(())
+}
+
+/// Runs `validate`.
+pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
+    let conf = load(&args.ig)?;
+    let mut files = Vec::new();
+    for p in &args.paths {
+        collect(ctx, p, &mut files)?;
+    }
+    if files.is_empty() {
+        writeln!(ctx.stderr, "kakehashi: no .json files found")?;
+        return Ok(EXIT_USAGE);
+    }
+    let opts = RenderOptions {
+        show_phi: args.show_phi,
+    };
+    let validator = Validator::new(&conf);
+    let packages = conf.package_list();
+    if !args.json {
+        writeln!(
+            ctx.stdout,
+            "packages: {packages} (set {}); errata: none",
+            args.ig
+        )?;
+    }
+    let mut any_error = false;
+    let mut summaries = Vec::new();
+    let (mut evaluated, mut not_evaluable) = (0usize, 0usize);
+    for (shown, path) in &files {
+        let bytes = std::fs::read(path).map_err(|e| Failure::io(Path::new(shown), e))?;
+        let report = validator.validate_json(&bytes, &args.profile);
+        evaluated += report.invariants_evaluated;
+        not_evaluable += report.invariants_not_evaluable;
+        let (errors, warnings) = counts(&report);
+        any_error |= errors > 0;
+        if args.json {
+            let line = json!({
+                "file": shown,
+                "valid": errors == 0,
+                "errors": errors,
+                "warnings": warnings,
+                "packages": packages,
+                "set": args.ig,
+                "invariants": {"evaluated": report.invariants_evaluated, "not_evaluable": report.invariants_not_evaluable},
+                "diagnostics": report.issues.iter().map(|i| {
+                    let mut d = i.to_diagnostic();
+                    d.location = Location::default().file(shown.clone());
+                    d.to_json(opts)
+                }).collect::<Vec<_>>(),
+                "operationOutcome": report.operation_outcome(),
+            });
+            writeln!(ctx.stdout, "{line}")?;
+            continue;
+        }
+        for i in &report.issues {
+            if i.severity == Severity::Info && !args.verbose {
+                continue;
+            }
+            let mut d = i.to_diagnostic();
+            d.location = Location::default().file(shown.clone());
+            writeln!(ctx.stdout, "{}", d.render_human(opts))?;
+        }
+        summaries.push(if errors == 0 {
+            format!(
+                "OK {shown} ({warnings} warnings, {} resources)",
+                report.resources
+            )
+        } else {
+            format!(
+                "INVALID {shown} ({errors} errors, {warnings} warnings, {} resources)",
+                report.resources
+            )
+        });
+    }
+    for s in &summaries {
+        writeln!(ctx.stdout, "{s}")?;
+    }
+    if args.stats && !args.json {
+        writeln!(
+            ctx.stdout,
+            "invariants: {evaluated} evaluated, {not_evaluable} not evaluable"
+        )?;
+    }
+    Ok(if any_error {
+        EXIT_INPUT_ERRORS
+    } else {
+        EXIT_OK
+    })
+}
+
+fn counts(r: &Report) -> (usize, usize) {
+    let e = r
+        .issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .count();
+    let w = r
+        .issues
+        .iter()
+        .filter(|i| i.severity == Severity::Warning)
+        .count();
+    (e, w)
+}

@@ -1,0 +1,224 @@
+use super::*;
+use serde_json::{Value, json};
+
+fn eval(expr: &str, v: &Value) -> Vec<String> {
+    let e = Expression::compile(expr);
+    assert!(
+        e.not_evaluable().is_none(),
+        "{expr}: {:?}",
+        e.not_evaluable()
+    );
+    e.evaluate(v, None, Env::default())
+        .unwrap_or_else(|err| panic!("{expr}: {err:?}"))
+        .iter()
+        .map(|i| i.to_text().unwrap_or_else(|| "<node>".into()))
+        .collect()
+}
+
+fn patient() -> Value {
+    json!({
+        "resourceType": "Patient",
+        "id": "p1",
+        "name": [{"text": "山田　太郎", "given": ["太郎"], "_given": [{"extension": [{"url": "http://x/e", "valueString": "y"}]}]},
+                 {"text": "ヤマダ"}],
+        "birthDate": "1970-01-02",
+        "_birthDate": {"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/patient-birthTime", "valueDateTime": "1970-01-02T10:00:00+09:00"}]},
+        "identifier": [{"system": "urn:oid:1.2.392.100495.20.3.51.11234567890", "value": "123"}],
+        "deceasedBoolean": false
+    })
+}
+
+#[test]
+fn navigation_and_counts() {
+    let p = patient();
+    assert_eq!(eval("name.count()", &p), ["2"]);
+    assert_eq!(eval("Patient.name.text.first()", &p), ["山田　太郎"]);
+    assert_eq!(eval("name.tail().text", &p), ["ヤマダ"]);
+    assert_eq!(eval("name[1].text", &p), ["ヤマダ"]);
+    assert_eq!(
+        eval("name.where(text.contains('　')).exists()", &p),
+        ["true"]
+    );
+    assert_eq!(eval("name.select(given).count()", &p), ["1"]);
+    assert_eq!(eval("name.all(text.exists())", &p), ["true"]);
+    assert_eq!(eval("name.given.extension.exists()", &p), ["true"]);
+    assert_eq!(eval("birthDate.hasValue()", &p), ["true"]);
+    assert_eq!(
+        eval(
+            "birthDate.extension('http://hl7.org/fhir/StructureDefinition/patient-birthTime').value.ofType(dateTime).exists()",
+            &p
+        ),
+        ["true"]
+    );
+    assert_eq!(eval("telecom.empty()", &p), ["true"]);
+    assert_eq!(eval("telecom.count() = 0", &p), ["true"]);
+    assert!(eval("telecom = 'x'", &p).is_empty());
+    assert_eq!(
+        eval(
+            "deceased.ofType(boolean).exists() and deceased.is(boolean)",
+            &p
+        ),
+        ["true"]
+    );
+    assert_eq!(eval("deceased.ofType(dateTime).exists()", &p), ["false"]);
+    assert_eq!(
+        eval(
+            "identifier.system.substring(0,31) = 'urn:oid:1.2.392.100495.20.3.51.'",
+            &p
+        ),
+        ["true"]
+    );
+    assert_eq!(eval("identifier.system.substring(31,1)", &p), ["1"]);
+    assert_eq!(eval("identifier.system.indexOf('51.')", &p), ["28"]);
+    assert_eq!(eval("'山田'.length()", &p), ["2"]);
+    assert_eq!(eval("name.text.isDistinct()", &p), ["true"]);
+    assert_eq!(eval("(name.text | name.text).count()", &p), ["2"]);
+    assert_eq!(eval("children().count() > id.count()", &p), ["true"]);
+    assert_eq!(
+        eval("descendants().where($this = '太郎').count()", &p),
+        ["1"]
+    );
+    assert_eq!(eval("iif(name.exists(), 'y', 'n')", &p), ["y"]);
+    assert_eq!(eval("'a' + 'b' & {} & 'c'", &p), ["abc"]);
+    assert_eq!(eval("1 + 2 * 3 - 4 div 3 + 7 mod 4", &p), ["9"]);
+    assert_eq!(eval("is(Patient) and $this is Resource", &p), ["true"]);
+    assert_eq!(eval("name.text.trace('x').count()", &p), ["2"]);
+    assert_eq!(eval("birthDate.toString()", &p), ["1970-01-02"]);
+}
+
+#[test]
+fn logic_is_three_valued() {
+    let p = patient();
+    assert_eq!(eval("{} or true", &p), ["true"]);
+    assert!(eval("{} or false", &p).is_empty());
+    assert_eq!(eval("{} and false", &p), ["false"]);
+    assert_eq!(eval("false implies {}", &p), ["true"]);
+    assert!(eval("true implies {}", &p).is_empty());
+    assert_eq!(eval("true xor false", &p), ["true"]);
+    assert!(eval("{}.not()", &p).is_empty());
+    assert_eq!(eval("'C' in ('C' | 'CM')", &p), ["true"]);
+    assert_eq!(eval("('C' | 'CM') contains 'X'", &p), ["false"]);
+}
+
+#[test]
+fn comparisons_dates_and_quantities() {
+    let v = json!({"start": "2020-01-01T10:00:00+09:00", "end": "2020-01-01T02:00:00Z",
+                   "low": {"value": 1, "unit": "mg", "code": "mg"}, "high": {"value": 0.5, "code": "mg"},
+                   "d": 1.50});
+    assert_eq!(eval("start <= end", &v), ["true"]);
+    assert_eq!(eval("low <= high", &v), ["false"]);
+    assert_eq!(eval("d > 1", &v), ["true"]);
+    assert_eq!(eval("d.toString().contains('.')", &v), ["true"]);
+    assert_eq!(eval("@2020-01-01 < @2020-02-01", &v), ["true"]);
+    assert!(eval("@2020-01 < @2020-01-05", &v).is_empty());
+    assert_eq!(eval("'abc' < 'abd'", &v), ["true"]);
+}
+
+#[test]
+fn matches_uses_regex_search() {
+    let v = json!({"value": "1311234567^2024^abc"});
+    assert_eq!(
+        eval(
+            "value.matches('^[0-4][0-9][1-3][0-9]{7}[\\\\^]20[2-3][0-9][\\\\^][A-Za-z0-9\\\\-]{1,36}$')",
+            &v
+        ),
+        ["true"]
+    );
+    assert_eq!(
+        eval("value.matches('[0-4][0-9][1-3][0-9]{7}')", &v),
+        ["true"]
+    );
+    assert_eq!(eval("value.matches('^x')", &v), ["false"]);
+}
+
+#[test]
+fn not_evaluable_is_explicit() {
+    let v = json!({"a": 1});
+    for (src, why) in [
+        ("a.frobnicate()", "unsupported function"),
+        ("a.memberOf('http://x')", "unsupported function"),
+        ("a.", "does not parse"),
+        ("a.matches('(')", "bad regular expression"),
+    ] {
+        let e = Expression::compile(src);
+        let reason = e.not_evaluable().unwrap_or_else(|| panic!("{src}"));
+        assert!(reason.contains(why), "{src}: {reason}");
+        assert!(matches!(
+            e.check(&v, None, Env::default()),
+            Verdict::NotEvaluable(_)
+        ));
+    }
+    // runtime errors too
+    let e = Expression::compile("(1 | 2) and true");
+    assert!(matches!(
+        e.check(&v, None, Env::default()),
+        Verdict::NotEvaluable(_)
+    ));
+    let e = Expression::compile("%nope.exists()");
+    assert!(matches!(
+        e.check(&v, None, Env::default()),
+        Verdict::NotEvaluable(_)
+    ));
+}
+
+struct MapResolver<'a>(Vec<(&'a str, &'a Value)>);
+impl<'a> Resolver<'a> for MapResolver<'a> {
+    fn resolve(&self, reference: &str) -> Option<&'a Value> {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == reference)
+            .map(|(_, v)| *v)
+    }
+}
+
+#[test]
+fn resolve_and_variables() {
+    let bundle = json!({"resourceType": "Bundle", "type": "document", "entry": [
+        {"fullUrl": "urn:uuid:1", "resource": {"resourceType": "Composition", "subject": {"reference": "urn:uuid:2"}}},
+        {"fullUrl": "urn:uuid:2", "resource": {"resourceType": "Patient", "id": "x"}}]});
+    let r = MapResolver(vec![("urn:uuid:2", &bundle["entry"][1]["resource"])]);
+    let env = Env {
+        resource: Some(&bundle),
+        root_resource: Some(&bundle),
+        resolver: Some(&r),
+    };
+    let e = Expression::compile("entry.first().resource.subject.resolve().is(Patient)");
+    assert_eq!(e.check(&bundle, None, env), Verdict::Pass);
+    let e = Expression::compile("type = 'document' implies entry.first().resource.is(Composition)");
+    assert_eq!(e.check(&bundle, None, env), Verdict::Pass);
+    let e = Expression::compile("entry.all(%resource.type = 'document')");
+    assert_eq!(e.check(&bundle, None, env), Verdict::Pass);
+    let e = Expression::compile("entry.select(resource as Patient).count() = 2");
+    assert_eq!(e.check(&bundle, None, env), Verdict::Fail);
+    let e = Expression::compile("entry.resource.subject.resolve().exists()");
+    assert!(matches!(
+        e.check(&bundle, None, Env::default()),
+        Verdict::NotEvaluable(_)
+    ));
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any text compiles to an expression or an explicit reason, and
+        /// evaluating it never panics.
+        #[test]
+        fn arbitrary_text_never_panics(src in "\\PC{0,60}") {
+            let e = Expression::compile(&src);
+            let _ = e.check(&json!({"a": [1, "x", {"b": true}]}), None, Env::default());
+        }
+
+        /// Truncations of real invariants never panic.
+        #[test]
+        fn truncated_invariants_never_panic(cut in 0usize..200) {
+            let src = "entry.select(resource as Condition).all(extension.where(url='http://x').value.ofType(Identifier).value.matches('^[0-4][0-9]{7}$') and (a.substring(0,3) = 'abc' or b.indexOf('|') > 0))";
+            let s: String = src.chars().take(cut).collect();
+            let e = Expression::compile(&s);
+            let _ = e.check(&json!({"entry": [{"resource": {"resourceType": "Condition"}}]}), None, Env::default());
+        }
+    }
+}

@@ -1,0 +1,1814 @@
+//! The validation engine: a resource or a whole Bundle against the base R4
+//! definitions, the resource's declared `meta.profile`s and any requested profile
+//! of the loaded [`Conformance`] set.
+//!
+//! Checked: JSON shape, unknown elements, cardinality (slices included), primitive
+//! formats with calendar checks, choice types, fixed and pattern values, every
+//! invariant (not evaluable → warning with its key), slicing (value, pattern,
+//! type, exists and — by declared `meta.profile` — profile discriminators; closed
+//! rules), required bindings to value sets expandable from the loaded packages,
+//! and references (`urn:uuid` fullUrls and `#contained`, resolved through hash
+//! maps built once per Bundle: O(n)).
+//!
+//! Locations are FHIRPath-style element paths (`Bundle.entry[2].resource.code`);
+//! offending values go into PHI-tagged excerpts, never into messages.
+
+pub mod codes;
+mod primitive;
+
+use crate::conformance::{Conformance, ElementDefinition, Max, StructureDefinition};
+use crate::fhirpath::{Env, Expression, Node, PRIMITIVES, Resolver, Verdict};
+use diagnostics::{Code, Diagnostic, Excerpt, Location, Phi, Severity};
+use serde_json::{Map, Value, json};
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// One finding of the validator.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Issue {
+    /// Stable code.
+    pub code: &'static Code,
+    /// Severity.
+    pub severity: Severity,
+    /// Element path (`Bundle.entry[2].resource.code`).
+    pub expression: String,
+    /// What is wrong; names the profile and element path where relevant; no input text.
+    pub message: String,
+    /// The offending value, if useful (tagged as personal data: masked by default).
+    pub excerpt: Option<Excerpt>,
+}
+
+impl Issue {
+    /// As a shared diagnostic (the element path leads the message).
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        let mut d = Diagnostic::new(self.code, format!("{}: {}", self.expression, self.message))
+            .severity(self.severity)
+            .at(Location::default());
+        if let Some(e) = &self.excerpt {
+            d = d.excerpt(e.clone());
+        }
+        d
+    }
+}
+
+/// What validating one resource (or Bundle) found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Report {
+    /// Findings in the order found.
+    pub issues: Vec<Issue>,
+    /// Invariants evaluated.
+    pub invariants_evaluated: usize,
+    /// Invariants that could not be evaluated (each also a V012 warning).
+    pub invariants_not_evaluable: usize,
+    /// Resources validated (the Bundle and its entries, contained ones included).
+    pub resources: usize,
+}
+
+impl Report {
+    /// True when no issue has error severity.
+    pub fn is_valid(&self) -> bool {
+        !self.issues.iter().any(|i| i.severity == Severity::Error)
+    }
+
+    /// The findings as a FHIR OperationOutcome (JSON).
+    pub fn operation_outcome(&self) -> Value {
+        let issues: Vec<Value> = self
+            .issues
+            .iter()
+            .map(|i| {
+                json!({
+                    "severity": match i.severity {
+                        Severity::Error => "error",
+                        Severity::Warning => "warning",
+                        Severity::Info => "information",
+                    },
+                    "code": match i.code.id {
+                        "V003" | "V004" | "V005" | "V006" | "V018" | "V019" | "V020" => "structure",
+                        "V007" | "V022" => "value",
+                        "V010" | "V011" | "V012" => "invariant",
+                        "V014" | "V015" => "code-invalid",
+                        "V013" => "not-supported",
+                        _ => "processing",
+                    },
+                    "details": {"coding": [{"system": "https://github.com/kakehashi/diagnostics", "code": i.code.id}]},
+                    "diagnostics": i.message,
+                    "expression": [i.expression],
+                })
+            })
+            .collect();
+        let mut oo = Map::new();
+        oo.insert("resourceType".into(), json!("OperationOutcome"));
+        oo.insert(
+            "issue".into(),
+            if issues.is_empty() {
+                json!([{"severity": "information", "code": "informational", "diagnostics": "no issues"}])
+            } else {
+                Value::Array(issues)
+            },
+        );
+        Value::Object(oo)
+    }
+}
+
+/// (system, code) pairs of an expanded value set.
+type Expansion = HashSet<(String, String)>;
+
+/// JSON entries found for one child definition: key, value, `_key` part, choice suffix.
+type Found<'a> = Vec<(String, &'a Value, Option<&'a Value>, Option<String>)>;
+
+/// Per-StructureDefinition lookup: children of each element id.
+struct SdIndex {
+    children: HashMap<String, Vec<usize>>,
+    by_id: HashMap<String, usize>,
+}
+
+fn parent_id(id: &str) -> Option<&str> {
+    // the last '.' that is not inside a slice name (slice names rarely hold dots)
+    let i = id.rfind('.')?;
+    id.get(..i)
+}
+
+fn last_name(path: &str) -> &str {
+    path.rsplit('.').next().unwrap_or(path)
+}
+
+/// The validator over one conformance set. Caches per-definition indexes,
+/// compiled invariants and value set expansions across calls.
+pub struct Validator<'c> {
+    conf: &'c Conformance,
+    index: RefCell<HashMap<usize, Rc<SdIndex>>>,
+    invariant_exprs: RefCell<HashMap<u64, Rc<Expression>>>,
+    exprs: RefCell<HashMap<String, Rc<Expression>>>,
+    expansions: RefCell<HashMap<String, Rc<Option<Expansion>>>>,
+}
+
+struct BundleIndex<'a> {
+    by_url: HashMap<&'a str, &'a Value>,
+    by_type_id: HashMap<(&'a str, &'a str), &'a Value>,
+}
+
+impl<'a> BundleIndex<'a> {
+    fn get(&self, reference: &str) -> Option<&'a Value> {
+        if let Some(v) = self.by_url.get(reference) {
+            return Some(v);
+        }
+        let mut parts = reference.rsplitn(3, '/');
+        let (id, ty) = (parts.next()?, parts.next()?);
+        self.by_type_id.get(&(ty, id)).copied()
+    }
+}
+
+impl<'a> Resolver<'a> for BundleIndex<'a> {
+    fn resolve(&self, reference: &str) -> Option<&'a Value> {
+        self.get(reference)
+    }
+}
+
+struct Run<'a> {
+    report: Report,
+    done_constraints: HashSet<(usize, usize, u64)>,
+    done_resources: HashSet<usize>,
+    done_profiles: HashSet<(usize, usize)>,
+    seen: HashSet<String>,
+    bundle: Option<&'a BundleIndex<'a>>,
+    unchecked_vs: BTreeSet<String>,
+}
+
+#[derive(Clone, Copy)]
+struct Scope<'a> {
+    resource: &'a Value,
+    root: &'a Value,
+}
+
+fn ptr(v: &Value) -> usize {
+    v as *const Value as usize
+}
+
+fn is_primitive(code: &str) -> bool {
+    PRIMITIVES.contains(&code) || code.starts_with("http://hl7.org/fhirpath/System.")
+}
+
+fn excerpt(v: &Value) -> Excerpt {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Excerpt::phi_text(text, Phi::Other)
+}
+
+/// `pattern` is contained in `value` (objects: every pattern key matches;
+/// arrays: every pattern item matches some value item).
+fn pattern_matches(pattern: &Value, value: &Value) -> bool {
+    match (pattern, value) {
+        (Value::Object(p), Value::Object(v)) => p
+            .iter()
+            .all(|(k, pv)| v.get(k).is_some_and(|vv| pattern_matches(pv, vv))),
+        (Value::Array(p), Value::Array(v)) => p
+            .iter()
+            .all(|pi| v.iter().any(|vi| pattern_matches(pi, vi))),
+        (p, Value::Array(v)) => v.iter().any(|vi| pattern_matches(p, vi)),
+        (Value::Number(a), Value::Number(b)) => a == b || a.as_f64() == b.as_f64(),
+        (p, v) => p == v,
+    }
+}
+
+impl<'c> Validator<'c> {
+    /// A validator over `conf`.
+    pub fn new(conf: &'c Conformance) -> Validator<'c> {
+        Validator {
+            conf,
+            index: RefCell::new(HashMap::new()),
+            invariant_exprs: RefCell::new(HashMap::new()),
+            exprs: RefCell::new(HashMap::new()),
+            expansions: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// Validates JSON bytes (a resource or a Bundle) against its declared
+    /// profiles and `profiles`.
+    pub fn validate_json(&self, bytes: &[u8], profiles: &[String]) -> Report {
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(v) => self.validate(&v, profiles),
+            Err(e) => {
+                let mut r = Report::default();
+                r.issues.push(Issue {
+                    code: &codes::NOT_JSON,
+                    severity: codes::NOT_JSON.severity,
+                    expression: format!("line {} column {}", e.line(), e.column()),
+                    message: format!("not valid JSON ({})", classify(&e)),
+                    excerpt: None,
+                });
+                r
+            }
+        }
+    }
+
+    /// Validates a parsed resource (or Bundle).
+    pub fn validate(&self, res: &Value, profiles: &[String]) -> Report {
+        let bidx = index_bundle(res);
+        let mut run = Run {
+            report: Report::default(),
+            done_constraints: HashSet::new(),
+            done_resources: HashSet::new(),
+            done_profiles: HashSet::new(),
+            seen: HashSet::new(),
+            bundle: None,
+            unchecked_vs: BTreeSet::new(),
+        };
+        let Some(rt) = res.get("resourceType").and_then(Value::as_str) else {
+            self.issue(
+                &mut run,
+                &codes::NOT_JSON,
+                "$",
+                "not a FHIR resource: no resourceType",
+                None,
+            );
+            return run.report;
+        };
+        if rt == "Bundle" {
+            run.bundle = Some(&bidx);
+        }
+        self.resource(
+            &mut run,
+            res,
+            rt.to_owned(),
+            profiles,
+            Scope {
+                resource: res,
+                root: res,
+            },
+        );
+        self.references(&mut run, res, rt);
+        for vs in std::mem::take(&mut run.unchecked_vs) {
+            self.issue(
+                &mut run,
+                &codes::BINDING_UNCHECKED,
+                rt,
+                &format!("required value set {vs} cannot be expanded from the loaded packages; codes bound to it were not checked"),
+                None,
+            );
+        }
+        run.report
+    }
+
+    fn issue(
+        &self,
+        run: &mut Run<'_>,
+        code: &'static Code,
+        path: &str,
+        msg: &str,
+        ex: Option<Excerpt>,
+    ) {
+        // The same finding reached through the base definition and a profile is
+        // reported once (invariants are keyed by their message, which names the key).
+        let key = match code.id {
+            "V010" | "V011" | "V012" => format!("{}|{path}|{msg}", code.id),
+            _ => format!("{}|{path}", code.id),
+        };
+        if !run.seen.insert(key) {
+            return;
+        }
+        run.report.issues.push(Issue {
+            code,
+            severity: code.severity,
+            expression: path.to_owned(),
+            message: msg.to_owned(),
+            excerpt: ex,
+        });
+    }
+
+    fn sd_index(&self, sd: &StructureDefinition) -> Rc<SdIndex> {
+        // definitions live as long as the Conformance: their address identifies them
+        let key = sd as *const StructureDefinition as usize;
+        if let Some(i) = self.index.borrow().get(&key) {
+            return i.clone();
+        }
+        let mut children: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_id = HashMap::new();
+        for (i, e) in sd.elements.iter().enumerate() {
+            by_id.insert(e.id.clone(), i);
+            if let Some(p) = parent_id(&e.id) {
+                children.entry(p.to_owned()).or_default().push(i);
+            }
+        }
+        let idx = Rc::new(SdIndex { children, by_id });
+        self.index.borrow_mut().insert(key, idx.clone());
+        idx
+    }
+
+    fn expression(&self, src: &str) -> Rc<Expression> {
+        if let Some(e) = self.exprs.borrow().get(src) {
+            return e.clone();
+        }
+        let e = Rc::new(Expression::compile(src));
+        self.exprs.borrow_mut().insert(src.to_owned(), e.clone());
+        e
+    }
+
+    fn invariant_expression(&self, fingerprint: u64, src: &str) -> Rc<Expression> {
+        if let Some(e) = self.invariant_exprs.borrow().get(&fingerprint) {
+            return e.clone();
+        }
+        let e = self.expression(src);
+        self.invariant_exprs
+            .borrow_mut()
+            .insert(fingerprint, e.clone());
+        e
+    }
+
+    fn profile(&self, canonical: &str) -> Option<&'c Arc<StructureDefinition>> {
+        self.conf.structure_definition(canonical).or_else(|| {
+            self.conf
+                .structure_definition(canonical.split('|').next().unwrap_or(canonical))
+        })
+    }
+
+    fn resource<'a>(
+        &self,
+        run: &mut Run<'a>,
+        res: &'a Value,
+        path: String,
+        extra: &[String],
+        scope: Scope<'a>,
+    ) where
+        'c: 'a,
+    {
+        if run.done_resources.insert(ptr(res)) {
+            run.report.resources += 1;
+        }
+        let Some(obj) = res.as_object() else {
+            self.issue(
+                run,
+                &codes::WRONG_SHAPE,
+                &path,
+                "a resource must be a JSON object",
+                None,
+            );
+            return;
+        };
+        let rt = obj
+            .get("resourceType")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let base = self
+            .conf
+            .type_definition(rt)
+            .filter(|sd| sd.kind == "resource");
+        let Some(base) = base else {
+            if codes::R4_RESOURCE_TYPES.contains(&rt) {
+                self.issue(
+                    run,
+                    &codes::RESOURCE_NOT_VALIDATED,
+                    &path,
+                    "no definition of this R4 resource type is loaded; it was not validated",
+                    Some(Excerpt::text(rt)),
+                );
+                return;
+            }
+            self.issue(
+                run,
+                &codes::UNKNOWN_RESOURCE_TYPE,
+                &path,
+                "resourceType is missing or not a resource type of the loaded packages",
+                Some(Excerpt::text(rt)),
+            );
+            return;
+        };
+        let mut sds: Vec<&Arc<StructureDefinition>> = vec![base];
+        let declared = obj
+            .get("meta")
+            .and_then(|m| m.get("profile"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned);
+        for url in declared.chain(extra.iter().cloned()) {
+            match self.profile(&url) {
+                Some(sd) if sd.type_name == rt => {
+                    if !sds.iter().any(|s| Arc::ptr_eq(s, sd)) {
+                        sds.push(sd);
+                    }
+                }
+                Some(_) => self.issue(
+                    run,
+                    &codes::PROFILE_NOT_LOADED,
+                    &path,
+                    &format!("profile {url} is for another resource type; not applied"),
+                    None,
+                ),
+                None => self.issue(
+                    run,
+                    &codes::PROFILE_NOT_LOADED,
+                    &path,
+                    &format!("profile {url} is not in the loaded package set; not applied"),
+                    None,
+                ),
+            }
+        }
+        let node = Node {
+            value: res,
+            ext: None,
+            ty: Some(base.type_name.as_str()),
+        };
+        for sd in sds {
+            if run
+                .done_profiles
+                .insert((ptr(res), Arc::as_ptr(sd) as usize))
+            {
+                self.element(run, node, sd, 0, &path, scope);
+            }
+        }
+    }
+
+    /// Validates `node` against element `ei` of `sd` (its invariants and children).
+    fn element<'a>(
+        &self,
+        run: &mut Run<'a>,
+        node: Node<'a>,
+        sd: &'c Arc<StructureDefinition>,
+        ei: usize,
+        path: &str,
+        scope: Scope<'a>,
+    ) where
+        'c: 'a,
+    {
+        let Some(ed) = sd.elements.get(ei) else {
+            return;
+        };
+        self.invariants(run, node, sd, ed, path, scope);
+        let idx = self.sd_index(sd);
+        let mut kids = idx.children.get(&ed.id);
+        let kid_sd = sd;
+        let kid_idx = idx.clone();
+        if kids.is_none()
+            && let Some(cr) = &ed.content_reference
+        {
+            let target = cr.trim_start_matches('#');
+            kids = idx.children.get(target);
+        }
+        if kids.is_none() {
+            // not expanded in this snapshot: continue in the type's definition
+            if let Some(tsd) = self.type_sd_for(node, ed) {
+                if !Arc::ptr_eq(tsd, sd) || ei != 0 {
+                    self.element(run, node, tsd, 0, path, scope);
+                }
+                return;
+            }
+            return;
+        }
+        let Some(kids) = kids else {
+            return;
+        };
+        let obj = match node.value {
+            Value::Object(o) => Some(o),
+            _ => None,
+        };
+        let ext_obj = node.ext.and_then(Value::as_object);
+        let Some(obj) = obj.or(ext_obj) else {
+            return;
+        };
+        // match JSON keys to child definitions
+        let mut by_def: HashMap<usize, Found<'a>> = HashMap::new();
+        let defs: Vec<usize> = kids
+            .iter()
+            .copied()
+            .filter(|&k| kid_sd.elements[k].slice_name.is_none())
+            .collect();
+        for (key, v) in obj {
+            if key == "resourceType" || key == "fhir_comments" {
+                continue;
+            }
+            let (base_key, is_ext) = match key.strip_prefix('_') {
+                Some(b) => (b, true),
+                None => (key.as_str(), false),
+            };
+            if is_ext && obj.contains_key(base_key) {
+                continue; // handled with its value
+            }
+            let mut found = None;
+            for &d in &defs {
+                let name = last_name(&kid_sd.elements[d].path);
+                if name == base_key {
+                    found = Some((d, None));
+                    break;
+                }
+                if let Some(prefix) = name.strip_suffix("[x]")
+                    && let Some(suffix) = base_key.strip_prefix(prefix)
+                    && suffix.starts_with(|c: char| c.is_ascii_uppercase())
+                {
+                    found = Some((d, Some(suffix.to_owned())));
+                    break;
+                }
+            }
+            let Some((d, choice)) = found else {
+                self.issue(
+                    run,
+                    &codes::UNKNOWN_ELEMENT,
+                    &format!("{path}.{key}"),
+                    &format!("element is not defined by {}", kid_sd.url),
+                    None,
+                );
+                continue;
+            };
+            let (val, ext) = if is_ext {
+                (&NULL, Some(v))
+            } else {
+                (v, obj.get(&format!("_{key}")))
+            };
+            by_def
+                .entry(d)
+                .or_default()
+                .push((base_key.to_owned(), val, ext, choice));
+        }
+        for &d in &defs {
+            let ced = &kid_sd.elements[d];
+            let name = last_name(&ced.path);
+            let entries = by_def.remove(&d).unwrap_or_default();
+            let mut items: Vec<(Node<'a>, String, Option<String>)> = Vec::new();
+            if entries.len() > 1 {
+                self.issue(
+                    run,
+                    &codes::BAD_CHOICE_TYPE,
+                    &format!("{path}.{name}"),
+                    "a choice element appears with more than one type",
+                    None,
+                );
+            }
+            for (key, val, ext, choice) in entries {
+                let repeating = ced.base_max != Max::N(1);
+                match (val, repeating) {
+                    (Value::Array(a), true) => {
+                        if a.is_empty() {
+                            self.issue(
+                                run,
+                                &codes::EMPTY_VALUE,
+                                &format!("{path}.{key}"),
+                                "empty array",
+                                None,
+                            );
+                        }
+                        let exts = ext.and_then(Value::as_array);
+                        for (i, x) in a.iter().enumerate() {
+                            let e = exts.and_then(|e| e.get(i)).filter(|e| !e.is_null());
+                            if x.is_null() && e.is_none() {
+                                self.issue(
+                                    run,
+                                    &codes::EMPTY_VALUE,
+                                    &format!("{path}.{key}[{i}]"),
+                                    "null in an array",
+                                    None,
+                                );
+                                continue;
+                            }
+                            items.push((
+                                Node {
+                                    value: x,
+                                    ext: e,
+                                    ty: None,
+                                },
+                                format!("{path}.{key}[{i}]"),
+                                choice.clone(),
+                            ));
+                        }
+                    }
+                    (Value::Null, _) if ext.is_some() => {
+                        // only the _element part (extensions of a primitive)
+                        match ext {
+                            Some(Value::Array(a)) => {
+                                for (i, e) in a.iter().enumerate() {
+                                    if !e.is_null() {
+                                        items.push((
+                                            Node {
+                                                value: &NULL,
+                                                ext: Some(e),
+                                                ty: None,
+                                            },
+                                            format!("{path}.{key}[{i}]"),
+                                            choice.clone(),
+                                        ));
+                                    }
+                                }
+                            }
+                            e => items.push((
+                                Node {
+                                    value: &NULL,
+                                    ext: e,
+                                    ty: None,
+                                },
+                                format!("{path}.{key}"),
+                                choice.clone(),
+                            )),
+                        }
+                    }
+                    (Value::Array(_), false) => {
+                        self.issue(
+                            run,
+                            &codes::WRONG_SHAPE,
+                            &format!("{path}.{key}"),
+                            "an array where the element does not repeat",
+                            None,
+                        );
+                    }
+                    (_, true) => {
+                        self.issue(
+                            run,
+                            &codes::WRONG_SHAPE,
+                            &format!("{path}.{key}"),
+                            "a single value where the element repeats (must be an array)",
+                            None,
+                        );
+                        items.push((
+                            Node {
+                                value: val,
+                                ext,
+                                ty: None,
+                            },
+                            format!("{path}.{key}"),
+                            choice,
+                        ));
+                    }
+                    (_, false) => items.push((
+                        Node {
+                            value: val,
+                            ext,
+                            ty: None,
+                        },
+                        format!("{path}.{key}"),
+                        choice,
+                    )),
+                }
+            }
+            let n = items.len();
+            if (n as u64) < u64::from(ced.min) {
+                self.issue(
+                    run,
+                    &codes::TOO_FEW,
+                    &format!("{path}.{name}"),
+                    &format!(
+                        "{} requires at least {} (found {n}) in {}",
+                        ced.id, ced.min, kid_sd.url
+                    ),
+                    None,
+                );
+            }
+            if ced.max.exceeded_by(n) {
+                self.issue(
+                    run,
+                    &codes::TOO_MANY,
+                    &format!("{path}.{name}"),
+                    &format!(
+                        "{} allows at most {} (found {n}) in {}",
+                        ced.id,
+                        max_text(ced.max),
+                        kid_sd.url
+                    ),
+                    None,
+                );
+            }
+            let mut typed = Vec::with_capacity(items.len());
+            for (mut item, ipath, choice) in items {
+                let ty = match &choice {
+                    Some(suffix) => {
+                        let t = ced
+                            .types
+                            .iter()
+                            .find(|t| type_matches_suffix(&t.code, suffix));
+                        match t {
+                            Some(t) => Some(t.code.as_str()),
+                            None => {
+                                self.issue(
+                                    run,
+                                    &codes::BAD_CHOICE_TYPE,
+                                    &ipath,
+                                    &format!("type {suffix} is not allowed for {}", ced.id),
+                                    None,
+                                );
+                                continue;
+                            }
+                        }
+                    }
+                    None => ced.types.first().map(|t| t.code.as_str()),
+                };
+                item.ty = ty;
+                self.value(run, item, kid_sd, d, &ipath, scope);
+                typed.push((item, ipath));
+            }
+            if ced.slicing.is_some() {
+                self.slices(
+                    run,
+                    &typed,
+                    kid_sd,
+                    &kid_idx,
+                    d,
+                    &format!("{path}.{name}"),
+                    scope,
+                );
+            }
+        }
+    }
+
+    fn type_sd_for(
+        &self,
+        node: Node<'_>,
+        ed: &ElementDefinition,
+    ) -> Option<&'c Arc<StructureDefinition>> {
+        let code = node
+            .ty
+            .or_else(|| ed.types.first().map(|t| t.code.as_str()))?;
+        if is_primitive(code) {
+            return None;
+        }
+        if code == "Extension"
+            && let Some(url) = node.value.get("url").and_then(Value::as_str)
+            && let Some(sd) = self.profile(url)
+        {
+            return Some(sd);
+        }
+        let t = ed.types.iter().find(|t| t.code == code);
+        if let Some(p) = t.and_then(|t| t.profiles.first())
+            && let Some(sd) = self.profile(p)
+        {
+            return Some(sd);
+        }
+        self.conf.type_definition(code)
+    }
+
+    fn value<'a>(
+        &self,
+        run: &mut Run<'a>,
+        node: Node<'a>,
+        sd: &'c Arc<StructureDefinition>,
+        ei: usize,
+        path: &str,
+        scope: Scope<'a>,
+    ) where
+        'c: 'a,
+    {
+        let ed = &sd.elements[ei];
+        let ty = node.ty.unwrap_or("");
+        // fixed / pattern
+        if let Some((_, f)) = &ed.fixed
+            && !node.value.is_null()
+            && !fixed_eq(f, node.value)
+        {
+            self.issue(
+                run,
+                &codes::FIXED_MISMATCH,
+                path,
+                &format!(
+                    "{} must have the fixed value {} ({})",
+                    ed.id,
+                    compact(f),
+                    sd.url
+                ),
+                Some(excerpt(node.value)),
+            );
+        }
+        if let Some((_, p)) = &ed.pattern
+            && !node.value.is_null()
+            && !pattern_matches(p, node.value)
+        {
+            self.issue(
+                run,
+                &codes::PATTERN_MISMATCH,
+                path,
+                &format!(
+                    "{} must match the pattern {} ({})",
+                    ed.id,
+                    compact(p),
+                    sd.url
+                ),
+                Some(excerpt(node.value)),
+            );
+        }
+        if is_primitive(ty) || (ty.is_empty() && !node.value.is_object()) {
+            let pty = ty.rsplit('.').next().unwrap_or(ty);
+            let pty = match pty {
+                "String" => "string",
+                "Boolean" => "boolean",
+                "Integer" => "integer",
+                "Decimal" => "decimal",
+                "Date" => "date",
+                "DateTime" => "dateTime",
+                "Time" => "time",
+                other => other,
+            };
+            if !node.value.is_null() {
+                if let Err(why) = primitive::check(pty, node.value) {
+                    let code = if why == "empty string" {
+                        &codes::EMPTY_VALUE
+                    } else {
+                        &codes::BAD_PRIMITIVE
+                    };
+                    self.issue(
+                        run,
+                        code,
+                        path,
+                        &format!("{why} ({})", ed.id),
+                        Some(excerpt(node.value)),
+                    );
+                }
+                if let (Some(ml), Some(s)) = (ed.max_length, node.value.as_str())
+                    && s.chars().count() > ml as usize
+                {
+                    self.issue(
+                        run,
+                        &codes::TOO_LONG,
+                        path,
+                        &format!("{} allows at most {ml} characters", ed.id),
+                        None,
+                    );
+                }
+                if pty == "code" {
+                    self.binding(run, node.value, ed, path, ty);
+                }
+            }
+            self.invariants(run, node, sd, ed, path, scope);
+            if let Some(ext) = node.ext
+                && let Some(Value::Array(exts)) = ext.get("extension")
+            {
+                let Some(esd) = self.conf.type_definition("Extension") else {
+                    return;
+                };
+                for (i, e) in exts.iter().enumerate() {
+                    let en = Node {
+                        value: e,
+                        ext: None,
+                        ty: Some("Extension"),
+                    };
+                    let sd2 = self.type_sd_for(en, &esd.elements[0]).unwrap_or(esd);
+                    self.element(run, en, sd2, 0, &format!("{path}.extension[{i}]"), scope);
+                }
+            }
+            return;
+        }
+        let Some(obj) = node.value.as_object() else {
+            self.issue(
+                run,
+                &codes::WRONG_SHAPE,
+                path,
+                &format!("{} ({ty}) must be a JSON object", ed.id),
+                None,
+            );
+            return;
+        };
+        if obj.is_empty() {
+            self.issue(run, &codes::EMPTY_VALUE, path, "empty object", None);
+            return;
+        }
+        if ty == "Coding" || ty == "CodeableConcept" {
+            self.binding(run, node.value, ed, path, ty);
+        }
+        if ty == "Reference" {
+            self.reference_target(run, node.value, ed, path, scope);
+        }
+        let is_resource = ty == "Resource"
+            || self
+                .conf
+                .type_definition(ty)
+                .is_some_and(|t| t.kind == "resource");
+        if is_resource {
+            let profiles: Vec<String> = ed
+                .types
+                .iter()
+                .flat_map(|t| t.profiles.iter().cloned())
+                .collect();
+            let inner_scope = Scope {
+                resource: node.value,
+                root: if path.contains(".contained[") {
+                    scope.root
+                } else {
+                    node.value
+                },
+            };
+            let rt = node
+                .value
+                .get("resourceType")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            // Several profiles on one type are alternatives: the resource must conform to
+            // one. Prefer those it declares; otherwise try each and keep the best fit.
+            let profiles: Vec<String> = profiles
+                .into_iter()
+                .filter(|p| self.profile(p).is_none_or(|sd| sd.type_name == rt))
+                .collect();
+            let declared = declared_profiles(node.value);
+            let chosen: Vec<String> = if profiles.len() <= 1 {
+                profiles
+            } else {
+                let hit: Vec<String> = profiles
+                    .iter()
+                    .filter(|p| declared.iter().any(|d| same_canonical(d, p)))
+                    .cloned()
+                    .collect();
+                if !hit.is_empty() {
+                    hit.into_iter().take(1).collect()
+                } else {
+                    let mut best: Option<(usize, String)> = None;
+                    for p in &profiles {
+                        let mut trial = Run {
+                            report: Report::default(),
+                            done_constraints: HashSet::new(),
+                            done_resources: HashSet::new(),
+                            done_profiles: HashSet::new(),
+                            seen: HashSet::new(),
+                            bundle: run.bundle,
+                            unchecked_vs: BTreeSet::new(),
+                        };
+                        self.resource(
+                            &mut trial,
+                            node.value,
+                            path.to_owned(),
+                            std::slice::from_ref(p),
+                            inner_scope,
+                        );
+                        let errs = trial
+                            .report
+                            .issues
+                            .iter()
+                            .filter(|i| i.severity == Severity::Error)
+                            .count();
+                        if best.as_ref().is_none_or(|(e, _)| errs < *e) {
+                            best = Some((errs, p.clone()));
+                        }
+                    }
+                    best.into_iter().map(|(_, p)| p).collect()
+                }
+            };
+            self.resource(run, node.value, path.to_owned(), &chosen, inner_scope);
+            return;
+        }
+        self.element(run, node, sd, ei, path, scope);
+    }
+
+    /// A reference resolved in the Bundle or among contained resources must point
+    /// to a resource type its element allows (via `targetProfile`).
+    fn reference_target(
+        &self,
+        run: &mut Run<'_>,
+        v: &Value,
+        ed: &ElementDefinition,
+        path: &str,
+        scope: Scope<'_>,
+    ) {
+        let Some(r) = v.get("reference").and_then(Value::as_str) else {
+            return;
+        };
+        let targets: Vec<&str> = ed
+            .types
+            .iter()
+            .filter(|t| t.code == "Reference")
+            .flat_map(|t| t.target_profiles.iter().map(String::as_str))
+            .collect();
+        if targets.is_empty() {
+            return;
+        }
+        let target = if let Some(id) = r.strip_prefix('#') {
+            scope
+                .root
+                .get("contained")
+                .and_then(Value::as_array)
+                .and_then(|cs| {
+                    cs.iter()
+                        .find(|c| c.get("id").and_then(Value::as_str) == Some(id))
+                })
+        } else {
+            run.bundle.and_then(|b| b.get(r))
+        };
+        let Some(rt) = target
+            .and_then(|t| t.get("resourceType"))
+            .and_then(Value::as_str)
+        else {
+            return;
+        };
+        let mut allowed = Vec::new();
+        for t in &targets {
+            match self.profile(t) {
+                Some(sd) => {
+                    if sd.type_name == rt
+                        || sd.type_name == "Resource"
+                        || sd.type_name == "DomainResource"
+                    {
+                        return;
+                    }
+                    allowed.push(sd.type_name.clone());
+                }
+                None => return, // a target profile we do not have: cannot judge
+            }
+        }
+        allowed.sort();
+        allowed.dedup();
+        self.issue(
+            run,
+            &codes::BAD_REFERENCE_TARGET,
+            &format!("{path}.reference"),
+            &format!(
+                "{} may refer to {} only; the target is a {rt}",
+                ed.id,
+                allowed.join(" | ")
+            ),
+            None,
+        );
+    }
+
+    fn invariants<'a>(
+        &self,
+        run: &mut Run<'a>,
+        node: Node<'a>,
+        sd: &'c Arc<StructureDefinition>,
+        ed: &ElementDefinition,
+        path: &str,
+        scope: Scope<'a>,
+    ) where
+        'c: 'a,
+    {
+        for c in &ed.constraints {
+            if c.expression.is_empty() {
+                continue;
+            }
+            let key = (ptr(node.value), node.ext.map_or(0, ptr), c.fingerprint);
+            if !run.done_constraints.insert(key) {
+                continue;
+            }
+            let e = self.invariant_expression(c.fingerprint, &c.expression);
+            let resolver: Option<&'a dyn Resolver<'a>> = run.bundle.map(|b| b as &dyn Resolver<'a>);
+            let env = Env {
+                resource: Some(scope.resource),
+                root_resource: Some(scope.root),
+                resolver,
+            };
+            run.report.invariants_evaluated += 1;
+            let verdict = if c.key == "ele-1" && c.expression == ELE_1 {
+                // evaluated natively (it is on every element): a value, or a child other than id
+                if ele_1_holds(node) {
+                    Verdict::Pass
+                } else {
+                    Verdict::Fail
+                }
+            } else {
+                e.check_node(node, env)
+            };
+            match verdict {
+                Verdict::Pass => {}
+                Verdict::Fail => {
+                    let code = if c.severity == "error" {
+                        &codes::INVARIANT_FAILED
+                    } else {
+                        &codes::INVARIANT_WARNING
+                    };
+                    let human = if c.human.is_empty() {
+                        &c.expression
+                    } else {
+                        &c.human
+                    };
+                    self.issue(
+                        run,
+                        code,
+                        path,
+                        &format!("invariant {} failed: {human} ({})", c.key, sd.url),
+                        None,
+                    );
+                }
+                Verdict::NotEvaluable(why) => {
+                    run.report.invariants_not_evaluable += 1;
+                    self.issue(
+                        run,
+                        &codes::INVARIANT_NOT_EVALUABLE,
+                        path,
+                        &format!(
+                            "invariant {} could not be evaluated: {why} ({})",
+                            c.key, sd.url
+                        ),
+                        None,
+                    );
+                }
+            }
+        }
+    }
+
+    fn binding(&self, run: &mut Run<'_>, v: &Value, ed: &ElementDefinition, path: &str, ty: &str) {
+        let Some(b) = &ed.binding else {
+            return;
+        };
+        if b.strength != "required" {
+            return;
+        }
+        let Some(exp) = self.expand(&b.value_set) else {
+            run.unchecked_vs.insert(b.value_set.clone());
+            return;
+        };
+        let ok = match ty {
+            "Coding" => coding_in(v, &exp),
+            "CodeableConcept" => match v.get("coding").and_then(Value::as_array) {
+                Some(cs) => cs.iter().any(|c| coding_in(c, &exp)),
+                None => true,
+            },
+            _ => match v.as_str() {
+                Some(code) => exp.iter().any(|(_, c)| c == code),
+                None => true,
+            },
+        };
+        if !ok {
+            self.issue(
+                run,
+                &codes::NOT_IN_VALUE_SET,
+                path,
+                &format!(
+                    "code is not in the required value set {} ({})",
+                    b.value_set, ed.id
+                ),
+                Some(excerpt(v)),
+            );
+        }
+    }
+
+    /// (system, code) pairs of a value set, when it can be expanded offline.
+    fn expand(&self, canonical: &str) -> Option<Rc<HashSet<(String, String)>>> {
+        if let Some(e) = self.expansions.borrow().get(canonical) {
+            return (**e).clone().map(Rc::new);
+        }
+        let mut seen = HashSet::new();
+        let r = self.expand_inner(canonical, &mut seen);
+        self.expansions
+            .borrow_mut()
+            .insert(canonical.to_owned(), Rc::new(r.clone()));
+        r.map(Rc::new)
+    }
+
+    fn expand_inner(
+        &self,
+        canonical: &str,
+        seen: &mut HashSet<String>,
+    ) -> Option<HashSet<(String, String)>> {
+        if !seen.insert(canonical.to_owned()) {
+            return None;
+        }
+        let vs = self.conf.value_set(canonical).or_else(|| {
+            self.conf
+                .value_set(canonical.split('|').next().unwrap_or(canonical))
+        })?;
+        let mut out = HashSet::new();
+        if let Some(contains) = vs
+            .get("expansion")
+            .and_then(|e| e.get("contains"))
+            .and_then(Value::as_array)
+        {
+            collect_contains(contains, &mut out);
+            return Some(out);
+        }
+        let compose = vs.get("compose")?;
+        for inc in compose
+            .get("include")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            out.extend(self.expand_include(inc, seen)?);
+        }
+        for exc in compose
+            .get("exclude")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for x in self.expand_include(exc, seen)? {
+                out.remove(&x);
+            }
+        }
+        Some(out)
+    }
+
+    fn expand_include(
+        &self,
+        inc: &Value,
+        seen: &mut HashSet<String>,
+    ) -> Option<HashSet<(String, String)>> {
+        if inc.get("filter").is_some() {
+            return None;
+        }
+        let system = inc.get("system").and_then(Value::as_str);
+        let mut set: Option<HashSet<(String, String)>> = None;
+        if let Some(system) = system {
+            let mut s = HashSet::new();
+            if let Some(concepts) = inc.get("concept").and_then(Value::as_array) {
+                for c in concepts {
+                    if let Some(code) = c.get("code").and_then(Value::as_str) {
+                        s.insert((system.to_owned(), code.to_owned()));
+                    }
+                }
+            } else {
+                let cs = self.conf.code_system(system)?;
+                if cs
+                    .get("content")
+                    .and_then(Value::as_str)
+                    .is_some_and(|c| c != "complete")
+                {
+                    return None;
+                }
+                collect_concepts(system, cs.get("concept").and_then(Value::as_array)?, &mut s);
+            }
+            set = Some(s);
+        }
+        for vs in inc
+            .get("valueSet")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let other = self.expand_inner(vs.as_str()?, seen)?;
+            set = Some(match set {
+                None => other,
+                Some(s) => s.intersection(&other).cloned().collect(),
+            });
+        }
+        set
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn slices<'a>(
+        &self,
+        run: &mut Run<'a>,
+        items: &[(Node<'a>, String)],
+        sd: &'c Arc<StructureDefinition>,
+        idx: &SdIndex,
+        base: usize,
+        path: &str,
+        scope: Scope<'a>,
+    ) where
+        'c: 'a,
+    {
+        let bed = &sd.elements[base];
+        let Some(slicing) = &bed.slicing else {
+            return;
+        };
+        let Some(parent) = parent_id(&bed.id) else {
+            return;
+        };
+        let slice_prefix = format!("{}:", bed.id);
+        let slices: Vec<usize> = idx
+            .children
+            .get(parent)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&k| {
+                sd.elements[k]
+                    .id
+                    .strip_prefix(&slice_prefix)
+                    .is_some_and(|rest| !rest.contains(['/', '.', ':']))
+            })
+            .collect();
+        if slices.is_empty() {
+            return;
+        }
+        let mut counts = vec![0usize; slices.len()];
+        let mut undetermined = false;
+        let env = Env {
+            resource: Some(scope.resource),
+            root_resource: Some(scope.root),
+            resolver: run.bundle.map(|b| b as &dyn Resolver<'a>),
+        };
+        for (item, ipath) in items {
+            let mut matched = None;
+            for (si, &s) in slices.iter().enumerate() {
+                match self.slice_matches(*item, env, sd, idx, s, &slicing.discriminators) {
+                    Some(true) => {
+                        matched = Some(si);
+                        break;
+                    }
+                    Some(false) => {}
+                    None => undetermined = true,
+                }
+            }
+            match matched {
+                Some(si) => {
+                    counts[si] += 1;
+                    let s = slices[si];
+                    let mut it = *item;
+                    if let Some(t) = sd.elements[s].types.first()
+                        && it.value.get("resourceType").is_none()
+                        && sd.elements[s].types.len() == 1
+                    {
+                        it.ty = Some(t.code.as_str());
+                    }
+                    self.value(run, it, sd, s, ipath, scope);
+                }
+                None => {
+                    if slicing.rules == "closed" && !undetermined {
+                        self.issue(
+                            run,
+                            &codes::NO_SLICE,
+                            ipath,
+                            &format!("matches no slice of {} (closed) in {}", bed.id, sd.url),
+                            None,
+                        );
+                    }
+                }
+            }
+        }
+        if undetermined {
+            return;
+        }
+        for (si, &s) in slices.iter().enumerate() {
+            let sed = &sd.elements[s];
+            let name = sed.slice_name.as_deref().unwrap_or("");
+            if (counts[si] as u64) < u64::from(sed.min) {
+                self.issue(
+                    run,
+                    &codes::TOO_FEW,
+                    &format!("{path}:{name}"),
+                    &format!(
+                        "slice {} requires at least {} (found {}) in {}",
+                        sed.id, sed.min, counts[si], sd.url
+                    ),
+                    None,
+                );
+            }
+            if sed.max.exceeded_by(counts[si]) {
+                self.issue(
+                    run,
+                    &codes::TOO_MANY,
+                    &format!("{path}:{name}"),
+                    &format!(
+                        "slice {} allows at most {} (found {}) in {}",
+                        sed.id,
+                        max_text(sed.max),
+                        counts[si],
+                        sd.url
+                    ),
+                    None,
+                );
+            }
+        }
+    }
+
+    /// Does `item` belong to slice element `s`? `None` when it cannot be decided.
+    fn slice_matches<'a>(
+        &self,
+        item: Node<'a>,
+        env: Env<'a>,
+        sd: &'c Arc<StructureDefinition>,
+        idx: &SdIndex,
+        s: usize,
+        discriminators: &[(String, String)],
+    ) -> Option<bool> {
+        if discriminators.is_empty() {
+            return None;
+        }
+        let sed = &sd.elements[s];
+        for (dtype, dpath) in discriminators {
+            let dpath = dpath.as_str();
+            // the element (in this SD or in the slice's type profile) that fixes the path
+            let target_ed: Option<(&ElementDefinition, &Arc<StructureDefinition>)> =
+                if dpath == "$this" || dpath == "resolve()" {
+                    Some((sed, sd))
+                } else {
+                    let id = format!(
+                        "{}.{}",
+                        sed.id,
+                        dpath
+                            .replace(".resolve()", "")
+                            .trim_end_matches("resolve()")
+                    );
+                    match idx.by_id.get(&id) {
+                        Some(&k) => Some((&sd.elements[k], sd)),
+                        None => sed
+                            .types
+                            .first()
+                            .and_then(|t| t.profiles.first())
+                            .and_then(|p| self.profile(p))
+                            .and_then(|psd| {
+                                let pid = format!("{}.{}", psd.type_name, dpath);
+                                psd.elements.iter().find(|e| e.id == pid).map(|e| (e, psd))
+                            }),
+                    }
+                };
+            let values: Vec<&Value> = if dpath == "$this" {
+                vec![item.value]
+            } else {
+                let e = self.expression(dpath);
+                match e.evaluate_node(item, env) {
+                    Ok(c) => c.iter().filter_map(|i| i.node().map(|n| n.value)).collect(),
+                    Err(_) => return None,
+                }
+            };
+            match dtype.as_str() {
+                "value" | "pattern" => {
+                    let (ted, _) = target_ed?;
+                    let want = ted.fixed.as_ref().or(ted.pattern.as_ref()).map(|x| &x.1);
+                    let want = match want {
+                        Some(w) => w,
+                        None => {
+                            // extension slices: the url is fixed in the extension profile
+                            if dpath == "url"
+                                && let Some(p) = sed.types.first().and_then(|t| t.profiles.first())
+                            {
+                                if !values.iter().any(|v| v.as_str() == Some(p.as_str())) {
+                                    return Some(false);
+                                }
+                                continue;
+                            }
+                            // fixed values on the slice's descendants decide
+                            let base_id =
+                                format!("{}.{}", sed.id, if dpath == "$this" { "" } else { dpath });
+                            let base_id = base_id.trim_end_matches('.');
+                            let mut any = false;
+                            for de in &sd.elements {
+                                let Some(rel) = de
+                                    .id
+                                    .strip_prefix(base_id)
+                                    .and_then(|r| r.strip_prefix('.'))
+                                else {
+                                    continue;
+                                };
+                                if rel.contains(':') {
+                                    continue;
+                                }
+                                let Some((_, w)) = de.fixed.as_ref().or(de.pattern.as_ref()) else {
+                                    continue;
+                                };
+                                any = true;
+                                let rel = rel.replace("[x]", "");
+                                let e = self.expression(&rel);
+                                let mut found = false;
+                                for v in &values {
+                                    let n = Node {
+                                        value: v,
+                                        ext: None,
+                                        ty: None,
+                                    };
+                                    if let Ok(c) = e.evaluate_node(n, env)
+                                        && c.iter().any(|i| {
+                                            i.node().is_some_and(|n| pattern_matches(w, n.value))
+                                        })
+                                    {
+                                        found = true;
+                                    }
+                                }
+                                if !found {
+                                    return Some(false);
+                                }
+                            }
+                            if !any {
+                                return None;
+                            }
+                            continue;
+                        }
+                    };
+                    if !values.iter().any(|v| pattern_matches(want, v)) {
+                        return Some(false);
+                    }
+                }
+                "exists" => {
+                    let (ted, _) = target_ed?;
+                    let must = ted.min > 0;
+                    let must_not = ted.max == Max::N(0);
+                    if (must && values.is_empty()) || (must_not && !values.is_empty()) {
+                        return Some(false);
+                    }
+                    if !must && !must_not {
+                        return None;
+                    }
+                }
+                "type" => {
+                    let types: Vec<&str> = match target_ed {
+                        Some((ted, _)) => ted.types.iter().map(|t| t.code.as_str()).collect(),
+                        None => return None,
+                    };
+                    let actual: Vec<&str> = values
+                        .iter()
+                        .filter_map(|v| v.get("resourceType").and_then(Value::as_str))
+                        .collect();
+                    if actual.is_empty() || !actual.iter().any(|a| types.contains(a)) {
+                        return Some(false);
+                    }
+                }
+                "profile" => {
+                    let (ted, _) = target_ed?;
+                    let wanted: Vec<&str> = ted
+                        .types
+                        .iter()
+                        .flat_map(|t| {
+                            if dpath.ends_with("resolve()") {
+                                &t.target_profiles
+                            } else {
+                                &t.profiles
+                            }
+                            .iter()
+                            .map(String::as_str)
+                        })
+                        .collect();
+                    if wanted.is_empty() {
+                        return None;
+                    }
+                    let declared = values.iter().any(|v| {
+                        v.get("meta")
+                            .and_then(|m| m.get("profile"))
+                            .and_then(Value::as_array)
+                            .is_some_and(|ps| {
+                                ps.iter().filter_map(Value::as_str).any(|p| {
+                                    let p = p.split('|').next().unwrap_or(p);
+                                    wanted.iter().any(|w| w.split('|').next() == Some(p))
+                                })
+                            })
+                    });
+                    if !declared {
+                        return Some(false);
+                    }
+                }
+                _ => return None,
+            }
+        }
+        Some(true)
+    }
+
+    /// `urn:uuid` and `#id` references must resolve (one pass, hash lookups).
+    fn references(&self, run: &mut Run<'_>, root: &Value, rt: &str) {
+        let bundle = run.bundle;
+        let mut stack: Vec<(&Value, String, Option<&Value>)> = Vec::new();
+        if rt == "Bundle" {
+            for (i, e) in root
+                .get("entry")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                if let Some(r) = e.get("resource") {
+                    stack.push((r, format!("Bundle.entry[{i}].resource"), Some(r)));
+                }
+            }
+        } else {
+            stack.push((root, rt.to_owned(), Some(root)));
+        }
+        while let Some((v, path, container)) = stack.pop() {
+            match v {
+                Value::Object(o) => {
+                    let container =
+                        if o.contains_key("resourceType") && !path.contains(".contained[") {
+                            Some(v)
+                        } else {
+                            container
+                        };
+                    if let Some(Value::String(r)) = o.get("reference") {
+                        let rpath = format!("{path}.reference");
+                        if let Some(id) = r.strip_prefix('#') {
+                            let ok = id.is_empty()
+                                || container
+                                    .and_then(|c| c.get("contained"))
+                                    .and_then(Value::as_array)
+                                    .is_some_and(|cs| {
+                                        cs.iter().any(|c| {
+                                            c.get("id").and_then(Value::as_str) == Some(id)
+                                        })
+                                    });
+                            if !ok {
+                                self.issue(
+                                    run,
+                                    &codes::UNRESOLVED_CONTAINED,
+                                    &rpath,
+                                    "no contained resource has this id",
+                                    Some(Excerpt::text(r.clone())),
+                                );
+                            }
+                        } else if r.starts_with("urn:uuid:") || r.starts_with("urn:oid:") {
+                            let ok = bundle
+                                .as_ref()
+                                .is_none_or(|b| b.by_url.contains_key(r.as_str()));
+                            if !ok {
+                                self.issue(
+                                    run,
+                                    &codes::UNRESOLVED_REFERENCE,
+                                    &rpath,
+                                    "no Bundle entry has this fullUrl",
+                                    Some(Excerpt::text(r.clone())),
+                                );
+                            }
+                        } else if let Some(b) = &bundle
+                            && b.get(r).is_none()
+                            && !r.contains("://")
+                        {
+                            self.issue(
+                                run,
+                                &codes::REFERENCE_NOT_IN_BUNDLE,
+                                &rpath,
+                                "relative reference to no Bundle entry",
+                                Some(Excerpt::text(r.clone())),
+                            );
+                        }
+                    }
+                    for (k, x) in o {
+                        if x.is_object() || x.is_array() {
+                            stack.push((x, format!("{path}.{k}"), container));
+                        }
+                    }
+                }
+                Value::Array(a) => {
+                    for (i, x) in a.iter().enumerate() {
+                        stack.push((x, format!("{path}[{i}]"), container));
+                    }
+                }
+                _ => {}
+            }
+        }
+        // deterministic order: the walk above is a stack; sort the reference findings by path
+        let start = run
+            .report
+            .issues
+            .iter()
+            .position(|i| matches!(i.code.id, "V016" | "V017" | "V021"))
+            .unwrap_or(run.report.issues.len());
+        run.report.issues[start..].sort_by(|a, b| a.expression.cmp(&b.expression));
+    }
+}
+
+fn classify(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Io => "I/O error",
+        serde_json::error::Category::Syntax => "syntax error",
+        serde_json::error::Category::Data => "data error",
+        serde_json::error::Category::Eof => "unexpected end",
+    }
+}
+
+static NULL: Value = Value::Null;
+
+/// The R4 text of invariant ele-1.
+const ELE_1: &str = "hasValue() or (children().count() > id.count())";
+
+/// `hasValue() or (children().count() > id.count())` without building collections.
+fn ele_1_holds(n: Node<'_>) -> bool {
+    let has_value = !n.value.is_null() && !n.value.is_object() && !n.value.is_array();
+    if has_value {
+        return true;
+    }
+    let non_id_child = |v: &Value| match v {
+        Value::Object(o) => o.iter().any(|(k, x)| {
+            k != "id"
+                && k != "resourceType"
+                && !x.is_null()
+                && !(x.as_array().is_some_and(|a| a.is_empty()))
+        }),
+        _ => false,
+    };
+    non_id_child(n.value) || n.ext.is_some_and(non_id_child)
+}
+
+fn declared_profiles(res: &Value) -> Vec<&str> {
+    res.get("meta")
+        .and_then(|m| m.get("profile"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+fn same_canonical(a: &str, b: &str) -> bool {
+    a.split('|').next() == b.split('|').next()
+}
+
+fn fixed_eq(f: &Value, v: &Value) -> bool {
+    match (f, v) {
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(k, x)| b.get(k).is_some_and(|y| fixed_eq(x, y)))
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| fixed_eq(x, y))
+        }
+        (Value::Number(a), Value::Number(b)) => a == b || a.as_f64() == b.as_f64(),
+        _ => f == v,
+    }
+}
+
+fn max_text(m: Max) -> String {
+    match m {
+        Max::N(n) => n.to_string(),
+        Max::Unbounded => "*".into(),
+    }
+}
+
+fn compact(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 120 {
+        s.chars().take(117).collect::<String>() + "..."
+    } else {
+        s
+    }
+}
+
+fn type_matches_suffix(code: &str, suffix: &str) -> bool {
+    let mut c = code.chars();
+    match c.next() {
+        Some(f) => f.to_ascii_uppercase().to_string() + c.as_str() == suffix,
+        None => false,
+    }
+}
+
+fn coding_in(c: &Value, exp: &HashSet<(String, String)>) -> bool {
+    let code = c.get("code").and_then(Value::as_str);
+    let system = c.get("system").and_then(Value::as_str);
+    match (system, code) {
+        (Some(s), Some(k)) => exp.contains(&(s.to_owned(), k.to_owned())),
+        (None, Some(k)) => exp.iter().any(|(_, c)| c == k),
+        _ => true,
+    }
+}
+
+fn collect_contains(cs: &[Value], out: &mut HashSet<(String, String)>) {
+    for c in cs {
+        if let (Some(s), Some(k)) = (
+            c.get("system").and_then(Value::as_str),
+            c.get("code").and_then(Value::as_str),
+        ) {
+            out.insert((s.to_owned(), k.to_owned()));
+        }
+        if let Some(sub) = c.get("contains").and_then(Value::as_array) {
+            collect_contains(sub, out);
+        }
+    }
+}
+
+fn collect_concepts(system: &str, cs: &[Value], out: &mut HashSet<(String, String)>) {
+    for c in cs {
+        if let Some(k) = c.get("code").and_then(Value::as_str) {
+            out.insert((system.to_owned(), k.to_owned()));
+        }
+        if let Some(sub) = c.get("concept").and_then(Value::as_array) {
+            collect_concepts(system, sub, out);
+        }
+    }
+}
+
+fn index_bundle(b: &Value) -> BundleIndex<'_> {
+    let mut by_url = HashMap::new();
+    let mut by_type_id = HashMap::new();
+    for e in b
+        .get("entry")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(r) = e.get("resource") else {
+            continue;
+        };
+        if let Some(u) = e.get("fullUrl").and_then(Value::as_str) {
+            by_url.insert(u, r);
+        }
+        if let (Some(t), Some(id)) = (
+            r.get("resourceType").and_then(Value::as_str),
+            r.get("id").and_then(Value::as_str),
+        ) {
+            by_type_id.insert((t, id), r);
+        }
+    }
+    BundleIndex { by_url, by_type_id }
+}
+
+#[cfg(test)]
+mod tests;

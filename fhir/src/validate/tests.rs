@@ -1,0 +1,326 @@
+use super::*;
+use crate::conformance::tests::load_set;
+use std::sync::OnceLock;
+
+fn clins() -> &'static Conformance {
+    static C: OnceLock<Conformance> = OnceLock::new();
+    C.get_or_init(|| load_set("clins"))
+}
+
+fn examples() -> Vec<(String, Value)> {
+    let dir = crate::conformance::tests::vendor_root().join("jp-clins/examples");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let v = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+            (p.file_name().unwrap().to_string_lossy().into_owned(), v)
+        })
+        .collect()
+}
+
+fn errors(r: &Report) -> Vec<String> {
+    r.issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .map(|i| format!("{} {}: {}", i.code.id, i.expression, i.message))
+        .collect()
+}
+
+#[test]
+fn jp_clins_examples_validate() {
+    let v = Validator::new(clins());
+    let mut failures = Vec::new();
+    let mut total = 0;
+    for (name, ex) in examples() {
+        total += 1;
+        let r = v.validate(&ex, &[]);
+        let errs = errors(&r);
+        if name == "MedicationRequest-ErrorExample-JP-MedReq-ExtEye-Total1.json" {
+            assert!(
+                r.issues
+                    .iter()
+                    .any(|i| i.code.id == "V010" && i.message.contains("R3010")),
+                "{name}: expected the R3010 invariant to fail: {errs:#?}"
+            );
+            continue;
+        }
+        if !errs.is_empty() {
+            failures.push(format!("{name}:\n  {}", errs.join("\n  ")));
+        }
+    }
+    assert_eq!(total, 61);
+    assert!(
+        failures.is_empty(),
+        "{} of {total} examples fail:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn example(name: &str) -> Value {
+    examples().into_iter().find(|(n, _)| n == name).unwrap().1
+}
+
+fn codes_of(r: &Report) -> Vec<&'static str> {
+    r.issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .map(|i| i.code.id)
+        .collect()
+}
+
+/// Mutations of the examples, generated here (never stored), must be caught.
+#[test]
+fn mutations_are_caught() {
+    let v = Validator::new(clins());
+    let pat = example("Patient-Example-JP-Patient-eCS-MAKINO.json");
+    assert!(v.validate(&pat, &[]).is_valid());
+
+    // impossible date
+    let mut m = pat.clone();
+    m["birthDate"] = json!("2023-02-30");
+    let r = v.validate(&m, &[]);
+    assert!(codes_of(&r).contains(&"V007"), "{:?}", errors(&r));
+    // and the value is in a PHI excerpt, not in the message
+    let i = r.issues.iter().find(|i| i.code.id == "V007").unwrap();
+    assert!(!i.message.contains("2023-02-30"));
+
+    // unknown element
+    let mut m = pat.clone();
+    m["nickname"] = json!("x");
+    assert!(codes_of(&v.validate(&m, &[])).contains(&"V003"));
+
+    // wrong JSON shape: a repeating element given as a single object
+    let mut m = pat.clone();
+    m["name"] = m["name"][0].clone();
+    assert!(codes_of(&v.validate(&m, &[])).contains(&"V006"));
+
+    // wrong code in a required binding
+    let mut m = pat.clone();
+    m["gender"] = json!("femail");
+    assert!(codes_of(&v.validate(&m, &[])).contains(&"V014"));
+
+    // missing required element (Observation.status is 1..1)
+    let obs = example("Observation-Example-JP-Obs-LabResult-eCS-Alb.json");
+    assert!(
+        v.validate(&obs, &[]).is_valid(),
+        "{:?}",
+        errors(&v.validate(&obs, &[]))
+    );
+    let mut m = obs.clone();
+    m.as_object_mut().unwrap().remove("status");
+    assert!(codes_of(&v.validate(&m, &[])).contains(&"V004"));
+
+    // invariant breach: R3010 — remove the standard medication code systems
+    let mr = example("MedicationRequest-Example-JP-MedReq-PO-BID-2d.json");
+    assert!(
+        v.validate(&mr, &[]).is_valid(),
+        "{:?}",
+        errors(&v.validate(&mr, &[]))
+    );
+    let mut m = mr.clone();
+    for c in m["medicationCodeableConcept"]["coding"]
+        .as_array_mut()
+        .unwrap()
+    {
+        c["system"] = json!("http://example.org/local");
+    }
+    let r = v.validate(&m, &[]);
+    assert!(
+        r.issues
+            .iter()
+            .any(|i| i.code.id == "V010" && i.message.contains("R3010")),
+        "{:?}",
+        errors(&r)
+    );
+
+    // choice type not allowed
+    let mut m = obs.clone();
+    let vq = m.as_object_mut().unwrap().remove("valueQuantity");
+    if let Some(vq) = vq {
+        m["valueAddress"] = vq;
+        assert!(
+            codes_of(&v.validate(&m, &[]))
+                .iter()
+                .any(|c| *c == "V018" || *c == "V003")
+        );
+    }
+}
+
+#[test]
+fn bundle_mutations_are_caught() {
+    let v = Validator::new(clins());
+    let b = example("Bundle-Bundle-CLINS-Referral-Example-01.json");
+    let r = v.validate(&b, &[]);
+    assert!(r.is_valid(), "{:#?}", errors(&r));
+    assert!(r.resources > 5);
+
+    // broken urn:uuid reference
+    let mut m = b.clone();
+    let comp = &mut m["entry"][0]["resource"];
+    comp["subject"]["reference"] = json!("urn:uuid:00000000-0000-0000-0000-000000000000");
+    assert!(codes_of(&v.validate(&m, &[])).contains(&"V016"));
+
+    // wrong fixed / pattern value: the bundle type is fixed to document
+    let mut m = b.clone();
+    m["type"] = json!("collection");
+    let r = v.validate(&m, &[]);
+    assert!(
+        codes_of(&r)
+            .iter()
+            .any(|c| matches!(*c, "V008" | "V009" | "V010" | "V014")),
+        "{:?}",
+        errors(&r)
+    );
+
+    // bad slice: drop the Composition (first entry) — the composition slice (min 1) is missing
+    let mut m = b.clone();
+    m["entry"].as_array_mut().unwrap().remove(0);
+    let r = v.validate(&m, &[]);
+    assert!(!r.is_valid());
+
+    // impossible date deep inside an entry
+    let mut m = b.clone();
+    m["entry"][0]["resource"]["date"] = json!("2023-02-30T10:00:00+09:00");
+    let r = v.validate(&m, &[]);
+    assert!(
+        r.issues
+            .iter()
+            .any(|i| i.code.id == "V007"
+                && i.expression.starts_with("Bundle.entry[0].resource.date"))
+    );
+}
+
+#[test]
+fn not_json_and_unknown_types() {
+    let v = Validator::new(clins());
+    assert_eq!(codes_of(&v.validate_json(b"{", &[])), ["V001"]);
+    assert_eq!(
+        codes_of(&v.validate_json(br#"{"resourceType":"Nope"}"#, &[])),
+        ["V002"]
+    );
+    let r = v.validate_json(
+        br#"{"resourceType":"Patient","meta":{"profile":["http://x/none"]}}"#,
+        &[],
+    );
+    assert!(r.is_valid());
+    assert!(r.issues.iter().any(|i| i.code.id == "V013"));
+    let oo = r.operation_outcome();
+    assert_eq!(oo["resourceType"], "OperationOutcome");
+}
+
+/// The example instances shipped inside the eReferral and eCheckupReport packages
+/// validate under their own sets.
+#[test]
+fn package_examples_validate_under_their_sets() {
+    use crate::package::Package;
+    for (set, file) in [
+        ("ereferral", "ereferral/jp-eReferral.r4.tgz"),
+        ("echeckup", "echeckup/jp-eCheckupReport.r4.tgz"),
+    ] {
+        let conf = load_set(set);
+        let v = Validator::new(&conf);
+        let bytes = std::fs::read(crate::conformance::tests::vendor_root().join(file)).unwrap();
+        let pkg = Package::from_tgz(&bytes).unwrap();
+        let mut n = 0;
+        for (path, data) in pkg.json_resources() {
+            let value: Value = serde_json::from_slice(data).unwrap();
+            let rt = value["resourceType"].as_str().unwrap_or("");
+            if matches!(
+                rt,
+                "StructureDefinition"
+                    | "ValueSet"
+                    | "CodeSystem"
+                    | "ImplementationGuide"
+                    | "SearchParameter"
+                    | "CapabilityStatement"
+                    | "OperationDefinition"
+                    | "NamingSystem"
+                    | "ConceptMap"
+            ) || rt.is_empty()
+            {
+                continue;
+            }
+            n += 1;
+            let r = v.validate(&value, &[]);
+            assert!(r.is_valid(), "{set} {path}: {:#?}", errors(&r));
+        }
+        assert!(n >= 10, "{set}: only {n} examples");
+    }
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Truncated or byte-flipped resources never panic: they are reported.
+        #[test]
+        fn damaged_input_never_panics(cut in 0usize..4000, flip in 0usize..4000, byte in any::<u8>()) {
+            let v = Validator::new(clins());
+            let mut bytes = std::fs::read(
+                crate::conformance::tests::vendor_root().join("jp-clins/examples/Patient-Example-JP-Patient-eCS-MAKINO.json"),
+            ).unwrap();
+            if flip < bytes.len() {
+                bytes[flip] = byte;
+            }
+            bytes.truncate(cut.min(bytes.len()));
+            let r = v.validate_json(&bytes, &[]);
+            // a truncated document is never silently valid
+            if cut < 100 {
+                prop_assert!(!r.is_valid());
+            }
+        }
+    }
+}
+
+#[test]
+fn reference_to_a_wrong_resource_type_is_caught() {
+    let v = Validator::new(clins());
+    let b = example("Bundle-Bundle-CLINS-Referral-Example-01.json");
+    // point the Composition's subject at the Composition itself
+    let mut m = b.clone();
+    let own = m["entry"][0]["fullUrl"].clone();
+    m["entry"][0]["resource"]["subject"]["reference"] = own;
+    let r = v.validate(&m, &[]);
+    assert!(codes_of(&r).contains(&"V023"), "{:?}", errors(&r));
+}
+
+#[test]
+fn r4_types_outside_the_vendored_subset_are_warnings() {
+    let v = Validator::new(clins());
+    let r = v.validate_json(br#"{"resourceType":"Basic","code":{"text":"x"}}"#, &[]);
+    assert!(r.is_valid());
+    assert!(r.issues.iter().any(|i| i.code.id == "V024"));
+    assert!(codes::R4_RESOURCE_TYPES.contains(&"Patient"));
+    assert_eq!(codes::R4_RESOURCE_TYPES.len(), 146);
+}
+
+#[test]
+fn native_ele_1_agrees_with_the_evaluator() {
+    let e = Expression::compile(ELE_1);
+    for v in [
+        json!("x"),
+        json!(1),
+        json!({"id": "a"}),
+        json!({"id": "a", "extension": [{"url": "u", "valueString": "v"}]}),
+        json!({"text": "t"}),
+        json!({}),
+    ] {
+        let n = Node {
+            value: &v,
+            ext: None,
+            ty: None,
+        };
+        let fp = e.check_node(n, Env::default()) == Verdict::Pass;
+        assert_eq!(ele_1_holds(n), fp, "{v}");
+    }
+}

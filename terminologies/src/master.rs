@@ -1,0 +1,206 @@
+//! Loading code-system content to check targets against: FHIR CodeSystem JSON
+//! (e.g. the JP-CLINS CoreLabo / InfectionLabo JLAC10 sets, taken from the shipped
+//! package by the CLI) and the J-FAGY allergen CSV.
+
+use crate::check::Master;
+use crate::codes;
+use crate::delimited;
+use diagnostics::{Diagnostic, Diagnostics, Excerpt, FieldPath, Location};
+use serde_json::Value;
+
+fn walk(concepts: &[Value], m: &mut Master) {
+    for c in concepts {
+        if let Some(code) = c.get("code").and_then(Value::as_str) {
+            let display = c.get("display").and_then(Value::as_str).unwrap_or("");
+            m.codes.insert(code.to_owned(), display.to_owned());
+        }
+        if let Some(children) = c.get("concept").and_then(Value::as_array) {
+            walk(children, m);
+        }
+    }
+}
+
+/// Reads a FHIR CodeSystem resource (nested concepts flattened). `None` if the
+/// bytes are not a CodeSystem (reported).
+pub fn from_codesystem_json(bytes: &[u8]) -> (Option<Master>, Diagnostics) {
+    let mut d = Diagnostics::default();
+    let v: Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            d.push(
+                Diagnostic::new(&codes::BAD_MASTER, format!("not JSON: {e}"))
+                    .at(Location::default().line(e.line() as u32)),
+            );
+            return (None, d);
+        }
+    };
+    if v.get("resourceType").and_then(Value::as_str) != Some("CodeSystem") {
+        d.push(Diagnostic::new(
+            &codes::BAD_MASTER,
+            "not a CodeSystem resource",
+        ));
+        return (None, d);
+    }
+    let mut m = Master {
+        system: v
+            .get("url")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
+        version: v
+            .get("version")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
+        ..Master::default()
+    };
+    if m.system.is_empty() {
+        d.push(Diagnostic::new(&codes::BAD_MASTER, "CodeSystem has no url"));
+    }
+    walk(
+        v.get("concept")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]),
+        &mut m,
+    );
+    (Some(m), d)
+}
+
+/// The J-FAGY systems, by the domain character of the meta code.
+pub const JFAGY_FOOD: &str = "http://jpfhir.jp/fhir/core/CodeSystem/JP_JfagyFoodAllergen_CS";
+/// Non-food, non-medication allergens.
+pub const JFAGY_NONFOOD: &str =
+    "http://jpfhir.jp/fhir/core/CodeSystem/JP_JfagyNonFoodNonMedicationAllergen_CS";
+
+/// Reads the J-FAGY CSV (UTF-8, header `DISPLAYSEQ,JFAGYCODE,JPTERM,…`) into the
+/// food and non-food masters. Codes whose domain character is neither `F` nor `N`
+/// (the medication dummy, the all-domain roots) are kept in neither and counted
+/// in an info diagnostic; deleted codes (CXGCATEGORY 3) are left out and counted.
+pub fn from_jfagy_csv(bytes: &[u8], version: &str) -> (Vec<Master>, Diagnostics) {
+    let mut d = Diagnostics::default();
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t.strip_prefix('\u{feff}').unwrap_or(t),
+        Err(e) => {
+            let at = e.valid_up_to();
+            d.push(
+                Diagnostic::new(
+                    &codes::UNDECODABLE,
+                    "J-FAGY CSV is not UTF-8 (use the utf8/ file)",
+                )
+                .at(Location::default().byte(at as u64))
+                .excerpt(Excerpt::bytes(&bytes[at..(at + 2).min(bytes.len())])),
+            );
+            return (Vec::new(), d);
+        }
+    };
+    let (recs, bad) = delimited::records(text, ',', Some('"'));
+    for b in bad {
+        d.push(
+            Diagnostic::new(&codes::BAD_RECORD, b.message)
+                .at(Location::default().line(b.line).byte(b.offset as u64)),
+        );
+    }
+    let mut food = Master {
+        system: JFAGY_FOOD.into(),
+        version: version.into(),
+        ..Master::default()
+    };
+    let mut nonfood = Master {
+        system: JFAGY_NONFOOD.into(),
+        version: version.into(),
+        ..Master::default()
+    };
+    let mut it = recs.into_iter();
+    let Some(header) = it.next() else {
+        d.push(Diagnostic::new(&codes::BAD_MASTER, "J-FAGY CSV is empty"));
+        return (Vec::new(), d);
+    };
+    let col = |n: &str| header.fields.iter().position(|f| f == n);
+    let (Some(ci), Some(ni), Some(xi)) = (col("JFAGYCODE"), col("JPTERM"), col("CXGCATEGORY"))
+    else {
+        d.push(
+            Diagnostic::new(
+                &codes::BAD_MASTER,
+                "J-FAGY header lacks JFAGYCODE, JPTERM or CXGCATEGORY",
+            )
+            .at(Location::default().line(header.line)),
+        );
+        return (Vec::new(), d);
+    };
+    let (mut other, mut deleted) = (0, 0);
+    for r in it {
+        if r.fields.len() != header.fields.len() {
+            d.push(
+                Diagnostic::new(
+                    &codes::BAD_RECORD,
+                    format!(
+                        "record has {} fields, header has {}",
+                        r.fields.len(),
+                        header.fields.len()
+                    ),
+                )
+                .at(Location::default().line(r.line).byte(r.offset as u64)),
+            );
+            continue;
+        }
+        let code = &r.fields[ci];
+        if r.fields[xi] == "3" {
+            deleted += 1;
+            continue;
+        }
+        if let Err(why) = crate::system::Shape::Jfagy.check(code) {
+            d.push(
+                Diagnostic::new(&codes::BAD_SHAPE, format!("not a J-FAGY code: {why}"))
+                    .at(Location::default()
+                        .line(r.line)
+                        .field(FieldPath::new("CSV", ci as u32 + 1).named("JFAGYCODE")))
+                    .excerpt(Excerpt::text(code)),
+            );
+            continue;
+        }
+        match code.as_bytes().get(2) {
+            Some(b'F') => food.codes.insert(code.clone(), r.fields[ni].clone()),
+            Some(b'N') => nonfood.codes.insert(code.clone(), r.fields[ni].clone()),
+            _ => {
+                other += 1;
+                None
+            }
+        };
+    }
+    d.push(Diagnostic::new(
+        &codes::MASTER_SKIPPED,
+        format!("{other} codes outside the food / non-food domains and {deleted} deleted codes not loaded"),
+    ));
+    (vec![food, nonfood], d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loads_the_shipped_jfagy_table() {
+        let bytes = include_bytes!("../data/jfagy/JFAGY_J9FN_20250401_R01.csv");
+        let (ms, d) = from_jfagy_csv(bytes, "20250401");
+        assert!(!d.has_errors(), "{d:?}");
+        assert_eq!(ms.len(), 2);
+        // 1 126 food and 607 non-food codes, minus the 2 deleted food codes, plus the group roots.
+        assert!(ms[0].contains("J9FA32113200"));
+        assert!(!ms[0].contains("J9FA32111600"), "deleted code loaded");
+        // Every one of the 1 738 rows is loaded or counted: 2 deleted, the medication dummy.
+        assert_eq!(ms[0].codes.len() + ms[1].codes.len(), 1738 - 2 - 1);
+        assert_eq!(d.iter().next().unwrap().code.id, "T061");
+    }
+
+    #[test]
+    fn reads_nested_codesystem_concepts() {
+        let cs = br#"{"resourceType":"CodeSystem","url":"http://x","version":"1","concept":[{"code":"ALB","concept":[{"code":"3A015000002327101","display":"a"}]}]}"#;
+        let (m, d) = from_codesystem_json(cs);
+        assert!(d.is_empty());
+        let m = m.unwrap();
+        assert!(m.contains("ALB") && m.contains("3A015000002327101"));
+        let (m, d) = from_codesystem_json(b"{\"resourceType\":\"ValueSet\"}");
+        assert!(m.is_none() && d.has_errors());
+    }
+}

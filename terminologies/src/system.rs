@@ -1,0 +1,641 @@
+//! The registry of standard code systems kakehashi emits: FHIR URI (URL form),
+//! legacy OIDs, code shape, and the HL7 v2 coding-system names (CWE.3) that point
+//! to each. Sources: standards.md §1.7 and §3 (JP Core 1.2 / JP-CLINS 1.5 alias
+//! files and OID→URL tables).
+
+/// What a code of a system looks like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// Exactly `n` ASCII digits.
+    Digits(usize),
+    /// Exactly `n` ASCII upper-case letters or digits.
+    Alnum(usize),
+    /// Between `min` and `max` ASCII upper-case letters or digits.
+    AlnumRange(usize, usize),
+    /// JLAC10 17 characters: analyte (5, contains a letter), identification (4),
+    /// specimen (3 digits), method (3), result (2).
+    Jlac10,
+    /// ICD-10 without dot: a letter, two digits, up to two more letters/digits.
+    Icd10,
+    /// JFAGY: 3-character meta code plus a core code of the length the meta code's
+    /// second character gives (base 36); group codes are 3 characters.
+    Jfagy,
+    /// JP-CLINS local lab code: `<local>_<specimen>`.
+    ClinsLocalLab,
+    /// Exactly this code.
+    Fixed(&'static str),
+    /// Not checked (the shape is not published in the cited sources).
+    Any,
+}
+
+impl Shape {
+    /// Checks a code; `Err` says what is wrong (no input text in it).
+    pub fn check(self, code: &str) -> Result<(), String> {
+        let upper_alnum = |c: char| c.is_ascii_digit() || c.is_ascii_uppercase();
+        let len = code.chars().count();
+        match self {
+            Shape::Digits(n) => {
+                if len != n || !code.chars().all(|c| c.is_ascii_digit()) {
+                    return Err(format!("expected {n} digits, found {len} characters"));
+                }
+            }
+            Shape::Alnum(n) => {
+                if len != n || !code.chars().all(upper_alnum) {
+                    return Err(format!(
+                        "expected {n} upper-case letters or digits, found {len} characters"
+                    ));
+                }
+            }
+            Shape::AlnumRange(min, max) => {
+                if len < min || len > max || !code.chars().all(upper_alnum) {
+                    return Err(format!(
+                        "expected {min} to {max} upper-case letters or digits, found {len} characters"
+                    ));
+                }
+            }
+            Shape::Jlac10 => {
+                if len != 17 || !code.chars().all(upper_alnum) {
+                    return Err(format!(
+                        "expected 17 upper-case letters or digits (JLAC10), found {len} characters"
+                    ));
+                }
+                let b = code.as_bytes();
+                if !b[..5].iter().any(u8::is_ascii_uppercase) {
+                    return Err("JLAC10 analyte part (first 5 characters) has no letter".into());
+                }
+                if !b[9..12].iter().all(u8::is_ascii_digit) {
+                    return Err("JLAC10 specimen part (characters 10-12) is not 3 digits".into());
+                }
+            }
+            Shape::Icd10 => {
+                let b = code.as_bytes();
+                let ok = (3..=5).contains(&b.len())
+                    && b[0].is_ascii_uppercase()
+                    && b[1].is_ascii_digit()
+                    && b[2].is_ascii_digit()
+                    && b[3..]
+                        .iter()
+                        .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase());
+                if !ok {
+                    return Err("expected an ICD-10 code without dot (e.g. K297)".into());
+                }
+            }
+            Shape::Jfagy => {
+                let b = code.as_bytes();
+                if b.len() < 3 || !code.chars().all(upper_alnum) {
+                    return Err(format!(
+                        "expected a JFAGY code (3-character meta code + core code), found {len} characters"
+                    ));
+                }
+                if b.len() == 3 {
+                    return Ok(()); // group code
+                }
+                let core = char::from(b[1]).to_digit(36).unwrap_or(0) as usize;
+                if b.len() != 3 + core {
+                    return Err(format!(
+                        "JFAGY meta code announces a {core}-character core code, found {}",
+                        b.len() - 3
+                    ));
+                }
+            }
+            Shape::ClinsLocalLab => match code.rsplit_once('_') {
+                Some((local, specimen)) if !local.is_empty() && !specimen.is_empty() => {}
+                _ => return Err("expected <local code>_<specimen code>".into()),
+            },
+            Shape::Fixed(c) => {
+                if code != c {
+                    return Err(format!("this system has the single code {c}"));
+                }
+            }
+            Shape::Any => {}
+        }
+        Ok(())
+    }
+}
+
+/// One standard code system.
+#[derive(Debug, PartialEq, Eq)]
+pub struct CodeSystem {
+    /// Short stable key, also the CURIE prefix in tables (e.g. `JLAC10`).
+    pub key: &'static str,
+    /// Name for people.
+    pub title: &'static str,
+    /// The FHIR system URI to emit (URL form).
+    pub uri: &'static str,
+    /// Legacy OIDs and older URIs accepted as aliases (bare OIDs, without `urn:oid:`).
+    pub aliases: &'static [&'static str],
+    /// Code shape.
+    pub shape: Shape,
+    /// HL7 v2 coding-system names (CWE.3) that may point to this system; when
+    /// several systems share a name, [`resolve_v2`] tells them apart by shape.
+    pub v2_names: &'static [&'static str],
+}
+
+macro_rules! cs {
+    ($key:expr, $title:expr, $uri:expr, [$($a:expr),*], $shape:expr, [$($v:expr),*]) => {
+        CodeSystem { key: $key, title: $title, uri: $uri, aliases: &[$($a),*], shape: $shape, v2_names: &[$($v),*] }
+    };
+}
+
+/// Every standard system kakehashi emits or reads (standards.md §3.1).
+pub static SYSTEMS: &[CodeSystem] = &[
+    cs!(
+        "MEDIS-DISEASE",
+        "MEDIS 標準病名マスター 病名管理番号",
+        "http://medis.or.jp/CodeSystem/master-disease-keyNumber",
+        ["1.2.392.200119.4.101.2"],
+        Shape::Digits(8),
+        ["MDCDX2"]
+    ),
+    cs!(
+        "MEDIS-DISEASE-EX",
+        "MEDIS 標準病名マスター 病名交換用コード",
+        "http://medis.or.jp/CodeSystem/master-disease-exCode",
+        ["1.2.392.200119.4.101.6"],
+        Shape::Alnum(4),
+        ["MDCDX2"]
+    ),
+    cs!(
+        "MEDIS-MODIFIER",
+        "MEDIS 修飾語管理番号",
+        "http://medis.or.jp/CodeSystem/master-disease-modKeyNumber",
+        ["1.2.392.200119.4.201.2"],
+        Shape::Any,
+        []
+    ),
+    cs!(
+        "MEDIS-MODIFIER-EX",
+        "MEDIS 修飾語交換用コード",
+        "http://medis.or.jp/CodeSystem/master-disease-modExCode",
+        ["1.2.392.200119.4.201.5"],
+        Shape::Alnum(4),
+        []
+    ),
+    cs!(
+        "RECEIPT-DISEASE",
+        "レセ電 傷病名コード",
+        "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/masterB-disease",
+        [],
+        Shape::Digits(7),
+        []
+    ),
+    cs!(
+        "RECEIPT-MODIFIER",
+        "レセ電 修飾語コード",
+        "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/masterZ-disease-modifier",
+        [],
+        Shape::Alnum(4),
+        []
+    ),
+    cs!(
+        "RECEIPT-PROCEDURE",
+        "レセ電 医科診療行為コード",
+        "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/masterS-medicalProcedure",
+        [],
+        Shape::Digits(9),
+        []
+    ),
+    cs!(
+        "ICD10",
+        "ICD-10 (2013, MHLW) full",
+        "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/ICD10-2013-full",
+        ["2.16.840.1.113883.6.3.1"],
+        Shape::Icd10,
+        ["I10"]
+    ),
+    cs!(
+        "ICD10-3",
+        "ICD-10 (2013, MHLW) 3 digits",
+        "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/ICD10-2013-3digits",
+        [],
+        Shape::Icd10,
+        []
+    ),
+    cs!(
+        "JLAC10",
+        "JLAC10 17桁",
+        "http://medis.or.jp/CodeSystem/master-JLAC10-17digits",
+        ["1.2.392.200119.4.504"],
+        Shape::Jlac10,
+        ["JC10"]
+    ),
+    cs!(
+        "JLAC10-SPECIMEN",
+        "JLAC10 材料コード",
+        "http://jpfhir.jp/fhir/core/CodeSystem/JP_ObservationSampleMaterialCode_CS",
+        [],
+        Shape::Digits(3),
+        ["JC10"]
+    ),
+    cs!(
+        "CLINS-CORELABO",
+        "JP-CLINS 検査 コア項目 (JLAC10)",
+        "http://jpfhir.jp/fhir/clins/CodeSystem/JLAC10/JP_CLINS_ObsLabResult_CoreLabo_CS",
+        [],
+        Shape::Any,
+        []
+    ),
+    cs!(
+        "CLINS-INFECTIONLABO",
+        "JP-CLINS 検査 感染症項目 (JLAC10)",
+        "http://jpfhir.jp/fhir/clins/CodeSystem/JLAC10/JP_CLINS_ObsLabResult_InfectionLabo_CS",
+        [],
+        Shape::Any,
+        []
+    ),
+    cs!(
+        "CLINS-LAB-UNCODED",
+        "JP-CLINS 未標準化コード項目(JLAC)",
+        "http://jpfhir.jp/fhir/clins/CodeSystem/JP_CLINS_ObsLabResult_Uncoded_CS",
+        [],
+        Shape::Fixed("99999999999999999"),
+        []
+    ),
+    cs!(
+        "CLINS-LAB-LOCAL",
+        "JP-CLINS 検査 ローカルコード",
+        "http://jpfhir.jp/fhir/clins/CodeSystem/JP_CLINS_ObsLabResult_LocalCode_CS",
+        [],
+        Shape::ClinsLocalLab,
+        []
+    ),
+    cs!(
+        "YJ",
+        "YJコード (個別医薬品)",
+        "http://capstandard.jp/iyaku.info/CodeSystem/YJ-code",
+        ["1.2.392.100495.20.2.73", "1.2.392.100495.20.1.73"],
+        Shape::Alnum(12),
+        []
+    ),
+    cs!(
+        "YJ9ZZZ",
+        "規格別薬剤成分 (YJ 9桁 + ZZZ)",
+        "http://capstandard.jp/CodeSystem/KikakubetsuYakuzaiSeibun",
+        ["http://jpfhir.jp/fhir/core/mhlw/CodeSystem/YJ9ZZZ"],
+        Shape::Alnum(12),
+        []
+    ),
+    cs!(
+        "GENERAL-ORDER",
+        "一般名処方マスタ",
+        "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/MedicationGeneralOrderCode",
+        ["1.2.392.100495.20.2.81", "1.2.392.100495.20.1.81"],
+        Shape::Alnum(12),
+        []
+    ),
+    cs!(
+        "HOT13",
+        "MEDIS HOT13",
+        "http://medis.or.jp/CodeSystem/master-HOT13",
+        ["1.2.392.200119.4.402.1"],
+        Shape::Digits(13),
+        []
+    ),
+    cs!(
+        "HOT9",
+        "MEDIS HOT9",
+        "http://medis.or.jp/CodeSystem/master-HOT9",
+        ["1.2.392.200119.4.403.1", "1.2.392.100495.20.2.74"],
+        Shape::Digits(9),
+        ["HOT9"]
+    ),
+    cs!(
+        "HOT7",
+        "MEDIS HOT7",
+        "http://medis.or.jp/CodeSystem/master-HOT7",
+        ["1.2.392.200119.4.403.2"],
+        Shape::Digits(7),
+        []
+    ),
+    cs!(
+        "MED-NOCODED",
+        "JP-CLINS 医薬品未標準化",
+        "http://jpfhir.jp/fhir/eCS/CodeSystem/MedicationCodeNocoded_CS",
+        [],
+        Shape::Fixed("NOCODED"),
+        []
+    ),
+    cs!(
+        "JAMI-USAGE",
+        "JAMI 標準用法コード 16桁",
+        "http://jami.jp/CodeSystem/MedicationUsage",
+        ["1.2.392.200250.2.2.20", "1.2.392.200250.2.2.20.20"],
+        Shape::Alnum(16),
+        ["JAMISDP01"]
+    ),
+    cs!(
+        "EPRESC-USAGE",
+        "電子処方箋用法",
+        "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/MedicationUsage_ePrescription",
+        [],
+        Shape::AlnumRange(1, 16),
+        []
+    ),
+    cs!(
+        "CLINS-USAGE-UNCODED",
+        "JP-CLINS 用法ダミー",
+        "http://jpfhir.jp/fhir/clins/CodeSystem/JP_CLINS_MedicationUsage_Uncoded_CS",
+        [],
+        Shape::Fixed("0X0XXXXXXXXX0000"),
+        []
+    ),
+    cs!(
+        "MERIT9-UNIT",
+        "MERIT-9 単位",
+        "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/MedicationUnitMERIT9Code",
+        ["1.2.392.100495.20.2.101"],
+        Shape::Any,
+        []
+    ),
+    cs!(
+        "JFAGY-FOOD",
+        "JFAGY 食品アレルゲン",
+        "http://jpfhir.jp/fhir/core/CodeSystem/JP_JfagyFoodAllergen_CS",
+        [],
+        Shape::Jfagy,
+        []
+    ),
+    cs!(
+        "JFAGY-NONFOOD",
+        "JFAGY 非食品・非医薬品アレルゲン",
+        "http://jpfhir.jp/fhir/core/CodeSystem/JP_JfagyNonFoodNonMedicationAllergen_CS",
+        [],
+        Shape::Jfagy,
+        []
+    ),
+    cs!(
+        "JFAGY-MED-YCM",
+        "JFAGY 医薬品アレルゲン (YJ)",
+        "http://jpfhir.jp/fhir/core/CodeSystem/YCM/JP_JfagyMedicationAllergen_CS",
+        ["http://jpfhir.jp/fhir/core/CodeSystem/JP_JfagyMedicationAllergen_CS"],
+        Shape::Jfagy,
+        []
+    ),
+    cs!(
+        "JFAGY-MED-GCM",
+        "JFAGY 医薬品アレルゲン (薬剤成分)",
+        "http://jpfhir.jp/fhir/core/CodeSystem/GCM/JP_JfagyMedicationAllergen_CS",
+        [],
+        Shape::Jfagy,
+        []
+    ),
+    cs!(
+        "JANIS-AGENT",
+        "JANIS 菌名",
+        "urn:oid:1.2.392.100495.10.3.100.5.27.6.1",
+        [],
+        Shape::Any,
+        ["JANIS"]
+    ),
+    cs!(
+        "SSMIX2-DEPT",
+        "SS-MIX2 統一診療科コード",
+        "http://jami.jp/SS-MIX2/CodeSystem/ClinicalDepartment",
+        ["1.2.392.200250.2.2.2"],
+        Shape::AlnumRange(2, 3),
+        []
+    ),
+];
+
+/// Looks a system up by key, URI, legacy URI or OID (with or without `urn:oid:`).
+pub fn by_uri(uri: &str) -> Option<&'static CodeSystem> {
+    let bare = uri.strip_prefix("urn:oid:").unwrap_or(uri);
+    SYSTEMS.iter().find(|s| {
+        s.uri == uri || s.key == uri || s.aliases.contains(&bare) || s.aliases.contains(&uri)
+    })
+}
+
+/// Looks a system up by its short key (e.g. `JLAC10`).
+pub fn by_key(key: &str) -> Option<&'static CodeSystem> {
+    SYSTEMS.iter().find(|s| s.key == key)
+}
+
+/// What an HL7 v2 coding-system name (CWE.3) with a given code points to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum V2System {
+    /// A standard system, chosen by name and (for shared names) code shape.
+    Standard(&'static CodeSystem),
+    /// An HL7 v2 table (`HL7nnnn`): `http://terminology.hl7.org/CodeSystem/v2-nnnn`.
+    Hl7Table(String),
+    /// A local system (`99xxx`, HL7 table 0396 convention); local names are per site.
+    Local {
+        /// The v2 name as written (e.g. `99XYZ`).
+        name: String,
+    },
+    /// The name is known but the code fits none of its systems' shapes.
+    BadShape {
+        /// The systems the name may point to.
+        candidates: Vec<&'static CodeSystem>,
+    },
+    /// The name is not known (the caller treats the code as local and reports it).
+    Unknown,
+}
+
+/// Resolves a v2 coding-system name and code: `MDCDX2` is the MEDIS keyNumber (8
+/// digits) or exCode (4 characters); `JC10` is a JLAC10 17-character code or a
+/// 3-digit specimen code; `99…` is local.
+pub fn resolve_v2(name: &str, code: &str) -> V2System {
+    if name.starts_with("99") {
+        return V2System::Local { name: name.into() };
+    }
+    if let Some(n) = name.strip_prefix("HL7")
+        && n.len() == 4
+        && n.bytes().all(|b| b.is_ascii_digit())
+    {
+        return V2System::Hl7Table(format!("http://terminology.hl7.org/CodeSystem/v2-{n}"));
+    }
+    let candidates: Vec<&'static CodeSystem> = SYSTEMS
+        .iter()
+        .filter(|s| s.v2_names.contains(&name))
+        .collect();
+    if candidates.is_empty() {
+        return V2System::Unknown;
+    }
+    match candidates.iter().find(|s| s.shape.check(code).is_ok()) {
+        Some(s) => V2System::Standard(s),
+        None => V2System::BadShape { candidates },
+    }
+}
+
+/// The diagnostic for a v2 coding-system name [`resolve_v2`] does not know (the
+/// caller treats the code as local to the site).
+pub fn unknown_v2_diagnostic(name: &str) -> diagnostics::Diagnostic {
+    diagnostics::Diagnostic::new(
+        &crate::codes::UNKNOWN_V2_NAME,
+        "unknown HL7 v2 coding-system name; the code is treated as local",
+    )
+    .excerpt(diagnostics::Excerpt::text(name))
+}
+
+/// The source-system URI a mapper queries tables with, for a code received as
+/// CWE `code^…^name` from `site`: the standard system's URI, the HL7 table URI, or
+/// the site's local system. Unknown names and codes of the wrong shape are
+/// treated as local to the site, with a diagnostic (never guessed into a
+/// standard system).
+pub fn source_uri_for_v2(
+    name: &str,
+    code: &str,
+    site: &str,
+) -> (String, Option<diagnostics::Diagnostic>) {
+    match resolve_v2(name, code) {
+        V2System::Standard(cs) => (cs.uri.to_owned(), None),
+        V2System::Hl7Table(uri) => (uri, None),
+        V2System::Local { name } => (local_uri(site, &name), None),
+        V2System::Unknown => (local_uri(site, name), Some(unknown_v2_diagnostic(name))),
+        V2System::BadShape { candidates } => {
+            let keys: Vec<&str> = candidates.iter().map(|c| c.key).collect();
+            let d = diagnostics::Diagnostic::new(
+                &crate::codes::BAD_SHAPE,
+                format!(
+                    "code sent as {name} fits none of {}; treated as local",
+                    keys.join(", ")
+                ),
+            )
+            .excerpt(diagnostics::Excerpt::text(code));
+            (local_uri(site, name), Some(d))
+        }
+    }
+}
+
+/// A local code system's URI, derived from the site and the v2 name:
+/// `urn:kakehashi:local:<site>:<name>` (stable, never sent to the national service).
+pub fn local_uri(site: &str, name: &str) -> String {
+    format!("urn:kakehashi:local:{site}:{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_accept_the_published_examples() {
+        let ok = [
+            ("JLAC10", "3A015000002327101"),
+            ("JLAC10", "3A010000002327101"),
+            ("MEDIS-DISEASE", "20054174"),
+            ("MEDIS-DISEASE-EX", "TSQF"),
+            ("RECEIPT-DISEASE", "3721002"),
+            ("HOT9", "106824501"),
+            ("YJ", "1124001F1020"),
+            ("GENERAL-ORDER", "1124001F1ZZZ"),
+            ("ICD10", "K297"),
+            ("ICD10", "C169"),
+            ("JFAGY-FOOD", "J9FA32113200"),
+            ("JFAGY-FOOD", "00F"),
+            ("JAMI-USAGE", "1013044400000000"),
+            ("CLINS-LAB-LOCAL", "E001_023"),
+        ];
+        for (k, c) in ok {
+            let s = by_key(k).unwrap();
+            assert_eq!(s.shape.check(c), Ok(()), "{k} {c}");
+        }
+    }
+
+    #[test]
+    fn shapes_reject_wrong_codes() {
+        let bad = [
+            ("JLAC10", "30150000002327101"), // analyte without a letter
+            ("JLAC10", "3A01500000232710"),  // 16 characters
+            ("JLAC10", "5A1002411023006"),   // 15 characters (seen in the NHO sample)
+            ("MEDIS-DISEASE", "2005417"),
+            ("MEDIS-DISEASE-EX", "tsqf"),
+            ("HOT9", "10682450A"),
+            ("ICD10", "K29.7"),
+            ("JFAGY-FOOD", "J9FA321132"),
+            ("CLINS-LAB-UNCODED", "9999"),
+        ];
+        for (k, c) in bad {
+            let s = by_key(k).unwrap();
+            assert!(s.shape.check(c).is_err(), "{k} {c}");
+        }
+    }
+
+    #[test]
+    fn v2_names_resolve_by_shape() {
+        assert_eq!(
+            resolve_v2("MDCDX2", "20054174"),
+            V2System::Standard(by_key("MEDIS-DISEASE").unwrap())
+        );
+        assert_eq!(
+            resolve_v2("MDCDX2", "TSQF"),
+            V2System::Standard(by_key("MEDIS-DISEASE-EX").unwrap())
+        );
+        assert!(matches!(
+            resolve_v2("MDCDX2", "123"),
+            V2System::BadShape { .. }
+        ));
+        assert_eq!(
+            resolve_v2("JC10", "023"),
+            V2System::Standard(by_key("JLAC10-SPECIMEN").unwrap())
+        );
+        assert_eq!(
+            resolve_v2("JC10", "3A015000002327101"),
+            V2System::Standard(by_key("JLAC10").unwrap())
+        );
+        assert_eq!(
+            resolve_v2("HOT9", "106824501"),
+            V2System::Standard(by_key("HOT9").unwrap())
+        );
+        assert_eq!(
+            resolve_v2("I10", "K297"),
+            V2System::Standard(by_key("ICD10").unwrap())
+        );
+        assert_eq!(
+            resolve_v2("JAMISDP01", "1013044400000000"),
+            V2System::Standard(by_key("JAMI-USAGE").unwrap())
+        );
+        assert_eq!(
+            resolve_v2("99XYZ", "1"),
+            V2System::Local {
+                name: "99XYZ".into()
+            }
+        );
+        assert_eq!(
+            resolve_v2("HL70127", "DA"),
+            V2System::Hl7Table("http://terminology.hl7.org/CodeSystem/v2-0127".into())
+        );
+        assert_eq!(resolve_v2("MR9X", "x"), V2System::Unknown);
+    }
+
+    #[test]
+    fn source_uris_for_mappers() {
+        let (u, d) = source_uri_for_v2("JC10", "3A010000002327101", "s");
+        assert_eq!(
+            (u.as_str(), d),
+            ("http://medis.or.jp/CodeSystem/master-JLAC10-17digits", None)
+        );
+        let (u, d) = source_uri_for_v2("99X03", "10222", "nho");
+        assert_eq!((u.as_str(), d), ("urn:kakehashi:local:nho:99X03", None));
+        let (u, d) = source_uri_for_v2("JC10", "5A1002411023006", "nho");
+        assert_eq!(u, "urn:kakehashi:local:nho:JC10");
+        assert_eq!(d.unwrap().code.id, "T001");
+        let (_, d) = source_uri_for_v2("ZZZ", "1", "nho");
+        assert_eq!(d.unwrap().code.id, "T002");
+    }
+
+    #[test]
+    fn oids_and_legacy_uris_are_aliases() {
+        assert_eq!(
+            by_uri("urn:oid:1.2.392.200119.4.504").unwrap().key,
+            "JLAC10"
+        );
+        assert_eq!(by_uri("1.2.392.100495.20.1.73").unwrap().key, "YJ");
+        assert_eq!(
+            by_uri("http://jpfhir.jp/fhir/core/mhlw/CodeSystem/YJ9ZZZ")
+                .unwrap()
+                .key,
+            "YJ9ZZZ"
+        );
+        assert!(by_uri("http://example.org/x").is_none());
+    }
+
+    #[test]
+    fn registry_keys_and_uris_are_unique() {
+        for (i, a) in SYSTEMS.iter().enumerate() {
+            for b in &SYSTEMS[i + 1..] {
+                assert_ne!(a.key, b.key);
+                assert_ne!(a.uri, b.uri);
+            }
+        }
+    }
+}
