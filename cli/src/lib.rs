@@ -78,6 +78,7 @@ type CmdResult = Result<u8, Failure>;
 mod demo;
 mod inspect;
 mod inspect_uke;
+mod synth_ssmix2;
 mod synth_uke;
 mod walk;
 
@@ -109,6 +110,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum SynthCommand {
+    /// A synthetic SS-MIX2 standardized storage (ISO-2022-JP HL7 v2.5), optionally with faults.
+    Ssmix2(synth_ssmix2::Args),
     /// A synthetic UKE (医科) receipt file.
     Uke(synth_uke::SynthUkeArgs),
 }
@@ -150,6 +153,7 @@ where
         Command::Inspect(a) => inspect::run(a, ctx),
         Command::Validate(a) => validate::run(a, ctx),
         Command::Demo(a) => demo::run(a, ctx),
+        Command::Synth(SynthCommand::Ssmix2(args)) => synth_ssmix2::run(args, ctx),
         Command::Synth(SynthCommand::Uke(args)) => synth_uke::run(args, ctx),
     };
     match result {

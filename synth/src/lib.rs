@@ -6,4 +6,5 @@
 #![deny(missing_docs)]
 
 pub mod rng;
+pub mod ssmix2;
 pub mod uke;

@@ -1,0 +1,2 @@
+class InvalidBlockError(Exception):
+    """An MLLP Block was received that violates MLLP protocol"""

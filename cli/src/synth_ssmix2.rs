@@ -1,0 +1,339 @@
+//! `kakehashi synth ssmix2`: writes a synthetic SS-MIX2 standardized storage.
+//!
+//! The generator ([`synth::ssmix2`]) is pure; this command supplies the JLAC10 lab
+//! codes (from the JP-CLINS package's CoreLabo and InfectionLabo code systems),
+//! writes the files and prints one summary line.
+
+use crate::{CmdResult, Context, EXIT_OK, EXIT_USAGE, Failure};
+use std::path::{Path, PathBuf};
+use synth::ssmix2::{LabCode, LabSet, Options};
+
+/// The vendored JP-CLINS snapshot package, built into the binary so the command
+/// works wherever the binary is.
+const JP_CLINS_TGZ: &[u8] =
+    include_bytes!("../../vendor/fhir-profiles/jp-clins/jp-clins.r4-1.5.2-snap.tgz");
+
+fn io_failure(what: &Path, e: std::io::Error) -> Failure {
+    Failure(format!("{}: {e}", what.display()))
+}
+
+/// Arguments of `kakehashi synth ssmix2`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Number of patients.
+    #[arg(long)]
+    patients: u64,
+    /// Seed: the same seed gives the same bytes.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Storage root to create (must not exist or be empty).
+    #[arg(long)]
+    out: PathBuf,
+    /// Share of message files (0–1) that get one injected fault, listed in
+    /// `faults.tsv` at the storage root.
+    #[arg(long, default_value_t = 0.0)]
+    faults: f64,
+    /// Read the lab codes from this FHIR package (.tgz) instead of the bundled
+    /// JP-CLINS 1.5.2 snapshot.
+    #[arg(long, value_name = "TGZ")]
+    package: Option<PathBuf>,
+}
+
+/// Runs the command.
+pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
+    if !(0.0..=1.0).contains(&args.faults) {
+        writeln!(ctx.stderr, "kakehashi: --faults must be between 0 and 1")?;
+        return Ok(EXIT_USAGE);
+    }
+    let tgz_owned;
+    let tgz: &[u8] = match &args.package {
+        Some(p) => {
+            let p = ctx.resolve(p);
+            tgz_owned = std::fs::read(&p).map_err(|e| io_failure(&p, e))?;
+            &tgz_owned
+        }
+        None => JP_CLINS_TGZ,
+    };
+    let lab_codes = lab_codes_from_package(tgz).map_err(Failure)?;
+    let out = ctx.resolve(&args.out);
+    if out.exists() {
+        let mut entries = std::fs::read_dir(&out).map_err(|e| io_failure(&out, e))?;
+        if entries.next().is_some() {
+            return Err(Failure(format!(
+                "{}: exists and is not empty; give a new folder",
+                args.out.display()
+            )));
+        }
+    }
+    let options = Options {
+        patients: args.patients,
+        fault_rate: args.faults,
+    };
+    let mut files = 0u64;
+    let mut bytes = 0u64;
+    let mut made: Option<PathBuf> = None;
+    for (rel, data) in synth::ssmix2::generate(&options, args.seed, &lab_codes) {
+        let path = out.join(&rel);
+        if let Some(dir) = path.parent()
+            && made.as_deref() != Some(dir)
+        {
+            std::fs::create_dir_all(dir).map_err(|e| io_failure(dir, e))?;
+            made = Some(dir.to_path_buf());
+        }
+        std::fs::write(&path, &data).map_err(|e| io_failure(&path, e))?;
+        if rel != Path::new(synth::ssmix2::FAULT_MANIFEST) {
+            files += 1;
+            bytes += data.len() as u64;
+        }
+    }
+    writeln!(
+        ctx.stdout,
+        "synth ssmix2: {} patients, {files} message files, {bytes} bytes, seed {}{} -> {}",
+        args.patients,
+        args.seed,
+        if args.faults > 0.0 {
+            format!(", faults listed in {}", synth::ssmix2::FAULT_MANIFEST)
+        } else {
+            String::new()
+        },
+        args.out.display()
+    )?;
+    Ok(EXIT_OK)
+}
+
+/// The JLAC10 codes of the JP-CLINS lab code systems (`…_CoreLabo_CS` and
+/// `…_InfectionLabo_CS`) in a FHIR package: every child concept, with its parent
+/// as the group and its `ja` designation (else display) as the name.
+pub fn lab_codes_from_package(tgz: &[u8]) -> Result<Vec<LabCode>, String> {
+    let package = fhir::package::Package::from_tgz(tgz).map_err(|e| format!("package: {e}"))?;
+    let mut out = Vec::new();
+    for (path, data) in package.json_resources() {
+        if !path.contains("CodeSystem") {
+            continue;
+        }
+        let v: serde_json::Value =
+            serde_json::from_slice(data).map_err(|e| format!("{path}: {e}"))?;
+        let url = v.get("url").and_then(|u| u.as_str()).unwrap_or("");
+        let set = if url.ends_with("_CoreLabo_CS") {
+            LabSet::Core
+        } else if url.ends_with("_InfectionLabo_CS") {
+            LabSet::Infection
+        } else {
+            continue;
+        };
+        let groups = v.get("concept").and_then(|c| c.as_array());
+        for g in groups.into_iter().flatten() {
+            let group = g.get("code").and_then(|c| c.as_str()).unwrap_or("");
+            let children = g.get("concept").and_then(|c| c.as_array());
+            for c in children.into_iter().flatten() {
+                let Some(code) = c.get("code").and_then(|c| c.as_str()) else {
+                    continue;
+                };
+                let ja = c
+                    .get("designation")
+                    .and_then(|d| d.as_array())
+                    .and_then(|d| {
+                        d.iter()
+                            .find(|x| x.get("language").and_then(|l| l.as_str()) == Some("ja"))
+                    })
+                    .and_then(|x| x.get("value"))
+                    .and_then(|x| x.as_str());
+                let display = c.get("display").and_then(|d| d.as_str());
+                out.push(LabCode {
+                    code: code.to_owned(),
+                    name: ja.or(display).unwrap_or(code).to_owned(),
+                    group: group.to_owned(),
+                    set,
+                });
+            }
+        }
+    }
+    if !out.iter().any(|c| c.set == LabSet::Core) {
+        return Err("package: no CoreLabo lab code system".to_owned());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_both_lab_code_systems_of_the_bundled_package() {
+        let codes = lab_codes_from_package(JP_CLINS_TGZ).unwrap();
+        let core = codes.iter().filter(|c| c.set == LabSet::Core).count();
+        let inf = codes.iter().filter(|c| c.set == LabSet::Infection).count();
+        assert_eq!((core, inf), (437, 255));
+        let alb = codes
+            .iter()
+            .find(|c| c.code == "3A015000002327101")
+            .unwrap();
+        assert_eq!(
+            (alb.group.as_str(), alb.name.as_str()),
+            ("ALB", "アルブミン")
+        );
+        assert!(codes.iter().all(|c| c.code.len() == 17));
+        assert!(lab_codes_from_package(b"not a package").is_err());
+        // Some names use Kangxi radicals (⾎); the generator makes every name encodable.
+        assert!(codes.iter().any(|c| c.name.contains('\u{2F8E}')));
+        for c in &codes {
+            let (_, _, unmappable) =
+                encoding_rs::ISO_2022_JP.encode(&synth::ssmix2::jis_text(&c.name));
+            assert!(!unmappable, "{}", c.name);
+        }
+    }
+
+    fn run_cli(args: &[&str], cwd: &Path) -> (u8, String, String) {
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let code = {
+            let mut ctx = Context {
+                cwd: cwd.to_path_buf(),
+                stdout: &mut out,
+                stderr: &mut err,
+            };
+            crate::run(args.iter().copied(), &mut ctx)
+        };
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    #[test]
+    fn writes_a_storage_and_refuses_a_non_empty_folder() {
+        let dir = std::env::temp_dir().join(format!("kakehashi-synth-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let args = [
+            "kakehashi",
+            "synth",
+            "ssmix2",
+            "--patients",
+            "3",
+            "--seed",
+            "5",
+            "--out",
+            "st",
+            "--faults",
+            "0.5",
+        ];
+        let (code, out, err) = run_cli(&args, &dir);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.starts_with("synth ssmix2: 3 patients, "), "{out}");
+        let root = dir.join("st");
+        assert!(root.join("faults.tsv").is_file());
+        assert!(root.join("000/000/0000000001/-/ADT-00").is_dir());
+        let (code, _, err) = run_cli(&args, &dir);
+        assert_eq!(code, 2);
+        assert!(err.contains("not empty"), "{err}");
+        let (code, _, _) = run_cli(
+            &[
+                "kakehashi",
+                "synth",
+                "ssmix2",
+                "--patients",
+                "1",
+                "--out",
+                "x",
+                "--faults",
+                "2",
+            ],
+            &dir,
+        );
+        assert_eq!(code, 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The diagnostic a reader must give for each injected fault (any of these
+    /// codes, at warning or error severity).
+    fn expected_codes(fault: &str) -> &'static [&'static str] {
+        match fault {
+            "pid-mismatch" => &["S014"],
+            "care-date-mismatch" => &["S015"],
+            "unterminated-escape" => &["E002"],
+            "cp932-leak" => &["E005"],
+            "stray-fs" => &["H010"],
+            "bom" => &["E010"],
+            "missing-segment" => &["S016", "S018"],
+            "short-order-number" => &["S004"],
+            "bad-date-in-name" => &["S002"],
+            "bad-date-in-field" => &["S017"],
+            _ => &[],
+        }
+    }
+
+    #[test]
+    fn inspect_reports_every_injected_fault_and_nothing_on_clean_files() {
+        let dir = std::env::temp_dir().join(format!("kakehashi-synth-f-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let gen_args = [
+            "kakehashi",
+            "synth",
+            "ssmix2",
+            "--patients",
+            "80",
+            "--seed",
+            "3",
+            "--out",
+            "st",
+            "--faults",
+            "0.3",
+        ];
+        assert_eq!(run_cli(&gen_args, &dir).0, 0);
+        // The manifest is not a message file: move it out of the storage.
+        std::fs::rename(dir.join("st/faults.tsv"), dir.join("faults.tsv")).unwrap();
+        let (code, out, err) = run_cli(&["kakehashi", "inspect", "st", "--json"], &dir);
+        assert_eq!(code, 1, "{err}"); // bad-date-in-field is an error
+        let mut reported: std::collections::BTreeMap<String, Vec<(String, String)>> =
+            std::collections::BTreeMap::new();
+        for line in out.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let file = v["file"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("st/")
+                .to_owned();
+            let diags = v["diagnostics"].as_array().unwrap();
+            reported
+                .entry(file)
+                .or_default()
+                .extend(diags.iter().map(|d| {
+                    (
+                        d["code"].as_str().unwrap().to_owned(),
+                        d["severity"].as_str().unwrap().to_owned(),
+                    )
+                }));
+        }
+        let manifest = std::fs::read_to_string(dir.join("faults.tsv")).unwrap();
+        let mut faulty = std::collections::BTreeSet::new();
+        let mut kinds = std::collections::BTreeSet::new();
+        for line in manifest.lines().skip(1) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let diags = reported
+                .get(cols[0])
+                .unwrap_or_else(|| panic!("not inspected: {line}"));
+            let want = expected_codes(cols[1]);
+            assert!(
+                diags
+                    .iter()
+                    .any(|(c, sev)| want.contains(&c.as_str()) && sev != "info"),
+                "{line}: {diags:?}"
+            );
+            faulty.insert(cols[0].to_owned());
+            kinds.insert(cols[1].to_owned());
+        }
+        assert_eq!(kinds.len(), 10, "{kinds:?}");
+        for (file, diags) in &reported {
+            if !faulty.contains(file) {
+                assert!(
+                    diags.iter().all(|(_, sev)| sev == "info"),
+                    "{file}: {diags:?}"
+                );
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
