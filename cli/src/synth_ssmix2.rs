@@ -8,10 +8,8 @@ use crate::{CmdResult, Context, EXIT_OK, EXIT_USAGE, Failure};
 use std::path::{Path, PathBuf};
 use synth::ssmix2::{LabCode, LabSet, Options};
 
-/// The vendored JP-CLINS snapshot package, built into the binary so the command
-/// works wherever the binary is.
-const JP_CLINS_TGZ: &[u8] =
-    include_bytes!("../../vendor/fhir-profiles/jp-clins/jp-clins.r4-1.5.2-snap.tgz");
+/// The vendored JP-CLINS snapshot package, relative to the vendor folder.
+const JP_CLINS_TGZ: &str = "jp-clins/jp-clins.r4-1.5.2-snap.tgz";
 
 fn io_failure(what: &Path, e: std::io::Error) -> Failure {
     Failure(format!("{}: {e}", what.display()))
@@ -30,7 +28,7 @@ pub struct Args {
     #[arg(long)]
     out: PathBuf,
     /// Share of message files (0–1) that get one injected fault, listed in
-    /// `faults.tsv` at the storage root.
+    /// `<out>.faults.tsv` beside the storage (not inside it: it is no message).
     #[arg(long, default_value_t = 0.0)]
     faults: f64,
     /// Read the lab codes from this FHIR package (.tgz) instead of the bundled
@@ -45,16 +43,13 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         writeln!(ctx.stderr, "kakehashi: --faults must be between 0 and 1")?;
         return Ok(EXIT_USAGE);
     }
-    let tgz_owned;
-    let tgz: &[u8] = match &args.package {
-        Some(p) => {
-            let p = ctx.resolve(p);
-            tgz_owned = std::fs::read(&p).map_err(|e| io_failure(&p, e))?;
-            &tgz_owned
-        }
-        None => JP_CLINS_TGZ,
+    let package = match &args.package {
+        Some(p) => ctx.resolve(p),
+        None => crate::walk::vendor_profiles().join(JP_CLINS_TGZ),
     };
-    let lab_codes = lab_codes_from_package(tgz).map_err(Failure)?;
+    let tgz = std::fs::read(&package).map_err(|e| io_failure(&package, e))?;
+    let lab_codes = lab_codes_from_package(&tgz).map_err(Failure)?;
+    let manifest = manifest_path(&args.out);
     let out = ctx.resolve(&args.out);
     if out.exists() {
         let mut entries = std::fs::read_dir(&out).map_err(|e| io_failure(&out, e))?;
@@ -73,6 +68,11 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let mut bytes = 0u64;
     let mut made: Option<PathBuf> = None;
     for (rel, data) in synth::ssmix2::generate(&options, args.seed, &lab_codes) {
+        if rel == Path::new(synth::ssmix2::FAULT_MANIFEST) {
+            let m = ctx.resolve(&manifest);
+            std::fs::write(&m, &data).map_err(|e| io_failure(&m, e))?;
+            continue;
+        }
         let path = out.join(&rel);
         if let Some(dir) = path.parent()
             && made.as_deref() != Some(dir)
@@ -81,10 +81,8 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
             made = Some(dir.to_path_buf());
         }
         std::fs::write(&path, &data).map_err(|e| io_failure(&path, e))?;
-        if rel != Path::new(synth::ssmix2::FAULT_MANIFEST) {
-            files += 1;
-            bytes += data.len() as u64;
-        }
+        files += 1;
+        bytes += data.len() as u64;
     }
     writeln!(
         ctx.stdout,
@@ -92,13 +90,20 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         args.patients,
         args.seed,
         if args.faults > 0.0 {
-            format!(", faults listed in {}", synth::ssmix2::FAULT_MANIFEST)
+            format!(", faults listed in {}", manifest.display())
         } else {
             String::new()
         },
         args.out.display()
     )?;
     Ok(EXIT_OK)
+}
+
+/// Where the fault manifest goes: beside the storage folder, `<out>.faults.tsv`.
+fn manifest_path(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".faults.tsv");
+    PathBuf::from(name)
 }
 
 /// The JLAC10 codes of the JP-CLINS lab code systems (`…_CoreLabo_CS` and
@@ -160,7 +165,8 @@ mod tests {
 
     #[test]
     fn reads_both_lab_code_systems_of_the_bundled_package() {
-        let codes = lab_codes_from_package(JP_CLINS_TGZ).unwrap();
+        let tgz = std::fs::read(crate::walk::vendor_profiles().join(JP_CLINS_TGZ)).unwrap();
+        let codes = lab_codes_from_package(&tgz).unwrap();
         let core = codes.iter().filter(|c| c.set == LabSet::Core).count();
         let inf = codes.iter().filter(|c| c.set == LabSet::Infection).count();
         assert_eq!((core, inf), (437, 255));
@@ -223,7 +229,8 @@ mod tests {
         assert_eq!(code, 0, "{err}");
         assert!(out.starts_with("synth ssmix2: 3 patients, "), "{out}");
         let root = dir.join("st");
-        assert!(root.join("faults.tsv").is_file());
+        assert!(dir.join("st.faults.tsv").is_file());
+        assert!(!root.join("faults.tsv").exists());
         assert!(root.join("000/000/0000000001/-/ADT-00").is_dir());
         let (code, _, err) = run_cli(&args, &dir);
         assert_eq!(code, 2);
@@ -283,8 +290,6 @@ mod tests {
             "0.3",
         ];
         assert_eq!(run_cli(&gen_args, &dir).0, 0);
-        // The manifest is not a message file: move it out of the storage.
-        std::fs::rename(dir.join("st/faults.tsv"), dir.join("faults.tsv")).unwrap();
         let (code, out, err) = run_cli(&["kakehashi", "inspect", "st", "--json"], &dir);
         assert_eq!(code, 1, "{err}"); // bad-date-in-field is an error
         let mut reported: std::collections::BTreeMap<String, Vec<(String, String)>> =
@@ -307,7 +312,7 @@ mod tests {
                     )
                 }));
         }
-        let manifest = std::fs::read_to_string(dir.join("faults.tsv")).unwrap();
+        let manifest = std::fs::read_to_string(dir.join("st.faults.tsv")).unwrap();
         let mut faulty = std::collections::BTreeSet::new();
         let mut kinds = std::collections::BTreeSet::new();
         for line in manifest.lines().skip(1) {

@@ -40,11 +40,6 @@ pub struct Args {
     pub paths: Vec<PathBuf>,
 }
 
-/// Where the vendored packages are: the repository's `vendor/fhir-profiles`.
-fn vendor_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../vendor/fhir-profiles")
-}
-
 fn load(set_name: &str) -> Result<Conformance, Failure> {
     let Some(set) = package_set(set_name) else {
         let names: Vec<_> = PACKAGE_SETS.iter().map(|s| s.name).collect();
@@ -53,7 +48,7 @@ fn load(set_name: &str) -> Result<Conformance, Failure> {
             names.join(", ")
         )));
     };
-    let root = vendor_root();
+    let root = crate::walk::vendor_profiles();
     let mut candidates: Vec<(String, Package)> = Vec::new();
     for spec in set.packages {
         let dir = root.join(spec.folder);

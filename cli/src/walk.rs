@@ -155,3 +155,9 @@ impl Iterator for Walk {
 pub fn bundled_storage() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../golden/ssmix2/nho-sample/sampleData")
 }
+
+/// The vendored FHIR packages: the repository's `vendor/fhir-profiles`. Every
+/// command that needs a package reads it from here at run time.
+pub fn vendor_profiles() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../vendor/fhir-profiles")
+}
