@@ -7,7 +7,7 @@
 
 use crate::{CmdResult, Context, EXIT_INPUT_ERRORS, EXIT_OK, EXIT_USAGE, Failure};
 use clap::Args as ClapArgs;
-use diagnostics::{Location, RenderOptions, Severity};
+use diagnostics::{RenderOptions, Severity};
 use fhir::conformance::{Conformance, PACKAGE_SETS, package_set};
 use fhir::package::Package;
 use fhir::validate::{Report, Validator};
@@ -154,7 +154,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                 "invariants": {"evaluated": report.invariants_evaluated, "not_evaluable": report.invariants_not_evaluable},
                 "diagnostics": report.issues.iter().map(|i| {
                     let mut d = i.to_diagnostic();
-                    d.location = Location::default().file(shown.clone());
+                    d.location.file = Some(shown.clone());
                     d.to_json(opts)
                 }).collect::<Vec<_>>(),
                 "operationOutcome": report.operation_outcome(),
@@ -167,7 +167,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                 continue;
             }
             let mut d = i.to_diagnostic();
-            d.location = Location::default().file(shown.clone());
+            d.location.file = Some(shown.clone());
             writeln!(ctx.stdout, "{}", d.render_human(opts))?;
         }
         summaries.push(if errors == 0 {

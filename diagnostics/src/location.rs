@@ -112,6 +112,8 @@ pub struct Location {
     pub segment: Option<SegmentRef>,
     /// Field path.
     pub field: Option<FieldPath>,
+    /// Element path in a FHIR resource (`Bundle.entry[2].resource.code`).
+    pub element: Option<String>,
 }
 
 impl Location {
@@ -148,6 +150,12 @@ impl Location {
         self
     }
 
+    /// Sets the FHIR element path.
+    pub fn element(mut self, element: impl Into<String>) -> Location {
+        self.element = Some(element.into());
+        self
+    }
+
     /// True when nothing is known.
     pub fn is_empty(&self) -> bool {
         self == &Location::default()
@@ -172,6 +180,9 @@ impl fmt::Display for Location {
             (Some(field), None) => parts.push(field.to_string()),
             (None, Some(seg)) => parts.push(format!("{} (segment {})", seg.id, seg.index)),
             (None, None) => {}
+        }
+        if let Some(e) = &self.element {
+            parts.push(e.clone());
         }
         f.write_str(&parts.join(": "))
     }
@@ -206,6 +217,13 @@ mod tests {
         assert_eq!(
             Location::default().segment("MSH", 1).to_string(),
             "MSH (segment 1)"
+        );
+        assert_eq!(
+            Location::default()
+                .file("b.json")
+                .element("Bundle.entry[2].resource.code")
+                .to_string(),
+            "b.json: Bundle.entry[2].resource.code"
         );
     }
 }

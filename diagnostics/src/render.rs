@@ -68,6 +68,9 @@ impl Location {
                 m.insert("field_name".into(), json!(name));
             }
         }
+        if let Some(e) = &self.element {
+            m.insert("element".into(), json!(e));
+        }
         Value::Object(m)
     }
 }

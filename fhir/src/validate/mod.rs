@@ -41,11 +41,11 @@ pub struct Issue {
 }
 
 impl Issue {
-    /// As a shared diagnostic (the element path leads the message).
+    /// As a shared diagnostic (the element path goes into the location).
     pub fn to_diagnostic(&self) -> Diagnostic {
-        let mut d = Diagnostic::new(self.code, format!("{}: {}", self.expression, self.message))
+        let mut d = Diagnostic::new(self.code, self.message.clone())
             .severity(self.severity)
-            .at(Location::default());
+            .at(Location::default().element(self.expression.clone()));
         if let Some(e) = &self.excerpt {
             d = d.excerpt(e.clone());
         }
