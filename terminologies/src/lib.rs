@@ -30,6 +30,7 @@ pub mod check;
 pub mod codes;
 pub mod conceptmap;
 pub mod delimited;
+pub mod governance;
 pub mod import;
 pub mod lookup;
 pub mod master;
