@@ -100,7 +100,12 @@ fn main() {
             .filter(|r| r.fields[seq].parse::<u64>().unwrap_or(0) % 2 == parity)
             .map(|r| (r.fields[kana].clone(), r.fields[code].clone()))
             .collect();
-        report(&format!("JPKANA → JPTERM/ENTERM ({split})"), &m2, &b2, &cases);
+        report(
+            &format!("JPKANA → JPTERM/ENTERM ({split})"),
+            &m2,
+            &b2,
+            &cases,
+        );
     }
 
     // 2. 10 000 queries against a 30 000-name master built from J-FAGY terms.

@@ -34,12 +34,9 @@ impl Filter {
             && (self.status.is_empty() || self.status.contains(&r.status))
             && r.source.code.starts_with(&self.code_prefix)
             && (self.target_system.is_empty() || r.target_system == self.target_system)
-            && self.min_confidence.is_none_or(|m| {
-                r.confidence
-                    .parse::<f64>()
-                    .map(|c| c >= m)
-                    .unwrap_or(false)
-            })
+            && self
+                .min_confidence
+                .is_none_or(|m| r.confidence.parse::<f64>().map(|c| c >= m).unwrap_or(false))
             && (self.method.is_empty() || r.method == self.method)
     }
 }
@@ -98,12 +95,9 @@ pub fn review(
             };
             if let Some(why) = why {
                 d.push(
-                    Diagnostic::new(
-                        &codes::REVIEW_SKIPPED,
-                        format!("row not approved: {why}"),
-                    )
-                    .at(row_loc(r))
-                    .excerpt(Excerpt::text(&r.id)),
+                    Diagnostic::new(&codes::REVIEW_SKIPPED, format!("row not approved: {why}"))
+                        .at(row_loc(r))
+                        .excerpt(Excerpt::text(&r.id)),
                 );
                 continue;
             }
@@ -133,7 +127,11 @@ pub fn assign(table: &mut Table, filter: &Filter, reviewers: &[String]) -> Vec<(
     if reviewers.is_empty() {
         return Vec::new();
     }
-    let col = match table.extra_columns.iter().position(|c| c == ASSIGNED_COLUMN) {
+    let col = match table
+        .extra_columns
+        .iter()
+        .position(|c| c == ASSIGNED_COLUMN)
+    {
         Some(i) => i,
         None => {
             table.extra_columns.push(ASSIGNED_COLUMN.to_owned());
@@ -283,7 +281,11 @@ pub fn diff(old: &Table, new: &Table) -> Vec<Change> {
             out.push(Change::Edited(a.clone(), b.clone()));
         }
     }
-    out.extend(removed.into_iter().map(|i| Change::Removed(old.rows[i].clone())));
+    out.extend(
+        removed
+            .into_iter()
+            .map(|i| Change::Removed(old.rows[i].clone())),
+    );
     out.extend(
         (0..new.rows.len())
             .filter(|j| !paired_new.contains(j))
@@ -346,6 +348,7 @@ pub fn migrate(
         })
         .collect();
     let mut added = Vec::new();
+    let mut used: BTreeSet<String> = BTreeSet::new();
     for r in &mut table.rows {
         if !r.has_target()
             || matches!(
@@ -359,6 +362,7 @@ pub fn migrate(
             continue;
         };
         s.checked += 1;
+        used.insert(m.system.clone());
         let version = if m.version.is_empty() {
             String::new()
         } else {
@@ -430,7 +434,7 @@ pub fn migrate(
     table.rows.extend(added);
     for m in masters {
         let v = format!("{} {}", m.system, m.version).trim().to_owned();
-        if s.checked > 0 && !table.meta.master_versions.contains(&v) {
+        if used.contains(&m.system) && !table.meta.master_versions.contains(&v) {
             table.meta.master_versions.push(v);
         }
     }
@@ -471,8 +475,18 @@ mod tests {
             status,
             method: "semapv:LexicalMatching".into(),
             confidence: "0.9".into(),
-            reviewer: if status == Status::Approved { "seed" } else { "" }.into(),
-            review_date: if status == Status::Approved { "2026-01-01" } else { "" }.into(),
+            reviewer: if status == Status::Approved {
+                "seed"
+            } else {
+                ""
+            }
+            .into(),
+            review_date: if status == Status::Approved {
+                "2026-01-01"
+            } else {
+                ""
+            }
+            .into(),
             ..Row::default()
         }
     }
@@ -505,7 +519,11 @@ mod tests {
             (t.rows[0].reviewer.as_str(), t.rows[0].review_date.as_str()),
             ("dr-a", "2026-01-02")
         );
-        assert!(crate::check::check(&t, &[]).iter().all(|x| x.code.id != "T022"));
+        assert!(
+            crate::check::check(&t, &[])
+                .iter()
+                .all(|x| x.code.id != "T022")
+        );
         let f = Filter {
             rows: vec!["r00004".into()],
             ..Filter::default()
@@ -557,7 +575,10 @@ mod tests {
                 Change::Edited(..) => "edited",
             })
             .collect();
-        assert_eq!(kinds, ["retargeted", "status", "edited", "removed", "added"]);
+        assert_eq!(
+            kinds,
+            ["retargeted", "status", "edited", "removed", "added"]
+        );
         assert!(diff(&old, &old).is_empty());
         assert_eq!(lost_rows(&old, &new), ["r00005"]);
     }

@@ -34,8 +34,8 @@ pub mod governance;
 pub mod import;
 pub mod lookup;
 pub mod master;
-pub mod system;
 pub mod suggest;
+pub mod system;
 pub mod table;
 
 pub use system::{CodeSystem, Shape, V2System};

@@ -303,17 +303,18 @@ impl Matcher {
                 if q.is_empty() || !seen.insert(q.clone()) {
                     continue;
                 }
-                let consider = |rec: u32, sim: f32, best: &mut Vec<(f32, u32)>, hit: &mut Vec<u32>| {
-                    let r = &self.recs[rec as usize];
-                    let score = sim * qw * r.weight;
-                    let slot = &mut best[r.entry as usize];
-                    if slot.0 == 0.0 && score > 0.0 {
-                        hit.push(r.entry);
-                    }
-                    if score > slot.0 {
-                        *slot = (score, r.name);
-                    }
-                };
+                let consider =
+                    |rec: u32, sim: f32, best: &mut Vec<(f32, u32)>, hit: &mut Vec<u32>| {
+                        let r = &self.recs[rec as usize];
+                        let score = sim * qw * r.weight;
+                        let slot = &mut best[r.entry as usize];
+                        if slot.0 == 0.0 && score > 0.0 {
+                            hit.push(r.entry);
+                        }
+                        if score > slot.0 {
+                            *slot = (score, r.name);
+                        }
+                    };
                 if let Some(hits) = self.exact.get(&q) {
                     for &h in hits {
                         consider(h, 1.0, &mut best, &mut hit);
@@ -528,7 +529,8 @@ pub struct Summary {
 }
 
 /// For every source key whose rows are all unreviewed and have no target, puts the
-/// best candidate on the key's first row and adds rows for the next ones, all with
+/// best candidate on the key's first row and adds rows for the next ones right
+/// after it (new row ids), all with
 /// status `suggested`, justification `lexical`, method `semapv:LexicalMatching` and
 /// the score as confidence. Rows of other keys are untouched; no row is removed.
 pub fn suggest_table(table: &mut Table, matcher: &Matcher, o: &Options) -> Summary {
@@ -537,7 +539,7 @@ pub fn suggest_table(table: &mut Table, matcher: &Matcher, o: &Options) -> Summa
     for (i, r) in table.rows.iter().enumerate() {
         by_key.entry(r.source.clone()).or_default().push(i);
     }
-    let mut added: Vec<Row> = Vec::new();
+    let mut added: BTreeMap<usize, Vec<Row>> = BTreeMap::new();
     let mut next = table
         .next_row_id()
         .trim_start_matches('r')
@@ -591,18 +593,28 @@ pub fn suggest_table(table: &mut Table, matcher: &Matcher, o: &Options) -> Summa
             r.method = "semapv:LexicalMatching".into();
             r.justification = format!("lexical: rank {} of {}", j + 1, cands.len());
             r.confidence = format!("{:.3}", c.score);
-            r.comment = format!("matched name: {}", c.matched.replace(['\t', '\r', '\n'], " "));
+            r.comment = format!(
+                "matched name: {}",
+                c.matched.replace(['\t', '\r', '\n'], " ")
+            );
             r.author = o.author.clone();
             r.author_date = o.date.clone();
             s.rows += 1;
             if j == 0 {
                 table.rows[rows[0]] = r;
             } else {
-                added.push(r);
+                added.entry(rows[0]).or_default().push(r);
             }
         }
     }
-    table.rows.extend(added);
+    // Each key's extra candidates go right after its row.
+    let rows = std::mem::take(&mut table.rows);
+    for (i, r) in rows.into_iter().enumerate() {
+        table.rows.push(r);
+        if let Some(more) = added.remove(&i) {
+            table.rows.extend(more);
+        }
+    }
     s
 }
 
@@ -664,7 +676,10 @@ mod tests {
         }
         let (p1, p5) = precision(&mine);
         let (b1, b5) = precision(&base);
-        assert!(p1 > b1 && p5 > b5, "matcher {p1}/{p5} vs baseline {b1}/{b5}");
+        assert!(
+            p1 > b1 && p5 > b5,
+            "matcher {p1}/{p5} vs baseline {b1}/{b5}"
+        );
     }
 
     #[test]
@@ -695,7 +710,7 @@ mod tests {
         let s = suggest_table(&mut t, &m, &o);
         assert_eq!((s.keys, s.suggested), (1, 1));
         assert_eq!(t.rows.len(), 1 + s.rows);
-        assert_eq!(t.rows[1], done);
+        assert_eq!(t.rows.last(), Some(&done));
         assert!(
             t.rows
                 .iter()
@@ -707,6 +722,10 @@ mod tests {
         let before = t.clone();
         assert_eq!(suggest_table(&mut t, &m, &o).keys, 0);
         assert_eq!(t, before);
-        assert!(crate::check::check(&t, &ms).iter().all(|d| d.code.id != "T020"));
+        assert!(
+            crate::check::check(&t, &ms)
+                .iter()
+                .all(|d| d.code.id != "T020")
+        );
     }
 }
