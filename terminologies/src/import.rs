@@ -941,4 +941,53 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn shipped_official_master_profiles_parse_and_read_their_fixtures() {
+        let profiles = [
+            include_str!("../../tables/profiles/medis-byomei-icd10.toml"),
+            include_str!("../../tables/profiles/medis-byomei-excode.toml"),
+            include_str!("../../tables/profiles/medis-byomei-receipt.toml"),
+            include_str!("../../tables/profiles/medis-hot-yj.toml"),
+            include_str!("../../tables/profiles/ssk-disease-icd10.toml"),
+            include_str!("../../tables/profiles/ssk-disease-medis.toml"),
+            include_str!("../../tables/profiles/ssk-drug-general.toml"),
+        ];
+        for p in profiles {
+            let p = parse_profile(p).expect("profile parses");
+            assert!(p.justification.starts_with("official crosswalk"), "{p:?}");
+            assert!(!p.layout_source.is_empty());
+        }
+        let nmain = include_bytes!("../../tables/profiles/fixtures/medis-byomei-nmain.txt");
+        for (p, target) in [
+            (profiles[0], "K297"),
+            (profiles[1], "ZQ01"),
+            (profiles[2], "8899001"),
+        ] {
+            let p = parse_profile(p).expect("profile parses");
+            let (codes, d) = read_export(&p, nmain);
+            assert!(d.is_empty(), "{d:?}");
+            assert_eq!(codes.len(), 5);
+            assert_eq!(
+                (codes[0].key.code.as_str(), codes[0].target_code.as_str()),
+                ("29990001", target)
+            );
+            let m = to_master(&p, &codes, "fixture");
+            assert_eq!(m.codes.len(), 4);
+            assert_eq!(
+                m.retired.get("29990005").map(String::as_str),
+                Some("29990001")
+            );
+            assert_eq!(m.names["29990001"], ["ｶｸｳｲｴﾝ"]);
+        }
+        let b = include_bytes!("../../tables/profiles/fixtures/ssk-disease-b.csv");
+        let p = parse_profile(profiles[5]).expect("profile parses");
+        let (codes, _) = read_export(&p, b);
+        assert_eq!(codes[0].target_code, "29990001");
+        let m = to_master(&p, &codes, "fixture");
+        assert_eq!(
+            m.retired.get("8899005").map(String::as_str),
+            Some("8899001")
+        );
+    }
 }
