@@ -176,6 +176,9 @@ pub struct ReviewArgs {
     /// Filter: mapping_justification (e.g. semapv:LexicalMatching).
     #[arg(long, default_value = "")]
     method: String,
+    /// Apply the action to every row (without a filter, an action needs this).
+    #[arg(long)]
+    all: bool,
     /// Print the resulting table instead of rewriting it.
     #[arg(long)]
     stdout: bool,
@@ -304,6 +307,17 @@ pub fn run_review(a: ReviewArgs, json: bool, phi: bool, ctx: &mut Context<'_>) -
     } else {
         None
     };
+    let unfiltered = filter.rows.is_empty()
+        && filter.status.is_empty()
+        && filter.code_prefix.is_empty()
+        && filter.target_system.is_empty()
+        && filter.min_confidence.is_none()
+        && filter.method.is_empty();
+    if (action.is_some() || !a.assign.is_empty()) && unfiltered && !a.all {
+        return Err(Failure(
+            "a review action without a filter (--row, --status, --code-prefix, --target-system, --min-confidence, --method) needs --all".into(),
+        ));
+    }
     if action.is_some() && (a.reviewer.is_empty() || a.date.is_empty()) {
         return Err(Failure(
             "--approve, --reject and --flag need --reviewer and --date".into(),
