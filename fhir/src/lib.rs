@@ -6,5 +6,6 @@
 
 pub mod conformance;
 pub mod fhirpath;
+pub mod model;
 pub mod package;
 pub mod validate;
