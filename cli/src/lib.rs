@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 mod tables;
+mod tables_governance;
 mod tables_import;
 
 use clap::{Parser, Subcommand};

@@ -1,5 +1,5 @@
-//! `kakehashi tables …`: check, translate with, import into and convert tracked
-//! mapping tables (SSSOM TSV).
+//! `kakehashi tables …`: check, translate with, import into, convert, suggest
+//! for, review, diff and migrate tracked mapping tables (SSSOM TSV).
 
 use crate::{CmdResult, Context, EXIT_INPUT_ERRORS, EXIT_OK, Failure};
 use clap::{Args as ClapArgs, Subcommand};
@@ -89,6 +89,17 @@ enum Cmd {
     /// Add `unreviewed` rows for the codes of a vendor master export, leaving
     /// reviewed rows untouched.
     Import(crate::tables_import::ImportArgs),
+    /// Suggest targets for unmapped, unreviewed keys from target masters
+    /// (Japanese-aware lexical ranking); rows become `suggested`, never approved.
+    Suggest(crate::tables_governance::SuggestArgs),
+    /// Approve, reject or flag rows (singly or by filter), split rows between
+    /// reviewers, and print a review summary by status and reviewer.
+    Review(crate::tables_governance::ReviewArgs),
+    /// Row-level differences between two versions of a table.
+    Diff(crate::tables_governance::DiffArgs),
+    /// Re-check targets against a new master: retired, missing or changed targets
+    /// become `invalid-target` with the reason; named replacements are suggested.
+    Migrate(crate::tables_governance::MigrateArgs),
 }
 
 pub(crate) fn read(ctx: &Context<'_>, p: &Path) -> Result<Vec<u8>, Failure> {
@@ -134,7 +145,7 @@ pub(crate) fn load_table(
     Ok(t)
 }
 
-fn load_masters(
+pub(crate) fn load_masters(
     ctx: &Context<'_>,
     paths: &[PathBuf],
     diags: &mut Diagnostics,
@@ -155,7 +166,16 @@ fn load_masters(
                 out.extend(m);
             }
         } else if name.ends_with(".csv") {
-            let (ms, d2) = terminologies::master::from_jfagy_csv(&bytes, "");
+            // The J-FAGY file names carry the release date (JFAGY_J9FN_20250401_R01.csv).
+            let file = p
+                .file_name()
+                .map(|f| f.to_string_lossy())
+                .unwrap_or_default();
+            let version = file
+                .split(|c: char| !c.is_ascii_digit())
+                .find(|run| run.len() == 8)
+                .unwrap_or("");
+            let (ms, d2) = terminologies::master::from_jfagy_csv(&bytes, version);
             out.extend(ms);
             d = d2;
         } else {
@@ -327,7 +347,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                     continue;
                 }
                 let out = t.to_sssom().map_err(Failure)?;
-                std::fs::write(ctx.resolve(p), out).map_err(|e| Failure::io(p, e))?;
+                crate::tables_governance::write_atomic(ctx, p, &out)?;
             }
             Ok(outcome(&diags))
         }
@@ -403,5 +423,9 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
             Ok(outcome(&diags))
         }
         Cmd::Import(a) => crate::tables_import::run(a, json, phi, ctx),
+        Cmd::Suggest(a) => crate::tables_governance::run_suggest(a, json, phi, ctx),
+        Cmd::Review(a) => crate::tables_governance::run_review(a, json, phi, ctx),
+        Cmd::Diff(a) => crate::tables_governance::run_diff(a, json, phi, ctx),
+        Cmd::Migrate(a) => crate::tables_governance::run_migrate(a, json, phi, ctx),
     }
 }

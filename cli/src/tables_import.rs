@@ -68,8 +68,7 @@ pub fn run(a: ImportArgs, json: bool, phi: bool, ctx: &mut Context<'_>) -> CmdRe
     if a.stdout {
         ctx.stdout.write_all(&out)?;
     } else {
-        let path = ctx.resolve(&a.table);
-        std::fs::write(&path, out).map_err(|e| Failure::io(&a.table, e))?;
+        crate::tables_governance::write_atomic(ctx, &a.table, &out)?;
     }
     let skipped = diags
         .iter()

@@ -9,6 +9,7 @@ use crate::{CmdResult, Context, EXIT_INPUT_ERRORS, EXIT_OK, EXIT_USAGE, Failure}
 use clap::Args as ClapArgs;
 use diagnostics::{RenderOptions, Severity};
 use fhir::conformance::{Conformance, PACKAGE_SETS, package_set};
+use fhir::errata::{Errata, StrictPack};
 use fhir::package::Package;
 use fhir::validate::{Report, Validator};
 use serde_json::json;
@@ -32,6 +33,13 @@ pub struct Args {
     /// Print how many invariants were evaluated and how many could not be.
     #[arg(long)]
     pub stats: bool,
+    /// Also evaluate the strict pack (rules defined but not attached in JP-CLINS
+    /// 1.5.2) as warnings (V025).
+    #[arg(long)]
+    pub strict: bool,
+    /// Do not apply the errata file (report package defects as the packages state them).
+    #[arg(long)]
+    pub no_errata: bool,
     /// Show protected health information in excerpts.
     #[arg(long)]
     pub show_phi: bool,
@@ -124,14 +132,19 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let opts = RenderOptions {
         show_phi: args.show_phi,
     };
-    let validator = Validator::new(&conf);
+    let mut validator = Validator::new(&conf);
+    if !args.no_errata {
+        let errata = Errata::builtin().map_err(|e| Failure(format!("errata file: {e}")))?;
+        validator = validator.with_errata(&errata);
+    }
+    if args.strict {
+        let pack = StrictPack::builtin().map_err(|e| Failure(format!("strict pack: {e}")))?;
+        validator = validator.with_strict(&pack);
+    }
     let packages = conf.package_list();
+    let provenance = validator.provenance();
     if !args.json {
-        writeln!(
-            ctx.stdout,
-            "packages: {packages} (set {}); errata: none",
-            args.ig
-        )?;
+        writeln!(ctx.stdout, "set {}: {provenance}", args.ig)?;
     }
     let mut any_error = false;
     let mut summaries = Vec::new();
@@ -150,6 +163,8 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                 "errors": errors,
                 "warnings": warnings,
                 "packages": packages,
+                "provenance": provenance,
+                "errata_applied": report.errata_applied.iter().collect::<Vec<_>>(),
                 "set": args.ig,
                 "invariants": {"evaluated": report.invariants_evaluated, "not_evaluable": report.invariants_not_evaluable},
                 "diagnostics": report.issues.iter().map(|i| {
@@ -170,14 +185,19 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
             d.location.file = Some(shown.clone());
             writeln!(ctx.stdout, "{}", d.render_human(opts))?;
         }
+        let errata = if report.errata_applied.is_empty() {
+            String::new()
+        } else {
+            format!(", errata applied: {}", report.errata_list())
+        };
         summaries.push(if errors == 0 {
             format!(
-                "OK {shown} ({warnings} warnings, {} resources)",
+                "OK {shown} ({warnings} warnings, {} resources{errata})",
                 report.resources
             )
         } else {
             format!(
-                "INVALID {shown} ({errors} errors, {warnings} warnings, {} resources)",
+                "INVALID {shown} ({errors} errors, {warnings} warnings, {} resources{errata})",
                 report.resources
             )
         });

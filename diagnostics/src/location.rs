@@ -9,6 +9,16 @@ pub struct SegmentRef {
     pub id: String,
     /// 1-based position of the segment in its file (or of the record in its file).
     pub index: u32,
+    /// True for a receipt record (UKE), false for an HL7 segment: decides the word
+    /// used in output (`record 3` / `segment 3`).
+    pub record: bool,
+}
+
+impl SegmentRef {
+    /// `segment` or `record`.
+    pub fn noun(&self) -> &'static str {
+        if self.record { "record" } else { "segment" }
+    }
 }
 
 /// A field path inside a segment or record: `PID-5.1[2]`, `RE-14`.
@@ -140,6 +150,17 @@ impl Location {
         self.segment = Some(SegmentRef {
             id: id.into(),
             index,
+            record: false,
+        });
+        self
+    }
+
+    /// Sets the receipt record (UKE): its id and 1-based record number.
+    pub fn record(mut self, id: impl Into<String>, index: u32) -> Location {
+        self.segment = Some(SegmentRef {
+            id: id.into(),
+            index,
+            record: true,
         });
         self
     }
@@ -176,9 +197,11 @@ impl fmt::Display for Location {
             parts.push(format!("byte {b}"));
         }
         match (&self.field, &self.segment) {
-            (Some(field), Some(seg)) => parts.push(format!("{field} (segment {})", seg.index)),
+            (Some(field), Some(seg)) => {
+                parts.push(format!("{field} ({} {})", seg.noun(), seg.index))
+            }
             (Some(field), None) => parts.push(field.to_string()),
-            (None, Some(seg)) => parts.push(format!("{} (segment {})", seg.id, seg.index)),
+            (None, Some(seg)) => parts.push(format!("{} ({} {})", seg.id, seg.noun(), seg.index)),
             (None, None) => {}
         }
         if let Some(e) = &self.element {

@@ -59,8 +59,9 @@ impl Location {
             m.insert("line".into(), json!(l));
         }
         if let Some(s) = &self.segment {
-            m.insert("segment".into(), json!(s.id));
-            m.insert("segment_index".into(), json!(s.index));
+            let noun = s.noun();
+            m.insert(noun.into(), json!(s.id));
+            m.insert(format!("{noun}_index"), json!(s.index));
         }
         if let Some(fp) = &self.field {
             m.insert("field".into(), json!(fp.path()));

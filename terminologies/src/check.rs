@@ -15,6 +15,11 @@ pub struct Master {
     pub version: String,
     /// Code → display.
     pub codes: HashMap<String, String>,
+    /// Code → other names: readings (kana), English names, synonyms (for `tables suggest`).
+    pub names: HashMap<String, Vec<String>>,
+    /// Codes the master lists as retired or deleted → the replacement it names
+    /// (empty when none); they are not in [`Master::codes`].
+    pub retired: HashMap<String, String>,
 }
 
 impl Master {

@@ -142,6 +142,25 @@ pub const TEXT_FLATTENED: Code = Code::new(
     "tab or line break in imported text replaced by a space",
 );
 
+/// A review action was not applied to a row (e.g. approving a row with no target).
+pub const REVIEW_SKIPPED: Code = Code::new(
+    "T070",
+    Severity::Warning,
+    "review action not applied to a row",
+);
+/// Migration: the row's target is retired in or missing from the new master.
+pub const TARGET_RETIRED: Code = Code::new(
+    "T071",
+    Severity::Warning,
+    "target retired in or missing from the new master; row marked invalid-target",
+);
+/// Migration: the new master changed the target's display.
+pub const TARGET_CHANGED: Code = Code::new(
+    "T072",
+    Severity::Warning,
+    "target's display changed in the new master; row marked invalid-target",
+);
+
 /// Every code of this module, in id order (for `docs/diagnostics.md`).
 pub const ALL: &[&Code] = &[
     &BAD_SHAPE,
@@ -172,6 +191,9 @@ pub const ALL: &[&Code] = &[
     &BAD_RECORD,
     &BAD_MASTER,
     &MASTER_SKIPPED,
+    &REVIEW_SKIPPED,
+    &TARGET_RETIRED,
+    &TARGET_CHANGED,
 ];
 
 #[cfg(test)]

@@ -9,7 +9,9 @@
 //! - [`lookup`]: the [`lookup::Terminology`] trait mappers consume, implemented by
 //!   [`lookup::Index`]; unmapped keys give a diagnostic and a [`lookup::Worklist`] entry.
 //! - [`conceptmap`]: FHIR R4 ConceptMap export/import; [`import`]: house-code
-//!   import profiles; [`master`]: CodeSystem JSON and J-FAGY masters.
+//!   import profiles; [`master`]: CodeSystem JSON and J-FAGY masters;
+//!   [`suggest`]: lexical candidates for unmapped codes; [`governance`]: review,
+//!   diff and migration.
 //!
 //! ```
 //! let bytes = include_bytes!("../../tables/nho-sample-lab-99X03.sssom.tsv");
@@ -28,9 +30,11 @@ pub mod check;
 pub mod codes;
 pub mod conceptmap;
 pub mod delimited;
+pub mod governance;
 pub mod import;
 pub mod lookup;
 pub mod master;
+pub mod suggest;
 pub mod system;
 pub mod table;
 

@@ -8,11 +8,49 @@ use crate::delimited;
 use diagnostics::{Diagnostic, Diagnostics, Excerpt, FieldPath, Location};
 use serde_json::Value;
 
+/// The value of a concept property (`valueCode`, `valueString`, `valueBoolean`).
+fn property<'a>(c: &'a Value, name: &str) -> Option<&'a Value> {
+    c.get("property")?
+        .as_array()?
+        .iter()
+        .find(|p| p.get("code").and_then(Value::as_str) == Some(name))
+        .and_then(|p| {
+            ["valueCode", "valueString", "valueBoolean"]
+                .iter()
+                .find_map(|k| p.get(*k))
+        })
+}
+
 fn walk(concepts: &[Value], m: &mut Master) {
     for c in concepts {
         if let Some(code) = c.get("code").and_then(Value::as_str) {
             let display = c.get("display").and_then(Value::as_str).unwrap_or("");
-            m.codes.insert(code.to_owned(), display.to_owned());
+            let retired = matches!(
+                property(c, "status").and_then(Value::as_str),
+                Some("retired" | "deprecated")
+            ) || property(c, "inactive").and_then(Value::as_bool) == Some(true);
+            if retired {
+                let by = property(c, "replacedBy")
+                    .or_else(|| property(c, "replaced-by"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                m.retired.insert(code.to_owned(), by.to_owned());
+            } else {
+                m.codes.insert(code.to_owned(), display.to_owned());
+            }
+            let alt: Vec<String> = c
+                .get("designation")
+                .and_then(Value::as_array)
+                .map(|ds| {
+                    ds.iter()
+                        .filter_map(|d| d.get("value").and_then(Value::as_str))
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !alt.is_empty() {
+                m.names.insert(code.to_owned(), alt);
+            }
         }
         if let Some(children) = c.get("concept").and_then(Value::as_array) {
             walk(children, m);
@@ -117,6 +155,7 @@ pub fn from_jfagy_csv(bytes: &[u8], version: &str) -> (Vec<Master>, Diagnostics)
         return (Vec::new(), d);
     };
     let col = |n: &str| header.fields.iter().position(|f| f == n);
+    let (kana_i, en_i) = (col("JPKANA"), col("ENTERM"));
     let (Some(ci), Some(ni), Some(xi)) = (col("JFAGYCODE"), col("JPTERM"), col("CXGCATEGORY"))
     else {
         d.push(
@@ -147,6 +186,11 @@ pub fn from_jfagy_csv(bytes: &[u8], version: &str) -> (Vec<Master>, Diagnostics)
         let code = &r.fields[ci];
         if r.fields[xi] == "3" {
             deleted += 1;
+            let m = match code.as_bytes().get(2) {
+                Some(b'F') => &mut food,
+                _ => &mut nonfood,
+            };
+            m.retired.insert(code.clone(), String::new());
             continue;
         }
         if let Err(why) = crate::system::Shape::Jfagy.check(code) {
@@ -159,14 +203,24 @@ pub fn from_jfagy_csv(bytes: &[u8], version: &str) -> (Vec<Master>, Diagnostics)
             );
             continue;
         }
-        match code.as_bytes().get(2) {
-            Some(b'F') => food.codes.insert(code.clone(), r.fields[ni].clone()),
-            Some(b'N') => nonfood.codes.insert(code.clone(), r.fields[ni].clone()),
+        let m = match code.as_bytes().get(2) {
+            Some(b'F') => &mut food,
+            Some(b'N') => &mut nonfood,
             _ => {
                 other += 1;
-                None
+                continue;
             }
         };
+        m.codes.insert(code.clone(), r.fields[ni].clone());
+        let alt: Vec<String> = [kana_i, en_i]
+            .into_iter()
+            .flatten()
+            .map(|i| r.fields[i].trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if !alt.is_empty() {
+            m.names.insert(code.clone(), alt);
+        }
     }
     d.push(Diagnostic::new(
         &codes::MASTER_SKIPPED,

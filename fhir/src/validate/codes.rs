@@ -98,6 +98,13 @@ pub const RESOURCE_NOT_VALIDATED: Code = Code::new(
     "R4 resource type without a loaded definition: not validated",
 );
 
+/// A rule of the `--strict` pack (defined but not attached in the package) failed.
+pub const STRICT_RULE: Code = Code::new(
+    "V025",
+    Severity::Warning,
+    "strict-pack rule failed (defined, not attached in the package)",
+);
+
 /// Every code of the validator, in id order.
 pub const ALL: &[&Code] = &[
     &NOT_JSON,
@@ -124,6 +131,7 @@ pub const ALL: &[&Code] = &[
     &TOO_LONG,
     &BAD_REFERENCE_TARGET,
     &RESOURCE_NOT_VALIDATED,
+    &STRICT_RULE,
 ];
 
 /// Every concrete resource type of FHIR R4 (4.0.1), from the StructureDefinitions of

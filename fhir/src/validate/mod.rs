@@ -17,6 +17,7 @@ pub mod codes;
 mod primitive;
 
 use crate::conformance::{Conformance, ElementDefinition, Max, StructureDefinition};
+use crate::errata::{Effect, Errata, Erratum, StrictPack, StrictRule};
 use crate::fhirpath::{Env, Expression, Node, PRIMITIVES, Resolver, Verdict};
 use diagnostics::{Code, Diagnostic, Excerpt, Location, Phi, Severity};
 use serde_json::{Map, Value, json};
@@ -38,6 +39,8 @@ pub struct Issue {
     pub message: String,
     /// The offending value, if useful (tagged as personal data: masked by default).
     pub excerpt: Option<Excerpt>,
+    /// The erratum that downgraded this finding, if one did.
+    pub errata: Option<String>,
 }
 
 impl Issue {
@@ -64,6 +67,10 @@ pub struct Report {
     pub invariants_not_evaluable: usize,
     /// Resources validated (the Bundle and its entries, contained ones included).
     pub resources: usize,
+    /// Ids of the errata that changed a finding of this report.
+    pub errata_applied: BTreeSet<String>,
+    /// Package versions, errata file and strict pack used (see [`Validator::provenance`]).
+    pub provenance: String,
 }
 
 impl Report {
@@ -72,13 +79,26 @@ impl Report {
         !self.issues.iter().any(|i| i.severity == Severity::Error)
     }
 
+    /// The applied errata ids, comma-separated, or `none`.
+    pub fn errata_list(&self) -> String {
+        if self.errata_applied.is_empty() {
+            "none".into()
+        } else {
+            self.errata_applied
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    }
+
     /// The findings as a FHIR OperationOutcome (JSON).
     pub fn operation_outcome(&self) -> Value {
         let issues: Vec<Value> = self
             .issues
             .iter()
             .map(|i| {
-                json!({
+                let mut issue = json!({
                     "severity": match i.severity {
                         Severity::Error => "error",
                         Severity::Warning => "warning",
@@ -93,21 +113,33 @@ impl Report {
                         _ => "processing",
                     },
                     "details": {"coding": [{"system": "https://github.com/kakehashi/diagnostics", "code": i.code.id}]},
+
                     "diagnostics": i.message,
                     "expression": [i.expression],
-                })
+                });
+                if let (Some(e), Some(o)) = (&i.errata, issue.as_object_mut()) {
+                    // which erratum downgraded the finding (FHIR forbids empty arrays: only when set)
+                    o.insert(
+                        "extension".into(),
+                        json!([{"url": "https://github.com/kakehashi/errata", "valueString": e}]),
+                    );
+                }
+                issue
             })
             .collect();
+        let mut issues = issues;
+        if issues.is_empty() {
+            issues.push(json!({"severity": "information", "code": "informational", "diagnostics": "no issues"}));
+        }
+        // which packages and errata the verdict rests on
+        issues.push(json!({
+            "severity": "information",
+            "code": "informational",
+            "diagnostics": format!("{}; errata applied here: {}", self.provenance, self.errata_list()),
+        }));
         let mut oo = Map::new();
         oo.insert("resourceType".into(), json!("OperationOutcome"));
-        oo.insert(
-            "issue".into(),
-            if issues.is_empty() {
-                json!([{"severity": "information", "code": "informational", "diagnostics": "no issues"}])
-            } else {
-                Value::Array(issues)
-            },
-        );
+        oo.insert("issue".into(), Value::Array(issues));
         Value::Object(oo)
     }
 }
@@ -142,6 +174,10 @@ pub struct Validator<'c> {
     invariant_exprs: RefCell<HashMap<u64, Rc<Expression>>>,
     exprs: RefCell<HashMap<String, Rc<Expression>>>,
     expansions: RefCell<HashMap<String, Rc<Option<Expansion>>>>,
+    errata: Vec<Erratum>,
+    errata_file: Option<(String, String)>,
+    strict: Vec<(StrictRule, Rc<Expression>)>,
+    strict_pack: Option<String>,
 }
 
 struct BundleIndex<'a> {
@@ -223,7 +259,53 @@ impl<'c> Validator<'c> {
             invariant_exprs: RefCell::new(HashMap::new()),
             exprs: RefCell::new(HashMap::new()),
             expansions: RefCell::new(HashMap::new()),
+            errata: Vec::new(),
+            errata_file: None,
+            strict: Vec::new(),
+            strict_pack: None,
         }
+    }
+
+    /// Applies the entries of `errata` whose package (at its version) is loaded.
+    pub fn with_errata(mut self, errata: &Errata) -> Validator<'c> {
+        self.errata = errata.active(self.conf);
+        self.errata_file = Some((errata.version.clone(), errata.title.clone()));
+        self
+    }
+
+    /// Adds the rules of a strict pack (evaluated as warnings, V025).
+    pub fn with_strict(mut self, pack: &StrictPack) -> Validator<'c> {
+        self.strict = pack
+            .rules
+            .iter()
+            .map(|r| (r.clone(), Rc::new(Expression::compile(&r.expression))))
+            .collect();
+        self.strict_pack = Some(format!("{} v{}", pack.title, pack.pack_version));
+        self
+    }
+
+    /// One line naming the package versions, the errata file (version and active
+    /// entries) and the strict pack this validator applies.
+    pub fn provenance(&self) -> String {
+        let errata = match &self.errata_file {
+            None => "errata: none".to_owned(),
+            Some((v, title)) => {
+                let ids: Vec<&str> = self.errata.iter().map(|e| e.id.as_str()).collect();
+                format!(
+                    "errata: {title} v{v} (active: {})",
+                    if ids.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        ids.join(", ")
+                    }
+                )
+            }
+        };
+        let strict = match &self.strict_pack {
+            None => String::new(),
+            Some(p) => format!("; strict: {p}"),
+        };
+        format!("packages: {}; {errata}{strict}", self.conf.package_list())
     }
 
     /// Validates JSON bytes (a resource or a Bundle) against its declared
@@ -232,13 +314,17 @@ impl<'c> Validator<'c> {
         match serde_json::from_slice::<Value>(bytes) {
             Ok(v) => self.validate(&v, profiles),
             Err(e) => {
-                let mut r = Report::default();
+                let mut r = Report {
+                    provenance: self.provenance(),
+                    ..Report::default()
+                };
                 r.issues.push(Issue {
                     code: &codes::NOT_JSON,
                     severity: codes::NOT_JSON.severity,
                     expression: format!("line {} column {}", e.line(), e.column()),
                     message: format!("not valid JSON ({})", classify(&e)),
                     excerpt: None,
+                    errata: None,
                 });
                 r
             }
@@ -281,6 +367,7 @@ impl<'c> Validator<'c> {
             },
         );
         self.references(&mut run, res, rt);
+        run.report.provenance = self.provenance();
         for vs in std::mem::take(&mut run.unchecked_vs) {
             self.issue(
                 &mut run,
@@ -301,21 +388,50 @@ impl<'c> Validator<'c> {
         msg: &str,
         ex: Option<Excerpt>,
     ) {
+        self.issue_as(run, code, code.severity, None, path, msg, ex);
+    }
+
+    /// An issue with a severity other than its code's (an erratum downgraded it).
+    #[allow(clippy::too_many_arguments)]
+    fn issue_as(
+        &self,
+        run: &mut Run<'_>,
+        code: &'static Code,
+        severity: Severity,
+        errata: Option<&Erratum>,
+        path: &str,
+        msg: &str,
+        ex: Option<Excerpt>,
+    ) {
         // The same finding reached through the base definition and a profile is
         // reported once (invariants are keyed by their message, which names the key).
         let key = match code.id {
-            "V010" | "V011" | "V012" => format!("{}|{path}|{msg}", code.id),
+            "V010" | "V011" | "V012" | "V025" => format!("{}|{path}|{msg}", code.id),
             _ => format!("{}|{path}", code.id),
         };
         if !run.seen.insert(key) {
             return;
         }
+        let (message, errata) = match errata {
+            Some(e) => {
+                run.report.errata_applied.insert(e.id.clone());
+                (
+                    format!(
+                        "{msg} [downgraded by erratum {} of {}@{}: package defect]",
+                        e.id, e.package, e.version
+                    ),
+                    Some(e.id.clone()),
+                )
+            }
+            None => (msg.to_owned(), None),
+        };
         run.report.issues.push(Issue {
             code,
-            severity: code.severity,
+            severity,
             expression: path.to_owned(),
-            message: msg.to_owned(),
+            message,
             excerpt: ex,
+            errata,
         });
     }
 
@@ -459,6 +575,52 @@ impl<'c> Validator<'c> {
                 .insert((ptr(res), Arc::as_ptr(sd) as usize))
             {
                 self.element(run, node, sd, 0, &path, scope);
+                self.strict_rules(run, node, sd, &path, scope);
+            }
+        }
+    }
+
+    /// The strict pack's rules of profile `sd` (warnings, V025).
+    fn strict_rules<'a>(
+        &self,
+        run: &mut Run<'a>,
+        node: Node<'a>,
+        sd: &StructureDefinition,
+        path: &str,
+        scope: Scope<'a>,
+    ) {
+        for (rule, e) in &self.strict {
+            if !same_canonical(&rule.profile, &sd.url) {
+                continue;
+            }
+            let env = Env {
+                resource: Some(scope.resource),
+                root_resource: Some(scope.root),
+                resolver: run.bundle.map(|b| b as &dyn Resolver<'a>),
+            };
+            run.report.invariants_evaluated += 1;
+            match e.check_node(node, env) {
+                Verdict::Pass => {}
+                Verdict::Fail => self.issue(
+                    run,
+                    &codes::STRICT_RULE,
+                    path,
+                    &format!(
+                        "strict rule {} failed: {} ({}; not attached in the package; expression {})",
+                        rule.id, rule.human, sd.url, rule.source
+                    ),
+                    None,
+                ),
+                Verdict::NotEvaluable(why) => {
+                    run.report.invariants_not_evaluable += 1;
+                    self.issue(
+                        run,
+                        &codes::INVARIANT_NOT_EVALUABLE,
+                        path,
+                        &format!("strict rule {} could not be evaluated: {why}", rule.id),
+                        None,
+                    );
+                }
             }
         }
     }
@@ -863,7 +1025,7 @@ impl<'c> Validator<'c> {
                     );
                 }
                 if pty == "code" {
-                    self.binding(run, node.value, ed, path, ty);
+                    self.binding(run, node.value, sd, ed, path, ty);
                 }
             }
             self.invariants(run, node, sd, ed, path, scope);
@@ -900,7 +1062,7 @@ impl<'c> Validator<'c> {
             return;
         }
         if ty == "Coding" || ty == "CodeableConcept" {
-            self.binding(run, node.value, ed, path, ty);
+            self.binding(run, node.value, sd, ed, path, ty);
         }
         if ty == "Reference" {
             self.reference_target(run, node.value, ed, path, scope);
@@ -1104,13 +1266,13 @@ impl<'c> Validator<'c> {
                     } else {
                         &c.human
                     };
-                    self.issue(
-                        run,
-                        code,
-                        path,
-                        &format!("invariant {} failed: {human} ({})", c.key, sd.url),
-                        None,
-                    );
+                    let msg = format!("invariant {} failed: {human} ({})", c.key, sd.url);
+                    match self.invariant_erratum(&sd.url, &c.key, node, env) {
+                        Some((er, sev)) => {
+                            self.issue_as(run, code, sev, Some(er), path, &msg, None)
+                        }
+                        None => self.issue(run, code, path, &msg, None),
+                    }
                 }
                 Verdict::NotEvaluable(why) => {
                     run.report.invariants_not_evaluable += 1;
@@ -1129,7 +1291,97 @@ impl<'c> Validator<'c> {
         }
     }
 
-    fn binding(&self, run: &mut Run<'_>, v: &Value, ed: &ElementDefinition, path: &str, ty: &str) {
+    /// The active erratum that downgrades a failure of invariant `key` of
+    /// `profile`, and the severity it leaves.
+    fn invariant_erratum<'a>(
+        &self,
+        profile: &str,
+        key: &str,
+        node: Node<'a>,
+        env: Env<'a>,
+    ) -> Option<(&Erratum, Severity)> {
+        for e in &self.errata {
+            if e.constraint.as_deref() != Some(key)
+                || e.profile.as_deref().is_some_and(|p| p != profile)
+            {
+                continue;
+            }
+            match &e.effect {
+                Effect::Warning => return Some((e, Severity::Warning)),
+                Effect::Info => return Some((e, Severity::Info)),
+                Effect::Replace { find, with } => {
+                    let Some(c) = self
+                        .profile(profile)
+                        .into_iter()
+                        .flat_map(|sd| sd.elements.iter())
+                        .flat_map(|ed| ed.constraints.iter())
+                        .find(|c| c.key == key)
+                    else {
+                        continue;
+                    };
+                    let fixed = self.expression(&c.expression.replace(find.as_str(), with));
+                    if fixed.check_node(node, env) == Verdict::Pass {
+                        return Some((e, Severity::Info));
+                    }
+                }
+                Effect::AllowCodes { .. } => {}
+            }
+        }
+        None
+    }
+
+    /// The active erratum that accepts the codes of `v` for `value_set`, if all its
+    /// codings outside the expansion are codes the erratum allows.
+    fn binding_erratum(
+        &self,
+        profile: &str,
+        value_set: &str,
+        v: &Value,
+        ty: &str,
+        exp: &Expansion,
+    ) -> Option<(&Erratum, Severity)> {
+        for e in &self.errata {
+            if e.value_set.as_deref() != Some(value_set)
+                || e.profile.as_deref().is_some_and(|p| p != profile)
+            {
+                continue;
+            }
+            match &e.effect {
+                Effect::Warning => return Some((e, Severity::Warning)),
+                Effect::Info => return Some((e, Severity::Info)),
+                Effect::AllowCodes { system, codes } => {
+                    let mut extended = exp.clone();
+                    extended.extend(codes.iter().map(|c| (system.clone(), c.clone())));
+                    let ok = match ty {
+                        "Coding" => coding_in(v, &extended),
+                        "CodeableConcept" => v
+                            .get("coding")
+                            .and_then(Value::as_array)
+                            .is_some_and(|cs| cs.iter().any(|c| coding_in(c, &extended))),
+                        _ => v
+                            .as_str()
+                            .is_some_and(|code| extended.iter().any(|(_, c)| c == code)),
+                    };
+                    if ok {
+                        return Some((e, Severity::Info));
+                    }
+                }
+                Effect::Replace { .. } => {}
+            }
+        }
+        None
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn binding(
+        &self,
+        run: &mut Run<'_>,
+        v: &Value,
+        sd: &StructureDefinition,
+        ed: &ElementDefinition,
+        path: &str,
+        ty: &str,
+    ) {
         let Some(b) = &ed.binding else {
             return;
         };
@@ -1152,16 +1404,22 @@ impl<'c> Validator<'c> {
             },
         };
         if !ok {
-            self.issue(
-                run,
-                &codes::NOT_IN_VALUE_SET,
-                path,
-                &format!(
-                    "code is not in the required value set {} ({})",
-                    b.value_set, ed.id
-                ),
-                Some(excerpt(v)),
+            let msg = format!(
+                "code is not in the required value set {} ({} in {})",
+                b.value_set, ed.id, sd.url
             );
+            match self.binding_erratum(&sd.url, &b.value_set, v, ty, &exp) {
+                Some((er, sev)) => self.issue_as(
+                    run,
+                    &codes::NOT_IN_VALUE_SET,
+                    sev,
+                    Some(er),
+                    path,
+                    &msg,
+                    Some(excerpt(v)),
+                ),
+                None => self.issue(run, &codes::NOT_IN_VALUE_SET, path, &msg, Some(excerpt(v))),
+            }
         }
     }
 
@@ -1226,10 +1484,42 @@ impl<'c> Validator<'c> {
         inc: &Value,
         seen: &mut HashSet<String>,
     ) -> Option<HashSet<(String, String)>> {
-        if inc.get("filter").is_some() {
-            return None;
-        }
         let system = inc.get("system").and_then(Value::as_str);
+        if let Some(filters) = inc.get("filter") {
+            // hierarchy filters over a complete code system; anything else cannot be
+            // expanded offline
+            if inc.get("concept").is_some() || inc.get("valueSet").is_some() {
+                return None;
+            }
+            let system = system?;
+            let cs = self.conf.code_system(system)?;
+            if cs.get("content").and_then(Value::as_str) != Some("complete") {
+                return None;
+            }
+            let concepts = cs.get("concept").and_then(Value::as_array)?;
+            let mut set: Option<HashSet<(String, String)>> = None;
+            for f in filters.as_array()? {
+                let prop = f.get("property").and_then(Value::as_str)?;
+                let op = f.get("op").and_then(Value::as_str)?;
+                let value = f.get("value").and_then(Value::as_str)?;
+                if prop != "concept" || !matches!(op, "is-a" | "descendent-of") {
+                    return None;
+                }
+                let root = find_concept(concepts, value)?;
+                let mut s = HashSet::new();
+                if op == "is-a" {
+                    s.insert((system.to_owned(), value.to_owned()));
+                }
+                if let Some(sub) = root.get("concept").and_then(Value::as_array) {
+                    collect_concepts(system, sub, &mut s);
+                }
+                set = Some(match set {
+                    None => s,
+                    Some(prev) => prev.intersection(&s).cloned().collect(),
+                });
+            }
+            return set;
+        }
         let mut set: Option<HashSet<(String, String)>> = None;
         if let Some(system) = system {
             let mut s = HashSet::new();
@@ -1772,6 +2062,22 @@ fn collect_contains(cs: &[Value], out: &mut HashSet<(String, String)>) {
             collect_contains(sub, out);
         }
     }
+}
+
+fn find_concept<'v>(cs: &'v [Value], code: &str) -> Option<&'v Value> {
+    for c in cs {
+        if c.get("code").and_then(Value::as_str) == Some(code) {
+            return Some(c);
+        }
+        if let Some(found) = c
+            .get("concept")
+            .and_then(Value::as_array)
+            .and_then(|sub| find_concept(sub, code))
+        {
+            return Some(found);
+        }
+    }
+    None
 }
 
 fn collect_concepts(system: &str, cs: &[Value], out: &mut HashSet<(String, String)>) {

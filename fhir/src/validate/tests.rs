@@ -324,3 +324,154 @@ fn native_ele_1_agrees_with_the_evaluator() {
         assert_eq!(ele_1_holds(n), fp, "{v}");
     }
 }
+
+fn builtin_errata() -> crate::errata::Errata {
+    crate::errata::Errata::builtin().unwrap()
+}
+
+/// JP-E001: the discharge summary's section value set in JP-CLINS 1.5.2 leaves out
+/// the DIS codes; with the errata they are information naming the erratum, without
+/// it an error, and codes outside the code system stay errors either way.
+#[test]
+fn erratum_allows_dis_section_codes() {
+    let composition = |code: &str| {
+        json!({
+            "resourceType": "Composition",
+            "meta": {"profile": ["http://jpfhir.jp/fhir/eDischargeSummary/StructureDefinition/JP_Composition_eDischargeSummary"]},
+            "section": [{"title": "t", "code": {"coding": [{"system": "http://jpfhir.jp/fhir/clins/CodeSystem/document-section", "code": code}]}}]
+        })
+    };
+    let section_findings = |r: &Report| -> Vec<(Severity, Option<String>)> {
+        r.issues
+            .iter()
+            .filter(|i| i.code.id == "V014" && i.expression.contains("section"))
+            .map(|i| (i.severity, i.errata.clone()))
+            .collect()
+    };
+    let plain = Validator::new(clins());
+    let r = plain.validate(&composition("312"), &[]);
+    let f = section_findings(&r);
+    assert!(
+        !f.is_empty() && f.iter().all(|(s, e)| *s == Severity::Error && e.is_none()),
+        "{f:?}"
+    );
+    assert!(r.errata_applied.is_empty());
+
+    let with = Validator::new(clins()).with_errata(&builtin_errata());
+    let r = with.validate(&composition("312"), &[]);
+    let f = section_findings(&r);
+    assert!(!f.is_empty(), "{:?}", r.issues);
+    assert!(
+        f.iter()
+            .all(|(s, e)| *s == Severity::Info && e.as_deref() == Some("JP-E001")),
+        "{f:?}"
+    );
+    assert!(r.errata_applied.contains("JP-E001"));
+    assert!(r.provenance.contains("JP-E001"), "{}", r.provenance);
+    assert!(r.operation_outcome().to_string().contains("JP-E001"));
+    // a REF code is in the value set: no finding at all
+    assert!(section_findings(&with.validate(&composition("330"), &[])).is_empty());
+    // not a code of the system: still an error
+    let f = section_findings(&with.validate(&composition("999"), &[]));
+    assert!(
+        f.iter().any(|(s, e)| *s == Severity::Error && e.is_none()),
+        "{f:?}"
+    );
+}
+
+/// JP-E002/E003: eCheckup's JP_Patient_eCS demands a misspelled identifier system;
+/// the correct CLINS system is accepted (information) only through the errata.
+#[test]
+fn erratum_accepts_the_correct_insurance_system_under_echeckup() {
+    let conf = crate::conformance::tests::load_set("echeckup");
+    let patient = |system: &str| {
+        json!({
+            "resourceType": "Patient",
+            "meta": {"profile": ["http://jpfhir.jp/fhir/clins/StructureDefinition/JP_Patient_eCS"]},
+            "identifier": [{"system": system, "value": "00012345:あいう:１８７:05"}],
+            "gender": "female",
+            "birthDate": "1970-01-01"
+        })
+    };
+    let r1012 = |r: &Report| -> Vec<(Severity, Option<String>)> {
+        r.issues
+            .iter()
+            .filter(|i| i.message.contains("insurance-patientIdentifier"))
+            .map(|i| (i.severity, i.errata.clone()))
+            .collect()
+    };
+    let clins_system = "http://jpfhir.jp/fhir/clins/Idsystem/JP_Insurance_memberID";
+    let plain = Validator::new(&conf);
+    let f = r1012(&plain.validate(&patient(clins_system), &[]));
+    assert_eq!(f.len(), 2, "{f:?}");
+    assert!(f.iter().all(|(s, _)| *s == Severity::Error));
+
+    let with = Validator::new(&conf).with_errata(&builtin_errata());
+    let r = with.validate(&patient(clins_system), &[]);
+    let f = r1012(&r);
+    assert_eq!(f.len(), 2, "{f:?}");
+    assert!(
+        f.iter().all(|(s, e)| *s == Severity::Info && e.is_some()),
+        "{f:?}"
+    );
+    assert_eq!(
+        r.errata_applied.iter().cloned().collect::<Vec<_>>(),
+        ["JP-E002", "JP-E003"]
+    );
+    // some other system: the rule still fails
+    let f = r1012(&with.validate(&patient("urn:oid:1.2.3"), &[]));
+    assert!(
+        f.iter().all(|(s, e)| *s == Severity::Error && e.is_none()) && f.len() == 2,
+        "{f:?}"
+    );
+    // the misspelled system the package asks for passes as shipped
+    assert!(
+        r1012(&with.validate(
+            &patient("http://jpfhir.jp/fhir/eCS/Idsysmem/JP_Insurance_memberID"),
+            &[]
+        ))
+        .is_empty()
+    );
+}
+
+/// The strict pack: off by default; with it, the CLINS examples that break
+/// rules the package defines but does not attach get V025 warnings, never errors.
+#[test]
+fn strict_pack_adds_warnings_only() {
+    let pack = crate::errata::StrictPack::builtin().unwrap();
+    let strict = Validator::new(clins()).with_strict(&pack);
+    let plain = Validator::new(clins());
+    let b = example("Bundle-Bundle-CLINS-Observations-Example-01.json");
+    let r0 = plain.validate(&b, &[]);
+    assert!(!r0.issues.iter().any(|i| i.code.id == "V025"));
+    let r = strict.validate(&b, &[]);
+    assert_eq!(errors(&r), errors(&r0));
+    // break R9017O and R6021 in the first Observation
+    let mut m = b.clone();
+    let entries = m["entry"].as_array_mut().unwrap();
+    let obs = entries
+        .iter_mut()
+        .find(|e| e["resource"]["resourceType"] == "Observation")
+        .unwrap();
+    obs["resource"].as_object_mut().unwrap().remove("performer");
+    obs["resource"]["code"]["coding"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| {
+            c["system"]
+                != "http://jpfhir.jp/fhir/clins/CodeSystem/JP_CLINS_ObsLabResult_LocalCode_CS"
+        });
+    let r = strict.validate(&m, &[]);
+    let strict_ids: Vec<&str> = r
+        .issues
+        .iter()
+        .filter(|i| i.code.id == "V025")
+        .map(|i| {
+            assert_eq!(i.severity, Severity::Warning);
+            i.message.split_whitespace().nth(2).unwrap_or("")
+        })
+        .collect();
+    assert!(strict_ids.contains(&"R9017O"), "{strict_ids:?}");
+    assert!(strict_ids.contains(&"R6021"), "{strict_ids:?}");
+    assert!(r.provenance.contains("strict"));
+}

@@ -15,7 +15,7 @@ pub fn col_loc(rec: &Record, column: usize, name: Option<&'static str>) -> Locat
     Location::default()
         .line(rec.line)
         .byte(rec.field_byte(column).unwrap_or(rec.byte))
-        .segment(rec.id(), rec.line)
+        .record(rec.id(), rec.line)
         .field(fp)
 }
 
@@ -24,7 +24,7 @@ pub fn rec_loc(rec: &Record) -> Location {
     Location::default()
         .line(rec.line)
         .byte(rec.byte)
-        .segment(rec.id(), rec.line)
+        .record(rec.id(), rec.line)
 }
 
 fn excerpt(col: &Col, text: &str) -> Excerpt {

@@ -191,7 +191,7 @@ pub enum Link {
 fn re_loc(k: &ReceiptKeys) -> Location {
     Location::default()
         .line(k.line)
-        .segment("RE", k.line)
+        .record("RE", k.line)
         .field(FieldPath::new("RE", 14).named("カルテ番号等"))
 }
 

@@ -278,7 +278,7 @@ impl<'a> Reader<'a> {
             Location::default()
                 .line(rec.line)
                 .byte(rec.byte + at as u64)
-                .segment(id.clone(), rec.line)
+                .record(id.clone(), rec.line)
                 .field(diagnostics::FieldPath::new(id, column as u32))
         };
         if field.iter().any(|&b| b < 0x20 || b == 0x7F)
@@ -446,7 +446,7 @@ impl<'a> Reader<'a> {
                 .at(Location::default()
                     .line(rec.line)
                     .byte(rec.byte + at as u64)
-                    .segment(rec.id().to_owned(), rec.line))
+                    .record(rec.id().to_owned(), rec.line))
                 .excerpt(Excerpt::bytes(bytes.to_vec())),
             );
         }
