@@ -141,6 +141,12 @@ pub const WRONG_MESSAGE: Code = Code::new(
     Error,
     "message lacks the segments this mapper needs",
 );
+/// The FHIR package lacks a JP-CLINS lab set.
+pub const NO_LAB_SET: Code = Code::new(
+    "M061",
+    Warning,
+    "JP-CLINS lab set (CoreLabo / InfectionLabo) not found in the package",
+);
 
 /// Every code of this module, for `docs/diagnostics.md`.
 pub const ALL: &[&Code] = &[
@@ -173,4 +179,5 @@ pub const ALL: &[&Code] = &[
     &BAD_RANGE,
     &NO_EFFECTIVE,
     &WRONG_MESSAGE,
+    &NO_LAB_SET,
 ];

@@ -307,6 +307,28 @@ fn one(
     c
 }
 
+/// JP-CLINS's reporting unit for conditions: current ones, and ended ones whose
+/// abatement (or, without one, whose 転帰 date) lies within 5 years before the
+/// as-of date (`YYYYMMDD`). Conditions with no date to judge by are kept.
+pub fn in_reporting_window(c: &ConditionRecord, as_of: &str) -> bool {
+    if matches!(c.clinical_status, Some("active") | Some("unknown") | None) {
+        return true;
+    }
+    let Some(end) = c.abatement.as_deref() else {
+        return true;
+    };
+    let end: String = end.chars().filter(char::is_ascii_digit).take(8).collect();
+    let (Some(y), Some(rest)) = (
+        as_of.get(..4).and_then(|y| y.parse::<u32>().ok()),
+        as_of.get(4..8),
+    ) else {
+        return true;
+    };
+    // 5 years back, same month and day (29 Feb falls back to 28 Feb by string order).
+    let from = format!("{:04}{rest}", y.saturating_sub(5));
+    end.len() < 8 || end.as_str() >= from.as_str()
+}
+
 /// Slices in profile order: keyNumber, exCode, receipt, ICD-10, then local codings.
 fn order_codings(code: &mut Concept) {
     let rank = |s: &str| match s {

@@ -94,25 +94,58 @@ impl LabSets {
     pub fn from_codesystems(core: &[u8], infection: &[u8]) -> (LabSets, Diagnostics) {
         let mut sets = LabSets::default();
         let mut diags = Diagnostics::default();
-        for (bytes, is_core) in [(core, true), (infection, false)] {
-            let (m, d) = terminologies::master::from_codesystem_json(bytes);
-            diags.extend(d);
-            if let Some(m) = m {
-                sets.versions.push(format!("{}|{}", m.system, m.version));
-                let target = if is_core {
-                    &mut sets.core
-                } else {
-                    &mut sets.infection
-                };
-                for (code, display) in m.codes {
-                    // Group codes (ALB, HBs-AG-RESULT…) are not JLAC10 codes; children are 17 characters.
-                    if code.len() == 17 {
-                        target.insert(code, display);
-                    }
+        sets.add(core, false, &mut diags);
+        sets.add(infection, true, &mut diags);
+        (sets, diags)
+    }
+
+    fn add(&mut self, bytes: &[u8], infection: bool, diags: &mut Diagnostics) {
+        let (m, d) = terminologies::master::from_codesystem_json(bytes);
+        diags.extend(d);
+        if let Some(m) = m {
+            self.versions.push(format!("{}|{}", m.system, m.version));
+            let target = if infection {
+                &mut self.infection
+            } else {
+                &mut self.core
+            };
+            for (code, display) in m.codes {
+                // Group codes (ALB, HBs-AG-RESULT…) are not JLAC10 codes; children are 17 characters.
+                if code.len() == 17 {
+                    target.insert(code, display);
                 }
             }
         }
+        self.versions.sort();
+    }
+
+    /// Builds the sets from a loaded JP-CLINS package (the JLAC10 CoreLabo and
+    /// InfectionLabo CodeSystems, found by URL). A missing set is reported (M061)
+    /// and stays empty: its results are then not recognised as set items.
+    pub fn from_package(pkg: &fhir::package::Package) -> (LabSets, Diagnostics) {
+        let mut sets = LabSets::default();
+        let mut diags = Diagnostics::default();
+        for (url, infection) in [(uri::CORE_LABO, false), (uri::INFECTION_LABO, true)] {
+            let found = pkg.json_resources().find(|(path, bytes)| {
+                path.contains("CodeSystem")
+                    && serde_json::from_slice::<serde_json::Value>(bytes)
+                        .ok()
+                        .is_some_and(|v| v.get("url").and_then(|u| u.as_str()) == Some(url))
+            });
+            match found {
+                Some((_, bytes)) => sets.add(bytes, infection, &mut diags),
+                None => diags.push(
+                    Diagnostic::new(&codes::NO_LAB_SET, "the package lacks a JP-CLINS lab set")
+                        .excerpt(Excerpt::text(url)),
+                ),
+            }
+        }
         (sets, diags)
+    }
+
+    /// Number of JLAC10 codes in the (core, infection) sets.
+    pub fn len(&self) -> (usize, usize) {
+        (self.core.len(), self.infection.len())
     }
 
     /// Adds one entry (tests, fixtures).

@@ -205,6 +205,8 @@ fn one(
         "C" => "corrected",
         "P" | "R" | "S" | "I" => "preliminary",
         "X" => "cancelled",
+        // Order detail (OML-01 orders carry OBX with no result).
+        "O" => "registered",
         "D" | "W" => "entered-in-error",
         _ => "unknown",
     };
@@ -225,6 +227,8 @@ fn one(
             .at(input.at(obx, 11, 0)),
         );
         Submission::Withheld("deleted at the source (OBX-11)")
+    } else if status == "registered" || status == "cancelled" {
+        Submission::Withheld("no result (OBX-11 O or X)")
     } else if !in_scope {
         sink.push(
             Diagnostic::new(

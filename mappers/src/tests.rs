@@ -60,13 +60,18 @@ fn config(extra: &str) -> SiteConfig {
     SiteConfig::parse(&text).unwrap()
 }
 
-fn lab_sets() -> LabSets {
-    // The CLINS CoreLabo rows for the sample's three analytes (from the package's
-    // JP_CLINS_ObsLabResult_CoreLabo_CS 1.5.0: TP and ALB; A/G比 is not a core item).
-    let mut s = LabSets::default();
-    s.insert(false, "3A010000002327101", "TP");
-    s.insert(false, "3A015000002327101", "ALB");
-    s
+/// The JP-CLINS lab sets of the vendored package (loaded once).
+fn lab_sets() -> &'static LabSets {
+    static SETS: std::sync::OnceLock<LabSets> = std::sync::OnceLock::new();
+    SETS.get_or_init(|| {
+        let tgz =
+            std::fs::read(repo().join("vendor/fhir-profiles/jp-clins/jp-clins.r4-1.5.2-snap.tgz"))
+                .unwrap();
+        let pkg = fhir::package::Package::from_tgz(&tgz).unwrap();
+        let (sets, d) = LabSets::from_package(&pkg);
+        assert!(d.is_empty(), "{d:?}");
+        sets
+    })
 }
 
 fn parse(rel: &str) -> Hl7File {
@@ -89,7 +94,7 @@ fn run<T: std::fmt::Debug>(
     let ctx = Context {
         config: cfg,
         terms,
-        lab_sets: &sets,
+        lab_sets: sets,
         as_of: "20111231",
     };
     let msg = file.messages().next().unwrap();
@@ -201,11 +206,11 @@ fn adt(in1: &str) -> Hl7File {
 
 fn patient_of(file: &Hl7File, cfg: &SiteConfig) -> (record::PatientRecord, Sink) {
     let t = Index::new(&[]);
-    let sets = LabSets::default();
+    let sets = &LabSets::default();
     let ctx = Context {
         config: cfg,
         terms: &t,
-        lab_sets: &sets,
+        lab_sets: sets,
         as_of: "20111231",
     };
     let input = Input {
@@ -332,11 +337,11 @@ fn conditions_of(
     cfg: &SiteConfig,
     t: &Index,
 ) -> (Vec<record::ConditionRecord>, Sink) {
-    let sets = LabSets::default();
+    let sets = &LabSets::default();
     let ctx = Context {
         config: cfg,
         terms: t,
-        lab_sets: &sets,
+        lab_sets: sets,
         as_of: "20111231",
     };
     let input = Input {
@@ -502,6 +507,98 @@ fn condition_rules() {
 }
 
 #[test]
+fn several_problems_pair_with_their_zpr() {
+    let cfg = config("");
+    let t = demo_tables();
+    let f = Hl7File::parse_str(&format!(
+        "MSH|^~\\&|||||||PPR^ZD1|1|P|2.5\rPID|1||42^^^^PI\r{}\r{}\r{}\r",
+        seg(
+            "PRB",
+            &[
+                (1, "AD"),
+                (3, "20054174^胃炎^MDCDX2"),
+                (4, "A"),
+                (16, "20110801")
+            ]
+        ),
+        seg(
+            "PRB",
+            &[
+                (1, "AD"),
+                (3, "20054174^胃炎^MDCDX2"),
+                (4, "B"),
+                (16, "20110802")
+            ]
+        ),
+        seg("ZPR", &[(3, "1234^急性^MDCDX2"), (6, "AB12^急性^MDCDX2")]),
+    ));
+    let (cs, _) = conditions_of(&f, &cfg, &t);
+    assert_eq!(cs.len(), 2);
+    assert!(cs[0].postfix_modifiers.is_empty());
+    assert_eq!(cs[1].problem_id, "B");
+    let m = &cs[1].postfix_modifiers[0];
+    assert_eq!(
+        m.coding
+            .iter()
+            .map(|c| (c.system.as_str(), c.code.as_str()))
+            .collect::<Vec<_>>(),
+        [(uri::MEDIS_MOD_KEY, "1234"), (uri::MEDIS_MOD_EX, "AB12")]
+    );
+}
+
+#[test]
+fn reporting_window_is_five_years() {
+    let mut c = record::ConditionRecord {
+        clinical_status: Some("resolved"),
+        abatement: Some("2006-12-31".into()),
+        ..Default::default()
+    };
+    assert!(condition::in_reporting_window(&c, "20111231"));
+    c.abatement = Some("2006-12-30T10:00:00+09:00".into());
+    assert!(!condition::in_reporting_window(&c, "20111231"));
+    c.clinical_status = Some("active");
+    assert!(condition::in_reporting_window(&c, "20111231"));
+}
+
+#[test]
+fn lab_sets_from_the_vendored_clins_package() {
+    let tgz =
+        std::fs::read(repo().join("vendor/fhir-profiles/jp-clins/jp-clins.r4-1.5.2-snap.tgz"))
+            .unwrap();
+    let pkg = fhir::package::Package::from_tgz(&tgz).unwrap();
+    let (sets, d) = LabSets::from_package(&pkg);
+    assert!(d.is_empty(), "{d:?}");
+    let (core, infection) = sets.len();
+    assert!(core > 100 && infection > 50, "{core} {infection}");
+    let (kind, c) = sets.lookup("3A015000002327101").unwrap();
+    assert_eq!(
+        (kind, c.system.as_str(), c.display.as_str()),
+        (LabKind::Core, uri::CORE_LABO, "ALB")
+    );
+    // An infection item: every JLAC10 code of the set is recognised.
+    let hbs = sets
+        .infection
+        .keys()
+        .find(|k| k.starts_with("5F016"))
+        .unwrap()
+        .clone();
+    assert_eq!(sets.lookup(&hbs).unwrap().0, LabKind::Infection);
+    assert!(
+        sets.lookup("3A016000002327102").is_none(),
+        "A/G比 is not a set item"
+    );
+    assert_eq!(sets.versions.len(), 2);
+
+    // A package without the sets (JP Core): reported, empty.
+    let tgz = std::fs::read(repo().join("vendor/fhir-profiles/jp-core/jp-core.r4-1.1.2-url.tgz"))
+        .unwrap();
+    let other = fhir::package::Package::from_tgz(&tgz).unwrap();
+    let (sets, d) = LabSets::from_package(&other);
+    assert_eq!(sets.len(), (0, 0));
+    assert_eq!(d.iter().filter(|x| x.code.id == "M061").count(), 2);
+}
+
+#[test]
 fn allergies_from_adt61() {
     let cfg = config("allow_unreviewed = true");
     let t = demo_tables();
@@ -573,11 +670,11 @@ fn allergies_strict_mode_and_policies() {
     let f = Hl7File::parse_str(
         "MSH|^~\\&|||||||ADT^A60|1|P|2.5\rIAM|1|DA^^HL70127|106824501^アリナミン^HOT9|||D^削除^HL70323\r",
     );
-    let sets = LabSets::default();
+    let sets = &LabSets::default();
     let ctx = Context {
         config: &cfg,
         terms: &t,
-        lab_sets: &sets,
+        lab_sets: sets,
         as_of: "20111231",
     };
     let mut sink = Sink::default();
@@ -648,6 +745,31 @@ fn observations_from_oml11() {
     assert!(obs.iter().all(|o| o.submission == Some(Submission::Submit)));
 }
 
+#[test]
+fn order_details_of_oml01_keep_local_codes_and_are_not_results() {
+    const OML01: &str = "999/901/9999013/20111220/OML-01/9999013_20111220_OML-01_000000011000354_20111220103059123_15_1";
+    let cfg = config("");
+    let t = demo_tables();
+    let (obs, _, text) = run(OML01, &cfg, &t, observation::map);
+    expect("observation-oml01-orders", &text);
+    assert_eq!(obs.len(), 7);
+    let local: Vec<&str> = obs.iter().map(|o| o.code.coding[0].code.as_str()).collect();
+    assert_eq!(
+        local,
+        [
+            "10222_01", "10213_01", "10207_01", "10206_01", "30046_04", "30058_04", "30066_04"
+        ]
+    );
+    // ＰＴ is sent with a 15-character "JLAC10" and its table row is invalid-target: uncoded.
+    assert_eq!(obs[4].kind, LabKind::Uncoded);
+    assert_eq!(obs[0].kind, LabKind::Core);
+    assert!(
+        obs.iter()
+            .all(|o| o.status == "registered"
+                && matches!(o.submission, Some(Submission::Withheld(_))))
+    );
+}
+
 fn oul(spm: &str, obx: &str) -> Hl7File {
     Hl7File::parse_str(&format!(
         "MSH|^~\\&|||||||OUL^R22|1|P|2.5\rPID|1||42^^^^PI\r{spm}\rOBR|1|0001|0002|E001^^99O03|||20111219\r{obx}\r"
@@ -663,7 +785,7 @@ fn observations_of(
     let ctx = Context {
         config: cfg,
         terms: t,
-        lab_sets: &sets,
+        lab_sets: sets,
         as_of: "20111231",
     };
     let input = Input {
@@ -769,8 +891,8 @@ proptest::proptest! {
         let f = Hl7File::parse(&raw);
         let cfg = SiteConfig::parse("[site]\ninstitution_number = \"2213456789\"\nname = \"p\"\n").unwrap();
         let t = Index::new(&[]);
-        let sets = LabSets::default();
-        let ctx = Context { config: &cfg, terms: &t, lab_sets: &sets, as_of: "20111231" };
+        let sets = &LabSets::default();
+        let ctx = Context { config: &cfg, terms: &t, lab_sets: sets, as_of: "20111231" };
         for m in f.messages() {
             let input = Input { file: "x", folder_patient_id: "1", message: m };
             let mut sink = Sink::default();
@@ -794,7 +916,7 @@ proptest::proptest! {
         let cfg = config("");
         let t = demo_tables();
         let sets = lab_sets();
-        let ctx = Context { config: &cfg, terms: &t, lab_sets: &sets, as_of: "20111231" };
+        let ctx = Context { config: &cfg, terms: &t, lab_sets: sets, as_of: "20111231" };
         for m in f.messages() {
             let input = Input { file: rel, folder_patient_id: "9999013", message: m };
             let mut sink = Sink::default();
