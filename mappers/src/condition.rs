@@ -35,6 +35,7 @@ pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Sink) -> Vec<Conditi
         .message
         .segment("ORC")
         .and_then(|orc| crate::department(ctx, orc.value(17, 1).trim()));
+    let class = crate::encounter_class(ctx, input, sink);
     let mut out = Vec::new();
     let mut i = 0;
     let mut default_reported = false;
@@ -47,6 +48,7 @@ pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Sink) -> Vec<Conditi
         let zpr = segs.get(i + 1).copied().filter(|s| s.id() == "ZPR");
         let mut c = one(ctx, input, &prb, zpr.as_ref(), sink);
         c.department = department.clone();
+        c.encounter_class = class.clone();
         if ctx.config.policy.disclosure.is_default() && !default_reported {
             sink.push(
                 Diagnostic::new(

@@ -342,6 +342,35 @@ pub(crate) fn source_system(
     uri
 }
 
+/// The encounter class (v3 ActCode) of a message: PV1-2 (HL7 0004) through the
+/// `v2-0004` table, else ORC-29 (HL7 0482 order type) through a `v2-0482` table.
+/// Unmapped keys go on the worklist; no class is guessed.
+pub(crate) fn encounter_class(
+    ctx: &Context<'_>,
+    input: &Input<'_>,
+    sink: &mut Sink,
+) -> Option<Coding> {
+    let candidates = [
+        ("PV1", 2, "http://terminology.hl7.org/CodeSystem/v2-0004"),
+        ("ORC", 29, "http://terminology.hl7.org/CodeSystem/v2-0482"),
+    ];
+    for (id, field, system) in candidates {
+        let Some(seg) = input.message.segment(id) else {
+            continue;
+        };
+        let code = seg.value(field, 1).trim().to_owned();
+        if code.is_empty() {
+            continue;
+        }
+        let text = seg.value(field, 2).trim().to_owned();
+        let t = translate(
+            ctx, input, &seg, field, system, &code, "", &text, true, sink,
+        );
+        return t.targets.into_iter().next();
+    }
+    None
+}
+
 /// The department coding for a local department code, if the site maps it.
 pub(crate) fn department(ctx: &Context<'_>, local: &str) -> Option<Coding> {
     ctx.config

@@ -36,6 +36,7 @@ struct Group {
 
 /// Maps every OBX of an OUL^R22 message.
 pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Sink) -> Vec<ObservationRecord> {
+    let class = crate::encounter_class(ctx, input, sink);
     let mut g = Group::default();
     let mut out = Vec::new();
     for seg in input.message.segments() {
@@ -80,7 +81,11 @@ pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Sink) -> Vec<Observa
                     g.order_no = seg.value(2, 1).trim().to_owned();
                 }
             }
-            "OBX" => out.push(one(ctx, input, &seg, &g, sink)),
+            "OBX" => {
+                let mut o = one(ctx, input, &seg, &g, sink);
+                o.encounter_class = class.clone();
+                out.push(o);
+            }
             _ => {}
         }
     }
@@ -272,6 +277,7 @@ fn one(
         issued: g.issued.clone(),
         status,
         department: g.department.clone(),
+        encounter_class: None,
         tags,
         submission: Some(submission),
         lineage,

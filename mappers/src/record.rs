@@ -173,6 +173,8 @@ pub struct ConditionRecord {
     pub tags: Vec<Tag>,
     /// Department (SS-MIX2 診療科) when the message names one.
     pub department: Option<Coding>,
+    /// Class of the contained Encounter (v3 ActCode AMB / IMP / EMER) when mapped.
+    pub encounter_class: Option<Coding>,
     /// Submitted or why not.
     pub submission: Option<Submission>,
     /// Lineage.
@@ -281,6 +283,8 @@ pub struct ObservationRecord {
     pub status: &'static str,
     /// Department (ORC-17) when mapped.
     pub department: Option<Coding>,
+    /// Class of the contained Encounter (v3 ActCode) when mapped.
+    pub encounter_class: Option<Coding>,
     /// meta.tag.
     pub tags: Vec<Tag>,
     /// Submitted or why not.

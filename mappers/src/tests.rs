@@ -45,6 +45,7 @@ fn demo_tables() -> Index {
         "nho-sample-allergen-jc10",
         "nho-sample-drug-hot9",
         "table-v2-0001-to-administrativegender",
+        "table-v2-0004-to-v3-actcode",
         "table-v2-0127-to-allergyintolerancecategory",
         "table-v2-0128-to-reactioneventseverity",
     ])
@@ -737,7 +738,19 @@ fn observations_from_oml11() {
     assert_eq!(tp.order_no, "000000011000354");
     assert_eq!(tp.department.as_ref().map(|d| d.code.as_str()), Some("01"));
     assert_eq!(tp.submission, Some(Submission::Submit));
-    assert_eq!(codes_of(&sink), ["M051"]);
+    // PV1-2 `O`: the 0004 table is unreviewed, so no class in strict mode (M020).
+    assert_eq!(codes_of(&sink), ["M020", "M051"]);
+    assert_eq!(tp.encounter_class, None);
+    let (obs, _, _) = run(
+        OML11,
+        &config("allow_unreviewed = true"),
+        &t,
+        observation::map,
+    );
+    assert_eq!(
+        obs[1].encounter_class.as_ref().map(|c| c.code.as_str()),
+        Some("AMB")
+    );
 
     let mut cfg = config("");
     cfg.policy.lab_scope = config::LabScope::All;
