@@ -413,9 +413,12 @@ impl Matcher {
 /// The naive baseline: raw strings (no normalisation), sets of character bigrams,
 /// Dice coefficient, every name compared.
 pub struct Bigram {
-    names: Vec<(u32, BTreeSet<(char, char)>, usize)>,
+    /// (entry, bigram set, set size) per name.
+    names: Vec<BigramName>,
     entries: Vec<Entry>,
 }
+
+type BigramName = (u32, BTreeSet<(char, char)>, usize);
 
 fn bigrams(s: &str) -> BTreeSet<(char, char)> {
     let cs: Vec<char> = s.chars().collect();
