@@ -37,6 +37,7 @@ pub mod observation;
 pub mod patient;
 pub mod record;
 pub mod time;
+pub mod unit;
 pub mod uri;
 
 use diagnostics::{Diagnostic, Diagnostics, Excerpt, Location};
