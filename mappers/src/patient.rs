@@ -10,6 +10,8 @@
 //! carried by IN1 (receipts' SN supply it later) and is left empty. An IN1 whose
 //! plan type (IN1-2.1) the site lists in `policy.self_pay_plan_types`, or that has
 //! no 保険者番号, is 自費: the patient is withheld with a reason (M014).
+//! PPR-01's ZI1 (JAHIS 保険情報) has the same layout for these fields and is read
+//! the same way when a message carries no IN1.
 
 use crate::record::{Address, MemberId, Name, PatientRecord, Submission};
 use crate::{Context, Input, Sink, codes, config::PatientIdSource, time, uri};
@@ -204,11 +206,18 @@ fn names(input: &Input<'_>, pid: &Segment<'_>, p: &mut PatientRecord, sink: &mut
 
 fn insurance(ctx: &Context<'_>, input: &Input<'_>, p: &mut PatientRecord, sink: &mut Sink) {
     let as_of = ctx.as_of;
-    let in1s: Vec<Segment<'_>> = input
+    let mut in1s: Vec<Segment<'_>> = input
         .message
         .segments()
         .filter(|s| s.id() == "IN1")
         .collect();
+    if in1s.is_empty() {
+        in1s = input
+            .message
+            .segments()
+            .filter(|s| s.id() == "ZI1")
+            .collect();
+    }
     if in1s.is_empty() {
         // Messages other than ADT-00 seldom carry IN1; the caller merges patients.
         return;
@@ -259,7 +268,7 @@ fn insurance(ctx: &Context<'_>, input: &Input<'_>, p: &mut PatientRecord, sink: 
             sink.push(
                 Diagnostic::new(
                     &codes::INSURER_NUMBER_SHAPE,
-                    "IN1-3 is not a 6- or 8-digit insurer number; no 被保険者個人識別子",
+                    "insurer number (field 3) is not 6 or 8 digits; no 被保険者個人識別子",
                 )
                 .at(input.at(&in1, 3, 0))
                 .excerpt(Excerpt::phi_text(insurer, Phi::InsuranceNumber)),
@@ -274,7 +283,7 @@ fn insurance(ctx: &Context<'_>, input: &Input<'_>, p: &mut PatientRecord, sink: 
         sink.push(
             Diagnostic::new(
                 &codes::EMPTY_SYMBOL_NUMBER,
-                "IN1-10 記号 and IN1-11 番号 are empty; the identifier carries the insurer only",
+                "記号 (field 10) and 番号 (field 11) are empty; the identifier carries the insurer only",
             )
             .at(input.at(&in1, 10, 0)),
         );
@@ -283,6 +292,9 @@ fn insurance(ctx: &Context<'_>, input: &Input<'_>, p: &mut PatientRecord, sink: 
         system: uri::INSURANCE_MEMBER_ID.to_owned(),
         value: format!("{ins8}:{symbol}:{number}:"),
     });
-    p.lineage
-        .push(input.lineage("Patient.identifier", &in1, "IN1-3,IN1-10,IN1-11"));
+    p.lineage.push(input.lineage(
+        "Patient.identifier",
+        &in1,
+        &format!("{0}-3,{0}-10,{0}-11", in1.id()),
+    ));
 }

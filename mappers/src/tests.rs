@@ -271,6 +271,21 @@ fn insurance_on_the_as_of_date() {
 }
 
 #[test]
+fn patient_from_ppr01_reads_zi1() {
+    let cfg = config("");
+    let t = demo_tables();
+    // ZI1-3 is `1130012` (7 digits) in the sample: reported, no identifier formed.
+    let (p, sink, _) = run(PPR01, &cfg, &t, patient::map);
+    let p = p.unwrap();
+    assert!(p.member_id.is_none());
+    assert!(codes_of(&sink).contains(&"M012"));
+    // A well-formed ZI1 is read like IN1.
+    let f = adt("ZI1|1|01^^JHSD0001|01130012|||||||123456|11010203|20110901|20120831\r");
+    let (p, _) = patient_of(&f, &cfg);
+    assert_eq!(p.member_id.unwrap().value, "01130012:123456:11010203:");
+}
+
+#[test]
 fn condition_from_ppr01() {
     let cfg = config("");
     let t = demo_tables();
