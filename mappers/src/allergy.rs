@@ -46,7 +46,7 @@ fn one(ctx: &Context<'_>, input: &Input<'_>, seg: &Segment<'_>, sink: &mut Sink)
             ctx,
             input,
             seg,
-            2,
+            (2, 1),
             "http://terminology.hl7.org/CodeSystem/v2-0127",
             &cat.code,
             "",
@@ -123,7 +123,7 @@ fn one(ctx: &Context<'_>, input: &Input<'_>, seg: &Segment<'_>, sink: &mut Sink)
             ctx,
             input,
             seg,
-            4,
+            (4, 1),
             "http://terminology.hl7.org/CodeSystem/v2-0128",
             &sev.code,
             "",
@@ -234,7 +234,16 @@ fn allergen(
         return Some(Coding::new(&system, &sent.code, &sent.text));
     }
     let t = crate::translate(
-        ctx, input, seg, 3, &system, &sent.code, "", &sent.text, true, sink,
+        ctx,
+        input,
+        seg,
+        (3, 1),
+        &system,
+        &sent.code,
+        "",
+        &sent.text,
+        true,
+        sink,
     );
     if let Some(c) = t.targets.iter().find(|c| is_jfagy(&c.system)) {
         return Some(c.clone());
@@ -244,7 +253,7 @@ fn allergen(
         ctx,
         input,
         seg,
-        3,
+        (3, 1),
         uri::YJ,
         &yj.code,
         "",

@@ -131,7 +131,16 @@ fn one(
         let system = crate::source_system(ctx, input, prb, 3, &sent, sink);
         let is_medis = system == uri::MEDIS_KEY;
         let t = crate::translate(
-            ctx, input, prb, 3, &system, &sent.code, "", &sent.text, !is_medis, sink,
+            ctx,
+            input,
+            prb,
+            (3, 1),
+            &system,
+            &sent.code,
+            "",
+            &sent.text,
+            !is_medis,
+            sink,
         );
         if is_medis {
             if sent.code == UNCODED_KEY {

@@ -260,14 +260,14 @@ pub(crate) struct Translated {
     pub targets: Vec<Coding>,
 }
 
-/// Translates `code` of `source_system`; when nothing maps, reports M020 at the
-/// field and adds the key to the worklist (unless a reviewer said "no match").
+/// Translates `code` of `source_system`; when nothing maps, reports M020 at
+/// `at` (field, component) and adds the key to the worklist (unless a reviewer said "no match").
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn translate(
     ctx: &Context<'_>,
     input: &Input<'_>,
     seg: &Segment<'_>,
-    field: u32,
+    at: (u32, u32),
     source_system: &str,
     code: &str,
     specimen: &str,
@@ -293,7 +293,7 @@ pub(crate) fn translate(
                     &codes::DRAFT_MAPPING,
                     format!("target from an unreviewed row ({})", t.lineage()),
                 )
-                .at(input.at(seg, field, 1))
+                .at(input.at(seg, at.0, at.1))
                 .excerpt(Excerpt::text(t.code)),
             );
         }
@@ -319,7 +319,7 @@ pub(crate) fn translate(
         };
         sink.push(
             Diagnostic::new(&codes::UNMAPPED, message)
-                .at(input.at(seg, field, 1))
+                .at(input.at(seg, at.0, at.1))
                 .excerpt(Excerpt::text(key)),
         );
         sink.worklist.add(&q, display);
@@ -365,7 +365,16 @@ pub(crate) fn encounter_class(
         }
         let text = seg.value(field, 2).trim().to_owned();
         let t = translate(
-            ctx, input, &seg, field, system, &code, "", &text, true, sink,
+            ctx,
+            input,
+            &seg,
+            (field, 1),
+            system,
+            &code,
+            "",
+            &text,
+            true,
+            sink,
         );
         return t.targets.into_iter().next();
     }

@@ -58,7 +58,7 @@ pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Sink) -> Vec<Observa
                         ctx,
                         input,
                         &seg,
-                        4,
+                        (4, 1),
                         &sys,
                         &primary.code,
                         "",
@@ -111,12 +111,12 @@ fn one(
 ) -> ObservationRecord {
     let primary = cwe(obx, 3);
     let alt = cwe_alt(obx, 3);
-    let (local, local_name) = if !alt.code.is_empty() && alt.name.starts_with("99") {
-        (alt.clone(), alt.name.clone())
+    let (local, local_name, local_comp) = if !alt.code.is_empty() && alt.name.starts_with("99") {
+        (alt.clone(), alt.name.clone(), 4)
     } else if primary.name.starts_with("99") || !is_jlac10(&primary) {
-        (primary.clone(), primary.name.clone())
+        (primary.clone(), primary.name.clone(), 1)
     } else {
-        (primary.clone(), String::new())
+        (primary.clone(), String::new(), 1)
     };
     let text = if primary.text.is_empty() {
         alt.text.clone()
@@ -151,7 +151,7 @@ fn one(
             ctx,
             input,
             obx,
-            3,
+            (3, local_comp),
             &sys,
             &local.code,
             &g.specimen_local,

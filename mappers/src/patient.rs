@@ -68,7 +68,7 @@ pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Sink) -> Option<Pati
             ctx,
             input,
             &pid,
-            8,
+            (8, 1),
             "http://terminology.hl7.org/CodeSystem/v2-0001",
             &g,
             "",
