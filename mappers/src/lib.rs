@@ -33,6 +33,7 @@ pub mod allergy;
 pub mod codes;
 pub mod condition;
 pub mod config;
+pub mod message;
 pub mod observation;
 pub mod patient;
 pub mod record;

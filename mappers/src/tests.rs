@@ -798,6 +798,73 @@ fn order_details_of_oml01_keep_local_codes_and_are_not_results() {
     );
 }
 
+#[test]
+fn every_sample_message_is_mapped_or_skipped_with_a_reason() {
+    let cfg = config("");
+    let t = demo_tables();
+    let mut files = Vec::new();
+    let mut stack = vec![repo().join(ROOT)];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut lines = Vec::new();
+    for p in &files {
+        let rel = p
+            .strip_prefix(repo().join(ROOT))
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let Some(name) = parsers::ssmix2::FileName::parse(
+            rel.rsplit('/').next().unwrap(),
+            &mut diagnostics::Diagnostics::default(),
+        ) else {
+            continue;
+        };
+        let file = Hl7File::parse(&std::fs::read(p).unwrap());
+        for msg in file.messages() {
+            let input = Input {
+                file: &rel,
+                folder_patient_id: &name.patient_id,
+                message: msg,
+            };
+            let mut sink = Sink::default();
+            let sets = lab_sets();
+            let ctx = Context {
+                config: &cfg,
+                terms: &t,
+                lab_sets: sets,
+                as_of: "20111231",
+            };
+            let m = message::map(&ctx, &input, &name.data_type, &mut sink);
+            let produced = usize::from(m.patient.is_some())
+                + m.conditions.len()
+                + m.allergies.len()
+                + m.observations.len();
+            assert!(
+                produced > 0 || m.skipped.is_some(),
+                "{rel}: nothing mapped and no reason"
+            );
+            lines.push(format!(
+                "{rel}: patient {} conditions {} allergies {} observations {} skipped {:?}",
+                u8::from(m.patient.is_some()),
+                m.conditions.len(),
+                m.allergies.len(),
+                m.observations.len(),
+                m.skipped
+            ));
+        }
+    }
+    expect("messages", &(lines.join("\n") + "\n"));
+}
+
 fn oul(spm: &str, obx: &str) -> Hl7File {
     Hl7File::parse_str(&format!(
         "MSH|^~\\&|||||||OUL^R22|1|P|2.5\rPID|1||42^^^^PI\r{spm}\rOBR|1|0001|0002|E001^^99O03|||20111219\r{obx}\r"
