@@ -82,7 +82,9 @@ pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Sink) -> Option<Pati
                 .push(input.lineage("Patient.gender", &pid, "PID-8"));
         }
     }
-    p.birth_date = crate::time(ctx, input, &pid, 7, 0, sink);
+    // birthDate is a date: a time of birth, when sent, is dropped.
+    p.birth_date = crate::time(ctx, input, &pid, 7, 0, sink)
+        .map(|d| d.split('T').next().unwrap_or_default().to_owned());
     if p.birth_date.is_some() {
         p.lineage
             .push(input.lineage("Patient.birthDate", &pid, "PID-7"));

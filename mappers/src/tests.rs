@@ -237,6 +237,25 @@ fn insurance_on_the_as_of_date() {
     assert_eq!(p.names[0].text, "山田 太郎");
     assert!(codes_of(&sink).contains(&"M015"));
 
+    // A birth time is cut to the date; a bad birth date is reported with its excerpt masked.
+    let f = Hl7File::parse_str(&adt("").text().replace("19650415", "196504150830"));
+    assert_eq!(
+        patient_of(&f, &cfg).0.birth_date.as_deref(),
+        Some("1965-04-15")
+    );
+    let f = Hl7File::parse_str(&adt("").text().replace("19650415", "19651315"));
+    let (p, sink) = patient_of(&f, &cfg);
+    assert_eq!(p.birth_date, None);
+    let d = sink
+        .diagnostics
+        .iter()
+        .find(|d| d.code.id == "M017")
+        .unwrap();
+    assert!(
+        !d.render_human(RenderOptions::default())
+            .contains("19651315")
+    );
+
     // None valid.
     let f = adt("IN1|1|01^^JHSD0001|01130012|||||||a|b|20000101|20101231\r");
     let (p, sink) = patient_of(&f, &cfg);
