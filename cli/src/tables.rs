@@ -35,6 +35,9 @@ enum Cmd {
         /// package (`.tgz`, every CodeSystem in it) or the J-FAGY CSV (`.csv`).
         #[arg(long)]
         master: Vec<PathBuf>,
+        /// A master read through an import profile: PROFILE.toml=FILE (e.g. a MEDIS master).
+        #[arg(long)]
+        master_profile: Vec<String>,
     },
     /// Translate one code through tables (approved rows only unless --allow-unreviewed).
     Translate {
@@ -201,9 +204,18 @@ fn outcome(diags: &Diagnostics) -> u8 {
 pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let (json, phi) = (args.json, args.show_phi);
     match args.command {
-        Cmd::Check { tables, master } => {
+        Cmd::Check {
+            tables,
+            master,
+            master_profile,
+        } => {
             let mut diags = Diagnostics::default();
-            let masters = load_masters(ctx, &master, &mut diags)?;
+            let mut masters = load_masters(ctx, &master, &mut diags)?;
+            masters.extend(crate::tables_governance::load_profiled_masters(
+                ctx,
+                &master_profile,
+                &mut diags,
+            )?);
             emit(ctx, &diags, json, phi)?;
             for p in &tables {
                 let mut d = Diagnostics::default();

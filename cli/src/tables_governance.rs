@@ -56,6 +56,44 @@ fn save(
     }
 }
 
+/// Reads masters described by import profiles: `PROFILE.toml=FILE` (the profile
+/// names `master_system`; the version is the file's name without extension).
+pub(crate) fn load_profiled_masters(
+    ctx: &Context<'_>,
+    specs: &[String],
+    diags: &mut Diagnostics,
+) -> Result<Vec<Master>, Failure> {
+    let mut out = Vec::new();
+    for spec in specs {
+        let (pp, fp) = spec.split_once('=').ok_or_else(|| {
+            Failure(format!(
+                "--master-profile {spec}: expected PROFILE.toml=FILE"
+            ))
+        })?;
+        let (pp, fp) = (Path::new(pp), Path::new(fp));
+        let text = String::from_utf8(crate::tables::read(ctx, pp)?)
+            .map_err(|_| Failure(format!("{}: profile is not UTF-8", pp.display())))?;
+        let profile = terminologies::import::parse_profile(&text)
+            .map_err(|d| Failure(format!("{}: {}", pp.display(), d.message)))?;
+        if profile.master_system.is_empty() {
+            return Err(Failure(format!(
+                "{}: the profile names no master_system",
+                pp.display()
+            )));
+        }
+        let bytes = crate::tables::read(ctx, fp)?;
+        let (codes, mut d) = terminologies::import::read_export(&profile, &bytes);
+        d.set_file(&fp.display().to_string());
+        diags.extend(d);
+        let version = fp
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        out.push(terminologies::import::to_master(&profile, &codes, &version));
+    }
+    Ok(out)
+}
+
 fn check_date(d: &str) -> Result<(), Failure> {
     if d.is_empty() || terminologies::table::is_date(d) {
         Ok(())
@@ -71,8 +109,11 @@ pub struct SuggestArgs {
     #[arg(long)]
     table: PathBuf,
     /// Target masters: CodeSystem JSON, a FHIR package (.tgz) or the J-FAGY CSV.
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "master_profile")]
     master: Vec<PathBuf>,
+    /// A master read through an import profile: PROFILE.toml=FILE (e.g. a MEDIS master).
+    #[arg(long)]
+    master_profile: Vec<String>,
     /// Candidates per source key.
     #[arg(long, default_value_t = 3)]
     top: usize,
@@ -135,6 +176,9 @@ pub struct ReviewArgs {
     /// Filter: mapping_justification (e.g. semapv:LexicalMatching).
     #[arg(long, default_value = "")]
     method: String,
+    /// Apply the action to every row (without a filter, an action needs this).
+    #[arg(long)]
+    all: bool,
     /// Print the resulting table instead of rewriting it.
     #[arg(long)]
     stdout: bool,
@@ -156,8 +200,12 @@ pub struct MigrateArgs {
     #[arg(long)]
     table: PathBuf,
     /// The new master(s): CodeSystem JSON, a FHIR package (.tgz) or the J-FAGY CSV.
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "master_profile")]
     master: Vec<PathBuf>,
+    /// A new master read through an import profile: PROFILE.toml=FILE (its
+    /// `replaced_by` field names replacements, e.g. MEDIS 移行先病名管理番号).
+    #[arg(long)]
+    master_profile: Vec<String>,
     /// author_label of replacement rows.
     #[arg(long, default_value = "kakehashi migrate")]
     author: String,
@@ -191,7 +239,8 @@ pub fn run_suggest(a: SuggestArgs, json: bool, phi: bool, ctx: &mut Context<'_>)
         return Ok(EXIT_INPUT_ERRORS);
     };
     let mut diags = Diagnostics::default();
-    let masters = load_masters(ctx, &a.master, &mut diags)?;
+    let mut masters = load_masters(ctx, &a.master, &mut diags)?;
+    masters.extend(load_profiled_masters(ctx, &a.master_profile, &mut diags)?);
     let refs: Vec<&Master> = masters.iter().collect();
     let matcher = Matcher::new(&refs);
     let before = table.clone();
@@ -258,6 +307,17 @@ pub fn run_review(a: ReviewArgs, json: bool, phi: bool, ctx: &mut Context<'_>) -
     } else {
         None
     };
+    let unfiltered = filter.rows.is_empty()
+        && filter.status.is_empty()
+        && filter.code_prefix.is_empty()
+        && filter.target_system.is_empty()
+        && filter.min_confidence.is_none()
+        && filter.method.is_empty();
+    if (action.is_some() || !a.assign.is_empty()) && unfiltered && !a.all {
+        return Err(Failure(
+            "a review action without a filter (--row, --status, --code-prefix, --target-system, --min-confidence, --method) needs --all".into(),
+        ));
+    }
     if action.is_some() && (a.reviewer.is_empty() || a.date.is_empty()) {
         return Err(Failure(
             "--approve, --reject and --flag need --reviewer and --date".into(),
@@ -420,7 +480,8 @@ pub fn run_migrate(a: MigrateArgs, json: bool, phi: bool, ctx: &mut Context<'_>)
         return Ok(EXIT_INPUT_ERRORS);
     };
     let mut diags = Diagnostics::default();
-    let masters = load_masters(ctx, &a.master, &mut diags)?;
+    let mut masters = load_masters(ctx, &a.master, &mut diags)?;
+    masters.extend(load_profiled_masters(ctx, &a.master_profile, &mut diags)?);
     let before = table.clone();
     let (s, mut d) = governance::migrate(&mut table, &masters, &a.author, &a.date);
     d.set_file(&a.table.display().to_string());

@@ -102,6 +102,9 @@ pub struct Fields {
     pub target_code: Option<FieldSpec>,
     /// Display of that standard code.
     pub target_display: Option<FieldSpec>,
+    /// When the file is read as a master ([`to_master`]): the code that replaces
+    /// this one (e.g. MEDIS 移行先病名管理番号); a non-empty value marks the code retired.
+    pub replaced_by: Option<FieldSpec>,
 }
 
 /// An import profile.
@@ -121,9 +124,17 @@ pub struct Profile {
     /// System URI of `fields.target_code` (required when that field is given).
     #[serde(default)]
     pub target_system: String,
-    /// Justification written on rows with a target (e.g. `vendor master column JLAC10`).
+    /// Justification written on rows with a target (e.g. `vendor master column JLAC10`,
+    /// or `official crosswalk: …` for a standard master's own crosswalk column).
     #[serde(default)]
     pub justification: String,
+    /// System URI of the file's own codes, for reading it as a master to check,
+    /// suggest or migrate against ([`to_master`]).
+    #[serde(default)]
+    pub master_system: String,
+    /// Citation of the public source the layout was verified against.
+    #[serde(default)]
+    pub layout_source: String,
     /// CSV options (format = csv).
     pub csv: Option<CsvOptions>,
     /// XML options (format = xml).
@@ -222,6 +233,8 @@ pub struct HouseCode {
     pub target_code: String,
     /// Its display.
     pub target_display: String,
+    /// The code replacing this one (empty if none).
+    pub replaced_by: String,
     /// 1-based line where the record starts.
     pub line: u32,
 }
@@ -312,6 +325,7 @@ pub fn read_export(p: &Profile, bytes: &[u8]) -> (Vec<HouseCode>, Diagnostics) {
             kana: opt(&p.fields.kana),
             target_code: opt(&p.fields.target_code),
             target_display: opt(&p.fields.target_display),
+            replaced_by: opt(&p.fields.replaced_by),
             line,
         };
         let all = [
@@ -426,6 +440,7 @@ pub fn read_export(p: &Profile, bytes: &[u8]) -> (Vec<HouseCode>, Diagnostics) {
                 p.fields.text.as_ref(),
                 p.fields.target_code.as_ref(),
                 p.fields.target_display.as_ref(),
+                p.fields.replaced_by.as_ref(),
             ];
             for s in specs.into_iter().flatten() {
                 if let FieldSpec::Name(n) = s
@@ -655,6 +670,11 @@ pub fn merge_with(
         });
         e.0 += 1;
     }
+    let mut next = table
+        .next_row_id()
+        .trim_start_matches('r')
+        .parse::<u64>()
+        .unwrap_or(1);
     for key in order {
         let Some(&(count, h)) = seen.get(key) else {
             continue;
@@ -671,7 +691,8 @@ pub fn merge_with(
             continue;
         }
         if existing.is_empty() {
-            let id = table.next_row_id();
+            let id = format!("r{next:05}");
+            next += 1;
             table.rows.push(Row {
                 id,
                 source: key.clone(),
@@ -711,6 +732,31 @@ pub fn merge_with(
         }
     }
     s
+}
+
+/// Reads an export as a master of `profile.master_system`: code → display, the
+/// kana as another name (for suggestions), and codes with a `replaced_by` value
+/// as retired with that replacement.
+pub fn to_master(profile: &Profile, codes_in: &[HouseCode], version: &str) -> crate::check::Master {
+    let mut m = crate::check::Master {
+        system: profile.master_system.clone(),
+        version: version.to_owned(),
+        ..crate::check::Master::default()
+    };
+    for h in codes_in {
+        if h.key.code.is_empty() {
+            continue;
+        }
+        if !h.replaced_by.is_empty() && h.replaced_by != h.key.code {
+            m.retired.insert(h.key.code.clone(), h.replaced_by.clone());
+            continue;
+        }
+        m.codes.insert(h.key.code.clone(), h.display.clone());
+        if !h.kana.is_empty() {
+            m.names.insert(h.key.code.clone(), vec![h.kana.clone()]);
+        }
+    }
+    m
 }
 
 #[cfg(test)]
@@ -830,6 +876,7 @@ mod tests {
             kana: String::new(),
             target_code: String::new(),
             target_display: String::new(),
+            replaced_by: String::new(),
             line: 1,
         };
         let s = merge(
@@ -893,5 +940,54 @@ mod tests {
                 let _ = read_export(&p, &bytes);
             }
         }
+    }
+
+    #[test]
+    fn shipped_official_master_profiles_parse_and_read_their_fixtures() {
+        let profiles = [
+            include_str!("../../tables/profiles/medis-byomei-icd10.toml"),
+            include_str!("../../tables/profiles/medis-byomei-excode.toml"),
+            include_str!("../../tables/profiles/medis-byomei-receipt.toml"),
+            include_str!("../../tables/profiles/medis-hot-yj.toml"),
+            include_str!("../../tables/profiles/ssk-disease-icd10.toml"),
+            include_str!("../../tables/profiles/ssk-disease-medis.toml"),
+            include_str!("../../tables/profiles/ssk-drug-general.toml"),
+        ];
+        for p in profiles {
+            let p = parse_profile(p).expect("profile parses");
+            assert!(p.justification.starts_with("official crosswalk"), "{p:?}");
+            assert!(!p.layout_source.is_empty());
+        }
+        let nmain = include_bytes!("../../tables/profiles/fixtures/medis-byomei-nmain.txt");
+        for (p, target) in [
+            (profiles[0], "K297"),
+            (profiles[1], "ZQ01"),
+            (profiles[2], "8899001"),
+        ] {
+            let p = parse_profile(p).expect("profile parses");
+            let (codes, d) = read_export(&p, nmain);
+            assert!(d.is_empty(), "{d:?}");
+            assert_eq!(codes.len(), 5);
+            assert_eq!(
+                (codes[0].key.code.as_str(), codes[0].target_code.as_str()),
+                ("29990001", target)
+            );
+            let m = to_master(&p, &codes, "fixture");
+            assert_eq!(m.codes.len(), 4);
+            assert_eq!(
+                m.retired.get("29990005").map(String::as_str),
+                Some("29990001")
+            );
+            assert_eq!(m.names["29990001"], ["ｶｸｳｲｴﾝ"]);
+        }
+        let b = include_bytes!("../../tables/profiles/fixtures/ssk-disease-b.csv");
+        let p = parse_profile(profiles[5]).expect("profile parses");
+        let (codes, _) = read_export(&p, b);
+        assert_eq!(codes[0].target_code, "29990001");
+        let m = to_master(&p, &codes, "fixture");
+        assert_eq!(
+            m.retired.get("8899005").map(String::as_str),
+            Some("8899001")
+        );
     }
 }

@@ -51,7 +51,10 @@ fn fold_char(c: char) -> Option<char> {
 /// Normalises a name for matching (see the module docs). Same input → same output.
 pub fn normalize(s: &str) -> String {
     let folded = diagnostics::text::fold_jis_variants(s);
-    let mut out: Vec<char> = folded.nfkc().filter_map(fold_char).collect();
+    // Dropping separators can bring combining marks together: recompose once more
+    // so that normalising is idempotent.
+    let dropped: String = folded.nfkc().filter_map(fold_char).collect();
+    let mut out: Vec<char> = dropped.nfkc().filter_map(fold_char).collect();
     // Units after a digit: mcg → ug, cc → ml.
     let mut i = 1;
     while i < out.len() {
@@ -730,5 +733,25 @@ mod tests {
                 .iter()
                 .all(|d| d.code.id != "T020")
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Any text: normalising is idempotent, and suggesting never panics and
+        /// returns at most k candidates with scores in (0, 1], best first.
+        #[test]
+        fn normalize_is_idempotent_and_suggest_is_total(s in "\\PC{0,24}") {
+            let n = normalize(&s);
+            proptest::prop_assert_eq!(normalize(&n), n.clone());
+            static M: std::sync::OnceLock<Matcher> = std::sync::OnceLock::new();
+            let m = M.get_or_init(|| {
+                let ms = jfagy();
+                Matcher::new(&ms.iter().collect::<Vec<_>>())
+            });
+            let c = m.suggest(&[s.as_str()], 3);
+            proptest::prop_assert!(c.len() <= 3);
+            proptest::prop_assert!(c.iter().all(|c| c.score > 0.0 && c.score <= 1.0));
+            proptest::prop_assert!(c.windows(2).all(|w| w[0].score >= w[1].score));
+        }
     }
 }
