@@ -1,0 +1,183 @@
+//! Diagnostic codes of the mappers (`M…`): site configuration and mapping.
+
+use diagnostics::{Code, Severity::*};
+
+/// The configuration is not valid TOML.
+pub const CONFIG_SYNTAX: Code = Code::new("M001", Error, "site configuration is not valid TOML");
+/// A required setting is missing.
+pub const CONFIG_MISSING: Code = Code::new("M002", Error, "required site setting is missing");
+/// A setting has the wrong type or value.
+pub const CONFIG_BAD_VALUE: Code = Code::new("M003", Error, "site setting has an invalid value");
+/// A key the configuration does not know (a typo would otherwise be ignored).
+pub const CONFIG_UNKNOWN_KEY: Code = Code::new("M004", Error, "unknown site setting");
+/// The folder patient id and PID-3 disagree.
+pub const PATIENT_ID_MISMATCH: Code = Code::new(
+    "M010",
+    Warning,
+    "patient id of the storage folder and PID-3 disagree",
+);
+/// No insurance valid on the as-of date: no 被保険者個人識別子.
+pub const NO_VALID_INSURANCE: Code = Code::new(
+    "M011",
+    Error,
+    "no insurance valid on the as-of date; the patient cannot be submitted",
+);
+/// Insurer number not 6 or 8 digits.
+pub const INSURER_NUMBER_SHAPE: Code =
+    Code::new("M012", Error, "insurer number is not 6 (国保) or 8 digits");
+/// Empty 記号・番号.
+pub const EMPTY_SYMBOL_NUMBER: Code = Code::new(
+    "M013",
+    Warning,
+    "insured-person symbol and number are empty",
+);
+/// 自費 patient skipped.
+pub const SELF_PAY: Code = Code::new(
+    "M014",
+    Info,
+    "self-pay (自費) insurance: no 被保険者個人識別子, patient not submitted",
+);
+/// A name was normalised (full-width spaces) or a representation is missing.
+pub const NAME_NORMALISED: Code = Code::new(
+    "M015",
+    Info,
+    "name normalised for JP-CLINS (R1113) or a representation is missing",
+);
+/// A required demographic element is missing.
+pub const MISSING_DEMOGRAPHIC: Code = Code::new(
+    "M016",
+    Warning,
+    "patient lacks a required element (gender, birth date, address or name)",
+);
+/// A date or time in the source is malformed.
+pub const BAD_DATE: Code = Code::new("M017", Warning, "malformed date or time in the source");
+/// Unmapped code: the local coding is kept and the key goes on the worklist.
+pub const UNMAPPED: Code = Code::new(
+    "M020",
+    Warning,
+    "no approved mapping; the local coding is kept and the key is on the worklist",
+);
+/// A target from a draft (unreviewed/suggested) row was used.
+pub const DRAFT_MAPPING: Code = Code::new("M021", Warning, "mapping target from an unreviewed row");
+/// A code the mapper cannot read (empty or malformed coded element).
+pub const BAD_CODE: Code = Code::new("M022", Warning, "coded element is empty or malformed");
+/// Suspected condition: unconfirmed, not submitted.
+pub const SUSPECTED: Code = Code::new(
+    "M030",
+    Info,
+    "suspected diagnosis (疑い): unconfirmed, not submitted to JP-CLINS",
+);
+/// Claim-only (保険病名) condition, not submitted.
+pub const CLAIM_ONLY: Code = Code::new(
+    "M031",
+    Info,
+    "claim-only diagnosis (保険病名): not submitted to JP-CLINS",
+);
+/// A deleted record (PRB DE, IAM D/X).
+pub const DELETED: Code = Code::new(
+    "M032",
+    Info,
+    "record deleted at the source: entered-in-error, not submitted",
+);
+/// Uncoded condition name: the all-9 code.
+pub const UNCODED_DISEASE: Code = Code::new(
+    "M033",
+    Info,
+    "uncoded disease name (未コード化傷病名): sent with the all-9 keyNumber",
+);
+/// Condition without onset date (CLINS R9013C).
+pub const NO_ONSET: Code = Code::new(
+    "M034",
+    Warning,
+    "condition has no onset date; JP-CLINS requires one, not submitted",
+);
+/// UNINFORMED by the safe default.
+pub const DEFAULT_UNINFORMED: Code = Code::new(
+    "M035",
+    Info,
+    "tagged UNINFORMED by the safe default: the site declares no disclosure source",
+);
+/// Unknown allergen category (HL7 0127).
+pub const UNKNOWN_CATEGORY: Code = Code::new(
+    "M040",
+    Warning,
+    "allergen category (HL7 0127) has no mapping",
+);
+/// Allergen sent with a JFAGY dummy code.
+pub const DUMMY_ALLERGEN: Code = Code::new(
+    "M041",
+    Info,
+    "allergen has no J-FAGY code; the dummy code is sent with the text",
+);
+/// Unknown OBX value type.
+pub const UNKNOWN_VALUE_TYPE: Code = Code::new(
+    "M050",
+    Warning,
+    "OBX value type not converted; the value is kept as text",
+);
+/// Observation outside the configured lab scope.
+pub const OUT_OF_SCOPE: Code = Code::new(
+    "M051",
+    Info,
+    "result outside the configured lab scope: not submitted",
+);
+/// Malformed numeric value.
+pub const BAD_NUMBER: Code = Code::new("M052", Warning, "numeric result is not a number");
+/// Unreadable reference range.
+pub const BAD_RANGE: Code = Code::new(
+    "M053",
+    Warning,
+    "reference range not understood; kept as text",
+);
+/// Observation without effective time.
+pub const NO_EFFECTIVE: Code = Code::new(
+    "M054",
+    Warning,
+    "result has no collection or observation time; not submitted",
+);
+/// A message of the wrong type for the mapper.
+pub const WRONG_MESSAGE: Code = Code::new(
+    "M060",
+    Error,
+    "message lacks the segments this mapper needs",
+);
+/// The FHIR package lacks a JP-CLINS lab set.
+pub const NO_LAB_SET: Code = Code::new(
+    "M061",
+    Warning,
+    "JP-CLINS lab set (CoreLabo / InfectionLabo) not found in the package",
+);
+
+/// Every code of this module, for `docs/diagnostics.md`.
+pub const ALL: &[&Code] = &[
+    &CONFIG_SYNTAX,
+    &CONFIG_MISSING,
+    &CONFIG_BAD_VALUE,
+    &CONFIG_UNKNOWN_KEY,
+    &PATIENT_ID_MISMATCH,
+    &NO_VALID_INSURANCE,
+    &INSURER_NUMBER_SHAPE,
+    &EMPTY_SYMBOL_NUMBER,
+    &SELF_PAY,
+    &NAME_NORMALISED,
+    &MISSING_DEMOGRAPHIC,
+    &BAD_DATE,
+    &UNMAPPED,
+    &DRAFT_MAPPING,
+    &BAD_CODE,
+    &SUSPECTED,
+    &CLAIM_ONLY,
+    &DELETED,
+    &UNCODED_DISEASE,
+    &NO_ONSET,
+    &DEFAULT_UNINFORMED,
+    &UNKNOWN_CATEGORY,
+    &DUMMY_ALLERGEN,
+    &UNKNOWN_VALUE_TYPE,
+    &OUT_OF_SCOPE,
+    &BAD_NUMBER,
+    &BAD_RANGE,
+    &NO_EFFECTIVE,
+    &WRONG_MESSAGE,
+    &NO_LAB_SET,
+];

@@ -1,0 +1,1043 @@
+//! Golden-style tests over the NHO sample storage: each message's intermediate
+//! records and diagnostics are compared with `mappers/testdata/nho-sample/*.txt`
+//! (regenerate with `UPDATE_EXPECT=1 cargo test -p mappers`, then review), plus
+//! targeted assertions on the facts that matter.
+
+use super::*;
+use crate::config::SiteConfig;
+use crate::record::{LabKind, Submission, Tag, Value};
+use diagnostics::RenderOptions;
+use parsers::hl7::Hl7File;
+use terminologies::lookup::Index;
+
+const ROOT: &str = "golden/ssmix2/nho-sample/sampleData/";
+const ADT00: &str =
+    "999/901/9999013/-/ADT-00/9999013_-_ADT-00_999999999999999_20111220224447339_-_1";
+const ADT61: &str =
+    "999/901/9999013/-/ADT-61/9999013_-_ADT-61_999999999999999_20111014232213000_-_1";
+const PPR01: &str =
+    "999/901/9999013/-/PPR-01/9999013_-_PPR-01_999999999999999_20111209163030000_01_1";
+const OML11: &str = "999/901/9999013/20111220/OML-11/9999013_20111220_OML-11_000000011000354_20111220103059000_01_1";
+
+fn repo() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn tables(names: &[&str]) -> Index {
+    let ts: Vec<_> = names
+        .iter()
+        .map(|n| {
+            let bytes =
+                std::fs::read(repo().join("tables").join(format!("{n}.sssom.tsv"))).unwrap();
+            let (t, d) = terminologies::table::parse_sssom(&bytes);
+            assert!(!d.has_errors(), "{n}: {d:?}");
+            t
+        })
+        .collect();
+    Index::new(&ts)
+}
+
+fn demo_tables() -> Index {
+    tables(&[
+        "medis-disease-crosswalk",
+        "nho-sample-lab-99X03",
+        "nho-sample-specimen-99Z01",
+        "nho-sample-allergen-jc10",
+        "nho-sample-drug-hot9",
+        "table-v2-0001-to-administrativegender",
+        "table-v2-0004-to-v3-actcode",
+        "table-v2-0127-to-allergyintolerancecategory",
+        "table-v2-0128-to-reactioneventseverity",
+    ])
+}
+
+fn config(extra: &str) -> SiteConfig {
+    let base = std::fs::read_to_string(repo().join("kakehashi.toml")).unwrap();
+    let text = if extra.is_empty() {
+        base
+    } else {
+        base.replace("allow_unreviewed = false", extra)
+    };
+    SiteConfig::parse(&text).unwrap()
+}
+
+/// The JP-CLINS lab sets of the vendored package (loaded once).
+fn lab_sets() -> &'static LabSets {
+    static SETS: std::sync::OnceLock<LabSets> = std::sync::OnceLock::new();
+    SETS.get_or_init(|| {
+        let tgz =
+            std::fs::read(repo().join("vendor/fhir-profiles/jp-clins/jp-clins.r4-1.5.2-snap.tgz"))
+                .unwrap();
+        let pkg = fhir::package::Package::from_tgz(&tgz).unwrap();
+        let (sets, d) = LabSets::from_package(&pkg);
+        assert!(d.is_empty(), "{d:?}");
+        sets
+    })
+}
+
+fn parse(rel: &str) -> Hl7File {
+    Hl7File::parse(&std::fs::read(repo().join(ROOT).join(rel)).unwrap())
+}
+
+fn folder_id(rel: &str) -> &str {
+    rel.split('/').nth(2).unwrap_or("")
+}
+
+/// Runs `f` over the message and renders records + diagnostics + worklist.
+fn run<T: std::fmt::Debug>(
+    rel: &str,
+    cfg: &SiteConfig,
+    terms: &Index,
+    f: impl Fn(&Context<'_>, &Input<'_>, &mut Sink) -> T,
+) -> (T, Sink, String) {
+    let file = parse(rel);
+    let sets = lab_sets();
+    let ctx = Context {
+        config: cfg,
+        terms,
+        lab_sets: sets,
+        as_of: "20111231",
+    };
+    let msg = file.messages().next().unwrap();
+    let input = Input {
+        file: rel,
+        folder_patient_id: folder_id(rel),
+        message: msg,
+    };
+    let mut sink = Sink::default();
+    let out = f(&ctx, &input, &mut sink);
+    let mut text = format!("{out:#?}\n-- diagnostics\n");
+    for d in sink.diagnostics.iter() {
+        text.push_str(&d.render_human(RenderOptions::default()));
+        text.push('\n');
+    }
+    text.push_str("-- worklist\n");
+    for w in sink.worklist.items() {
+        text.push_str(&format!(
+            "{} {:?} {} x{}\n",
+            w.system, w.key, w.display, w.count
+        ));
+    }
+    (out, sink, text)
+}
+
+fn expect(name: &str, actual: &str) {
+    let path = repo()
+        .join("mappers/testdata/nho-sample")
+        .join(format!("{name}.txt"));
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        expected == actual,
+        "{name}: output differs from {} (UPDATE_EXPECT=1 to regenerate)\n{actual}",
+        path.display()
+    );
+}
+
+fn codes_of(sink: &Sink) -> Vec<&'static str> {
+    sink.diagnostics.iter().map(|d| d.code.id).collect()
+}
+
+#[test]
+fn patient_from_adt00() {
+    let cfg = config("");
+    let t = demo_tables();
+    let (p, sink, text) = run(ADT00, &cfg, &t, patient::map);
+    expect("patient-adt00", &text);
+    let p = p.unwrap();
+    assert_eq!(p.local_id, "9999013");
+    assert_eq!(p.birth_date.as_deref(), Some("1948-04-05"));
+    assert_eq!(p.names.len(), 2);
+    assert_eq!(
+        (p.names[0].representation, p.names[0].text.as_str()),
+        ("IDE", "患者 太郎")
+    );
+    assert_eq!(
+        (p.names[1].representation, p.names[1].text.as_str()),
+        ("SYL", "カンジャ タロウ")
+    );
+    let a = p.address.unwrap();
+    assert_eq!(a.postal_code, "422-8033");
+    // IN1 67999991 (8 digits), 記号・番号 empty: warning, identifier still formed.
+    assert_eq!(p.member_id.unwrap().value, "67999991:::");
+    assert!(codes_of(&sink).contains(&"M013"));
+    // The JAMI 0001 table is unreviewed: no gender in strict mode, reported.
+    assert_eq!(p.gender, None);
+    assert!(codes_of(&sink).contains(&"M016"));
+    // Keys with only unreviewed rows are unmapped in strict mode and go on the worklist.
+    let w = sink.worklist.items();
+    assert_eq!(w.len(), 1);
+    assert_eq!(
+        (w[0].system.as_str(), w[0].key.code.as_str()),
+        ("http://terminology.hl7.org/CodeSystem/v2-0001", "M")
+    );
+}
+
+#[test]
+fn patient_with_unreviewed_tables_gets_gender_as_a_draft() {
+    let cfg = config("allow_unreviewed = true");
+    let t = demo_tables();
+    let (p, sink, _) = run(ADT00, &cfg, &t, patient::map);
+    assert_eq!(p.unwrap().gender.as_deref(), Some("male"));
+    assert!(codes_of(&sink).contains(&"M021"));
+}
+
+#[test]
+fn patient_id_policy_and_mismatch() {
+    let t = demo_tables();
+    // The sample's ADT-61 PID-3 is 12345678 while the folder is 9999013.
+    let cfg = config("");
+    let (p, sink, _) = run(ADT61, &cfg, &t, patient::map);
+    assert_eq!(p.unwrap().local_id, "9999013");
+    assert_eq!(codes_of(&sink).iter().filter(|c| **c == "M010").count(), 1);
+    let mut cfg = config("");
+    cfg.policy.patient_id = config::PatientIdSource::Pid3;
+    let (p, _, _) = run(ADT61, &cfg, &t, patient::map);
+    assert_eq!(p.unwrap().local_id, "12345678");
+}
+
+fn adt(in1: &str) -> Hl7File {
+    Hl7File::parse_str(&format!(
+        "MSH|^~\\&|||||||ADT^A08|1|P|2.5\rPID|1||42^^^^PI||山田　^太郎^^^^^L^I~ヤマダ^タロウ^^^^^L^P||19650415|F|||^^^^100-0001^JPN^H^東京都千代田区\r{in1}"
+    ))
+}
+
+fn patient_of(file: &Hl7File, cfg: &SiteConfig) -> (record::PatientRecord, Sink) {
+    let t = Index::new(&[]);
+    let sets = &LabSets::default();
+    let ctx = Context {
+        config: cfg,
+        terms: &t,
+        lab_sets: sets,
+        as_of: "20111231",
+    };
+    let input = Input {
+        file: "x",
+        folder_patient_id: "42",
+        message: file.messages().next().unwrap(),
+    };
+    let mut sink = Sink::default();
+    (patient::map(&ctx, &input, &mut sink).unwrap(), sink)
+}
+
+#[test]
+fn insurance_on_the_as_of_date() {
+    let mut cfg = config("");
+    // Two IN1: the expired one is ignored; 6-digit 国保 padded to 8.
+    let f = adt(
+        "IN1|1|01^^JHSD0001|01130012|||||||記号|番号|20000101|20101231\rIN1|2|67^^JHSD0001|138057|||||||１２|３４５|20110101\r",
+    );
+    let (p, sink) = patient_of(&f, &cfg);
+    assert_eq!(p.member_id.unwrap().value, "00138057:１２:３４５:");
+    assert_eq!(p.submission, Some(Submission::Submit));
+    // R1113: the full-width space in the family name is removed and reported.
+    assert_eq!(p.names[0].text, "山田 太郎");
+    assert!(codes_of(&sink).contains(&"M015"));
+
+    // A birth time is cut to the date; a bad birth date is reported with its excerpt masked.
+    let f = Hl7File::parse_str(&adt("").text().replace("19650415", "196504150830"));
+    assert_eq!(
+        patient_of(&f, &cfg).0.birth_date.as_deref(),
+        Some("1965-04-15")
+    );
+    let f = Hl7File::parse_str(&adt("").text().replace("19650415", "19651315"));
+    let (p, sink) = patient_of(&f, &cfg);
+    assert_eq!(p.birth_date, None);
+    let d = sink
+        .diagnostics
+        .iter()
+        .find(|d| d.code.id == "M017")
+        .unwrap();
+    assert!(
+        !d.render_human(RenderOptions::default())
+            .contains("19651315")
+    );
+
+    // None valid.
+    let f = adt("IN1|1|01^^JHSD0001|01130012|||||||a|b|20000101|20101231\r");
+    let (p, sink) = patient_of(&f, &cfg);
+    assert!(p.member_id.is_none());
+    assert!(matches!(p.submission, Some(Submission::Withheld(_))));
+    assert!(codes_of(&sink).contains(&"M011"));
+
+    // Malformed insurer number.
+    let f = adt("IN1|1|01^^JHSD0001|1130012|||||||a|b\r");
+    let (p, sink) = patient_of(&f, &cfg);
+    assert!(p.member_id.is_none());
+    assert!(codes_of(&sink).contains(&"M012"));
+    // The insurer number is PHI: masked in the rendering.
+    let r = sink
+        .diagnostics
+        .iter()
+        .find(|d| d.code.id == "M012")
+        .unwrap()
+        .render_human(RenderOptions::default());
+    assert!(!r.contains("1130012"), "{r}");
+
+    // 自費 by the site's plan-type list, and by a missing insurer number.
+    cfg.policy.self_pay_plan_types = vec!["ZZ".into()];
+    for in1 in ["IN1|1|ZZ^自費^JHSD0001|01130012\r", "IN1|1|01^^JHSD0001|\r"] {
+        let (p, sink) = patient_of(&adt(in1), &cfg);
+        assert!(
+            matches!(p.submission, Some(Submission::Withheld(r)) if r.contains("自費")),
+            "{in1}"
+        );
+        assert!(codes_of(&sink).contains(&"M014"));
+    }
+}
+
+#[test]
+fn patient_from_ppr01_reads_zi1() {
+    let cfg = config("");
+    let t = demo_tables();
+    // ZI1-3 is `1130012` (7 digits) in the sample: reported, no identifier formed.
+    let (p, sink, _) = run(PPR01, &cfg, &t, patient::map);
+    let p = p.unwrap();
+    assert!(p.member_id.is_none());
+    assert!(codes_of(&sink).contains(&"M012"));
+    // A well-formed ZI1 is read like IN1.
+    let f = adt("ZI1|1|01^^JHSD0001|01130012|||||||123456|11010203|20110901|20120831\r");
+    let (p, _) = patient_of(&f, &cfg);
+    assert_eq!(p.member_id.unwrap().value, "01130012:123456:11010203:");
+}
+
+#[test]
+fn condition_from_ppr01() {
+    let cfg = config("");
+    let t = demo_tables();
+    let (cs, sink, text) = run(PPR01, &cfg, &t, condition::map);
+    expect("condition-ppr01", &text);
+    assert_eq!(cs.len(), 1);
+    let c = &cs[0];
+    let systems: Vec<(&str, &str)> = c
+        .code
+        .coding
+        .iter()
+        .map(|x| (x.system.as_str(), x.code.as_str()))
+        .collect();
+    assert_eq!(
+        systems,
+        [
+            (uri::MEDIS_KEY, "20054174"),
+            (uri::MEDIS_EX, "TSQF"),
+            (uri::ICD10, "K297")
+        ]
+    );
+    // Table rows are traced.
+    assert_eq!(
+        c.code.coding_of(uri::ICD10).unwrap().table_row.as_deref(),
+        Some("medis-disease-crosswalk@1#r00001")
+    );
+    assert_eq!(
+        c.code.coding_of(uri::ICD10).unwrap().display,
+        "胃炎，詳細不明"
+    );
+    assert_eq!(c.code.text, "胃炎");
+    assert_eq!(c.onset.as_deref(), Some("2011-08-31"));
+    assert_eq!(c.recorded.as_deref(), Some("2011-08-31"));
+    assert_eq!(c.clinical_status, Some("active"));
+    assert_eq!(c.abatement, None, "N 回復せず: still active, no abatement");
+    assert!(c.principal);
+    assert_eq!(c.verification, "confirmed");
+    assert_eq!(c.tags, [Tag::Uninformed]);
+    assert_eq!(c.submission, Some(Submission::Submit));
+    // ORC-17 `01^内科^MML028`: the site's department map is keyed by the code.
+    assert_eq!(c.department.as_ref().map(|d| d.code.as_str()), Some("01"));
+    assert!(codes_of(&sink).contains(&"M035"));
+}
+
+/// A segment from (field number, value) pairs.
+fn seg(id: &str, fields: &[(usize, &str)]) -> String {
+    let n = fields.iter().map(|f| f.0).max().unwrap_or(0);
+    let mut v = vec![""; n + 1];
+    v[0] = id;
+    for (i, x) in fields {
+        v[*i] = x;
+    }
+    v.join("|")
+}
+
+fn ppr(prb: impl std::fmt::Display, zpr: impl std::fmt::Display) -> Hl7File {
+    Hl7File::parse_str(&format!(
+        "MSH|^~\\&|||||||PPR^ZD1|1|P|2.5\rPID|1||42^^^^PI\r{prb}\r{zpr}\rORC|NW|1{}|01^内科^99XY1\r",
+        "|".repeat(14)
+    ))
+}
+
+fn conditions_of(
+    file: &Hl7File,
+    cfg: &SiteConfig,
+    t: &Index,
+) -> (Vec<record::ConditionRecord>, Sink) {
+    let sets = &LabSets::default();
+    let ctx = Context {
+        config: cfg,
+        terms: t,
+        lab_sets: sets,
+        as_of: "20111231",
+    };
+    let input = Input {
+        file: "x",
+        folder_patient_id: "42",
+        message: file.messages().next().unwrap(),
+    };
+    let mut sink = Sink::default();
+    (condition::map(&ctx, &input, &mut sink), sink)
+}
+
+#[test]
+fn condition_rules() {
+    let cfg = config("");
+    let t = demo_tables();
+    // 未コード化傷病名 → all-9 keyNumber (the crosswalk adds レセ電 0000999), resolved with abatement.
+    let f = ppr(
+        "PRB|AD|20110915|20084317^未コード化傷病名^MDCDX2|1|||20110831|||||||F^治癒^HL70241|20111001|20110801|めずらしい病気",
+        "ZPR|8002^の疑い^MDCDX2||||||",
+    );
+    let (cs, sink) = conditions_of(&f, &cfg, &t);
+    let c = &cs[0];
+    assert_eq!(c.code.coding[0].code, "99999999");
+    assert!(
+        c.code
+            .coding
+            .iter()
+            .any(|x| x.system == uri::RECEIPT_DISEASE && x.code == "0000999")
+    );
+    assert_eq!(c.code.text, "めずらしい病気");
+    assert_eq!(c.clinical_status, Some("resolved"));
+    assert_eq!(c.abatement.as_deref(), Some("2011-10-01"));
+    assert!(codes_of(&sink).contains(&"M033"));
+    assert_eq!(c.prefix_modifiers.len(), 1);
+    assert_eq!(c.prefix_modifiers[0].coding[0].system, uri::MEDIS_MOD_KEY);
+    // Department from ORC-17 through the site map.
+    assert_eq!(
+        c.department.as_ref().map(|d| d.display.as_str()),
+        Some("内科")
+    );
+
+    // Suspected: PRB-13 set → unconfirmed and withheld.
+    let f = ppr(
+        seg(
+            "PRB",
+            &[
+                (1, "AD"),
+                (3, "20054174^胃炎^MDCDX2"),
+                (4, "2"),
+                (13, "U^疑い"),
+                (16, "20110801"),
+            ],
+        ),
+        "",
+    );
+    let (cs, sink) = conditions_of(&f, &cfg, &t);
+    assert_eq!(cs[0].verification, "unconfirmed");
+    assert!(matches!(cs[0].submission, Some(Submission::Withheld(_))));
+    assert!(codes_of(&sink).contains(&"M030"));
+
+    // Deleted.
+    let f = ppr(
+        seg(
+            "PRB",
+            &[
+                (1, "DE"),
+                (3, "20054174^胃炎^MDCDX2"),
+                (4, "3"),
+                (16, "20110801"),
+            ],
+        ),
+        "",
+    );
+    let (cs, _) = conditions_of(&f, &cfg, &t);
+    assert_eq!(cs[0].verification, "entered-in-error");
+    assert_eq!(cs[0].clinical_status, None);
+
+    // No onset: withheld (R9013C).
+    let f = ppr(
+        seg("PRB", &[(1, "AD"), (3, "20054174^胃炎^MDCDX2"), (4, "4")]),
+        "",
+    );
+    let (cs, sink) = conditions_of(&f, &cfg, &t);
+    assert!(codes_of(&sink).contains(&"M034"));
+    assert!(matches!(cs[0].submission, Some(Submission::Withheld(_))));
+
+    // A local code no table maps: kept, all-9 keyNumber, M020 + worklist.
+    let f = ppr(
+        seg(
+            "PRB",
+            &[
+                (1, "AD"),
+                (3, "99001^謎の病^99XYZ"),
+                (4, "5"),
+                (16, "20110801"),
+            ],
+        ),
+        "",
+    );
+    let (cs, sink) = conditions_of(&f, &cfg, &t);
+    assert_eq!(cs[0].code.coding[0].code, "99999999");
+    assert!(
+        cs[0]
+            .code
+            .coding
+            .iter()
+            .any(|x| x.code == "99001" && x.system == "urn:kakehashi:local:nho-sample:99XYZ")
+    );
+    assert!(codes_of(&sink).contains(&"M020"));
+    assert_eq!(sink.worklist.len(), 1);
+
+    // Claim-only and declared disclosure rules.
+    let mut cfg2 = config("");
+    cfg2.policy.claim_only = Some(config::FieldRule {
+        segment: "ZPR".into(),
+        field: 7,
+        component: 0,
+        values: vec!["保険病名".into()],
+    });
+    cfg2.policy.disclosure.uninformed = Some(config::FieldRule {
+        segment: "PRB".into(),
+        field: 25,
+        component: 1,
+        values: vec!["V".into()],
+    });
+    cfg2.policy.lts.resource_types = vec!["Condition".into()];
+    let f = ppr(
+        seg(
+            "PRB",
+            &[
+                (1, "AD"),
+                (3, "20054174^胃炎^MDCDX2"),
+                (4, "6"),
+                (16, "20110801"),
+            ],
+        ),
+        seg("ZPR", &[(7, "保険病名")]),
+    );
+    let (cs, sink) = conditions_of(&f, &cfg2, &t);
+    assert!(matches!(cs[0].submission, Some(Submission::Withheld(r)) if r.contains("保険病名")));
+    assert!(codes_of(&sink).contains(&"M031"));
+    assert_eq!(
+        cs[0].tags,
+        [Tag::Lts],
+        "no PRB-25 V: not UNINFORMED once the site declares a source"
+    );
+    let f = ppr(
+        seg(
+            "PRB",
+            &[
+                (1, "AD"),
+                (3, "20054174^胃炎^MDCDX2"),
+                (4, "7"),
+                (16, "20110801"),
+                (25, "V^非常に限定^HL70177"),
+            ],
+        ),
+        "",
+    );
+    let (cs, sink) = conditions_of(&f, &cfg2, &t);
+    assert_eq!(cs[0].tags, [Tag::Lts, Tag::Uninformed]);
+    assert!(!codes_of(&sink).contains(&"M035"));
+}
+
+#[test]
+fn several_problems_pair_with_their_zpr() {
+    let cfg = config("");
+    let t = demo_tables();
+    let f = Hl7File::parse_str(&format!(
+        "MSH|^~\\&|||||||PPR^ZD1|1|P|2.5\rPID|1||42^^^^PI\r{}\r{}\r{}\r",
+        seg(
+            "PRB",
+            &[
+                (1, "AD"),
+                (3, "20054174^胃炎^MDCDX2"),
+                (4, "A"),
+                (16, "20110801")
+            ]
+        ),
+        seg(
+            "PRB",
+            &[
+                (1, "AD"),
+                (3, "20054174^胃炎^MDCDX2"),
+                (4, "B"),
+                (16, "20110802")
+            ]
+        ),
+        seg("ZPR", &[(3, "1234^急性^MDCDX2"), (6, "AB12^急性^MDCDX2")]),
+    ));
+    let (cs, _) = conditions_of(&f, &cfg, &t);
+    assert_eq!(cs.len(), 2);
+    assert!(cs[0].postfix_modifiers.is_empty());
+    assert_eq!(cs[1].problem_id, "B");
+    let m = &cs[1].postfix_modifiers[0];
+    assert_eq!(
+        m.coding
+            .iter()
+            .map(|c| (c.system.as_str(), c.code.as_str()))
+            .collect::<Vec<_>>(),
+        [(uri::MEDIS_MOD_KEY, "1234"), (uri::MEDIS_MOD_EX, "AB12")]
+    );
+}
+
+#[test]
+fn reporting_window_is_five_years() {
+    let mut c = record::ConditionRecord {
+        clinical_status: Some("resolved"),
+        abatement: Some("2006-12-31".into()),
+        ..Default::default()
+    };
+    assert!(condition::in_reporting_window(&c, "20111231"));
+    c.abatement = Some("2006-12-30T10:00:00+09:00".into());
+    assert!(!condition::in_reporting_window(&c, "20111231"));
+    c.clinical_status = Some("active");
+    assert!(condition::in_reporting_window(&c, "20111231"));
+}
+
+#[test]
+fn lab_sets_from_the_vendored_clins_package() {
+    let tgz =
+        std::fs::read(repo().join("vendor/fhir-profiles/jp-clins/jp-clins.r4-1.5.2-snap.tgz"))
+            .unwrap();
+    let pkg = fhir::package::Package::from_tgz(&tgz).unwrap();
+    let (sets, d) = LabSets::from_package(&pkg);
+    assert!(d.is_empty(), "{d:?}");
+    let (core, infection) = sets.len();
+    assert!(core > 100 && infection > 50, "{core} {infection}");
+    let (kind, c) = sets.lookup("3A015000002327101").unwrap();
+    assert_eq!(
+        (kind, c.system.as_str(), c.display.as_str()),
+        (LabKind::Core, uri::CORE_LABO, "ALB")
+    );
+    // An infection item: every JLAC10 code of the set is recognised.
+    let hbs = sets
+        .infection
+        .keys()
+        .find(|k| k.starts_with("5F016"))
+        .unwrap()
+        .clone();
+    assert_eq!(sets.lookup(&hbs).unwrap().0, LabKind::Infection);
+    assert!(
+        sets.lookup("3A016000002327102").is_none(),
+        "A/G比 is not a set item"
+    );
+    assert_eq!(sets.versions.len(), 2);
+
+    // A package without the sets (JP Core): reported, empty.
+    let tgz = std::fs::read(repo().join("vendor/fhir-profiles/jp-core/jp-core.r4-1.1.2-url.tgz"))
+        .unwrap();
+    let other = fhir::package::Package::from_tgz(&tgz).unwrap();
+    let (sets, d) = LabSets::from_package(&other);
+    assert_eq!(sets.len(), (0, 0));
+    assert_eq!(d.iter().filter(|x| x.code.id == "M061").count(), 2);
+}
+
+#[test]
+fn allergies_from_adt61() {
+    let cfg = config("allow_unreviewed = true");
+    let t = demo_tables();
+    let (al, sink, text) = run(ADT61, &cfg, &t, allergy::map);
+    expect("allergy-adt61-draft", &text);
+    assert_eq!(al.len(), 4);
+    // Pollen → J-FAGY non-food (suggested row: draft), category environment.
+    assert_eq!(al[0].code.coding[0].code, "J9NK13320000");
+    assert!(al[0].code.coding[0].draft);
+    assert_eq!(
+        al[0].category.as_ref().map(|c| c.code.as_str()),
+        Some("environment")
+    );
+    assert_eq!(al[0].onset.as_deref(), Some("1996-01"));
+    assert_eq!(al[1].code.coding[0].code, "J9FA19140000");
+    assert_eq!(al[1].onset, None);
+    assert_eq!(al[1].onset_text.as_deref(), Some("小学校低学年の頃"));
+    // Drug: HOT9 has no YJ row → dummy D9M with text, criticality high, the HOT9 kept.
+    let d = &al[3];
+    assert_eq!(d.code.coding[0].code, "D9M000000000");
+    assert_eq!(d.code.text, "アリナミン");
+    assert_eq!(
+        d.code.coding[1].system,
+        "http://medis.or.jp/CodeSystem/master-HOT9"
+    );
+    assert_eq!(d.criticality, Some("high"));
+    assert_eq!(
+        d.severity.as_ref().map(|c| c.code.as_str()),
+        Some("moderate")
+    );
+    assert_eq!(d.recorded, None);
+    assert!(codes_of(&sink).contains(&"M041"));
+    // The HOT9 code is on the worklist (its row is unreviewed with no target).
+    assert!(
+        sink.worklist
+            .items()
+            .iter()
+            .any(|w| w.key.code == "106824501")
+    );
+}
+
+#[test]
+fn allergies_strict_mode_and_policies() {
+    let t = demo_tables();
+    let cfg = config("");
+    let (al, sink, text) = run(ADT61, &cfg, &t, allergy::map);
+    expect("allergy-adt61-strict", &text);
+    // No approved rows: every allergen gets its dummy, no category (M040).
+    let dummies: Vec<&str> = al.iter().map(|a| a.code.coding[0].code.as_str()).collect();
+    assert_eq!(
+        dummies,
+        [
+            "D9N000000000",
+            "D9F000000000",
+            "D9N000000000",
+            "D9M000000000"
+        ]
+    );
+    assert!(al.iter().all(|a| a.category.is_none()));
+    assert_eq!(codes_of(&sink).iter().filter(|c| **c == "M040").count(), 4);
+
+    let mut cfg = config("allow_unreviewed = true");
+    cfg.policy.criticality = config::Criticality::FromSeverity;
+    let (al, _, _) = run(ADT61, &cfg, &t, allergy::map);
+    let crit: Vec<Option<&str>> = al.iter().map(|a| a.criticality).collect();
+    assert_eq!(crit, [Some("low"), Some("low"), Some("low"), Some("low")]);
+
+    // IAM-6 D: entered-in-error, withheld. AL1 in ADT-00 maps too.
+    let f = Hl7File::parse_str(
+        "MSH|^~\\&|||||||ADT^A60|1|P|2.5\rIAM|1|DA^^HL70127|106824501^アリナミン^HOT9|||D^削除^HL70323\r",
+    );
+    let sets = &LabSets::default();
+    let ctx = Context {
+        config: &cfg,
+        terms: &t,
+        lab_sets: sets,
+        as_of: "20111231",
+    };
+    let mut sink = Sink::default();
+    let al = allergy::map(
+        &ctx,
+        &Input {
+            file: "x",
+            folder_patient_id: "",
+            message: f.messages().next().unwrap(),
+        },
+        &mut sink,
+    );
+    assert_eq!(al[0].verification, "entered-in-error");
+    assert!(matches!(al[0].submission, Some(Submission::Withheld(_))));
+    let (al, _, _) = run(ADT00, &cfg, &t, allergy::map);
+    assert_eq!(al.len(), 1);
+    assert_eq!(al[0].code.text, "ペニシリン");
+    assert_eq!(al[0].code.coding[0].code, "D9M000000000");
+}
+
+#[test]
+fn observations_from_oml11() {
+    let cfg = config("");
+    let t = demo_tables();
+    let (obs, sink, text) = run(OML11, &cfg, &t, observation::map);
+    expect("observation-oml11", &text);
+    assert_eq!(obs.len(), 3);
+    // A/G比: JLAC10 general, outside the default scope.
+    assert_eq!(obs[0].kind, LabKind::General);
+    assert!(matches!(obs[0].submission, Some(Submission::Withheld(_))));
+    assert_eq!(obs[0].code.coding[0].code, "3A016000002327102_023");
+    // 総蛋白: core item TP.
+    let tp = &obs[1];
+    assert_eq!(tp.kind, LabKind::Core);
+    assert_eq!(tp.code.coding[0].system, uri::LAB_LOCAL);
+    assert_eq!(
+        (
+            tp.code.coding[1].system.as_str(),
+            tp.code.coding[1].display.as_str()
+        ),
+        (uri::CORE_LABO, "TP")
+    );
+    assert_eq!(
+        tp.value,
+        Some(Value::Quantity {
+            value: "7.2".into(),
+            comparator: None,
+            unit: "g/dl".into()
+        })
+    );
+    let r = tp.range.as_ref().unwrap();
+    assert_eq!(
+        (r.low.as_deref(), r.high.as_deref()),
+        (Some("6.70"), Some("8.3"))
+    );
+    assert_eq!(tp.effective.as_deref(), Some("2011-12-19T15:00:00+09:00"));
+    assert_eq!(tp.issued.as_deref(), Some("2011-12-20T10:30:59+09:00"));
+    assert_eq!(tp.specimen.as_ref().map(|s| s.code.as_str()), Some("023"));
+    assert_eq!(tp.status, "final");
+    assert_eq!(tp.order_no, "000000011000354");
+    assert_eq!(tp.department.as_ref().map(|d| d.code.as_str()), Some("01"));
+    assert_eq!(tp.submission, Some(Submission::Submit));
+    // PV1-2 `O`: the 0004 table is unreviewed, so no class in strict mode (M020).
+    assert_eq!(codes_of(&sink), ["M020", "M051"]);
+    assert_eq!(tp.encounter_class, None);
+    let (obs, _, _) = run(
+        OML11,
+        &config("allow_unreviewed = true"),
+        &t,
+        observation::map,
+    );
+    assert_eq!(
+        obs[1].encounter_class.as_ref().map(|c| c.code.as_str()),
+        Some("AMB")
+    );
+
+    let mut cfg = config("");
+    cfg.policy.lab_scope = config::LabScope::All;
+    let (obs, _, _) = run(OML11, &cfg, &t, observation::map);
+    assert!(obs.iter().all(|o| o.submission == Some(Submission::Submit)));
+}
+
+#[test]
+fn order_details_of_oml01_keep_local_codes_and_are_not_results() {
+    const OML01: &str = "999/901/9999013/20111220/OML-01/9999013_20111220_OML-01_000000011000354_20111220103059123_15_1";
+    let cfg = config("");
+    let t = demo_tables();
+    let (obs, _, text) = run(OML01, &cfg, &t, observation::map);
+    expect("observation-oml01-orders", &text);
+    assert_eq!(obs.len(), 7);
+    let local: Vec<&str> = obs.iter().map(|o| o.code.coding[0].code.as_str()).collect();
+    assert_eq!(
+        local,
+        [
+            "10222_01", "10213_01", "10207_01", "10206_01", "30046_04", "30058_04", "30066_04"
+        ]
+    );
+    // ＰＴ is sent with a 15-character "JLAC10" and its table row is invalid-target: uncoded.
+    assert_eq!(obs[4].kind, LabKind::Uncoded);
+    assert_eq!(obs[0].kind, LabKind::Core);
+    assert!(
+        obs.iter()
+            .all(|o| o.status == "registered"
+                && matches!(o.submission, Some(Submission::Withheld(_))))
+    );
+}
+
+#[test]
+fn every_sample_message_is_mapped_or_skipped_with_a_reason() {
+    let cfg = config("");
+    let t = demo_tables();
+    let mut files = Vec::new();
+    let mut stack = vec![repo().join(ROOT)];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut lines = Vec::new();
+    for p in &files {
+        let rel = p
+            .strip_prefix(repo().join(ROOT))
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let Some(name) = parsers::ssmix2::FileName::parse(
+            rel.rsplit('/').next().unwrap(),
+            &mut diagnostics::Diagnostics::default(),
+        ) else {
+            continue;
+        };
+        let file = Hl7File::parse(&std::fs::read(p).unwrap());
+        for msg in file.messages() {
+            let input = Input {
+                file: &rel,
+                folder_patient_id: &name.patient_id,
+                message: msg,
+            };
+            let mut sink = Sink::default();
+            let sets = lab_sets();
+            let ctx = Context {
+                config: &cfg,
+                terms: &t,
+                lab_sets: sets,
+                as_of: "20111231",
+            };
+            let m = message::map(&ctx, &input, &name.data_type, &mut sink);
+            let produced = usize::from(m.patient.is_some())
+                + m.conditions.len()
+                + m.allergies.len()
+                + m.observations.len();
+            assert!(
+                produced > 0 || m.skipped.is_some(),
+                "{rel}: nothing mapped and no reason"
+            );
+            lines.push(format!(
+                "{rel}: patient {} conditions {} allergies {} observations {} skipped {:?}",
+                u8::from(m.patient.is_some()),
+                m.conditions.len(),
+                m.allergies.len(),
+                m.observations.len(),
+                m.skipped
+            ));
+        }
+    }
+    expect("messages", &(lines.join("\n") + "\n"));
+}
+
+fn oul(spm: &str, obx: &str) -> Hl7File {
+    Hl7File::parse_str(&format!(
+        "MSH|^~\\&|||||||OUL^R22|1|P|2.5\rPID|1||42^^^^PI\r{spm}\rOBR|1|0001|0002|E001^^99O03|||20111219\r{obx}\r"
+    ))
+}
+
+fn observations_of(
+    file: &Hl7File,
+    cfg: &SiteConfig,
+    t: &Index,
+) -> (Vec<record::ObservationRecord>, Sink) {
+    let sets = lab_sets();
+    let ctx = Context {
+        config: cfg,
+        terms: t,
+        lab_sets: sets,
+        as_of: "20111231",
+    };
+    let input = Input {
+        file: "x",
+        folder_patient_id: "42",
+        message: file.messages().next().unwrap(),
+    };
+    let mut sink = Sink::default();
+    (observation::map(&ctx, &input, &mut sink), sink)
+}
+
+#[test]
+fn observation_rules() {
+    let mut cfg = config("");
+    cfg.policy.lab_scope = config::LabScope::All;
+    let t = demo_tables();
+    // Local code + local specimen through the site table → JLAC10 → core set.
+    let f = oul(
+        "SPM|1|1||023^血清^JC10^01^血清^99Z01|||||||||||||201112191500",
+        "OBX|1|SN|10222^ＴＰ^99X03||<^5.0|g/dl^g/dl^99XYZ|<=8.3|L||||F",
+    );
+    let (obs, sink) = observations_of(&f, &cfg, &t);
+    let o = &obs[0];
+    assert_eq!(o.code.coding[0].code, "10222_01");
+    assert_eq!(o.code.coding[1].system, uri::CORE_LABO);
+    assert_eq!(
+        o.code.coding[1].table_row.as_deref(),
+        Some("nho-sample-lab-99X03@1#r00001")
+    );
+    assert_eq!(
+        o.value,
+        Some(Value::Quantity {
+            value: "5.0".into(),
+            comparator: Some("<".into()),
+            unit: "g/dl".into()
+        })
+    );
+    assert_eq!(o.range.as_ref().unwrap().high.as_deref(), Some("8.3"));
+    assert_eq!(
+        o.interpretation.as_ref().map(|c| c.code.as_str()),
+        Some("L")
+    );
+    assert!(sink.diagnostics.is_empty(), "{:?}", codes_of(&sink));
+
+    // Unknown local code: local kept, uncoded coding, M020 + worklist keyed with the specimen.
+    let f = oul(
+        "SPM|1|1||023^血清^JC10^01^血清^99Z01|||||||||||||201112191500",
+        "OBX|1|ST|77777^謎^99X03||陰性||||||F",
+    );
+    let (obs, sink) = observations_of(&f, &cfg, &t);
+    assert_eq!(obs[0].kind, LabKind::Uncoded);
+    assert_eq!(obs[0].code.coding[1].code, observation::UNCODED);
+    assert_eq!(obs[0].value, Some(Value::String("陰性".into())));
+    assert_eq!(codes_of(&sink), ["M020"]);
+    assert_eq!(sink.worklist.items()[0].key.specimen, "01");
+
+    // Bad number, unknown value type, CWE value, no time at all.
+    let f = oul(
+        "SPM|1|1||023^血清^JC10",
+        "OBX|1|NM|3A010000002327101^総蛋白^JC10||7,2\rOBX|2|ZZ|3A010000002327101^総蛋白^JC10||x\rOBX|3|CWE|3A010000002327101^総蛋白^JC10||A^A^JSHR002",
+    );
+    let f = Hl7File::parse_str(&f.text().replace("|||20111219", "|||"));
+    let (obs, sink) = observations_of(&f, &cfg, &t);
+    assert_eq!(obs[0].value, Some(Value::String("7,2".into())));
+    assert!(matches!(&obs[2].value, Some(Value::Concept(c)) if c.text == "A"));
+    let c = codes_of(&sink);
+    for code in ["M052", "M050", "M054"] {
+        assert!(c.contains(&code), "{code} in {c:?}");
+    }
+}
+
+#[test]
+fn ranges_and_decimals() {
+    let r = observation::parse_range("6.70-8.3");
+    assert_eq!(
+        (r.low.as_deref(), r.high.as_deref()),
+        (Some("6.70"), Some("8.3"))
+    );
+    let r = observation::parse_range("-1.0-1.5");
+    assert_eq!(
+        (r.low.as_deref(), r.high.as_deref()),
+        (Some("-1.0"), Some("1.5"))
+    );
+    let r = observation::parse_range("3.5～");
+    assert_eq!((r.low.as_deref(), r.high), (Some("3.5"), None));
+    let r = observation::parse_range(">=60");
+    assert_eq!(r.low.as_deref(), Some("60"));
+    let r = observation::parse_range("陰性");
+    assert_eq!((r.low, r.high, r.text.as_str()), (None, None, "陰性"));
+    assert!(
+        observation::is_decimal(".5")
+            && observation::is_decimal("-3")
+            && !observation::is_decimal("1.2.3")
+    );
+}
+
+proptest::proptest! {
+    /// Any bytes as a message: the mappers return records and diagnostics, never panic.
+    #[test]
+    fn mappers_never_panic(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+        let mut raw = b"MSH|^~\\&|||||||PPR^ZD1|1|P|2.5\r".to_vec();
+        raw.extend(body);
+        let f = Hl7File::parse(&raw);
+        let cfg = SiteConfig::parse("[site]\ninstitution_number = \"2213456789\"\nname = \"p\"\n").unwrap();
+        let t = Index::new(&[]);
+        let sets = &LabSets::default();
+        let ctx = Context { config: &cfg, terms: &t, lab_sets: sets, as_of: "20111231" };
+        for m in f.messages() {
+            let input = Input { file: "x", folder_patient_id: "1", message: m };
+            let mut sink = Sink::default();
+            let _ = patient::map(&ctx, &input, &mut sink);
+            let _ = condition::map(&ctx, &input, &mut sink);
+            let _ = allergy::map(&ctx, &input, &mut sink);
+            let _ = observation::map(&ctx, &input, &mut sink);
+        }
+    }
+
+    /// Sample messages with one byte flipped still map without panicking.
+    #[test]
+    fn sample_byte_flips(pos in 0usize..4000, b in proptest::prelude::any::<u8>(), which in 0usize..4) {
+        let rel = [ADT00, ADT61, PPR01, OML11][which];
+        let mut raw = std::fs::read(repo().join(ROOT).join(rel)).unwrap();
+        if !raw.is_empty() {
+            let i = pos % raw.len();
+            raw[i] = b;
+        }
+        let f = Hl7File::parse(&raw);
+        let cfg = config("");
+        let t = demo_tables();
+        let sets = lab_sets();
+        let ctx = Context { config: &cfg, terms: &t, lab_sets: sets, as_of: "20111231" };
+        for m in f.messages() {
+            let input = Input { file: rel, folder_patient_id: "9999013", message: m };
+            let mut sink = Sink::default();
+            let _ = patient::map(&ctx, &input, &mut sink);
+            let _ = condition::map(&ctx, &input, &mut sink);
+            let _ = allergy::map(&ctx, &input, &mut sink);
+            let _ = observation::map(&ctx, &input, &mut sink);
+        }
+    }
+}
