@@ -212,6 +212,17 @@ struct SdIndex {
     defs: Vec<Option<Rc<Vec<usize>>>>,
     /// Per element index: the slices of the element (same parent, `id:name`).
     slices: Vec<Rc<Vec<usize>>>,
+    /// Per element index: where the last segment of its path starts.
+    name_at: Vec<usize>,
+}
+
+impl SdIndex {
+    /// The last segment of element `k`'s path (`valueQuantity` → `value[x]`).
+    fn name<'s>(&self, sd: &'s StructureDefinition, k: usize) -> &'s str {
+        let p = &sd.elements[k].path;
+        p.get(self.name_at.get(k).copied().unwrap_or(0)..)
+            .unwrap_or(p)
+    }
 }
 
 fn parent_id(id: &str) -> Option<&str> {
@@ -546,7 +557,13 @@ impl<'c> Validator<'c> {
                 )
             })
             .collect();
+        let name_at = sd
+            .elements
+            .iter()
+            .map(|e| e.path.len() - last_name(&e.path).len())
+            .collect();
         let idx = Rc::new(SdIndex {
+            name_at,
             by_id,
             defs,
             slices,
@@ -791,7 +808,7 @@ impl<'c> Validator<'c> {
             }
             let mut found = None;
             for (di, &d) in defs.iter().enumerate() {
-                let name = last_name(&kid_sd.elements[d].path);
+                let name = kid_idx.name(kid_sd, d);
                 if name == base_key {
                     found = Some((di, None));
                     break;
@@ -817,13 +834,13 @@ impl<'c> Validator<'c> {
             let (val, ext) = if is_ext {
                 (&NULL, Some(v))
             } else {
-                (v, obj.get(&format!("_{key}")))
+                (v, crate::fhirpath::underscored(obj, key))
             };
             by_def[d].push((base_key.to_owned(), val, ext, choice));
         }
         for (di, &d) in defs.iter().enumerate() {
             let ced = &kid_sd.elements[d];
-            let name = last_name(&ced.path);
+            let name = kid_idx.name(kid_sd, d);
             let entries = std::mem::take(&mut by_def[di]);
             let mut items: Vec<(Node<'a>, String, Option<String>)> = Vec::new();
             if entries.len() > 1 {
@@ -1342,6 +1359,13 @@ impl<'c> Validator<'c> {
             let verdict = if c.key == "ele-1" && c.expression == ELE_1 {
                 // evaluated natively (it is on every element): a value, or a child other than id
                 if ele_1_holds(node) {
+                    Verdict::Pass
+                } else {
+                    Verdict::Fail
+                }
+            } else if c.key == "dom-3" && c.expression == DOM_3 {
+                // natively: it walks the whole resource once per contained resource
+                if dom_3_holds(node.value, scope.resource) {
                     Verdict::Pass
                 } else {
                     Verdict::Fail
@@ -2067,6 +2091,40 @@ static NULL: Value = Value::Null;
 
 /// The R4 text of invariant ele-1.
 const ELE_1: &str = "hasValue() or (children().count() > id.count())";
+
+/// The R4 text of invariant dom-3.
+const DOM_3: &str = "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) | %resource.descendants().as(uri) | %resource.descendants().as(url))) or descendants().where(reference = '#').exists() or descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) = '#').exists()).not()).trace('unmatched', id).empty()";
+
+/// dom-3 in one walk: every contained resource with an id is referred to (`#id`)
+/// from somewhere in `resource`, or itself refers to its container (`#`). Any
+/// string value counts as a reference/canonical/uri/url (the JSON carries no types):
+/// a string element holding exactly `#id` would pass where the typed rule fails.
+fn dom_3_holds(node: &Value, resource: &Value) -> bool {
+    let Some(cs) = node.get("contained").and_then(Value::as_array) else {
+        return true;
+    };
+    fn strings<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
+        match v {
+            Value::String(s) if s.starts_with('#') => out.push(s),
+            Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+    let mut refs = Vec::new();
+    strings(resource, &mut refs);
+    cs.iter().all(|c| {
+        let Some(id) = c.get("id").and_then(Value::as_str) else {
+            return true;
+        };
+        if refs.iter().any(|r| r.get(1..) == Some(id)) {
+            return true;
+        }
+        let mut own = Vec::new();
+        strings(c, &mut own);
+        own.contains(&"#")
+    })
+}
 
 /// `hasValue() or (children().count() > id.count())` without building collections.
 fn ele_1_holds(n: Node<'_>) -> bool {
