@@ -136,7 +136,11 @@ fn throughput(root: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> 
     );
     let t = Instant::now();
     let mut resources = 0;
-    let reps = 200;
+    // FHIR_STATS_REPS=N repeats more (for profiling: `perf record`)
+    let reps: usize = std::env::var("FHIR_STATS_REPS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(200);
     for _ in 0..reps {
         resources += v.validate(&lab, &[]).resources;
     }

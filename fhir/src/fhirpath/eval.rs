@@ -171,11 +171,11 @@ fn member<'a>(out: &mut Collection<'a>, n: &Node<'a>, name: &str) {
         },
     };
     if let Some(v) = obj.get(name) {
-        let ext = obj.get(&format!("_{name}"));
+        let ext = underscored(obj, name);
         push_values(out, v, ext, None);
         return;
     }
-    if let Some(ext) = obj.get(&format!("_{name}")) {
+    if let Some(ext) = underscored(obj, name) {
         // an element with only its extension part
         push_values(out, &NULL, Some(ext), None);
         return;
@@ -185,7 +185,7 @@ fn member<'a>(out: &mut Collection<'a>, n: &Node<'a>, name: &str) {
         if let Some(suffix) = k.strip_prefix(name)
             && let Some(ty) = type_of_suffix(suffix)
         {
-            let ext = obj.get(&format!("_{k}"));
+            let ext = underscored(obj, k);
             // the type name must live as long as the data: use the key's suffix
             let ty_ref: &'a str = if ty == suffix {
                 k.get(name.len()..).unwrap_or("")
@@ -198,6 +198,23 @@ fn member<'a>(out: &mut Collection<'a>, n: &Node<'a>, name: &str) {
 }
 
 static NULL: Value = Value::Null;
+
+/// `obj["_" + name]` without allocating for names of usual length.
+pub(crate) fn underscored<'m>(
+    obj: &'m serde_json::Map<String, Value>,
+    name: &str,
+) -> Option<&'m Value> {
+    let mut buf = [0u8; 64];
+    let n = name.len();
+    if n < buf.len() {
+        buf[0] = b'_';
+        buf[1..=n].copy_from_slice(name.as_bytes());
+        if let Ok(k) = std::str::from_utf8(&buf[..=n]) {
+            return obj.get(k);
+        }
+    }
+    obj.get(&format!("_{name}"))
+}
 
 fn intern_primitive(t: &str) -> &'static str {
     PRIMITIVES
@@ -225,7 +242,7 @@ fn children<'a>(out: &mut Collection<'a>, n: &Node<'a>) {
             }
             continue;
         }
-        let ext = obj.get(&format!("_{k}"));
+        let ext = underscored(obj, k);
         push_values(out, v, ext, None);
     }
 }

@@ -24,6 +24,7 @@ mod eval;
 mod parser;
 mod value;
 
+pub(crate) use eval::underscored;
 pub use eval::{Collection, Env, EvalError, FUNCTIONS, Resolver};
 pub use parser::{BinOp, Expr, ParseError, parse};
 pub use value::{DateTime, Item, Node, PRIMITIVES, parse_datetime};

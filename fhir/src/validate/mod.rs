@@ -23,6 +23,54 @@ use diagnostics::{Code, Diagnostic, Excerpt, Location, Phi, Severity};
 use serde_json::{Map, Value, json};
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A fast non-cryptographic hasher (the Fx function of rustc) for the validator's
+/// internal keys: addresses, fingerprints and the packages' own strings. Keys that
+/// come from the input (fullUrls, paths) keep the default DoS-resistant hasher.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl Fx {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            self.add(u64::from_le_bytes(b));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
+type FxSet<K> = HashSet<K, BuildHasherDefault<Fx>>;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -144,6 +192,12 @@ impl Report {
     }
 }
 
+/// See [`Validator::slice_fixed`].
+type SliceFixedCache = FxMap<(usize, usize, String), Rc<SliceFixed>>;
+
+/// Compiled relative paths and the values fixed there (`None`: no fixed values).
+type SliceFixed = Option<Vec<(Rc<Expression>, Value)>>;
+
 /// (system, code) pairs of an expanded value set.
 type Expansion = HashSet<(String, String)>;
 
@@ -152,8 +206,23 @@ type Found<'a> = Vec<(String, &'a Value, Option<&'a Value>, Option<String>)>;
 
 /// Per-StructureDefinition lookup: children of each element id.
 struct SdIndex {
-    children: HashMap<String, Vec<usize>>,
-    by_id: HashMap<String, usize>,
+    by_id: FxMap<String, usize>,
+    /// Per element index: its children that are not slices (`None`: the snapshot
+    /// does not expand it).
+    defs: Vec<Option<Rc<Vec<usize>>>>,
+    /// Per element index: the slices of the element (same parent, `id:name`).
+    slices: Vec<Rc<Vec<usize>>>,
+    /// Per element index: where the last segment of its path starts.
+    name_at: Vec<usize>,
+}
+
+impl SdIndex {
+    /// The last segment of element `k`'s path (`valueQuantity` → `value[x]`).
+    fn name<'s>(&self, sd: &'s StructureDefinition, k: usize) -> &'s str {
+        let p = &sd.elements[k].path;
+        p.get(self.name_at.get(k).copied().unwrap_or(0)..)
+            .unwrap_or(p)
+    }
 }
 
 fn parent_id(id: &str) -> Option<&str> {
@@ -170,9 +239,12 @@ fn last_name(path: &str) -> &str {
 /// compiled invariants and value set expansions across calls.
 pub struct Validator<'c> {
     conf: &'c Conformance,
-    index: RefCell<HashMap<usize, Rc<SdIndex>>>,
-    invariant_exprs: RefCell<HashMap<u64, Rc<Expression>>>,
-    exprs: RefCell<HashMap<String, Rc<Expression>>>,
+    index: RefCell<FxMap<usize, Rc<SdIndex>>>,
+    invariant_exprs: RefCell<FxMap<u64, Rc<Expression>>>,
+    exprs: RefCell<FxMap<String, Rc<Expression>>>,
+    /// (definition, slice element, discriminator path) → fixed/pattern values on the
+    /// slice's descendants under that path, with the compiled relative path.
+    slice_fixed: RefCell<SliceFixedCache>,
     expansions: RefCell<HashMap<String, Rc<Option<Expansion>>>>,
     errata: Vec<Erratum>,
     errata_file: Option<(String, String)>,
@@ -204,9 +276,9 @@ impl<'a> Resolver<'a> for BundleIndex<'a> {
 
 struct Run<'a> {
     report: Report,
-    done_constraints: HashSet<(usize, usize, u64)>,
-    done_resources: HashSet<usize>,
-    done_profiles: HashSet<(usize, usize)>,
+    done_constraints: FxSet<(usize, usize, u64)>,
+    done_resources: FxSet<usize>,
+    done_profiles: FxSet<(usize, usize)>,
     seen: HashSet<String>,
     bundle: Option<&'a BundleIndex<'a>>,
     unchecked_vs: BTreeSet<String>,
@@ -255,9 +327,10 @@ impl<'c> Validator<'c> {
     pub fn new(conf: &'c Conformance) -> Validator<'c> {
         Validator {
             conf,
-            index: RefCell::new(HashMap::new()),
-            invariant_exprs: RefCell::new(HashMap::new()),
-            exprs: RefCell::new(HashMap::new()),
+            index: RefCell::new(FxMap::default()),
+            invariant_exprs: RefCell::new(FxMap::default()),
+            exprs: RefCell::new(FxMap::default()),
+            slice_fixed: RefCell::new(FxMap::default()),
             expansions: RefCell::new(HashMap::new()),
             errata: Vec::new(),
             errata_file: None,
@@ -336,9 +409,9 @@ impl<'c> Validator<'c> {
         let bidx = index_bundle(res);
         let mut run = Run {
             report: Report::default(),
-            done_constraints: HashSet::new(),
-            done_resources: HashSet::new(),
-            done_profiles: HashSet::new(),
+            done_constraints: FxSet::default(),
+            done_resources: FxSet::default(),
+            done_profiles: FxSet::default(),
             seen: HashSet::new(),
             bundle: None,
             unchecked_vs: BTreeSet::new(),
@@ -441,15 +514,60 @@ impl<'c> Validator<'c> {
         if let Some(i) = self.index.borrow().get(&key) {
             return i.clone();
         }
-        let mut children: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut by_id = HashMap::new();
+        let mut children: FxMap<String, Vec<usize>> = FxMap::default();
+        let mut by_id = FxMap::default();
         for (i, e) in sd.elements.iter().enumerate() {
             by_id.insert(e.id.clone(), i);
             if let Some(p) = parent_id(&e.id) {
                 children.entry(p.to_owned()).or_default().push(i);
             }
         }
-        let idx = Rc::new(SdIndex { children, by_id });
+        let defs = sd
+            .elements
+            .iter()
+            .map(|e| {
+                children.get(&e.id).map(|kids| {
+                    Rc::new(
+                        kids.iter()
+                            .copied()
+                            .filter(|&k| sd.elements[k].slice_name.is_none())
+                            .collect(),
+                    )
+                })
+            })
+            .collect();
+        let slices = sd
+            .elements
+            .iter()
+            .map(|e| {
+                let prefix = format!("{}:", e.id);
+                Rc::new(
+                    parent_id(&e.id)
+                        .and_then(|p| children.get(p))
+                        .into_iter()
+                        .flatten()
+                        .copied()
+                        .filter(|&k| {
+                            sd.elements[k]
+                                .id
+                                .strip_prefix(&prefix)
+                                .is_some_and(|rest| !rest.contains(['/', '.', ':']))
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        let name_at = sd
+            .elements
+            .iter()
+            .map(|e| e.path.len() - last_name(&e.path).len())
+            .collect();
+        let idx = Rc::new(SdIndex {
+            name_at,
+            by_id,
+            defs,
+            slices,
+        });
         self.index.borrow_mut().insert(key, idx.clone());
         idx
     }
@@ -642,14 +760,17 @@ impl<'c> Validator<'c> {
         };
         self.invariants(run, node, sd, ed, path, scope);
         let idx = self.sd_index(sd);
-        let mut kids = idx.children.get(&ed.id);
+        let mut kids = idx.defs.get(ei).cloned().flatten();
         let kid_sd = sd;
         let kid_idx = idx.clone();
         if kids.is_none()
             && let Some(cr) = &ed.content_reference
         {
             let target = cr.trim_start_matches('#');
-            kids = idx.children.get(target);
+            kids = idx
+                .by_id
+                .get(target)
+                .and_then(|&t| idx.defs.get(t).cloned().flatten());
         }
         if kids.is_none() {
             // not expanded in this snapshot: continue in the type's definition
@@ -661,7 +782,7 @@ impl<'c> Validator<'c> {
             }
             return;
         }
-        let Some(kids) = kids else {
+        let Some(defs) = kids else {
             return;
         };
         let obj = match node.value {
@@ -672,13 +793,8 @@ impl<'c> Validator<'c> {
         let Some(obj) = obj.or(ext_obj) else {
             return;
         };
-        // match JSON keys to child definitions
-        let mut by_def: HashMap<usize, Found<'a>> = HashMap::new();
-        let defs: Vec<usize> = kids
-            .iter()
-            .copied()
-            .filter(|&k| kid_sd.elements[k].slice_name.is_none())
-            .collect();
+        // match JSON keys to child definitions (by position in `defs`)
+        let mut by_def: Vec<Found<'a>> = vec![Vec::new(); defs.len()];
         for (key, v) in obj {
             if key == "resourceType" || key == "fhir_comments" {
                 continue;
@@ -691,17 +807,17 @@ impl<'c> Validator<'c> {
                 continue; // handled with its value
             }
             let mut found = None;
-            for &d in &defs {
-                let name = last_name(&kid_sd.elements[d].path);
+            for (di, &d) in defs.iter().enumerate() {
+                let name = kid_idx.name(kid_sd, d);
                 if name == base_key {
-                    found = Some((d, None));
+                    found = Some((di, None));
                     break;
                 }
                 if let Some(prefix) = name.strip_suffix("[x]")
                     && let Some(suffix) = base_key.strip_prefix(prefix)
                     && suffix.starts_with(|c: char| c.is_ascii_uppercase())
                 {
-                    found = Some((d, Some(suffix.to_owned())));
+                    found = Some((di, Some(suffix.to_owned())));
                     break;
                 }
             }
@@ -718,17 +834,14 @@ impl<'c> Validator<'c> {
             let (val, ext) = if is_ext {
                 (&NULL, Some(v))
             } else {
-                (v, obj.get(&format!("_{key}")))
+                (v, crate::fhirpath::underscored(obj, key))
             };
-            by_def
-                .entry(d)
-                .or_default()
-                .push((base_key.to_owned(), val, ext, choice));
+            by_def[d].push((base_key.to_owned(), val, ext, choice));
         }
-        for &d in &defs {
+        for (di, &d) in defs.iter().enumerate() {
             let ced = &kid_sd.elements[d];
-            let name = last_name(&ced.path);
-            let entries = by_def.remove(&d).unwrap_or_default();
+            let name = kid_idx.name(kid_sd, d);
+            let entries = std::mem::take(&mut by_def[di]);
             let mut items: Vec<(Node<'a>, String, Option<String>)> = Vec::new();
             if entries.len() > 1 {
                 self.issue(
@@ -1113,9 +1226,9 @@ impl<'c> Validator<'c> {
                     for p in &profiles {
                         let mut trial = Run {
                             report: Report::default(),
-                            done_constraints: HashSet::new(),
-                            done_resources: HashSet::new(),
-                            done_profiles: HashSet::new(),
+                            done_constraints: FxSet::default(),
+                            done_resources: FxSet::default(),
+                            done_profiles: FxSet::default(),
                             seen: HashSet::new(),
                             bundle: run.bundle,
                             unchecked_vs: BTreeSet::new(),
@@ -1246,6 +1359,13 @@ impl<'c> Validator<'c> {
             let verdict = if c.key == "ele-1" && c.expression == ELE_1 {
                 // evaluated natively (it is on every element): a value, or a child other than id
                 if ele_1_holds(node) {
+                    Verdict::Pass
+                } else {
+                    Verdict::Fail
+                }
+            } else if c.key == "dom-3" && c.expression == DOM_3 {
+                // natively: it walks the whole resource once per contained resource
+                if dom_3_holds(node.value, scope.resource) {
                     Verdict::Pass
                 } else {
                     Verdict::Fail
@@ -1574,23 +1694,9 @@ impl<'c> Validator<'c> {
         let Some(slicing) = &bed.slicing else {
             return;
         };
-        let Some(parent) = parent_id(&bed.id) else {
+        let Some(slices) = idx.slices.get(base).cloned() else {
             return;
         };
-        let slice_prefix = format!("{}:", bed.id);
-        let slices: Vec<usize> = idx
-            .children
-            .get(parent)
-            .into_iter()
-            .flatten()
-            .copied()
-            .filter(|&k| {
-                sd.elements[k]
-                    .id
-                    .strip_prefix(&slice_prefix)
-                    .is_some_and(|rest| !rest.contains(['/', '.', ':']))
-            })
-            .collect();
         if slices.is_empty() {
             return;
         }
@@ -1675,6 +1781,42 @@ impl<'c> Validator<'c> {
         }
     }
 
+    /// Fixed / pattern values on the descendants of slice `s` under `dpath`, with
+    /// their paths relative to it compiled (`None`: there are none). Cached.
+    fn slice_fixed(&self, sd: &StructureDefinition, s: usize, dpath: &str) -> Rc<SliceFixed> {
+        let key = (
+            sd as *const StructureDefinition as usize,
+            s,
+            dpath.to_owned(),
+        );
+        if let Some(v) = self.slice_fixed.borrow().get(&key) {
+            return v.clone();
+        }
+        let sed = &sd.elements[s];
+        let base_id = format!("{}.{}", sed.id, if dpath == "$this" { "" } else { dpath });
+        let base_id = base_id.trim_end_matches('.');
+        let mut out = Vec::new();
+        for de in &sd.elements {
+            let Some(rel) = de
+                .id
+                .strip_prefix(base_id)
+                .and_then(|r| r.strip_prefix('.'))
+            else {
+                continue;
+            };
+            if rel.contains(':') {
+                continue;
+            }
+            let Some((_, w)) = de.fixed.as_ref().or(de.pattern.as_ref()) else {
+                continue;
+            };
+            out.push((self.expression(&rel.replace("[x]", "")), w.clone()));
+        }
+        let v = Rc::new(if out.is_empty() { None } else { Some(out) });
+        self.slice_fixed.borrow_mut().insert(key, v.clone());
+        v
+    }
+
     /// Does `item` belong to slice element `s`? `None` when it cannot be decided.
     fn slice_matches<'a>(
         &self,
@@ -1742,27 +1884,11 @@ impl<'c> Validator<'c> {
                                 continue;
                             }
                             // fixed values on the slice's descendants decide
-                            let base_id =
-                                format!("{}.{}", sed.id, if dpath == "$this" { "" } else { dpath });
-                            let base_id = base_id.trim_end_matches('.');
-                            let mut any = false;
-                            for de in &sd.elements {
-                                let Some(rel) = de
-                                    .id
-                                    .strip_prefix(base_id)
-                                    .and_then(|r| r.strip_prefix('.'))
-                                else {
-                                    continue;
-                                };
-                                if rel.contains(':') {
-                                    continue;
-                                }
-                                let Some((_, w)) = de.fixed.as_ref().or(de.pattern.as_ref()) else {
-                                    continue;
-                                };
-                                any = true;
-                                let rel = rel.replace("[x]", "");
-                                let e = self.expression(&rel);
+                            let fixed = self.slice_fixed(sd, s, dpath);
+                            let Some(fixed) = fixed.as_ref() else {
+                                return None;
+                            };
+                            for (e, w) in fixed {
                                 let mut found = false;
                                 for v in &values {
                                     let n = Node {
@@ -1781,9 +1907,6 @@ impl<'c> Validator<'c> {
                                 if !found {
                                     return Some(false);
                                 }
-                            }
-                            if !any {
-                                return None;
                             }
                             continue;
                         }
@@ -1968,6 +2091,40 @@ static NULL: Value = Value::Null;
 
 /// The R4 text of invariant ele-1.
 const ELE_1: &str = "hasValue() or (children().count() > id.count())";
+
+/// The R4 text of invariant dom-3.
+const DOM_3: &str = "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants().as(canonical) | %resource.descendants().as(uri) | %resource.descendants().as(url))) or descendants().where(reference = '#').exists() or descendants().where(as(canonical) = '#').exists() or descendants().where(as(canonical) = '#').exists()).not()).trace('unmatched', id).empty()";
+
+/// dom-3 in one walk: every contained resource with an id is referred to (`#id`)
+/// from somewhere in `resource`, or itself refers to its container (`#`). Any
+/// string value counts as a reference/canonical/uri/url (the JSON carries no types):
+/// a string element holding exactly `#id` would pass where the typed rule fails.
+fn dom_3_holds(node: &Value, resource: &Value) -> bool {
+    let Some(cs) = node.get("contained").and_then(Value::as_array) else {
+        return true;
+    };
+    fn strings<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
+        match v {
+            Value::String(s) if s.starts_with('#') => out.push(s),
+            Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+    let mut refs = Vec::new();
+    strings(resource, &mut refs);
+    cs.iter().all(|c| {
+        let Some(id) = c.get("id").and_then(Value::as_str) else {
+            return true;
+        };
+        if refs.iter().any(|r| r.get(1..) == Some(id)) {
+            return true;
+        }
+        let mut own = Vec::new();
+        strings(c, &mut own);
+        own.contains(&"#")
+    })
+}
 
 /// `hasValue() or (children().count() > id.count())` without building collections.
 fn ele_1_holds(n: Node<'_>) -> bool {

@@ -475,3 +475,49 @@ fn strict_pack_adds_warnings_only() {
     assert!(strict_ids.contains(&"R6021"), "{strict_ids:?}");
     assert!(r.provenance.contains("strict"));
 }
+
+#[test]
+fn native_dom_3_agrees_with_the_evaluator() {
+    let e = Expression::compile(DOM_3);
+    assert!(e.not_evaluable().is_none());
+    let (mut checked, mut failing) = (0, 0);
+    let mut resources: Vec<Value> = Vec::new();
+    for (_, ex) in examples() {
+        if ex["resourceType"] == "Bundle" {
+            for en in ex["entry"].as_array().into_iter().flatten() {
+                resources.push(en["resource"].clone());
+            }
+        }
+        resources.push(ex);
+    }
+    for r in resources {
+        if r.get("contained").is_none() {
+            continue;
+        }
+        // as shipped, then with the contained ids unreferenced
+        let mut broken = r.clone();
+        for c in broken["contained"].as_array_mut().unwrap() {
+            if let Some(id) = c.get("id").and_then(Value::as_str) {
+                c["id"] = json!(format!("{id}-unreferenced"));
+            }
+        }
+        for v in [r, broken] {
+            let n = Node {
+                value: &v,
+                ext: None,
+                ty: None,
+            };
+            let env = Env {
+                resource: Some(&v),
+                root_resource: Some(&v),
+                resolver: None,
+            };
+            let fp = e.check_node(n, env) == Verdict::Pass;
+            assert_eq!(dom_3_holds(&v, &v), fp, "{v}");
+            checked += 1;
+            failing += usize::from(!fp);
+        }
+    }
+    assert!(checked >= 20, "{checked}");
+    assert!(failing >= 10, "{failing}");
+}
