@@ -687,6 +687,10 @@ impl<'c> Validator<'c> {
             ext: None,
             ty: Some(base.type_name.as_str()),
         };
+        // Invariants reached twice (through the base definition and a profile) run
+        // once: the set of those done is per resource, so it stays small and hot
+        // whatever the Bundle's size (the enclosing resource's set is put back after).
+        let outer = std::mem::take(&mut run.done_constraints);
         for sd in sds {
             if run
                 .done_profiles
@@ -696,6 +700,7 @@ impl<'c> Validator<'c> {
                 self.strict_rules(run, node, sd, &path, scope);
             }
         }
+        run.done_constraints = outer;
     }
 
     /// The strict pack's rules of profile `sd` (warnings, V025).
