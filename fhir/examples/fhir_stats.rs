@@ -150,6 +150,11 @@ fn throughput(root: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> 
         secs * 1e3,
         resources as f64 / secs
     );
+    oracle(
+        &root.join("jp-clins/examples/Bundle-Bundle-CLINS-Observations-Example-01.json"),
+        "CLINS lab bundle (once)",
+        resources / reps,
+    );
     // large bundles: the lab bundle's observations repeated, each referencing the patient
     let entries = lab["entry"].as_array().ok_or("no entries")?;
     for n in [10_000usize, 100_000] {
@@ -166,11 +171,51 @@ fn throughput(root: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> 
         let r = v.validate(&big, &[]);
         let secs = t.elapsed().as_secs_f64();
         println!(
-            "bundle with {n} entries: {:.0} ms, {:.0} resources/s, {} issues",
+            "bundle with {n} entries: {:.0} ms, {:.0} resources/s, {} issues ({} errors)",
             secs * 1e3,
             r.resources as f64 / secs,
-            r.issues.len()
+            r.issues.len(),
+            r.issues
+                .iter()
+                .filter(|i| i.severity == diagnostics::Severity::Error)
+                .count()
         );
+        if n <= 10_000 || std::env::var_os("FHIR_STATS_ORACLE_100K").is_some() {
+            let file = std::env::temp_dir().join(format!("kakehashi-fhir-stats-{n}.json"));
+            std::fs::write(&file, serde_json::to_vec(&big)?)?;
+            oracle(&file, &format!("bundle with {n} entries"), r.resources);
+            let _ = std::fs::remove_file(&file);
+        }
     }
     Ok(())
+}
+
+/// Times `fhir-oracle` (../shared/tools/fhir-oracle, if present) on `file`: the
+/// independent validator on the same input in the same run (its wall time
+/// includes its start-up: node, index loading).
+fn oracle(file: &std::path::Path, what: &str, resources: usize) {
+    let tool = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/tools/fhir-oracle/fhir-oracle");
+    if std::env::var_os("FHIR_STATS_NO_ORACLE").is_some() {
+        return;
+    }
+    if !tool.exists() {
+        println!("fhir-oracle not found at {}: no comparison", tool.display());
+        return;
+    }
+    let t = Instant::now();
+    let out = std::process::Command::new(&tool)
+        .arg("--no-fhirkit")
+        .arg(file)
+        .output();
+    let secs = t.elapsed().as_secs_f64();
+    match out {
+        Ok(o) => println!(
+            "  fhir-oracle on the {what}: {:.0} ms wall ({:.0} resources/s incl. start-up), exit {}",
+            secs * 1e3,
+            resources as f64 / secs,
+            o.status.code().unwrap_or(-1)
+        ),
+        Err(e) => println!("  fhir-oracle could not run: {e}"),
+    }
 }

@@ -105,6 +105,14 @@ pub const STRICT_RULE: Code = Code::new(
     "strict-pack rule failed (defined, not attached in the package)",
 );
 
+/// In a document Bundle, a reference of the Composition (first entry) that does
+/// not resolve to an entry.
+pub const DOCUMENT_REFERENCE_UNRESOLVED: Code = Code::new(
+    "V026",
+    Severity::Error,
+    "document Composition reference not resolved in the Bundle",
+);
+
 /// Every code of the validator, in id order.
 pub const ALL: &[&Code] = &[
     &NOT_JSON,
@@ -132,6 +140,7 @@ pub const ALL: &[&Code] = &[
     &BAD_REFERENCE_TARGET,
     &RESOURCE_NOT_VALIDATED,
     &STRICT_RULE,
+    &DOCUMENT_REFERENCE_UNRESOLVED,
 ];
 
 /// Every concrete resource type of FHIR R4 (4.0.1), from the StructureDefinitions of

@@ -687,6 +687,10 @@ impl<'c> Validator<'c> {
             ext: None,
             ty: Some(base.type_name.as_str()),
         };
+        // Invariants reached twice (through the base definition and a profile) run
+        // once: the set of those done is per resource, so it stays small and hot
+        // whatever the Bundle's size (the enclosing resource's set is put back after).
+        let outer = std::mem::take(&mut run.done_constraints);
         for sd in sds {
             if run
                 .done_profiles
@@ -696,6 +700,7 @@ impl<'c> Validator<'c> {
                 self.strict_rules(run, node, sd, &path, scope);
             }
         }
+        run.done_constraints = outer;
     }
 
     /// The strict pack's rules of profile `sd` (warnings, V025).
@@ -1981,6 +1986,20 @@ impl<'c> Validator<'c> {
     /// `urn:uuid` and `#id` references must resolve (one pass, hash lookups).
     fn references(&self, run: &mut Run<'_>, root: &Value, rt: &str) {
         let bundle = run.bundle;
+        // a document's Composition (its first entry) must have every reference resolved
+        // in the Bundle (the document is self-contained)
+        let document_composition = rt == "Bundle"
+            && root.get("type").and_then(Value::as_str) == Some("document")
+            && root
+                .pointer("/entry/0/resource/resourceType")
+                .and_then(Value::as_str)
+                == Some("Composition");
+        let in_composition = |path: &str| {
+            document_composition
+                && path
+                    .strip_prefix("Bundle.entry[0].resource")
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        };
         let mut stack: Vec<(&Value, String, Option<&Value>)> = Vec::new();
         if rt == "Bundle" {
             for (i, e) in root
@@ -2027,6 +2046,18 @@ impl<'c> Validator<'c> {
                                     Some(Excerpt::text(r.clone())),
                                 );
                             }
+                        } else if in_composition(&path)
+                            && !r.starts_with("urn:uuid:")
+                            && !r.starts_with("urn:oid:")
+                            && bundle.as_ref().is_some_and(|b| b.get(r).is_none())
+                        {
+                            self.issue(
+                                run,
+                                &codes::DOCUMENT_REFERENCE_UNRESOLVED,
+                                &rpath,
+                                "a reference of the document's Composition does not resolve in the Bundle",
+                                Some(Excerpt::text(r.clone())),
+                            );
                         } else if r.starts_with("urn:uuid:") || r.starts_with("urn:oid:") {
                             let ok = bundle
                                 .as_ref()
@@ -2072,7 +2103,7 @@ impl<'c> Validator<'c> {
             .report
             .issues
             .iter()
-            .position(|i| matches!(i.code.id, "V016" | "V017" | "V021"))
+            .position(|i| matches!(i.code.id, "V016" | "V017" | "V021" | "V026"))
             .unwrap_or(run.report.issues.len());
         run.report.issues[start..].sort_by(|a, b| a.expression.cmp(&b.expression));
     }

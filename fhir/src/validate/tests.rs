@@ -521,3 +521,30 @@ fn native_dom_3_agrees_with_the_evaluator() {
     assert!(checked >= 20, "{checked}");
     assert!(failing >= 10, "{failing}");
 }
+
+/// A document's Composition must resolve its references inside the Bundle: a
+/// relative reference to no entry is an error (V026) there, information elsewhere.
+#[test]
+fn document_composition_references_must_resolve() {
+    let v = Validator::new(clins());
+    let b = example("Bundle-Bundle-CLINS-Referral-Example-01.json");
+    assert_eq!(b["type"], "document");
+    assert!(v.validate(&b, &[]).is_valid());
+    let mut m = b.clone();
+    m["entry"][0]["resource"]["subject"]["reference"] = json!("Patient/not-in-this-bundle");
+    let r = v.validate(&m, &[]);
+    assert!(codes_of(&r).contains(&"V026"), "{:?}", errors(&r));
+    // the same reference from another entry is not a document rule
+    let mut m = b.clone();
+    let i = m["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|e| {
+            e["resource"]["subject"].is_object() && e["resource"]["resourceType"] != "Composition"
+        })
+        .unwrap();
+    m["entry"][i]["resource"]["subject"]["reference"] = json!("Patient/not-in-this-bundle");
+    let r = v.validate(&m, &[]);
+    assert!(!codes_of(&r).contains(&"V026"), "{:?}", errors(&r));
+}
