@@ -4,7 +4,7 @@
 //! FHIR specification (fhirbolt sorts them, `always_sort`), whatever order the
 //! value was built or read in; two-space indentation (serde_json's pretty
 //! printer), no trailing whitespace, `": "` after keys; decimals keep their text
-//! their text (fhirbolt holds them as strings and serde_json's `arbitrary_precision`
+//! (fhirbolt holds them as strings and serde_json's `arbitrary_precision`
 //! writes them verbatim: `1.50` stays `1.50`, never `1.5`; the one rewrite is
 //! serde_json's exponent form, `1.0e2` is written `1.0e+2`); non-ASCII is
 //! written as UTF-8, never `\u` escaped; one final newline.
@@ -27,9 +27,7 @@
 //! element (`Location::element`).
 
 use diagnostics::{Diagnostic, Excerpt, Location, Phi};
-use fhirbolt::serde::{
-    DeserializationConfig, DeserializationMode, SerializationConfig, SerializeResource,
-};
+use fhirbolt::serde::{DeserializationConfig, DeserializationMode, SerializationConfig};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -44,10 +42,15 @@ fn strict() -> Option<DeserializationConfig> {
     })
 }
 
-/// Writes `resource` (the [`Resource`] enum or any resource struct) as
-/// deterministic FHIR JSON with a final newline. Fails (`V109`) only for values
-/// fhirbolt cannot write, such as an `Invalid` choice value.
-pub fn to_vec<T: SerializeResource>(resource: &T) -> Result<Vec<u8>, Box<Diagnostic>> {
+/// Writes `resource` as deterministic FHIR JSON with a final newline (wrap a
+/// resource struct with [`super::IntoResource::into_resource`]).
+///
+/// Not generic on purpose: fhirbolt's serde code is generic over the serializer,
+/// so it is compiled (about a minute) in whichever crate instantiates it; with
+/// one concrete signature that happens once, here, not again in every caller. Fails (`V109`) only for values
+/// fhirbolt cannot write: an `Invalid` choice value, or a decimal whose text is
+/// not a JSON number (`"1."`, `"+1"`, `".5"`: normalise source numbers first).
+pub fn to_vec(resource: &Resource) -> Result<Vec<u8>, Box<Diagnostic>> {
     let config = SerializationConfig { always_sort: true };
     match fhirbolt::json::to_vec_pretty(resource, Some(config)) {
         Ok(mut bytes) => {
@@ -295,7 +298,10 @@ fn nested(res: &Value) -> Vec<(String, &Value)> {
 
 fn innermost(res: &Value, path: String) -> (String, &Value) {
     for (suffix, sub) in nested(res) {
-        let fails = fhirbolt::json::from_json_value::<Resource>(sub.clone(), strict()).is_err();
+        // Through bytes and the one `from_slice` instantiation (see `to_vec`).
+        let fails = serde_json::to_vec(sub).map_or(true, |b| {
+            fhirbolt::json::from_slice::<Resource>(&b, strict()).is_err()
+        });
         if fails {
             return innermost(sub, format!("{path}{suffix}"));
         }

@@ -341,14 +341,26 @@ fn read_as_unwraps_the_expected_type() {
 }
 
 #[test]
-fn an_invalid_choice_value_is_v109_not_a_panic() {
+fn unwritable_values_are_v109_not_a_panic() {
     let ext = extension("http://example.org/x", ExtensionValue::Invalid);
     let p = Patient {
         extension: vec![ext],
         ..Default::default()
     };
-    let d = to_vec(&p).unwrap_err();
+    let d = to_vec(&p.into_resource()).unwrap_err();
     assert_eq!(d.code.id, "V109");
+    // A decimal text that is no JSON number is refused, never written as is.
+    for bad in ["1.", "+1", ".5", "abc", ""] {
+        let p = Patient {
+            extension: vec![extension_value_decimal("http://example.org/x", bad)],
+            ..Default::default()
+        };
+        assert_eq!(
+            to_vec(&p.into_resource()).unwrap_err().code.id,
+            "V109",
+            "{bad:?}"
+        );
+    }
 }
 
 #[test]
@@ -394,7 +406,7 @@ fn builders_make_what_the_spec_says() {
         extension: exts,
         ..Default::default()
     };
-    let bytes = to_vec(&p).unwrap();
+    let bytes = to_vec(&p.clone().into_resource()).unwrap();
     let text = String::from_utf8(bytes.clone()).unwrap();
     for key in [
         "valueString",
