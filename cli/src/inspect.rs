@@ -79,11 +79,12 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                         .at(Location::default().file(entry.display.clone())),
                     );
                     if args.json {
-                        let obj = json!({
+                        let mut obj = json!({
                             "file": entry.display,
                             "kind": "extended-storage",
                             "diagnostics": diags.iter().map(|d| d.to_json(opts)).collect::<Vec<_>>(),
                         });
+                        obj.sort_all_objects();
                         writeln!(ctx.stdout, "{obj}")?;
                     }
                     by_type
@@ -154,7 +155,9 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                             "diagnostics".into(),
                             Value::Array(f.diagnostics.iter().map(|d| d.to_json(opts)).collect()),
                         );
-                        writeln!(ctx.stdout, "{}", Value::Object(obj))?;
+                        let mut obj = Value::Object(obj);
+                        obj.sort_all_objects();
+                        writeln!(ctx.stdout, "{obj}")?;
                     }
                     let key = data_type
                         .filter(|d| ssmix2::data_type(d).is_some())

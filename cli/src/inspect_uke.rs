@@ -68,7 +68,7 @@ pub(crate) fn inspect_uke(
                 .iter()
                 .map(|d| with_file(d, display_path).to_json(opts))
                 .collect();
-            let obj = json!({
+            let mut obj = json!({
                 "file": display_path,
                 "line": r.line,
                 "byte": r.byte,
@@ -78,6 +78,7 @@ pub(crate) fn inspect_uke(
                 "fields": fields,
                 "diagnostics": diags,
             });
+            obj.sort_all_objects();
             writeln!(ctx.stdout, "{obj}")?;
         }
         if !file.diagnostics.is_empty() {

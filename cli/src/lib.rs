@@ -125,6 +125,7 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(parsers::uke::codes::ALL);
     all.extend(terminologies::codes::ALL);
     all.extend(fhir::validate::codes::ALL);
+    all.extend(fhir::model::codes::ALL);
     all.extend(mappers::codes::ALL);
     all.sort_by_key(|c| c.id);
     all

@@ -370,7 +370,8 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                 emit(ctx, &diags, json, phi)?;
                 return Ok(EXIT_INPUT_ERRORS);
             }
-            let cm = conceptmap::export(&t);
+            let mut cm = conceptmap::export(&t);
+            cm.sort_all_objects();
             let text =
                 serde_json::to_string_pretty(&cm).map_err(|e| Failure(format!("json: {e}")))?;
             writeln!(ctx.stdout, "{text}")?;

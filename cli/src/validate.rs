@@ -157,7 +157,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         let (errors, warnings) = counts(&report);
         any_error |= errors > 0;
         if args.json {
-            let line = json!({
+            let mut line = json!({
                 "file": shown,
                 "valid": errors == 0,
                 "errors": errors,
@@ -174,6 +174,8 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                 }).collect::<Vec<_>>(),
                 "operationOutcome": report.operation_outcome(),
             });
+            // Sorted keys whatever serde_json's `preserve_order` (fhirbolt turns it on).
+            line.sort_all_objects();
             writeln!(ctx.stdout, "{line}")?;
             continue;
         }

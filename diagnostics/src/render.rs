@@ -106,7 +106,10 @@ impl Diagnostic {
         if let Some(e) = &self.excerpt {
             m.insert("excerpt".into(), e.to_json(opts));
         }
-        Value::Object(m)
+        // Keys sorted whatever serde_json's `preserve_order` (fhirbolt turns it on).
+        let mut v = Value::Object(m);
+        v.sort_all_objects();
+        v
     }
 }
 

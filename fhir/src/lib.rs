@@ -7,5 +7,6 @@
 pub mod conformance;
 pub mod errata;
 pub mod fhirpath;
+pub mod model;
 pub mod package;
 pub mod validate;
