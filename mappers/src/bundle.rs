@@ -1,0 +1,265 @@
+//! Records → JP-CLINS FHIR resources (fhirbolt R4 types) and JP_Bundle_CLINS.
+//!
+//! Slice 1: the lab-report unit (Patient first, then its Observations). Every
+//! fullUrl is a UUID v5 derived from the unit's identity and the entry's source
+//! key (`fhir::model::id::urn_uuid`), so the same input gives the same bytes.
+
+use crate::record::{Coding, Concept, ObservationRecord, PatientRecord, Submission, Value};
+use crate::unit::UnitKey;
+use crate::{config::SiteConfig, uri};
+use fhir::model::types::{CodeableConcept, Extension, HumanName, Identifier, Meta, Reference};
+use fhir::model::{Bundle, Encounter, IntoResource, Observation, Patient, build, id, resources};
+
+const PATIENT_PROFILE: &str = "http://jpfhir.jp/fhir/eCS/StructureDefinition/JP_Patient_eCS";
+const OBSERVATION_PROFILE: &str =
+    "http://jpfhir.jp/fhir/eCS/StructureDefinition/JP_Observation_LabResult_eCS";
+const BUNDLE_PROFILE: &str = "http://jpfhir.jp/fhir/clins/StructureDefinition/JP_Bundle_CLINS";
+const INSTITUTION_EXT: &str =
+    "http://jpfhir.jp/fhir/clins/Extension/StructureDefinition/JP_eCS_InstitutionNumber";
+const DEPARTMENT_EXT: &str =
+    "http://jpfhir.jp/fhir/eCS/Extension/StructureDefinition/JP_eCS_Department";
+const INSTITUTION_ID: &str = "http://jpfhir.jp/fhir/core/IdSystem/insurance-medical-institution-no";
+const RESOURCE_ID: &str = "http://jpfhir.jp/fhir/core/IdSystem/resourceInstance-identifier";
+const REPRESENTATION_EXT: &str =
+    "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation";
+const BUNDLE_TYPE_TAG: &str = "http://jpfhir.jp/fhir/clins/CodeSystem/BundleResourceType_CS";
+const INDICATION_TAG: &str = "http://jpfhir.jp/fhir/clins/CodeSystem/JP_ehrshrs_indication";
+
+fn coding(c: &Coding) -> fhir::model::types::Coding {
+    build::coding(
+        &c.system,
+        &c.code,
+        (!c.display.is_empty()).then_some(c.display.as_str()),
+    )
+}
+
+fn concept(c: &Concept) -> CodeableConcept {
+    build::codeable_concept(
+        c.coding.iter().map(coding).collect(),
+        (!c.text.is_empty()).then_some(c.text.as_str()),
+    )
+}
+
+fn institution(cfg: &SiteConfig) -> Extension {
+    build::extension_value_identifier(
+        INSTITUTION_EXT,
+        build::identifier(INSTITUTION_ID, &cfg.institution_number),
+    )
+}
+
+fn department(d: &Coding) -> Extension {
+    build::extension_value_codeable_concept(
+        DEPARTMENT_EXT,
+        build::codeable_concept(vec![coding(d)], Some(&d.display)),
+    )
+}
+
+/// JP_Patient_eCS.
+pub fn patient(p: &PatientRecord, cfg: &SiteConfig, last_updated: &str) -> Patient {
+    let mut identifier: Vec<Identifier> = Vec::new();
+    if let Some(m) = &p.member_id {
+        identifier.push(build::identifier(&m.system, &m.value));
+    }
+    identifier.push(build::identifier(
+        &format!("{}{}", uri::LOCAL_PATIENT_ID_PREFIX, cfg.institution_number),
+        &p.local_id,
+    ));
+    let name = p
+        .names
+        .iter()
+        .map(|n| HumanName {
+            extension: vec![build::extension_value_code(
+                REPRESENTATION_EXT,
+                n.representation,
+            )],
+            r#use: Some("official".into()),
+            text: Some(n.text.as_str().into()),
+            family: (!n.family.is_empty()).then(|| n.family.as_str().into()),
+            given: if n.given.is_empty() {
+                Vec::new()
+            } else {
+                vec![n.given.as_str().into()]
+            },
+            ..Default::default()
+        })
+        .collect();
+    Patient {
+        meta: Some(Box::new(Meta {
+            last_updated: Some(last_updated.into()),
+            ..build::meta_with_profile(&[PATIENT_PROFILE])
+        })),
+        identifier,
+        name,
+        gender: p.gender.as_deref().map(Into::into),
+        birth_date: p.birth_date.as_deref().map(Into::into),
+        address: p
+            .address
+            .iter()
+            .map(|a| fhir::model::types::Address {
+                text: Some(a.text.as_str().into()),
+                postal_code: (!a.postal_code.is_empty()).then(|| a.postal_code.as_str().into()),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn encounter(class: Option<&Coding>) -> resources::Encounter {
+    let class = class.map(coding).unwrap_or_else(|| {
+        build::coding(
+            "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+            "AMB",
+            Some("ambulatory"),
+        )
+    });
+    Encounter {
+        id: Some("encounter".into()),
+        meta: Some(Box::new(build::meta_with_profile(&[
+            "http://jpfhir.jp/fhir/core/StructureDefinition/JP_Encounter",
+        ]))),
+        status: "finished".into(),
+        class: Box::new(class),
+        ..Default::default()
+    }
+}
+
+/// JP_Observation_LabResult_eCS; `None` unless the record is submitted.
+pub fn observation(
+    o: &ObservationRecord,
+    cfg: &SiteConfig,
+    patient_url: &str,
+    last_updated: &str,
+) -> Option<Observation> {
+    if o.submission != Some(Submission::Submit) {
+        return None;
+    }
+    let mut extension = vec![institution(cfg)];
+    if let Some(d) = &o.department {
+        extension.push(department(d));
+    }
+    let tags: Vec<_> = o
+        .tags
+        .iter()
+        .map(|t| build::coding(INDICATION_TAG, t.code(), None))
+        .collect();
+    let value = o.value.as_ref().map(|v| match v {
+        Value::Quantity {
+            value,
+            comparator,
+            unit,
+        } => resources::ObservationValue::Quantity(Box::new(fhir::model::types::Quantity {
+            comparator: comparator.as_deref().map(Into::into),
+            ..build::quantity(value, unit, None, None)
+        })),
+        Value::String(s) => resources::ObservationValue::String(s.as_str().into()),
+        Value::Concept(c) => resources::ObservationValue::CodeableConcept(Box::new(concept(c))),
+    });
+    let reference_range = o
+        .range
+        .iter()
+        .map(|r| resources::ObservationReferenceRange {
+            low: r
+                .low
+                .as_deref()
+                .map(|v| Box::new(build::quantity(v, unit_of(o), None, None))),
+            high: r
+                .high
+                .as_deref()
+                .map(|v| Box::new(build::quantity(v, unit_of(o), None, None))),
+            text: Some(r.text.as_str().into()),
+            ..Default::default()
+        })
+        .collect();
+    let specimen = o.specimen.as_ref().map(|s| {
+        Box::new(Reference {
+            r#type: Some("Specimen".into()),
+            display: Some(s.display.as_str().into()),
+            ..Default::default()
+        })
+    });
+    Some(Observation {
+        meta: Some(Box::new(Meta {
+            last_updated: Some(last_updated.into()),
+            ..build::meta_with_profile_and_tags(&[OBSERVATION_PROFILE], tags)
+        })),
+        contained: vec![encounter(o.encounter_class.as_ref()).into_resource()],
+        extension,
+        identifier: vec![build::identifier(
+            RESOURCE_ID,
+            &format!("{}_{}", o.order_no, o.set_id),
+        )],
+        status: o.status.into(),
+        category: vec![build::concept(
+            "http://jpfhir.jp/fhir/core/CodeSystem/JP_SimpleObservationCategory_CS",
+            "laboratory",
+            Some("検体検査"),
+        )],
+        code: Box::new(concept(&o.code)),
+        subject: Some(Box::new(build::reference_to(patient_url))),
+        encounter: Some(Box::new(build::reference_to("#encounter"))),
+        effective: o
+            .effective
+            .as_deref()
+            .map(|e| resources::ObservationEffective::DateTime(e.into())),
+        issued: o.issued.as_deref().map(Into::into),
+        value,
+        interpretation: o
+            .interpretation
+            .iter()
+            .map(|c| build::codeable_concept(vec![coding(c)], None))
+            .collect(),
+        specimen,
+        reference_range,
+        ..Default::default()
+    })
+}
+
+fn unit_of(o: &ObservationRecord) -> &str {
+    match &o.value {
+        Some(Value::Quantity { unit, .. }) => unit,
+        _ => "",
+    }
+}
+
+/// JP_Bundle_CLINS for one lab report: the Patient, then every submitted
+/// Observation. `timestamp` is the unit's time (from the source, with
+/// milliseconds and offset); `year` the identifier's year (the ledger keeps the first).
+pub fn lab_report(
+    cfg: &SiteConfig,
+    unit: &UnitKey,
+    year: u16,
+    timestamp: &str,
+    patient_rec: &PatientRecord,
+    observations: &[ObservationRecord],
+) -> Bundle {
+    let ident = unit.bundle_identifier(&cfg.institution_number, year);
+    let patient_url = id::urn_uuid(&[ident.as_bytes(), b"Patient"]);
+    let mut entry = vec![build::bundle_entry(
+        &patient_url,
+        patient(patient_rec, cfg, timestamp),
+    )];
+    for o in observations {
+        if let Some(obs) = observation(o, cfg, &patient_url, timestamp) {
+            let url = id::urn_uuid(&[ident.as_bytes(), o.order_no.as_bytes(), o.set_id.as_bytes()]);
+            entry.push(build::bundle_entry(&url, obs));
+        }
+    }
+    Bundle {
+        meta: Some(Box::new(Meta {
+            last_updated: Some(timestamp.into()),
+            ..build::meta_with_profile_and_tags(
+                &[&format!("{BUNDLE_PROFILE}|1")],
+                vec![build::coding(BUNDLE_TYPE_TAG, unit.resource_type(), None)],
+            )
+        })),
+        identifier: Some(Box::new(build::identifier(
+            "http://jpfhir.jp/fhir/clins/bundle-identifier",
+            &ident,
+        ))),
+        r#type: "collection".into(),
+        timestamp: Some(timestamp.into()),
+        entry,
+        ..Default::default()
+    }
+}
