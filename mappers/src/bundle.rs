@@ -4,13 +4,24 @@
 //! fullUrl is a UUID v5 derived from the unit's identity and the entry's source
 //! key (`fhir::model::id::urn_uuid`), so the same input gives the same bytes.
 
-use crate::record::{Coding, Concept, ObservationRecord, PatientRecord, Submission, Value};
+use crate::record::{
+    Coding, Concept, ConditionRecord, ObservationRecord, PatientRecord, Submission, Value,
+};
 use crate::unit::UnitKey;
 use crate::{config::SiteConfig, uri};
 use fhir::model::types::{CodeableConcept, Extension, HumanName, Identifier, Meta, Reference};
-use fhir::model::{Bundle, Encounter, IntoResource, Observation, Patient, build, id, resources};
+use fhir::model::{
+    Bundle, Condition, Encounter, IntoResource, Observation, Patient, build, id, resources,
+};
 
 const PATIENT_PROFILE: &str = "http://jpfhir.jp/fhir/eCS/StructureDefinition/JP_Patient_eCS";
+const CONDITION_PROFILE: &str = "http://jpfhir.jp/fhir/eCS/StructureDefinition/JP_Condition_eCS";
+const DIAGNOSIS_TYPE_EXT: &str =
+    "http://jpfhir.jp/fhir/eCS/Extension/StructureDefinition/JP_eCS_DiagnosisType";
+const PREFIX_EXT: &str =
+    "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Condition_DiseasePrefixModifier";
+const POSTFIX_EXT: &str =
+    "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_Condition_DiseasePostfixModifier";
 const OBSERVATION_PROFILE: &str =
     "http://jpfhir.jp/fhir/eCS/StructureDefinition/JP_Observation_LabResult_eCS";
 const BUNDLE_PROFILE: &str = "http://jpfhir.jp/fhir/clins/StructureDefinition/JP_Bundle_CLINS";
@@ -245,6 +256,126 @@ pub fn lab_report(
             entry.push(build::bundle_entry(&url, obs));
         }
     }
+    wrap(unit, &ident, timestamp, entry)
+}
+
+/// JP_Condition_eCS; `None` unless the record is submitted.
+pub fn condition(
+    c: &ConditionRecord,
+    cfg: &SiteConfig,
+    patient_url: &str,
+    last_updated: &str,
+) -> Option<Condition> {
+    if c.submission != Some(Submission::Submit) {
+        return None;
+    }
+    let mut extension = vec![institution(cfg)];
+    if let Some(d) = &c.department {
+        extension.push(department(d));
+    }
+    if c.principal {
+        extension.push(build::extension_value_codeable_concept(
+            DIAGNOSIS_TYPE_EXT,
+            build::concept(
+                "http://terminology.hl7.org/CodeSystem/ex-diagnosistype",
+                "principal",
+                Some("Principal Diagnosis"),
+            ),
+        ));
+    }
+    for m in &c.prefix_modifiers {
+        extension.push(build::extension_value_codeable_concept(
+            PREFIX_EXT,
+            concept(m),
+        ));
+    }
+    for m in &c.postfix_modifiers {
+        extension.push(build::extension_value_codeable_concept(
+            POSTFIX_EXT,
+            concept(m),
+        ));
+    }
+    let tags: Vec<_> = c
+        .tags
+        .iter()
+        .map(|t| build::coding(INDICATION_TAG, t.code(), None))
+        .collect();
+    Some(Condition {
+        meta: Some(Box::new(Meta {
+            last_updated: Some(last_updated.into()),
+            ..build::meta_with_profile_and_tags(&[CONDITION_PROFILE], tags)
+        })),
+        contained: vec![encounter(c.encounter_class.as_ref()).into_resource()],
+        extension,
+        identifier: vec![build::identifier(RESOURCE_ID, &c.problem_id)],
+        clinical_status: c.clinical_status.map(|s| {
+            Box::new(build::concept(
+                "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                s,
+                None,
+            ))
+        }),
+        verification_status: Some(Box::new(build::concept(
+            "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+            c.verification,
+            None,
+        ))),
+        category: vec![build::concept(
+            "http://terminology.hl7.org/CodeSystem/condition-category",
+            "encounter-diagnosis",
+            Some("Encounter Diagnosis"),
+        )],
+        code: Some(Box::new(concept(&c.code))),
+        subject: Box::new(build::reference_to(patient_url)),
+        encounter: Some(Box::new(build::reference_to("#encounter"))),
+        onset: c
+            .onset
+            .as_deref()
+            .map(|d| resources::ConditionOnset::DateTime(d.into())),
+        abatement: c
+            .abatement
+            .as_deref()
+            .map(|d| resources::ConditionAbatement::DateTime(d.into())),
+        recorded_date: c.recorded.as_deref().map(Into::into),
+        ..Default::default()
+    })
+}
+
+/// JP_Bundle_CLINS for a patient's conditions (current and ended within 5 years
+/// of `as_of`, `YYYYMMDD`): the Patient, then every submitted Condition.
+pub fn conditions(
+    cfg: &SiteConfig,
+    unit: &UnitKey,
+    year: u16,
+    timestamp: &str,
+    as_of: &str,
+    patient_rec: &PatientRecord,
+    records: &[ConditionRecord],
+) -> Bundle {
+    let ident = unit.bundle_identifier(&cfg.institution_number, year);
+    let patient_url = id::urn_uuid(&[ident.as_bytes(), b"Patient"]);
+    let mut entry = vec![build::bundle_entry(
+        &patient_url,
+        patient(patient_rec, cfg, timestamp),
+    )];
+    for c in records
+        .iter()
+        .filter(|c| crate::condition::in_reporting_window(c, as_of))
+    {
+        if let Some(r) = condition(c, cfg, &patient_url, timestamp) {
+            let url = id::urn_uuid(&[ident.as_bytes(), c.problem_id.as_bytes()]);
+            entry.push(build::bundle_entry(&url, r));
+        }
+    }
+    wrap(unit, &ident, timestamp, entry)
+}
+
+fn wrap(
+    unit: &UnitKey,
+    ident: &str,
+    timestamp: &str,
+    entry: Vec<resources::BundleEntry>,
+) -> Bundle {
     Bundle {
         meta: Some(Box::new(Meta {
             last_updated: Some(timestamp.into()),
@@ -255,7 +386,7 @@ pub fn lab_report(
         })),
         identifier: Some(Box::new(build::identifier(
             "http://jpfhir.jp/fhir/clins/bundle-identifier",
-            &ident,
+            ident,
         ))),
         r#type: "collection".into(),
         timestamp: Some(timestamp.into()),

@@ -1120,3 +1120,44 @@ fn nho_lab_report_bundle_validates_against_clins() {
     expect("bundle-oml11.json", &String::from_utf8(bytes).unwrap());
     assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
+
+fn clins_errors(bytes: &[u8]) -> Vec<String> {
+    let v = fhir::validate::Validator::new(clins());
+    v.validate_json(bytes, &[])
+        .issues
+        .iter()
+        .filter(|i| i.to_diagnostic().code.severity == diagnostics::Severity::Error)
+        .map(|i| {
+            i.to_diagnostic()
+                .render_human(RenderOptions { show_phi: true })
+        })
+        .collect()
+}
+
+#[test]
+fn nho_condition_bundle_validates_against_clins() {
+    let cfg = config("allow_unreviewed = true");
+    let t = demo_tables();
+    let (p, _, _) = run(ADT00, &cfg, &t, patient::map);
+    let (cs, _, _) = run(PPR01, &cfg, &t, condition::map);
+    let unit = unit::UnitKey::Conditions {
+        patient: "9999013".into(),
+    };
+    let b = bundle::conditions(
+        &cfg,
+        &unit,
+        2026,
+        "2011-12-09T16:30:30.000+09:00",
+        "20111231",
+        &p.unwrap(),
+        &cs,
+    );
+    assert_eq!(b.entry.len(), 2);
+    let bytes = fhir::model::json::to_vec(&fhir::model::IntoResource::into_resource(b)).unwrap();
+    expect(
+        "bundle-ppr01.json",
+        &String::from_utf8(bytes.clone()).unwrap(),
+    );
+    let errors = clins_errors(&bytes);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
