@@ -5,16 +5,20 @@
 //! key (`fhir::model::id::urn_uuid`), so the same input gives the same bytes.
 
 use crate::record::{
-    Coding, Concept, ConditionRecord, ObservationRecord, PatientRecord, Submission, Value,
+    AllergyRecord, Coding, Concept, ConditionRecord, ObservationRecord, PatientRecord, Submission,
+    Value,
 };
 use crate::unit::UnitKey;
 use crate::{config::SiteConfig, uri};
 use fhir::model::types::{CodeableConcept, Extension, HumanName, Identifier, Meta, Reference};
 use fhir::model::{
-    Bundle, Condition, Encounter, IntoResource, Observation, Patient, build, id, resources,
+    AllergyIntolerance, Bundle, Condition, Encounter, IntoResource, Observation, Patient, build,
+    id, resources,
 };
 
 const PATIENT_PROFILE: &str = "http://jpfhir.jp/fhir/eCS/StructureDefinition/JP_Patient_eCS";
+const ALLERGY_PROFILE: &str =
+    "http://jpfhir.jp/fhir/eCS/StructureDefinition/JP_AllergyIntolerance_eCS";
 const CONDITION_PROFILE: &str = "http://jpfhir.jp/fhir/eCS/StructureDefinition/JP_Condition_eCS";
 const DIAGNOSIS_TYPE_EXT: &str =
     "http://jpfhir.jp/fhir/eCS/Extension/StructureDefinition/JP_eCS_DiagnosisType";
@@ -393,4 +397,94 @@ fn wrap(
         entry,
         ..Default::default()
     }
+}
+
+/// JP_AllergyIntolerance_eCS; `None` unless the record is submitted.
+pub fn allergy(
+    a: &AllergyRecord,
+    cfg: &SiteConfig,
+    patient_url: &str,
+    last_updated: &str,
+) -> Option<AllergyIntolerance> {
+    if a.submission != Some(Submission::Submit) {
+        return None;
+    }
+    let tags: Vec<_> = a
+        .tags
+        .iter()
+        .map(|t| build::coding(INDICATION_TAG, t.code(), None))
+        .collect();
+    // reaction.manifestation is 1..*: a reaction is sent when its text is known.
+    let reaction = a
+        .reaction
+        .iter()
+        .map(|text| resources::AllergyIntoleranceReaction {
+            manifestation: vec![build::text_concept(text)],
+            severity: a.severity.as_ref().map(|s| s.code.as_str().into()),
+            ..Default::default()
+        })
+        .collect();
+    Some(AllergyIntolerance {
+        meta: Some(Box::new(Meta {
+            last_updated: Some(last_updated.into()),
+            ..build::meta_with_profile_and_tags(&[ALLERGY_PROFILE], tags)
+        })),
+        contained: vec![encounter(None).into_resource()],
+        extension: vec![institution(cfg)],
+        identifier: vec![build::identifier(RESOURCE_ID, &a.set_id)],
+        clinical_status: a.clinical_status.map(|s| {
+            Box::new(build::concept(
+                "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+                s,
+                None,
+            ))
+        }),
+        verification_status: Some(Box::new(build::concept(
+            "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
+            a.verification,
+            None,
+        ))),
+        category: a.category.iter().map(|c| c.code.as_str().into()).collect(),
+        criticality: a.criticality.map(Into::into),
+        code: Some(Box::new(concept(&a.code))),
+        patient: Box::new(build::reference_to(patient_url)),
+        encounter: Some(Box::new(build::reference_to("#encounter"))),
+        onset: match (&a.onset, &a.onset_text) {
+            (Some(d), _) => Some(resources::AllergyIntoleranceOnset::DateTime(
+                d.as_str().into(),
+            )),
+            (None, Some(t)) => Some(resources::AllergyIntoleranceOnset::String(
+                t.as_str().into(),
+            )),
+            _ => None,
+        },
+        recorded_date: a.recorded.as_deref().map(Into::into),
+        reaction,
+        ..Default::default()
+    })
+}
+
+/// JP_Bundle_CLINS for a patient's allergies (drug and other together).
+pub fn allergies(
+    cfg: &SiteConfig,
+    unit: &UnitKey,
+    year: u16,
+    timestamp: &str,
+    patient_rec: &PatientRecord,
+    records: &[AllergyRecord],
+) -> Bundle {
+    let ident = unit.bundle_identifier(&cfg.institution_number, year);
+    let patient_url = id::urn_uuid(&[ident.as_bytes(), b"Patient"]);
+    let mut entry = vec![build::bundle_entry(
+        &patient_url,
+        patient(patient_rec, cfg, timestamp),
+    )];
+    for (i, a) in records.iter().enumerate() {
+        if let Some(r) = allergy(a, cfg, &patient_url, timestamp) {
+            let n = i.to_string();
+            let url = id::urn_uuid(&[ident.as_bytes(), n.as_bytes(), a.set_id.as_bytes()]);
+            entry.push(build::bundle_entry(&url, r));
+        }
+    }
+    wrap(unit, &ident, timestamp, entry)
 }

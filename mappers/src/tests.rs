@@ -1161,3 +1161,31 @@ fn nho_condition_bundle_validates_against_clins() {
     let errors = clins_errors(&bytes);
     assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
+
+#[test]
+fn nho_allergy_bundle_validates_against_clins() {
+    let cfg = config("allow_unreviewed = true");
+    let t = demo_tables();
+    let (p, _, _) = run(ADT00, &cfg, &t, patient::map);
+    let (mut al, _, _) = run(ADT61, &cfg, &t, allergy::map);
+    al.extend(run(ADT00, &cfg, &t, allergy::map).0);
+    let unit = unit::UnitKey::Allergies {
+        patient: "9999013".into(),
+    };
+    let b = bundle::allergies(
+        &cfg,
+        &unit,
+        2026,
+        "2011-10-14T23:22:13.000+09:00",
+        &p.unwrap(),
+        &al,
+    );
+    assert_eq!(b.entry.len(), 6);
+    let bytes = fhir::model::json::to_vec(&fhir::model::IntoResource::into_resource(b)).unwrap();
+    expect(
+        "bundle-adt61.json",
+        &String::from_utf8(bytes.clone()).unwrap(),
+    );
+    let errors = clins_errors(&bytes);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
