@@ -105,7 +105,9 @@ fn one(ctx: &Context<'_>, input: &Input<'_>, seg: &Segment<'_>, sink: &mut Sink)
                 )
                 .at(input.at(seg, 3, 1)),
             );
-            a.code.coding.push(Coding::new(system, code, ""));
+            // JP_AllergyIntolerance_eCS requires a display even on the dummy
+            // (its notes say none is needed): the allergen's name as entered.
+            a.code.coding.push(Coding::new(system, code, &sent.text));
         }
     }
     if !sent.code.is_empty() {

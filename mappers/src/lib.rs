@@ -30,6 +30,7 @@
 #![deny(missing_docs)]
 
 pub mod allergy;
+pub mod bundle;
 pub mod codes;
 pub mod condition;
 pub mod config;

@@ -1041,3 +1041,151 @@ proptest::proptest! {
         }
     }
 }
+
+/// The `clins` package set, loaded once.
+fn clins() -> &'static fhir::conformance::Conformance {
+    static C: std::sync::OnceLock<fhir::conformance::Conformance> = std::sync::OnceLock::new();
+    C.get_or_init(|| {
+        let set = fhir::conformance::package_set("clins").unwrap();
+        let root = repo().join("vendor/fhir-profiles");
+        let mut candidates = Vec::new();
+        for folder in set.folders() {
+            let mut names: Vec<_> = std::fs::read_dir(root.join(folder))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            names.sort();
+            for n in names
+                .into_iter()
+                .filter(|n| n.extension().is_some_and(|e| e == "tgz"))
+            {
+                let p = fhir::package::Package::from_tgz(&std::fs::read(&n).unwrap()).unwrap();
+                candidates.push((folder.to_owned(), p));
+            }
+        }
+        let pkgs = set.select(&candidates).unwrap();
+        fhir::conformance::Conformance::load(&pkgs)
+    })
+}
+
+#[test]
+fn nho_lab_report_bundle_validates_against_clins() {
+    let cfg = config("allow_unreviewed = true");
+    let t = demo_tables();
+    let (p, _, _) = run(ADT00, &cfg, &t, patient::map);
+    let (obs, _, _) = run(OML11, &cfg, &t, observation::map);
+    let unit = unit::UnitKey::LabReport {
+        patient: "9999013".into(),
+        order_no: obs[0].order_no.clone(),
+    };
+    let b = bundle::lab_report(
+        &cfg,
+        &unit,
+        2026,
+        "2011-12-20T10:30:59.000+09:00",
+        &p.unwrap(),
+        &obs,
+    );
+    let bytes =
+        fhir::model::json::to_vec(&fhir::model::IntoResource::into_resource(b.clone())).unwrap();
+    // Deterministic: the same records give the same bytes.
+    let again = bundle::lab_report(
+        &cfg,
+        &unit,
+        2026,
+        "2011-12-20T10:30:59.000+09:00",
+        &run(ADT00, &cfg, &t, patient::map).0.unwrap(),
+        &obs,
+    );
+    assert_eq!(
+        bytes,
+        fhir::model::json::to_vec(&fhir::model::IntoResource::into_resource(again)).unwrap()
+    );
+    assert_eq!(
+        b.entry.len(),
+        3,
+        "Patient + TP + ALB (A/G比 is outside the scope)"
+    );
+    let v = fhir::validate::Validator::new(clins());
+    let report = v.validate_json(&bytes, &[]);
+    let errors: Vec<String> = report
+        .issues
+        .iter()
+        .filter(|i| i.to_diagnostic().code.severity == diagnostics::Severity::Error)
+        .map(|i| {
+            i.to_diagnostic()
+                .render_human(RenderOptions { show_phi: true })
+        })
+        .collect();
+    expect("bundle-oml11.json", &String::from_utf8(bytes).unwrap());
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+fn clins_errors(bytes: &[u8]) -> Vec<String> {
+    let v = fhir::validate::Validator::new(clins());
+    v.validate_json(bytes, &[])
+        .issues
+        .iter()
+        .filter(|i| i.to_diagnostic().code.severity == diagnostics::Severity::Error)
+        .map(|i| {
+            i.to_diagnostic()
+                .render_human(RenderOptions { show_phi: true })
+        })
+        .collect()
+}
+
+#[test]
+fn nho_condition_bundle_validates_against_clins() {
+    let cfg = config("allow_unreviewed = true");
+    let t = demo_tables();
+    let (p, _, _) = run(ADT00, &cfg, &t, patient::map);
+    let (cs, _, _) = run(PPR01, &cfg, &t, condition::map);
+    let unit = unit::UnitKey::Conditions {
+        patient: "9999013".into(),
+    };
+    let b = bundle::conditions(
+        &cfg,
+        &unit,
+        2026,
+        "2011-12-09T16:30:30.000+09:00",
+        "20111231",
+        &p.unwrap(),
+        &cs,
+    );
+    assert_eq!(b.entry.len(), 2);
+    let bytes = fhir::model::json::to_vec(&fhir::model::IntoResource::into_resource(b)).unwrap();
+    expect(
+        "bundle-ppr01.json",
+        &String::from_utf8(bytes.clone()).unwrap(),
+    );
+    let errors = clins_errors(&bytes);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+#[test]
+fn nho_allergy_bundle_validates_against_clins() {
+    let cfg = config("allow_unreviewed = true");
+    let t = demo_tables();
+    let (p, _, _) = run(ADT00, &cfg, &t, patient::map);
+    let (mut al, _, _) = run(ADT61, &cfg, &t, allergy::map);
+    al.extend(run(ADT00, &cfg, &t, allergy::map).0);
+    let unit = unit::UnitKey::Allergies {
+        patient: "9999013".into(),
+    };
+    let b = bundle::allergies(
+        &cfg,
+        &unit,
+        2026,
+        "2011-10-14T23:22:13.000+09:00",
+        &p.unwrap(),
+        &al,
+    );
+    assert_eq!(b.entry.len(), 6);
+    let bytes = fhir::model::json::to_vec(&fhir::model::IntoResource::into_resource(b)).unwrap();
+    expect(
+        "bundle-adt61.json",
+        &String::from_utf8(bytes.clone()).unwrap(),
+    );
+    let errors = clins_errors(&bytes);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
