@@ -7,6 +7,11 @@
 //! - [`patient`], [`condition`], [`allergy`], [`observation`]: one parsed SS-MIX2
 //!   message → intermediate, FHIR-shaped [`record`]s with lineage, plus
 //!   diagnostics (`M…`, [`codes`]) and worklist entries for unmapped codes;
+//! - [`message`]: one message → every record it carries, by data type (or why none);
+//! - [`unit`](mod@unit): submission units and their R2152 bundle identifier;
+//! - [`bundle`]: records → JP_Patient_eCS, JP_Condition_eCS,
+//!   JP_AllergyIntolerance_eCS, JP_Observation_LabResult_eCS (fhirbolt R4 types)
+//!   and JP_Bundle_CLINS with UUID v5 fullUrls;
 //! - [`time`]: HL7 times → FHIR times with the site's offset.
 //!
 //! ```

@@ -267,7 +267,7 @@ pub struct ObservationRecord {
     pub code: Concept,
     /// Category of the code.
     pub kind: LabKind,
-    /// value[x].
+    /// `value[x]`.
     pub value: Option<Value>,
     /// referenceRange.
     pub range: Option<Range>,
