@@ -139,6 +139,16 @@ fn encounter(class: Option<&Coding>) -> resources::Encounter {
     }
 }
 
+/// The InstitutionNumber extension, plus the Department extension when the record
+/// has a mapped department (R9011, R9014).
+fn site_extensions(cfg: &SiteConfig, dept: Option<&Coding>) -> Vec<Extension> {
+    let mut extension = vec![institution(cfg)];
+    if let Some(d) = dept {
+        extension.push(department(d));
+    }
+    extension
+}
+
 /// JP_Observation_LabResult_eCS; `None` unless the record is submitted.
 pub fn observation(
     o: &ObservationRecord,
@@ -149,10 +159,7 @@ pub fn observation(
     if o.submission != Some(Submission::Submit) {
         return None;
     }
-    let mut extension = vec![institution(cfg)];
-    if let Some(d) = &o.department {
-        extension.push(department(d));
-    }
+    let extension = site_extensions(cfg, o.department.as_ref());
     let tags: Vec<_> = o
         .tags
         .iter()
@@ -273,10 +280,7 @@ pub fn condition(
     if c.submission != Some(Submission::Submit) {
         return None;
     }
-    let mut extension = vec![institution(cfg)];
-    if let Some(d) = &c.department {
-        extension.push(department(d));
-    }
+    let mut extension = site_extensions(cfg, c.department.as_ref());
     if c.principal {
         extension.push(build::extension_value_codeable_concept(
             DIAGNOSIS_TYPE_EXT,

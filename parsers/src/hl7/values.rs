@@ -17,7 +17,9 @@ fn digits(n: usize) -> impl FnMut(&str) -> IResult<&str, u32> {
     }
 }
 
-fn days_in(y: u32, m: u32) -> u32 {
+/// Days in month `m` of year `y` (0 for a month outside 1–12): the one calendar
+/// table of the parsers crate.
+pub(crate) fn days_in(y: u32, m: u32) -> u32 {
     let leap = y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400));
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,

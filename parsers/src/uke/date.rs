@@ -110,16 +110,6 @@ pub enum DateProblem {
     OutsideEra(ReceiptDate),
 }
 
-fn days_in_month(y: u16, m: u8) -> u8 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
-        2 => 28,
-        _ => 0,
-    }
-}
-
 fn num(b: &[u8]) -> Option<u16> {
     let mut n: u16 = 0;
     for &c in b {
@@ -166,7 +156,11 @@ pub fn parse(
     } else {
         0
     };
-    if !(1..=12).contains(&month) || (with_day && (day == 0 || day > days_in_month(year, month))) {
+    if !(1..=12).contains(&month)
+        || (with_day
+            && (day == 0
+                || u32::from(day) > crate::hl7::values::days_in(u32::from(year), u32::from(month))))
+    {
         return Err((Some(form), DateProblem::Impossible));
     }
     let date = ReceiptDate { year, month, day };
