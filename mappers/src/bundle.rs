@@ -120,15 +120,12 @@ pub fn patient(p: &PatientRecord, cfg: &SiteConfig, last_updated: &str) -> Patie
     }
 }
 
-fn encounter(class: Option<&Coding>) -> resources::Encounter {
-    let class = class.map(coding).unwrap_or_else(|| {
-        build::coding(
-            "http://terminology.hl7.org/CodeSystem/v3-ActCode",
-            "AMB",
-            Some("ambulatory"),
-        )
-    });
-    Encounter {
+/// The contained JP_Encounter, when the class is known: no class is ever guessed.
+/// Conditions and Observations without one are withheld by their mappers (R9013C,
+/// R9013O); an AllergyIntolerance is sent without an Encounter.
+fn encounter(class: Option<&Coding>) -> Option<fhir::model::Resource> {
+    let class = coding(class?);
+    let e = Encounter {
         id: Some("encounter".into()),
         meta: Some(Box::new(build::meta_with_profile(&[
             "http://jpfhir.jp/fhir/core/StructureDefinition/JP_Encounter",
@@ -136,7 +133,13 @@ fn encounter(class: Option<&Coding>) -> resources::Encounter {
         status: "finished".into(),
         class: Box::new(class),
         ..Default::default()
-    }
+    };
+    Some(e.into_resource())
+}
+
+/// `#encounter` when the contained Encounter exists.
+fn encounter_ref(class: Option<&Coding>) -> Option<Box<Reference>> {
+    class.map(|_| Box::new(build::reference_to("#encounter")))
 }
 
 /// The InstitutionNumber extension, plus the Department extension when the record
@@ -205,7 +208,7 @@ pub fn observation(
             last_updated: Some(last_updated.into()),
             ..build::meta_with_profile_and_tags(&[OBSERVATION_PROFILE], tags)
         })),
-        contained: vec![encounter(o.encounter_class.as_ref()).into_resource()],
+        contained: encounter(o.encounter_class.as_ref()).into_iter().collect(),
         extension,
         identifier: vec![build::identifier(
             RESOURCE_ID,
@@ -219,7 +222,7 @@ pub fn observation(
         )],
         code: Box::new(concept(&o.code)),
         subject: Some(Box::new(build::reference_to(patient_url))),
-        encounter: Some(Box::new(build::reference_to("#encounter"))),
+        encounter: encounter_ref(o.encounter_class.as_ref()),
         effective: o
             .effective
             .as_deref()
@@ -313,7 +316,7 @@ pub fn condition(
             last_updated: Some(last_updated.into()),
             ..build::meta_with_profile_and_tags(&[CONDITION_PROFILE], tags)
         })),
-        contained: vec![encounter(c.encounter_class.as_ref()).into_resource()],
+        contained: encounter(c.encounter_class.as_ref()).into_iter().collect(),
         extension,
         identifier: vec![build::identifier(RESOURCE_ID, &c.problem_id)],
         clinical_status: c.clinical_status.map(|s| {
@@ -335,7 +338,7 @@ pub fn condition(
         )],
         code: Some(Box::new(concept(&c.code))),
         subject: Box::new(build::reference_to(patient_url)),
-        encounter: Some(Box::new(build::reference_to("#encounter"))),
+        encounter: encounter_ref(c.encounter_class.as_ref()),
         onset: c
             .onset
             .as_deref()
@@ -433,7 +436,9 @@ pub fn allergy(
             last_updated: Some(last_updated.into()),
             ..build::meta_with_profile_and_tags(&[ALLERGY_PROFILE], tags)
         })),
-        contained: vec![encounter(None).into_resource()],
+        // No Encounter: the message that carried the allergy (ADT-61, ADT-00) says
+        // nothing about the encounter it was recorded in, and CLINS does not require one.
+        contained: Vec::new(),
         extension: vec![institution(cfg)],
         identifier: vec![build::identifier(RESOURCE_ID, &a.set_id)],
         clinical_status: a.clinical_status.map(|s| {
@@ -452,7 +457,7 @@ pub fn allergy(
         criticality: a.criticality.map(Into::into),
         code: Some(Box::new(concept(&a.code))),
         patient: Box::new(build::reference_to(patient_url)),
-        encounter: Some(Box::new(build::reference_to("#encounter"))),
+        encounter: None,
         onset: match (&a.onset, &a.onset_text) {
             (Some(d), _) => Some(resources::AllergyIntoleranceOnset::DateTime(
                 d.as_str().into(),

@@ -147,6 +147,18 @@ pub const NO_LAB_SET: Code = Code::new(
     Warning,
     "JP-CLINS lab set (CoreLabo / InfectionLabo) not found in the package",
 );
+/// Condition / Observation without a mapped encounter class (R9013C / R9013O).
+pub const NO_ENCOUNTER_CLASS: Code = Code::new(
+    "M070",
+    Warning,
+    "no mapped encounter class (PV1-2 / ORC-29) for the contained Encounter; not submitted",
+);
+/// Condition / Observation without a mapped department (R9014).
+pub const NO_DEPARTMENT: Code = Code::new(
+    "M071",
+    Warning,
+    "no mapped department (ORC-17 through [departments]); JP-CLINS requires one, not submitted",
+);
 
 /// Every code of this module, for `docs/diagnostics.md`.
 pub const ALL: &[&Code] = &[
@@ -180,4 +192,6 @@ pub const ALL: &[&Code] = &[
     &NO_EFFECTIVE,
     &WRONG_MESSAGE,
     &NO_LAB_SET,
+    &NO_ENCOUNTER_CLASS,
+    &NO_DEPARTMENT,
 ];

@@ -49,6 +49,13 @@ pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Sink) -> Vec<Conditi
         let mut c = one(ctx, input, &prb, zpr.as_ref(), sink);
         c.department = department.clone();
         c.encounter_class = class.clone();
+        crate::require_encounter_and_department(
+            &mut c.submission,
+            department.as_ref(),
+            class.as_ref(),
+            prb.location().file(input.file),
+            sink,
+        );
         if ctx.config.policy.disclosure.is_default() && !default_reported {
             sink.push(
                 Diagnostic::new(

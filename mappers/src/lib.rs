@@ -388,6 +388,41 @@ pub(crate) fn encounter_class(
     None
 }
 
+/// R9013C/R9013O and R9014: a Condition or Observation is submitted only with a
+/// contained Encounter (whose class must be mapped, never guessed) and a mapped
+/// department. A record that would otherwise be submitted is withheld, and said
+/// why at `at` (the record's segment).
+pub(crate) fn require_encounter_and_department(
+    submission: &mut Option<record::Submission>,
+    department: Option<&Coding>,
+    class: Option<&Coding>,
+    at: Location,
+    sink: &mut Sink,
+) {
+    if *submission != Some(record::Submission::Submit) {
+        return;
+    }
+    if class.is_none() {
+        *submission = Some(record::Submission::Withheld("no encounter class (R9013)"));
+        sink.push(
+            Diagnostic::new(
+                &codes::NO_ENCOUNTER_CLASS,
+                "PV1-2 and ORC-29 give no mapped class: the contained Encounter cannot be built",
+            )
+            .at(at),
+        );
+    } else if department.is_none() {
+        *submission = Some(record::Submission::Withheld("no mapped department (R9014)"));
+        sink.push(
+            Diagnostic::new(
+                &codes::NO_DEPARTMENT,
+                "ORC-17 names no department the site maps",
+            )
+            .at(at),
+        );
+    }
+}
+
 /// The department coding for a local department code, if the site maps it.
 pub(crate) fn department(ctx: &Context<'_>, local: &str) -> Option<Coding> {
     ctx.config

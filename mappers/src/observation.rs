@@ -84,6 +84,13 @@ pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Sink) -> Vec<Observa
             "OBX" => {
                 let mut o = one(ctx, input, &seg, &g, sink);
                 o.encounter_class = class.clone();
+                crate::require_encounter_and_department(
+                    &mut o.submission,
+                    o.department.as_ref(),
+                    class.as_ref(),
+                    seg.location().file(input.file),
+                    sink,
+                );
                 out.push(o);
             }
             _ => {}

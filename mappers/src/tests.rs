@@ -46,6 +46,7 @@ fn demo_tables() -> Index {
         "nho-sample-drug-hot9",
         "table-v2-0001-to-administrativegender",
         "table-v2-0004-to-v3-actcode",
+        "table-v2-0482-to-v3-actcode",
         "table-v2-0127-to-allergyintolerancecategory",
         "table-v2-0128-to-reactioneventseverity",
     ])
@@ -164,22 +165,22 @@ fn patient_from_adt00() {
     // IN1 67999991 (8 digits), 記号・番号 empty: warning, identifier still formed.
     assert_eq!(p.member_id.unwrap().value, "67999991:::");
     assert!(codes_of(&sink).contains(&"M013"));
-    // The JAMI 0001 table is unreviewed: no gender in strict mode, reported.
-    assert_eq!(p.gender, None);
-    assert!(codes_of(&sink).contains(&"M016"));
-    // Keys with only unreviewed rows are unmapped in strict mode and go on the worklist.
-    let w = sink.worklist.items();
-    assert_eq!(w.len(), 1);
-    assert_eq!(
-        (w[0].system.as_str(), w[0].key.code.as_str()),
-        ("http://terminology.hl7.org/CodeSystem/v2-0001", "M")
-    );
+    // The reviewed 0001 table maps PID-8 `M`, with its row as lineage.
+    assert_eq!(p.gender.as_deref(), Some("male"));
+    assert!(!codes_of(&sink).contains(&"M016"));
+    assert!(sink.worklist.items().is_empty());
 }
 
 #[test]
 fn patient_with_unreviewed_tables_gets_gender_as_a_draft() {
     let cfg = config("allow_unreviewed = true");
-    let t = demo_tables();
+    // The shipped gender table is reviewed: make an unreviewed copy.
+    let bytes = std::fs::read(repo().join("tables/table-v2-0001-to-administrativegender.sssom.tsv"))
+        .unwrap();
+    let text = String::from_utf8(bytes).unwrap().replace("\tapproved\t", "\tunreviewed\t");
+    let (table, d) = terminologies::table::parse_sssom(text.as_bytes());
+    assert!(!d.has_errors(), "{d:?}");
+    let t = Index::new(&[table]);
     let (p, sink, _) = run(ADT00, &cfg, &t, patient::map);
     assert_eq!(p.unwrap().gender.as_deref(), Some("male"));
     assert!(codes_of(&sink).contains(&"M021"));
@@ -681,7 +682,8 @@ fn allergies_strict_mode_and_policies() {
     let cfg = config("");
     let (al, sink, text) = run(ADT61, &cfg, &t, allergy::map);
     expect("allergy-adt61-strict", &text);
-    // No approved rows: every allergen gets its dummy, no category (M040).
+    // No approved allergen rows: every allergen gets its dummy; the category comes
+    // from the reviewed 0127 table.
     let dummies: Vec<&str> = al.iter().map(|a| a.code.coding[0].code.as_str()).collect();
     assert_eq!(
         dummies,
@@ -692,8 +694,20 @@ fn allergies_strict_mode_and_policies() {
             "D9M000000000"
         ]
     );
-    assert!(al.iter().all(|a| a.category.is_none()));
-    assert_eq!(codes_of(&sink).iter().filter(|c| **c == "M040").count(), 4);
+    let cats: Vec<_> = al
+        .iter()
+        .map(|a| a.category.as_ref().map(|c| c.code.as_str()))
+        .collect();
+    assert_eq!(
+        cats,
+        [
+            Some("environment"),
+            Some("food"),
+            Some("environment"),
+            Some("medication")
+        ]
+    );
+    assert_eq!(codes_of(&sink).iter().filter(|c| **c == "M040").count(), 0);
 
     let mut cfg = config("allow_unreviewed = true");
     cfg.policy.criticality = config::Criticality::FromSeverity;
@@ -772,9 +786,12 @@ fn observations_from_oml11() {
     assert_eq!(tp.order_no, "000000011000354");
     assert_eq!(tp.department.as_ref().map(|d| d.code.as_str()), Some("01"));
     assert_eq!(tp.submission, Some(Submission::Submit));
-    // PV1-2 `O`: the 0004 table is unreviewed, so no class in strict mode (M020).
-    assert_eq!(codes_of(&sink), ["M020", "M051"]);
-    assert_eq!(tp.encounter_class, None);
+    // PV1-2 `O` through the reviewed 0004 table: AMB, with its row.
+    assert_eq!(codes_of(&sink), ["M051"]);
+    assert_eq!(
+        tp.encounter_class.as_ref().and_then(|c| c.table_row.as_deref()),
+        Some("table-v2-0004-to-v3-actcode@1.0#r00001")
+    );
     let (obs, _, _) = run(
         OML11,
         &config("allow_unreviewed = true"),
@@ -886,7 +903,8 @@ fn every_sample_message_is_mapped_or_skipped_with_a_reason() {
 
 fn oul(spm: &str, obx: &str) -> Hl7File {
     Hl7File::parse_str(&format!(
-        "MSH|^~\\&|||||||OUL^R22|1|P|2.5\rPID|1||42^^^^PI\r{spm}\rOBR|1|0001|0002|E001^^99O03|||20111219\r{obx}\r"
+        "MSH|^~\\&|||||||OUL^R22|1|P|2.5\rPID|1||42^^^^PI\rPV1|1|O\r{spm}\rOBR|1|0001|0002|E001^^99O03|||20111219\rORC|SC|0001{}01^内科^99XY1\r{obx}\r",
+        "|".repeat(15)
     ))
 }
 
@@ -943,6 +961,20 @@ fn observation_rules() {
         Some("L")
     );
     assert!(sink.diagnostics.is_empty(), "{:?}", codes_of(&sink));
+    assert_eq!(o.submission, Some(record::Submission::Submit));
+    assert_eq!(o.encounter_class.as_ref().map(|c| c.code.as_str()), Some("AMB"));
+
+    // No class (no PV1-2, no ORC-29): no Encounter is guessed, the result is withheld (R9013O).
+    let no_pv1 = Hl7File::parse_str(&f.text().replace("PV1|1|O\r", ""));
+    let (obs, sink) = observations_of(&no_pv1, &cfg, &t);
+    assert_eq!(codes_of(&sink), ["M070"]);
+    assert_eq!(obs[0].encounter_class, None);
+    assert!(matches!(obs[0].submission, Some(record::Submission::Withheld(_))));
+    // No mapped department: withheld (R9014).
+    let no_dept = Hl7File::parse_str(&f.text().replace("01^内科^99XY1", "77^謎^99XY1"));
+    let (obs, sink) = observations_of(&no_dept, &cfg, &t);
+    assert_eq!(codes_of(&sink), ["M071"]);
+    assert!(matches!(obs[0].submission, Some(record::Submission::Withheld(_))));
 
     // Unknown local code: local kept, uncoded coding, M020 + worklist keyed with the specimen.
     let f = oul(

@@ -32,7 +32,7 @@ fn the_shipped_example_parses() {
     assert_eq!(c.site, "nho-sample");
     assert_eq!(c.policy.as_of.as_deref(), Some("20111231"));
     assert_eq!(c.department("01").map(|d| d.code.as_str()), Some("01"));
-    assert_eq!(c.tables.len(), 9);
+    assert_eq!(c.tables.len(), 10);
 }
 
 #[test]
