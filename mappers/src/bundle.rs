@@ -120,7 +120,7 @@ pub fn patient(p: &PatientRecord, cfg: &SiteConfig, last_updated: &str) -> Patie
     }
 }
 
-fn encounter(class: Option<&Coding>) -> resources::Encounter {
+pub(crate) fn encounter(class: Option<&Coding>) -> resources::Encounter {
     let class = class.map(coding).unwrap_or_else(|| {
         build::coding(
             "http://terminology.hl7.org/CodeSystem/v3-ActCode",
@@ -141,7 +141,7 @@ fn encounter(class: Option<&Coding>) -> resources::Encounter {
 
 /// The InstitutionNumber extension, plus the Department extension when the record
 /// has a mapped department (R9011, R9014).
-fn site_extensions(cfg: &SiteConfig, dept: Option<&Coding>) -> Vec<Extension> {
+pub(crate) fn site_extensions(cfg: &SiteConfig, dept: Option<&Coding>) -> Vec<Extension> {
     let mut extension = vec![institution(cfg)];
     if let Some(d) = dept {
         extension.push(department(d));

@@ -10,6 +10,8 @@ use diagnostics::RenderOptions;
 use parsers::hl7::Hl7File;
 use terminologies::lookup::Index;
 
+mod prescriptions;
+
 const ROOT: &str = "golden/ssmix2/nho-sample/sampleData/";
 const ADT00: &str =
     "999/901/9999013/-/ADT-00/9999013_-_ADT-00_999999999999999_20111220224447339_-_1";
@@ -866,17 +868,19 @@ fn every_sample_message_is_mapped_or_skipped_with_a_reason() {
             let produced = usize::from(m.patient.is_some())
                 + m.conditions.len()
                 + m.allergies.len()
-                + m.observations.len();
+                + m.observations.len()
+                + m.medications.len();
             assert!(
                 produced > 0 || m.skipped.is_some(),
                 "{rel}: nothing mapped and no reason"
             );
             lines.push(format!(
-                "{rel}: patient {} conditions {} allergies {} observations {} skipped {:?}",
+                "{rel}: patient {} conditions {} allergies {} observations {} medications {} skipped {:?}",
                 u8::from(m.patient.is_some()),
                 m.conditions.len(),
                 m.allergies.len(),
                 m.observations.len(),
+                m.medications.len(),
                 m.skipped
             ));
         }
