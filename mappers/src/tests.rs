@@ -1018,13 +1018,14 @@ proptest::proptest! {
             let _ = condition::map(&ctx, &input, &mut sink);
             let _ = allergy::map(&ctx, &input, &mut sink);
             let _ = observation::map(&ctx, &input, &mut sink);
+            let _ = medication::map(&ctx, &input, &mut sink);
         }
     }
 
     /// Sample messages with one byte flipped still map without panicking.
     #[test]
-    fn sample_byte_flips(pos in 0usize..4000, b in proptest::prelude::any::<u8>(), which in 0usize..4) {
-        let rel = [ADT00, ADT61, PPR01, OML11][which];
+    fn sample_byte_flips(pos in 0usize..4000, b in proptest::prelude::any::<u8>(), which in 0usize..5) {
+        let rel = [ADT00, ADT61, PPR01, OML11, prescriptions::OMP01][which];
         let mut raw = std::fs::read(repo().join(ROOT).join(rel)).unwrap();
         if !raw.is_empty() {
             let i = pos % raw.len();
@@ -1042,6 +1043,7 @@ proptest::proptest! {
             let _ = condition::map(&ctx, &input, &mut sink);
             let _ = allergy::map(&ctx, &input, &mut sink);
             let _ = observation::map(&ctx, &input, &mut sink);
+            let _ = medication::map(&ctx, &input, &mut sink);
         }
     }
 }
