@@ -212,6 +212,12 @@ pub const CANCELLED: Code = Code::new(
 );
 /// An amount without a unit.
 pub const NO_UNIT: Code = Code::new("M111", Warning, "prescribed amount has no unit; left out");
+/// A dose range.
+pub const DOSE_RANGE: Code = Code::new(
+    "M112",
+    Info,
+    "dose given as a range (RXE-3 to RXE-4): the structured dose is left out, the dosage text keeps it",
+);
 
 /// Every code of this module, for `docs/diagnostics.md`.
 pub const ALL: &[&Code] = &[
@@ -257,4 +263,5 @@ pub const ALL: &[&Code] = &[
     &BAD_DURATION,
     &CANCELLED,
     &NO_UNIT,
+    &DOSE_RANGE,
 ];

@@ -21,7 +21,8 @@
 //!   slice), and translated by the tables to the 電子処方箋用法 code; without
 //!   one, the CLINS dummy `0X0XXXXXXXXX0000` (R5020: exactly one of the two) with
 //!   the usage text (M102).
-//! - dose RXE-3 + RXE-5 (1回量), daily dose RXE-19 (CQ), dispense RXE-10 + RXE-11;
+//! - dose RXE-3 + RXE-5 (1回量; a range up to RXE-4 stays in the text only,
+//!   M112), daily dose RXE-19 (CQ), dispense RXE-10 + RXE-11;
 //!   MERIT-9 units (`MR9P`) are taken as sent, other units through the tables.
 //!   `doseAndRate.type` (製剤量 / 原薬量) is required by the profile but not stated
 //!   by RXE: it is 製剤量 only when the unit counts preparations (錠, カプセル,
@@ -40,7 +41,9 @@
 //! number, authoredOn, usage, start date) is kept, withheld, with the reason.
 
 use crate::config::SiteConfig;
-use crate::record::{Coding, Concept, Lineage, MedQuantity, MedicationRecord, Submission, Tag};
+use crate::record::{
+    Coding, Concept, Lineage, MedQuantity, MedicationRecord, Prescriber, Submission, Tag,
+};
 use crate::{Context, Cwe, Input, Sink, codes, cwe};
 use diagnostics::{Diagnostic, Excerpt, Location};
 use fhir::model::types::{CodeableConcept, Duration, Meta};
@@ -92,6 +95,11 @@ pub const HL7_0162: &str = "http://terminology.hl7.org/CodeSystem/v2-0162";
 const PERIOD_OF_USE: &str =
     "http://jpfhir.jp/fhir/core/Extension/StructureDefinition/JP_MedicationDosage_PeriodOfUse";
 const UCUM: &str = "http://unitsofmeasure.org";
+const PRACTITIONER_PROFILE: &str = "http://jpfhir.jp/fhir/core/StructureDefinition/JP_Practitioner";
+/// 医療機関内医療者ID prefix (followed by the 10-digit institution number).
+const PRACTITIONER_ID_PREFIX: &str = "urn:oid:1.2.392.100495.20.3.41.1";
+const REPRESENTATION_EXT: &str =
+    "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation";
 
 /// MERIT-9 unit codes and unit texts that count preparations: a dose in them is
 /// a 製剤量 whatever the drug. Mass and volume units (MG, G, ML …) may be either.
@@ -130,7 +138,7 @@ struct Order {
     rp: String,
     entered: Option<String>,
     department: Option<Coding>,
-    prescriber: Option<(String, String)>,
+    prescriber: Option<Prescriber>,
     orc: Option<String>,
 }
 
@@ -161,13 +169,22 @@ pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Sink) -> Vec<Medicat
                     .filter(|s| !s.is_empty())
                     .collect::<Vec<_>>()
                     .join(" ");
+                let representation = match seg.value(12, 15).trim() {
+                    "I" => Some("IDE"),
+                    "P" => Some("SYL"),
+                    _ => None,
+                };
                 order = Order {
                     control: seg.value(1, 0).trim().to_owned(),
                     order_no: seg.value(2, 1).trim().to_owned(),
                     rp: seg.value(4, 1).trim().to_owned(),
                     entered: crate::time(ctx, input, &seg, 9, 0, sink),
                     department: crate::department(ctx, seg.value(17, 1).trim()),
-                    prescriber: (!xcn_id.is_empty() || !name.is_empty()).then_some((xcn_id, name)),
+                    prescriber: (!xcn_id.is_empty() || !name.is_empty()).then_some(Prescriber {
+                        id: xcn_id,
+                        name,
+                        representation,
+                    }),
                     orc: Some(format!("{}#{}", seg.id(), seg.number())),
                     places: Places {
                         orc1: input.at(&seg, 1, 0),
@@ -280,6 +297,9 @@ fn rxe(
             m.lineage
                 .push(l("MedicationRequest.extension:eCS_Department", "ORC-17"));
         }
+        if m.prescriber.is_some() {
+            m.lineage.push(l("MedicationRequest.requester", "ORC-12"));
+        }
     }
     let rx = seg.value(15, 1).trim().to_owned();
     if !rx.is_empty() {
@@ -377,7 +397,23 @@ fn rxe(
     let potency = [25, 26, 33, 34]
         .iter()
         .any(|f| !seg.value(*f, 0).trim().is_empty());
-    if let Some(d) = &m.dose {
+    let max = seg.value(4, 0).trim().to_owned();
+    if let Some(d) = &m.dose
+        && !max.is_empty()
+        && max != seg.value(3, 0).trim()
+    {
+        if crate::observation::is_decimal(&max) {
+            m.dose_max = Some(crate::observation::decimal(&max));
+        }
+        sink.push(
+            Diagnostic::new(
+                &codes::DOSE_RANGE,
+                "dose given as a range (RXE-3 to RXE-4): the structured dose is left out, the dosage text keeps it",
+            )
+            .at(input.at(seg, 4, 0))
+            .excerpt(Excerpt::text(format!("{}-{max}", d.value))),
+        );
+    } else if let Some(d) = &m.dose {
         if !potency && is_preparation_unit(d) {
             m.dose_type = Some(Coding::new(STRENGTH_TYPE, "1", "製剤量"));
         } else {
@@ -407,8 +443,32 @@ fn rxe(
                 .comp(3)
                 .map(|c| c.value().trim().to_owned())
                 .unwrap_or_default();
-            if name == "MR9P" && !code.is_empty() {
+            if code.is_empty() {
+                continue;
+            }
+            if name == "MR9P" {
                 m.category.push(Coding::new(MERIT9_CATEGORY, &code, &text));
+            } else {
+                // A local 処方区分: through the tables to MERIT-9.
+                let c = Cwe { code, text, name };
+                let system = crate::source_system(ctx, input, seg, 21, &c, sink);
+                let t = crate::translate(
+                    ctx,
+                    input,
+                    seg,
+                    (21, 1),
+                    &system,
+                    &c.code,
+                    "",
+                    &c.text,
+                    true,
+                    sink,
+                );
+                m.category.extend(
+                    t.targets
+                        .into_iter()
+                        .filter(|t| t.system == MERIT9_CATEGORY),
+                );
             }
         }
         if !m.category.is_empty() {
@@ -733,7 +793,10 @@ fn finish(ctx: &Context<'_>, m: &mut MedicationRecord, p: &Places, sink: &mut Si
         parts.push(m.usage.text.clone());
     }
     if let Some(d) = &m.dose {
-        parts.push(format!("1回{}{}", d.value, d.unit));
+        match &m.dose_max {
+            Some(max) => parts.push(format!("1回{}～{}{}", d.value, max, d.unit)),
+            None => parts.push(format!("1回{}{}", d.value, d.unit)),
+        }
     }
     if let Some(d) = &m.daily_dose {
         parts.push(format!("1日{}{}", d.value, d.unit));
@@ -919,12 +982,22 @@ pub fn resource(
             None,
         )]
     };
+    let mut contained = vec![crate::bundle::encounter(m.encounter_class.as_ref()).into_resource()];
+    let requester = m.prescriber.as_ref().map(|p| {
+        contained.push(practitioner(p, cfg).into_resource());
+        Box::new(types::Reference {
+            reference: Some("#requester".into()),
+            r#type: Some("Practitioner".into()),
+            display: (!p.name.is_empty()).then(|| p.name.as_str().into()),
+            ..Default::default()
+        })
+    });
     Some(MedicationRequest {
         meta: Some(Box::new(Meta {
             last_updated: Some(last_updated.into()),
             ..build::meta_with_profile_and_tags(&[PROFILE], tags)
         })),
-        contained: vec![crate::bundle::encounter(m.encounter_class.as_ref()).into_resource()],
+        contained,
         extension: crate::bundle::site_extensions(cfg, m.department.as_ref()),
         identifier,
         status: "completed".into(),
@@ -936,8 +1009,39 @@ pub fn resource(
         subject: Box::new(build::reference_to(patient_url)),
         encounter: Some(Box::new(build::reference_to("#encounter"))),
         authored_on: m.authored_on.as_deref().map(Into::into),
+        requester,
         dosage_instruction: vec![dosage],
         dispense_request,
         ..Default::default()
     })
+}
+
+/// The contained JP_Practitioner of the prescriber.
+fn practitioner(p: &Prescriber, cfg: &SiteConfig) -> fhir::model::Practitioner {
+    fhir::model::Practitioner {
+        id: Some("requester".into()),
+        meta: Some(Box::new(build::meta_with_profile(&[PRACTITIONER_PROFILE]))),
+        identifier: if p.id.is_empty() {
+            Vec::new()
+        } else {
+            vec![build::identifier(
+                &format!("{PRACTITIONER_ID_PREFIX}{}", cfg.institution_number),
+                &p.id,
+            )]
+        },
+        name: if p.name.is_empty() {
+            Vec::new()
+        } else {
+            vec![types::HumanName {
+                extension: p
+                    .representation
+                    .iter()
+                    .map(|r| build::extension_value_code(REPRESENTATION_EXT, r))
+                    .collect(),
+                text: Some(p.name.as_str().into()),
+                ..Default::default()
+            }]
+        },
+        ..Default::default()
+    }
 }

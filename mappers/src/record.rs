@@ -308,6 +308,17 @@ pub struct MedQuantity {
     pub table_row: Option<String>,
 }
 
+/// A prescriber (ORC-12 XCN).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Prescriber {
+    /// XCN-1 staff id.
+    pub id: String,
+    /// `family given` (XCN-2, XCN-3; half-width space).
+    pub name: String,
+    /// `IDE` / `SYL` from XCN-15 (HL7 0465 `I` / `P`), when sent.
+    pub representation: Option<&'static str>,
+}
+
 /// JP_MedicationRequest_eCS material: one prescribed drug line (RXE) of an
 /// OMP-01 order. Not submitted to JP-CLINS as a bundle (its bundle tag allows
 /// none); `submission` says whether a conforming resource can be built for the
@@ -334,6 +345,8 @@ pub struct MedicationRecord {
     pub dosage_text: String,
     /// RXE-3 + RXE-5 dose per administration.
     pub dose: Option<MedQuantity>,
+    /// RXE-4 maximum dose, when it differs from RXE-3 (kept in the text only).
+    pub dose_max: Option<String>,
     /// doseAndRate.type (製剤量) when the unit makes it certain.
     pub dose_type: Option<Coding>,
     /// RXE-19 daily dose.
@@ -350,8 +363,8 @@ pub struct MedicationRecord {
     pub route: Option<Concept>,
     /// RXE-21 MERIT-9 処方区分.
     pub category: Vec<Coding>,
-    /// ORC-12 prescriber (id, name); staff, not patient data.
-    pub prescriber: Option<(String, String)>,
+    /// ORC-12 prescriber (staff, not patient data).
+    pub prescriber: Option<Prescriber>,
     /// Department (ORC-17) when mapped.
     pub department: Option<Coding>,
     /// Class of the contained Encounter (v3 ActCode) when mapped.

@@ -86,6 +86,11 @@ fn nho_omp01_records() {
     assert_eq!(meds[1].prescription_no, None);
     // 錠 is a preparation unit; アレピアチン's mg dose is not known to be 製剤量.
     assert!(meds[0].dose_type.is_some() && meds[2].dose_type.is_none());
+    let p = meds[0].prescriber.as_ref().unwrap();
+    assert_eq!(
+        (p.id.as_str(), p.name.as_str(), p.representation),
+        ("110", "医師 一郎", Some("IDE"))
+    );
     let c = codes_of(&sink);
     assert_eq!(c.iter().filter(|c| **c == "M101").count(), 3);
     assert_eq!(c.iter().filter(|c| **c == "M102").count(), 3);
@@ -321,6 +326,39 @@ fn amounts_units_and_days() {
     let rxe = RXE.replace("|1||TAB^錠^MR9P|", "|.5||TAB^錠^MR9P|");
     let (meds, _) = meds_of(&one_line(ORC, &rxe, TQ1), &cfg, &t);
     assert_eq!(meds[0].dose.as_ref().unwrap().value, "0.5");
+    // A range RXE-3..RXE-4: text only, no structured dose.
+    let rxe = RXE.replace("|1||TAB^錠^MR9P|", "|1|2|TAB^錠^MR9P|");
+    let (meds, sink) = meds_of(&one_line(ORC, &rxe, TQ1), &cfg, &t);
+    assert_eq!(meds[0].dose_max.as_deref(), Some("2"));
+    assert_eq!(meds[0].dose_type, None);
+    assert!(meds[0].dosage_text.contains("1回1～2錠"));
+    assert!(codes_of(&sink).contains(&"M112"));
+}
+
+#[test]
+fn local_category_goes_through_the_tables() {
+    let cfg = config("");
+    let t = Index::new(&[table(
+        "cat",
+        "urn:kakehashi:local:nho-sample:99I01",
+        &[(
+            "FTP",
+            "定時処方",
+            medication::MERIT9_CATEGORY,
+            "ORD|定期処方",
+        )],
+    )]);
+    let rxe = RXE.replace(
+        "OHP^外来処方^MR9P",
+        "OHP^外来処方^MR9P~FTP^定時処方^99I01~XX^謎^99I01",
+    );
+    let (meds, sink) = meds_of(&one_line(ORC, &rxe, TQ1), &cfg, &t);
+    let codes: Vec<_> = meds[0].category.iter().map(|c| c.code.as_str()).collect();
+    assert_eq!(codes, ["OHP", "ORD"]);
+    assert!(
+        sink.worklist.items().iter().any(|w| w.key.code == "XX"),
+        "the unmapped local category is on the worklist"
+    );
 }
 
 #[test]
