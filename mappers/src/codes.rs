@@ -218,6 +218,12 @@ pub const DOSE_RANGE: Code = Code::new(
     Info,
     "dose given as a range (RXE-3 to RXE-4): the structured dose is left out, the dosage text keeps it",
 );
+/// A further TQ1 for one line.
+pub const EXTRA_TIMING: Code = Code::new(
+    "M113",
+    Warning,
+    "prescription line has more than one TQ1: only the first is converted",
+);
 
 /// Every code of this module, for `docs/diagnostics.md`.
 pub const ALL: &[&Code] = &[
@@ -264,4 +270,5 @@ pub const ALL: &[&Code] = &[
     &CANCELLED,
     &NO_UNIT,
     &DOSE_RANGE,
+    &EXTRA_TIMING,
 ];

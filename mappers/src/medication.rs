@@ -221,9 +221,20 @@ pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Sink) -> Vec<Medicat
                 if let Some(i) = current
                     && let (Some(m), Some(p)) = (out.get_mut(i), places.get_mut(i))
                 {
+                    if p.tq1_3.is_some() {
+                        // 不均等 / multi-step schedules: not converted, reported.
+                        sink.push(
+                            Diagnostic::new(
+                                &codes::EXTRA_TIMING,
+                                "a further TQ1 for the same line is not converted; the first one is",
+                            )
+                            .at(seg.location().file(input.file)),
+                        );
+                        continue;
+                    }
                     tq1(ctx, input, &seg, m, sink);
-                    p.tq1_3.get_or_insert_with(|| input.at(&seg, 3, 0));
-                    p.tq1_7.get_or_insert_with(|| input.at(&seg, 7, 0));
+                    p.tq1_3 = Some(input.at(&seg, 3, 0));
+                    p.tq1_7 = Some(input.at(&seg, 7, 0));
                 }
             }
             "RXR" => {
@@ -327,7 +338,11 @@ fn rxe(
     // Drug.
     let drug = cwe(seg, 2);
     m.medication.text = drug.text.clone();
-    if drug.code.is_empty() && drug.text.is_empty() {
+    let alt = crate::cwe_alt(seg, 2);
+    if [&drug.code, &drug.text, &alt.code, &alt.text]
+        .iter()
+        .all(|t| t.is_empty())
+    {
         sink.push(
             Diagnostic::new(&codes::NO_DRUG, "RXE-2 is empty: the line names no drug")
                 .at(input.at(seg, 2, 0)),
@@ -484,7 +499,8 @@ fn is_preparation_unit(q: &MedQuantity) -> bool {
         || PREPARATION_TEXTS.contains(&q.unit.as_str())
 }
 
-/// The drug codings: YJ / 一般名 from the tables, else NOCODED; then the code as sent.
+/// The drug codings: YJ / 一般名 (as sent, or from the tables), else NOCODED;
+/// then the codes as sent (RXE-2's primary and alternate triplets).
 fn medication(
     ctx: &Context<'_>,
     input: &Input<'_>,
@@ -493,42 +509,61 @@ fn medication(
     m: &mut MedicationRecord,
     sink: &mut Sink,
 ) {
-    let mut sent = None;
-    if !drug.code.is_empty() {
-        let system = crate::source_system(ctx, input, seg, 2, drug, sink);
+    let alt = crate::cwe_alt(seg, 2);
+    let mut sent = Vec::new();
+    for (c, comp) in [(drug, 1u32), (&alt, 4)] {
+        if c.code.is_empty() {
+            continue;
+        }
+        let (system, d) =
+            terminologies::system::source_uri_for_v2(&c.name, &c.code, &ctx.config.site);
+        if let Some(d) = d {
+            sink.push(d.at(input.at(seg, 2, comp + 2)));
+        }
+        let name = if c.text.is_empty() {
+            &drug.text
+        } else {
+            &c.text
+        };
         if system == YJ || system == GENERAL_NAME {
             m.medication
                 .coding
-                .push(Coding::new(&system, &drug.code, &drug.text));
-        } else {
-            let t = crate::translate(
-                ctx,
-                input,
-                seg,
-                (2, 1),
-                &system,
-                &drug.code,
-                "",
-                &drug.text,
-                true,
-                sink,
-            );
-            for mut c in t.targets {
-                if c.system == YJ || c.system == GENERAL_NAME {
-                    if c.display.is_empty() {
-                        // The slices require a display; the table row gave none:
-                        // the drug's name as ordered.
-                        c.display = drug.text.clone();
-                    }
-                    m.medication.coding.push(c);
+                .push(Coding::new(&system, &c.code, name));
+            continue;
+        }
+        let t = crate::translate(
+            ctx,
+            input,
+            seg,
+            (2, comp),
+            &system,
+            &c.code,
+            "",
+            name,
+            true,
+            sink,
+        );
+        for mut target in t.targets {
+            if (target.system == YJ || target.system == GENERAL_NAME)
+                && m.medication.coding_of(&target.system).is_none()
+            {
+                if target.display.is_empty() {
+                    // The slices require a display; the table row gave none:
+                    // the drug's name as ordered.
+                    target.display = name.clone();
                 }
+                m.medication.coding.push(target);
             }
         }
-        sent = Some(Coding::new(&system, &drug.code, &drug.text));
+        sent.push(Coding::new(&system, &c.code, name));
     }
     if m.medication.text.is_empty() {
-        // text is 1..1: the code as sent when the line gives no name.
-        m.medication.text = drug.code.clone();
+        // text is 1..1: the alternate name, else the code, when the line gives no name.
+        m.medication.text = [&alt.text, &drug.code, &alt.code]
+            .into_iter()
+            .find(|t| !t.is_empty())
+            .cloned()
+            .unwrap_or_default();
     }
     if m.medication.coding.is_empty() {
         sink.push(
@@ -537,18 +572,17 @@ fn medication(
                 "drug has no YJ or 一般名処方 code: sent as NOCODED with its name",
             )
             .at(input.at(seg, 2, 1))
-            .excerpt(Excerpt::text(drug.code.clone())),
+            .excerpt(Excerpt::text(if drug.code.is_empty() {
+                alt.code.clone()
+            } else {
+                drug.code.clone()
+            })),
         );
         m.medication
             .coding
             .push(Coding::new(NOCODED_SYSTEM, NOCODED, "標準コードなし"));
     }
-    if let Some(s) = sent
-        && s.system != YJ
-        && s.system != GENERAL_NAME
-    {
-        m.medication.coding.push(s);
-    }
+    m.medication.coding.extend(sent);
 }
 
 /// An amount with its unit: MERIT-9 (`MR9P`) units as sent, others through the tables.

@@ -429,3 +429,49 @@ fn the_validator_enforces_the_profile_rules_the_builder_satisfies() {
     });
     assert!(e.contains("extension") && e.contains("identifier"), "{e}");
 }
+
+#[test]
+fn alternate_triplet_and_extra_timing() {
+    let cfg = config("");
+    let drugs = table(
+        "drug",
+        "http://medis.or.jp/CodeSystem/master-HOT9",
+        &[(
+            "108665201",
+            "ダーゼン錠",
+            medication::GENERAL_NAME,
+            "2399002F1ZZZ|【般】セラペプターゼ錠５ｍｇ",
+        )],
+    );
+    let t = Index::new(&[drugs]);
+    // Local code first, HOT9 as the alternate triplet.
+    let rxe = RXE.replace(
+        "108665201^ダーゼン錠（５mg)^HOT9",
+        "A1^ダーゼン錠（５mg)^99XYZ^108665201^^HOT9",
+    );
+    let tq1b = "TQ1|2||1013044400000000&内服・経口・１日３回朝昼夕食後&JAMISDP01|||2^d|2011070600";
+    let text = format!("{MSH}{ORC}\r{rxe}\r{TQ1}\r{tq1b}\r{RXR}\r");
+    let (meds, sink) = meds_of(&text, &cfg, &t);
+    let m = &meds[0];
+    let systems: Vec<_> = m
+        .medication
+        .coding
+        .iter()
+        .map(|c| c.system.as_str())
+        .collect();
+    assert_eq!(
+        systems,
+        [
+            medication::GENERAL_NAME,
+            "urn:kakehashi:local:nho-sample:99XYZ",
+            "http://medis.or.jp/CodeSystem/master-HOT9"
+        ]
+    );
+    assert_eq!(m.medication.coding[2].display, "ダーゼン錠（５mg)");
+    // The first TQ1 wins; the second is reported.
+    assert_eq!(m.days.as_deref(), Some("5"));
+    assert!(codes_of(&sink).contains(&"M113"));
+    let bytes = medication_bundle(&meds, &config("allow_unreviewed = true"));
+    let errors = clins_errors(&bytes);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
