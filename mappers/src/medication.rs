@@ -13,10 +13,11 @@
 //!   RXE-15 処方箋番号 → the `requestIdentifierCommon` slice (urn:oid:…20.3.11);
 //!   ORC-2 order number + RP + position → the resource-instance identifier.
 //! - authoredOn = RXE-32 (当初のオーダ日時), else ORC-9 (トランザクション日時).
-//! - drug RXE-2: the tables translate the code as sent (HOT9, or a local `99…`
-//!   code) and the YJ and 一般名処方 targets are kept (each with its table row);
-//!   without one, the profile's `NOCODED` coding (R3010) is sent with the name
-//!   as text (M101). The code as sent is kept as a further coding.
+//! - drug RXE-2 (primary and alternate triplets): a YJ / 一般名処方 code as sent
+//!   is kept; other codes (HOT9, local `99…`) go through the tables and their YJ
+//!   and 一般名処方 targets are kept (each with its table row); without one, the
+//!   profile's `NOCODED` coding (R3010) is sent with the name as text (M101).
+//!   The codes as sent are kept as further codings.
 //! - usage TQ1-3 (JAMI 16-digit `JAMISDP01`, or local): kept as sent (JAMI
 //!   slice), and translated by the tables to the 電子処方箋用法 code; without
 //!   one, the CLINS dummy `0X0XXXXXXXXX0000` (R5020: exactly one of the two) with
@@ -34,7 +35,11 @@
 //!   the source gives (total quantity, usage text) is sent, nothing is derived.
 //! - route RXR-1 (HL7 0162) through a `v2-0162` table to JP Core route codes.
 //! - category RXE-21 MERIT-9 処方区分 (`MR9P`: OHP 外来処方, OHI 院内処方 …).
-//! - department ORC-17, encounter class PV1-2 / ORC-29, prescriber ORC-12.
+//! - department ORC-17, encounter class PV1-2 / ORC-29 (contained Encounter),
+//!   prescriber ORC-12 → requester, a contained JP_Practitioner (id under the
+//!   site's 医療機関内医療者ID OID, name with its XCN-15 representation).
+//! - only the first TQ1 and RXR of a line are read; a further TQ1 is reported
+//!   (M113).
 //! - ORC-1 `CA` / `DC` / `OC`: cancelled at the source, withheld (M110).
 //!
 //! A line that cannot satisfy the profile's required elements (drug, RP
