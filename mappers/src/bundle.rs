@@ -123,7 +123,7 @@ pub fn patient(p: &PatientRecord, cfg: &SiteConfig, last_updated: &str) -> Patie
 /// The contained JP_Encounter, when the class is known: no class is ever guessed.
 /// Conditions and Observations without one are withheld by their mappers (R9013C,
 /// R9013O); an AllergyIntolerance is sent without an Encounter.
-fn encounter(class: Option<&Coding>) -> Option<fhir::model::Resource> {
+pub(crate) fn encounter(class: Option<&Coding>) -> Option<fhir::model::Resource> {
     let class = coding(class?);
     let e = Encounter {
         id: Some("encounter".into()),
@@ -144,7 +144,7 @@ fn encounter_ref(class: Option<&Coding>) -> Option<Box<Reference>> {
 
 /// The InstitutionNumber extension, plus the Department extension when the record
 /// has a mapped department (R9011, R9014).
-fn site_extensions(cfg: &SiteConfig, dept: Option<&Coding>) -> Vec<Extension> {
+pub(crate) fn site_extensions(cfg: &SiteConfig, dept: Option<&Coding>) -> Vec<Extension> {
     let mut extension = vec![institution(cfg)];
     if let Some(d) = dept {
         extension.push(department(d));

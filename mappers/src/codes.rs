@@ -160,6 +160,83 @@ pub const NO_DEPARTMENT: Code = Code::new(
     "no mapped department (ORC-17 through [departments]); JP-CLINS requires one, not submitted",
 );
 
+/// RXE-2 names no drug.
+pub const NO_DRUG: Code = Code::new(
+    "M100",
+    Warning,
+    "prescription line names no drug (RXE-2 empty); not exported",
+);
+/// Drug without a YJ or 一般名処方 code: NOCODED.
+pub const NOCODED: Code = Code::new(
+    "M101",
+    Info,
+    "drug has no YJ or 一般名処方 code: sent as NOCODED with its name",
+);
+/// Usage without a 電子処方箋用法 code: the CLINS dummy.
+pub const DUMMY_USAGE: Code = Code::new(
+    "M102",
+    Info,
+    "usage has no 電子処方箋用法 code: the CLINS dummy usage code is sent with its text",
+);
+/// No usage at all.
+pub const NO_USAGE: Code = Code::new(
+    "M103",
+    Warning,
+    "prescription line has no usage (TQ1-3); not exported",
+);
+/// No RP number.
+pub const NO_RP_NUMBER: Code = Code::new(
+    "M104",
+    Warning,
+    "prescription line has no RP number (ORC-4); not exported",
+);
+/// No order date.
+pub const NO_AUTHORED: Code = Code::new(
+    "M105",
+    Warning,
+    "prescription line has no order date (RXE-32 / ORC-9); not exported",
+);
+/// No start date.
+pub const NO_START: Code = Code::new(
+    "M106",
+    Warning,
+    "prescription line has no start date (TQ1-7); not exported",
+);
+/// 製剤量 / 原薬量 not stated.
+pub const DOSE_BASIS_UNKNOWN: Code = Code::new(
+    "M107",
+    Info,
+    "dose basis (製剤量 / 原薬量) not stated: the structured dose is left out, the dosage text keeps it",
+);
+/// An amount that is not a number.
+pub const BAD_AMOUNT: Code = Code::new("M108", Warning, "prescribed amount is not a number");
+/// TQ1-6 not in days.
+pub const BAD_DURATION: Code = Code::new(
+    "M109",
+    Warning,
+    "prescription duration (TQ1-6) is not a whole number of days",
+);
+/// A cancelled order.
+pub const CANCELLED: Code = Code::new(
+    "M110",
+    Info,
+    "prescription cancelled at the source (ORC-1 CA/DC/OC); not exported",
+);
+/// An amount without a unit.
+pub const NO_UNIT: Code = Code::new("M111", Warning, "prescribed amount has no unit; left out");
+/// A dose range.
+pub const DOSE_RANGE: Code = Code::new(
+    "M112",
+    Info,
+    "dose given as a range (RXE-3 to RXE-4): the structured dose is left out, the dosage text keeps it",
+);
+/// A further TQ1 for one line.
+pub const EXTRA_TIMING: Code = Code::new(
+    "M113",
+    Warning,
+    "prescription line has more than one TQ1: only the first is converted",
+);
+
 /// Every code of this module, for `docs/diagnostics.md`.
 pub const ALL: &[&Code] = &[
     &CONFIG_SYNTAX,
@@ -194,4 +271,18 @@ pub const ALL: &[&Code] = &[
     &NO_LAB_SET,
     &NO_ENCOUNTER_CLASS,
     &NO_DEPARTMENT,
+    &NO_DRUG,
+    &NOCODED,
+    &DUMMY_USAGE,
+    &NO_USAGE,
+    &NO_RP_NUMBER,
+    &NO_AUTHORED,
+    &NO_START,
+    &DOSE_BASIS_UNKNOWN,
+    &BAD_AMOUNT,
+    &BAD_DURATION,
+    &CANCELLED,
+    &NO_UNIT,
+    &DOSE_RANGE,
+    &EXTRA_TIMING,
 ];

@@ -4,7 +4,7 @@
 //!
 //! Layers:
 //! - [`config`]: the site configuration (`kakehashi.toml`) and its policies;
-//! - [`patient`], [`condition`], [`allergy`], [`observation`]: one parsed SS-MIX2
+//! - [`patient`], [`condition`], [`allergy`], [`observation`], [`medication`]: one parsed SS-MIX2
 //!   message → intermediate, FHIR-shaped [`record`]s with lineage, plus
 //!   diagnostics (`M…`, [`codes`]) and worklist entries for unmapped codes;
 //! - [`message`]: one message → every record it carries, by data type (or why none);
@@ -39,6 +39,7 @@ pub mod bundle;
 pub mod codes;
 pub mod condition;
 pub mod config;
+pub mod medication;
 pub mod message;
 pub mod observation;
 pub mod patient;

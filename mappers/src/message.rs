@@ -1,8 +1,10 @@
 //! One SS-MIX2 message → every record it carries, chosen by data type, so the
 //! caller can account for each message (mapped, or skipped with a reason).
 
-use crate::record::{AllergyRecord, ConditionRecord, ObservationRecord, PatientRecord};
-use crate::{Context, Input, Sink, allergy, condition, observation, patient};
+use crate::record::{
+    AllergyRecord, ConditionRecord, MedicationRecord, ObservationRecord, PatientRecord,
+};
+use crate::{Context, Input, Sink, allergy, condition, medication, observation, patient};
 
 /// What one message yielded.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -15,6 +17,8 @@ pub struct Mapped {
     pub allergies: Vec<AllergyRecord>,
     /// Lab results (OML-11).
     pub observations: Vec<ObservationRecord>,
+    /// Prescription lines (OMP-01; for documents and the NDJSON export, not a CLINS bundle).
+    pub medications: Vec<MedicationRecord>,
     /// Why nothing was mapped (a data type the 5 items do not come from).
     pub skipped: Option<&'static str>,
 }
@@ -28,7 +32,11 @@ pub fn map(ctx: &Context<'_>, input: &Input<'_>, data_type: &str, sink: &mut Sin
             m.allergies = al1_only(ctx, input, sink);
         }
         "ADT-61" => m.allergies = allergy::map(ctx, input, sink),
-        "OMP-01" | "OMP-12" => {
+        "OMP-01" => {
+            m.allergies = al1_only(ctx, input, sink);
+            m.medications = medication::map(ctx, input, sink);
+        }
+        "OMP-12" => {
             m.allergies = al1_only(ctx, input, sink);
             if m.allergies.is_empty() {
                 m.skipped = Some("prescriptions are not among the 5 items (documents only)");

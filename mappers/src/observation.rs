@@ -307,7 +307,7 @@ pub fn is_decimal(s: &str) -> bool {
 }
 
 /// Normalises a decimal for FHIR (`.5` → `0.5`, `+3` → `3`); the digits are kept exactly.
-fn decimal(s: &str) -> String {
+pub(crate) fn decimal(s: &str) -> String {
     let (sign, rest) = match s.strip_prefix('-') {
         Some(r) => ("-", r),
         None => ("", s.strip_prefix('+').unwrap_or(s)),

@@ -292,3 +292,87 @@ pub struct ObservationRecord {
     /// Lineage.
     pub lineage: Vec<Lineage>,
 }
+
+/// An amount with a MERIT-9 unit.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct MedQuantity {
+    /// Decimal text, as sent (normalised `.5` → `0.5`).
+    pub value: String,
+    /// Unit text (as sent, else the table's display).
+    pub unit: String,
+    /// Unit system (MERIT-9).
+    pub system: String,
+    /// Unit code.
+    pub code: String,
+    /// `table@version#row` when a table mapped a local unit.
+    pub table_row: Option<String>,
+}
+
+/// A prescriber (ORC-12 XCN).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Prescriber {
+    /// XCN-1 staff id.
+    pub id: String,
+    /// `family given` (XCN-2, XCN-3; half-width space).
+    pub name: String,
+    /// `IDE` / `SYL` from XCN-15 (HL7 0465 `I` / `P`), when sent.
+    pub representation: Option<&'static str>,
+}
+
+/// JP_MedicationRequest_eCS material: one prescribed drug line (RXE) of an
+/// OMP-01 order. Not submitted to JP-CLINS as a bundle (its bundle tag allows
+/// none); `submission` says whether a conforming resource can be built for the
+/// documents and the NDJSON export, and if not, why.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct MedicationRecord {
+    /// ORC-2 placer order number.
+    pub order_no: String,
+    /// ORC-4 RP number (依頼者グループ番号).
+    pub rp_number: String,
+    /// Position of the line among the RXEs of the same order and RP (1-based).
+    pub order_in_rp: u32,
+    /// RXE-15 処方箋番号.
+    pub prescription_no: Option<String>,
+    /// ORC-1 order control (NW, CA, …).
+    pub order_control: String,
+    /// authoredOn (RXE-32, else ORC-9).
+    pub authored_on: Option<String>,
+    /// medicationCodeableConcept: YJ / 一般名 (from tables) or NOCODED, then the code as sent; text = the name.
+    pub medication: Concept,
+    /// timing.code: 電子処方箋用法 (from tables) or the CLINS dummy, the JAMI code as sent; text = the usage text.
+    pub usage: Concept,
+    /// Dosage.text, assembled from the source's usage text and amounts.
+    pub dosage_text: String,
+    /// RXE-3 + RXE-5 dose per administration.
+    pub dose: Option<MedQuantity>,
+    /// RXE-4 maximum dose, when it differs from RXE-3 (kept in the text only).
+    pub dose_max: Option<String>,
+    /// doseAndRate.type (製剤量) when the unit makes it certain.
+    pub dose_type: Option<Coding>,
+    /// RXE-19 daily dose.
+    pub daily_dose: Option<MedQuantity>,
+    /// RXE-10 + RXE-11 total dispensed.
+    pub dispense: Option<MedQuantity>,
+    /// TQ1-6 days.
+    pub days: Option<String>,
+    /// TQ1-7 start.
+    pub start: Option<String>,
+    /// TQ1-8 end.
+    pub end: Option<String>,
+    /// RXR-1 route when mapped.
+    pub route: Option<Concept>,
+    /// RXE-21 MERIT-9 処方区分.
+    pub category: Vec<Coding>,
+    /// ORC-12 prescriber (staff, not patient data).
+    pub prescriber: Option<Prescriber>,
+    /// Department (ORC-17) when mapped.
+    pub department: Option<Coding>,
+    /// Class of the contained Encounter (v3 ActCode) when mapped.
+    pub encounter_class: Option<Coding>,
+    /// meta.tag.
+    pub tags: Vec<Tag>,
+    /// Exportable or why not.
+    pub submission: Option<Submission>,
+    /// Lineage.
+    pub lineage: Vec<Lineage>,
+}

@@ -10,6 +10,8 @@ use diagnostics::RenderOptions;
 use parsers::hl7::Hl7File;
 use terminologies::lookup::Index;
 
+mod prescriptions;
+
 const ROOT: &str = "golden/ssmix2/nho-sample/sampleData/";
 const ADT00: &str =
     "999/901/9999013/-/ADT-00/9999013_-_ADT-00_999999999999999_20111220224447339_-_1";
@@ -175,9 +177,12 @@ fn patient_from_adt00() {
 fn patient_with_unreviewed_tables_gets_gender_as_a_draft() {
     let cfg = config("allow_unreviewed = true");
     // The shipped gender table is reviewed: make an unreviewed copy.
-    let bytes = std::fs::read(repo().join("tables/table-v2-0001-to-administrativegender.sssom.tsv"))
-        .unwrap();
-    let text = String::from_utf8(bytes).unwrap().replace("\tapproved\t", "\tunreviewed\t");
+    let bytes =
+        std::fs::read(repo().join("tables/table-v2-0001-to-administrativegender.sssom.tsv"))
+            .unwrap();
+    let text = String::from_utf8(bytes)
+        .unwrap()
+        .replace("\tapproved\t", "\tunreviewed\t");
     let (table, d) = terminologies::table::parse_sssom(text.as_bytes());
     assert!(!d.has_errors(), "{d:?}");
     let t = Index::new(&[table]);
@@ -789,7 +794,9 @@ fn observations_from_oml11() {
     // PV1-2 `O` through the reviewed 0004 table: AMB, with its row.
     assert_eq!(codes_of(&sink), ["M051"]);
     assert_eq!(
-        tp.encounter_class.as_ref().and_then(|c| c.table_row.as_deref()),
+        tp.encounter_class
+            .as_ref()
+            .and_then(|c| c.table_row.as_deref()),
         Some("table-v2-0004-to-v3-actcode@1.0#r00001")
     );
     let (obs, _, _) = run(
@@ -883,17 +890,19 @@ fn every_sample_message_is_mapped_or_skipped_with_a_reason() {
             let produced = usize::from(m.patient.is_some())
                 + m.conditions.len()
                 + m.allergies.len()
-                + m.observations.len();
+                + m.observations.len()
+                + m.medications.len();
             assert!(
                 produced > 0 || m.skipped.is_some(),
                 "{rel}: nothing mapped and no reason"
             );
             lines.push(format!(
-                "{rel}: patient {} conditions {} allergies {} observations {} skipped {:?}",
+                "{rel}: patient {} conditions {} allergies {} observations {} medications {} skipped {:?}",
                 u8::from(m.patient.is_some()),
                 m.conditions.len(),
                 m.allergies.len(),
                 m.observations.len(),
+                m.medications.len(),
                 m.skipped
             ));
         }
@@ -962,19 +971,28 @@ fn observation_rules() {
     );
     assert!(sink.diagnostics.is_empty(), "{:?}", codes_of(&sink));
     assert_eq!(o.submission, Some(record::Submission::Submit));
-    assert_eq!(o.encounter_class.as_ref().map(|c| c.code.as_str()), Some("AMB"));
+    assert_eq!(
+        o.encounter_class.as_ref().map(|c| c.code.as_str()),
+        Some("AMB")
+    );
 
     // No class (no PV1-2, no ORC-29): no Encounter is guessed, the result is withheld (R9013O).
     let no_pv1 = Hl7File::parse_str(&f.text().replace("PV1|1|O\r", ""));
     let (obs, sink) = observations_of(&no_pv1, &cfg, &t);
     assert_eq!(codes_of(&sink), ["M070"]);
     assert_eq!(obs[0].encounter_class, None);
-    assert!(matches!(obs[0].submission, Some(record::Submission::Withheld(_))));
+    assert!(matches!(
+        obs[0].submission,
+        Some(record::Submission::Withheld(_))
+    ));
     // No mapped department: withheld (R9014).
     let no_dept = Hl7File::parse_str(&f.text().replace("01^内科^99XY1", "77^謎^99XY1"));
     let (obs, sink) = observations_of(&no_dept, &cfg, &t);
     assert_eq!(codes_of(&sink), ["M071"]);
-    assert!(matches!(obs[0].submission, Some(record::Submission::Withheld(_))));
+    assert!(matches!(
+        obs[0].submission,
+        Some(record::Submission::Withheld(_))
+    ));
 
     // Unknown local code: local kept, uncoded coding, M020 + worklist keyed with the specimen.
     let f = oul(
@@ -1046,13 +1064,14 @@ proptest::proptest! {
             let _ = condition::map(&ctx, &input, &mut sink);
             let _ = allergy::map(&ctx, &input, &mut sink);
             let _ = observation::map(&ctx, &input, &mut sink);
+            let _ = medication::map(&ctx, &input, &mut sink);
         }
     }
 
     /// Sample messages with one byte flipped still map without panicking.
     #[test]
-    fn sample_byte_flips(pos in 0usize..4000, b in proptest::prelude::any::<u8>(), which in 0usize..4) {
-        let rel = [ADT00, ADT61, PPR01, OML11][which];
+    fn sample_byte_flips(pos in 0usize..4000, b in proptest::prelude::any::<u8>(), which in 0usize..5) {
+        let rel = [ADT00, ADT61, PPR01, OML11, prescriptions::OMP01][which];
         let mut raw = std::fs::read(repo().join(ROOT).join(rel)).unwrap();
         if !raw.is_empty() {
             let i = pos % raw.len();
@@ -1070,6 +1089,7 @@ proptest::proptest! {
             let _ = condition::map(&ctx, &input, &mut sink);
             let _ = allergy::map(&ctx, &input, &mut sink);
             let _ = observation::map(&ctx, &input, &mut sink);
+            let _ = medication::map(&ctx, &input, &mut sink);
         }
     }
 }
