@@ -87,6 +87,11 @@ fn one(ctx: &Context<'_>, input: &Input<'_>, seg: &Segment<'_>, sink: &mut Sink)
     // Code.
     let sent = cwe(seg, 3);
     a.code.text = sent.text.clone();
+    a.source_key = if sent.code.is_empty() {
+        format!("text:{}", sent.text)
+    } else {
+        format!("{}|{}", sent.name, sent.code)
+    };
     a.lineage
         .push(input.lineage("AllergyIntolerance.code", seg, &format!("{id}-3")));
     let jfagy = allergen(ctx, input, seg, &sent, sink);

@@ -8,6 +8,7 @@
 //!   message → intermediate, FHIR-shaped [`record`]s with lineage, plus
 //!   diagnostics (`M…`, [`codes`]) and worklist entries for unmapped codes;
 //! - [`message`]: one message → every record it carries, by data type (or why none);
+//! - [`assemble`]: one patient's messages → current versions → submission units;
 //! - [`unit`](mod@unit): submission units and their R2152 bundle identifier;
 //! - [`bundle`]: records → JP_Patient_eCS, JP_Condition_eCS,
 //!   JP_AllergyIntolerance_eCS, JP_Observation_LabResult_eCS (fhirbolt R4 types)
@@ -35,6 +36,7 @@
 #![deny(missing_docs)]
 
 pub mod allergy;
+pub mod assemble;
 pub mod bundle;
 pub mod codes;
 pub mod condition;

@@ -186,6 +186,9 @@ pub struct ConditionRecord {
 pub struct AllergyRecord {
     /// IAM-1 / AL1-1 set id.
     pub set_id: String,
+    /// The allergen as sent (`<v2 system>|<code>`, or `text:<name>` when uncoded):
+    /// the identity under which allergies from several messages are merged.
+    pub source_key: String,
     /// `medication` / `food` / `environment` / `biologic`.
     pub category: Option<Coding>,
     /// code: J-FAGY coding (or the dummy) + the allergen as sent (kept as a local coding) + text.
