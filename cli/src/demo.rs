@@ -1,41 +1,60 @@
-//! `kakehashi demo`: the main job on the bundled sample data. For now it inspects
-//! the bundled SS-MIX2 sample storage (conversion arrives with the mappers).
+//! `kakehashi demo [--out DIR]`: the main job on the bundled sample data. Converts
+//! the bundled SS-MIX2 sample storage (NHO sample, Apache-2.0) with the repository's
+//! `kakehashi.toml` and demo tables, exactly as `kakehashi convert` would, and
+//! prints where the bundles, the plan and the run report are.
 
 use crate::walk::bundled_storage;
-use crate::{CmdResult, Context, inspect};
+use crate::{CmdResult, Context, EXIT_USAGE, convert};
+use std::path::{Path, PathBuf};
 
 /// Arguments of `demo`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Print JSON Lines instead of the summary.
-    #[arg(long)]
-    pub json: bool,
+    /// Output folder.
+    #[arg(long, default_value = "kakehashi-demo")]
+    pub out: PathBuf,
+    /// Worker threads (0 = the machine's parallelism).
+    #[arg(long, default_value_t = 0)]
+    pub jobs: usize,
+}
+
+/// `path` relative to the working directory when it lies below it.
+fn shown(path: &Path, cwd: &Path) -> PathBuf {
+    match (path.canonicalize(), cwd.canonicalize()) {
+        (Ok(s), Ok(c)) => s.strip_prefix(&c).map(|r| r.to_path_buf()).unwrap_or(s),
+        (Ok(s), Err(_)) => s,
+        (Err(_), _) => path.to_path_buf(),
+    }
 }
 
 /// Runs `demo`.
 pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
-    let storage = bundled_storage();
-    // Show the storage relative to the working directory when it lies below it.
-    let shown = match (storage.canonicalize(), ctx.cwd.canonicalize()) {
-        (Ok(s), Ok(c)) => s.strip_prefix(&c).map(|r| r.to_path_buf()).unwrap_or(s),
-        (Ok(s), Err(_)) => s,
-        (Err(_), _) => storage.clone(),
-    };
+    let storage = shown(&bundled_storage(), &ctx.cwd);
+    let config = shown(
+        &crate::walk::repository_root().join("kakehashi.toml"),
+        &ctx.cwd,
+    );
     writeln!(
         ctx.stdout,
-        "kakehashi demo: inspecting the bundled SS-MIX2 sample storage (NHO sample, Apache-2.0)\n"
+        "kakehashi demo: converting the bundled SS-MIX2 sample storage (NHO sample, Apache-2.0)\n\
+         storage: {}\nconfig:  {}\n",
+        storage.display(),
+        config.display()
     )?;
     // The sample holds intentionally broken files, so input errors are expected;
-    // the demo itself succeeds when it could read everything.
-    let code = inspect::run(
-        inspect::Args {
-            paths: vec![shown],
-            json: args.json,
+    // the demo itself succeeds when it could read everything and wrote its outputs.
+    let code = convert::run(
+        convert::Args {
+            storage,
+            config,
+            out: args.out,
+            as_of: None,
+            jobs: args.jobs,
             show_phi: false,
         },
         ctx,
     )?;
-    Ok(if code == crate::EXIT_USAGE {
+    Ok(if code == EXIT_USAGE {
         code
     } else {
         crate::EXIT_OK

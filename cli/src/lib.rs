@@ -76,6 +76,8 @@ impl From<io::Error> for Failure {
 
 type CmdResult = Result<u8, Failure>;
 
+mod codes;
+mod convert;
 mod demo;
 mod inspect;
 mod inspect_uke;
@@ -102,6 +104,8 @@ enum Command {
     Inspect(inspect::Args),
     /// Validate FHIR JSON resources and Bundles against the vendored JP profiles.
     Validate(validate::Args),
+    /// Convert SS-MIX2 storage to validated JP-CLINS bundles (+ NDJSON, lineage, plan, run report).
+    Convert(convert::Args),
     /// Run the main job on the bundled sample data.
     Demo(demo::Args),
     /// Generate synthetic test data.
@@ -127,6 +131,7 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(fhir::validate::codes::ALL);
     all.extend(fhir::model::codes::ALL);
     all.extend(mappers::codes::ALL);
+    all.extend(codes::ALL);
     all.sort_by_key(|c| c.id);
     all
 }
@@ -155,6 +160,7 @@ where
         Command::Tables(a) => tables::run(a, ctx),
         Command::Inspect(a) => inspect::run(a, ctx),
         Command::Validate(a) => validate::run(a, ctx),
+        Command::Convert(a) => convert::run(a, ctx),
         Command::Demo(a) => demo::run(a, ctx),
         Command::Synth(SynthCommand::Ssmix2(args)) => synth_ssmix2::run(args, ctx),
         Command::Synth(SynthCommand::Uke(args)) => synth_uke::run(args, ctx),

@@ -48,7 +48,15 @@ pub struct Args {
     pub paths: Vec<PathBuf>,
 }
 
-fn load(set_name: &str) -> Result<Conformance, Failure> {
+/// Loads a named package set's conformance resources from the vendored packages.
+pub(crate) fn load(set_name: &str) -> Result<Conformance, Failure> {
+    let pkgs = load_packages(set_name)?;
+    let refs: Vec<&Package> = pkgs.iter().collect();
+    Ok(Conformance::load(&refs))
+}
+
+/// The packages of a named set, in the set's order.
+pub(crate) fn load_packages(set_name: &str) -> Result<Vec<Package>, Failure> {
     let Some(set) = package_set(set_name) else {
         let names: Vec<_> = PACKAGE_SETS.iter().map(|s| s.name).collect();
         return Err(Failure(format!(
@@ -85,7 +93,7 @@ fn load(set_name: &str) -> Result<Conformance, Failure> {
             spec.version.unwrap_or("(any version)")
         ))
     })?;
-    Ok(Conformance::load(&pkgs))
+    Ok(pkgs.into_iter().cloned().collect())
 }
 
 fn collect(

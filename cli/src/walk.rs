@@ -153,7 +153,12 @@ impl Iterator for Walk {
 
 /// The bundled sample storage (NHO SS-MIX2 sample, Apache-2.0).
 pub fn bundled_storage() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../golden/ssmix2/nho-sample/sampleData")
+    repository_root().join("golden/ssmix2/nho-sample/sampleData")
+}
+
+/// The repository the binary was built from (bundled data and `kakehashi.toml`).
+pub fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// The vendored FHIR packages: the repository's `vendor/fhir-profiles`. Every

@@ -126,11 +126,16 @@ pub fn assemble(local_id: &str, messages: Vec<SourceMessage>) -> Assembled {
     for idx in groups.values() {
         let newest = idx.iter().copied().max_by(|&a, &b| {
             let (x, y) = (&messages[a], &messages[b]);
-            (x.written_at.as_str(), flag_rank(x.condition), x.file.as_str()).cmp(&(
-                y.written_at.as_str(),
-                flag_rank(y.condition),
-                y.file.as_str(),
-            ))
+            (
+                x.written_at.as_str(),
+                flag_rank(x.condition),
+                x.file.as_str(),
+            )
+                .cmp(&(
+                    y.written_at.as_str(),
+                    flag_rank(y.condition),
+                    y.file.as_str(),
+                ))
         });
         let Some(newest) = newest else { continue };
         let deleted = messages[newest].condition == ConditionFlag::Deleted;

@@ -40,6 +40,27 @@ const REPRESENTATION_EXT: &str =
 const BUNDLE_TYPE_TAG: &str = "http://jpfhir.jp/fhir/clins/CodeSystem/BundleResourceType_CS";
 const INDICATION_TAG: &str = "http://jpfhir.jp/fhir/clins/CodeSystem/JP_ehrshrs_indication";
 
+/// The Patient entry's fullUrl in the bundle `ident` (UUID v5 of the identifier).
+pub fn patient_url(ident: &str) -> String {
+    id::urn_uuid(&[ident.as_bytes(), b"Patient"])
+}
+
+/// A Condition's fullUrl in the bundle `ident` (its problem id).
+pub fn condition_url(ident: &str, c: &ConditionRecord) -> String {
+    id::urn_uuid(&[ident.as_bytes(), c.problem_id.as_bytes()])
+}
+
+/// The fullUrl of the `i`-th allergy of the bundle `ident`.
+pub fn allergy_url(ident: &str, i: usize, a: &AllergyRecord) -> String {
+    let n = i.to_string();
+    id::urn_uuid(&[ident.as_bytes(), n.as_bytes(), a.set_id.as_bytes()])
+}
+
+/// An Observation's fullUrl in the bundle `ident` (order number + OBX-1).
+pub fn observation_url(ident: &str, o: &ObservationRecord) -> String {
+    id::urn_uuid(&[ident.as_bytes(), o.order_no.as_bytes(), o.set_id.as_bytes()])
+}
+
 fn coding(c: &Coding) -> fhir::model::types::Coding {
     build::coding(
         &c.system,
@@ -259,14 +280,14 @@ pub fn lab_report(
     observations: &[ObservationRecord],
 ) -> Bundle {
     let ident = unit.bundle_identifier(&cfg.institution_number, year);
-    let patient_url = id::urn_uuid(&[ident.as_bytes(), b"Patient"]);
+    let patient_url = patient_url(&ident);
     let mut entry = vec![build::bundle_entry(
         &patient_url,
         patient(patient_rec, cfg, timestamp),
     )];
     for o in observations {
         if let Some(obs) = observation(o, cfg, &patient_url, timestamp) {
-            let url = id::urn_uuid(&[ident.as_bytes(), o.order_no.as_bytes(), o.set_id.as_bytes()]);
+            let url = observation_url(&ident, o);
             entry.push(build::bundle_entry(&url, obs));
         }
     }
@@ -364,7 +385,7 @@ pub fn conditions(
     records: &[ConditionRecord],
 ) -> Bundle {
     let ident = unit.bundle_identifier(&cfg.institution_number, year);
-    let patient_url = id::urn_uuid(&[ident.as_bytes(), b"Patient"]);
+    let patient_url = patient_url(&ident);
     let mut entry = vec![build::bundle_entry(
         &patient_url,
         patient(patient_rec, cfg, timestamp),
@@ -374,7 +395,7 @@ pub fn conditions(
         .filter(|c| crate::condition::in_reporting_window(c, as_of))
     {
         if let Some(r) = condition(c, cfg, &patient_url, timestamp) {
-            let url = id::urn_uuid(&[ident.as_bytes(), c.problem_id.as_bytes()]);
+            let url = condition_url(&ident, c);
             entry.push(build::bundle_entry(&url, r));
         }
     }
@@ -483,15 +504,14 @@ pub fn allergies(
     records: &[AllergyRecord],
 ) -> Bundle {
     let ident = unit.bundle_identifier(&cfg.institution_number, year);
-    let patient_url = id::urn_uuid(&[ident.as_bytes(), b"Patient"]);
+    let patient_url = patient_url(&ident);
     let mut entry = vec![build::bundle_entry(
         &patient_url,
         patient(patient_rec, cfg, timestamp),
     )];
     for (i, a) in records.iter().enumerate() {
         if let Some(r) = allergy(a, cfg, &patient_url, timestamp) {
-            let n = i.to_string();
-            let url = id::urn_uuid(&[ident.as_bytes(), n.as_bytes(), a.set_id.as_bytes()]);
+            let url = allergy_url(&ident, i, a);
             entry.push(build::bundle_entry(&url, r));
         }
     }

@@ -39,7 +39,7 @@ pub fn map(ctx: &Context<'_>, input: &Input<'_>, data_type: &str, sink: &mut Sin
         "OMP-12" => {
             m.allergies = al1_only(ctx, input, sink);
             if m.allergies.is_empty() {
-                m.skipped = Some("prescriptions are not among the 5 items (documents only)");
+                m.skipped = Some("injection administrations (OMP-12) are not converted");
             }
         }
         "PPR-01" => m.conditions = condition::map(ctx, input, sink),

@@ -1,13 +1,19 @@
 //! The golden-test harness: one [`check`] per case, one test that walks `golden/`.
 //!
-//! A case is a folder under `golden/` holding a file named `cmd`. Its first line is
-//! a `kakehashi` command line (arguments separated by spaces; paths relative to the
-//! case folder). The harness runs it in-process through [`cli::run`] with the case
-//! folder as working directory and compares:
+//! A case is a folder under `golden/` holding a file named `cmd`. Each non-empty
+//! line not starting with `#` is a `kakehashi` command line (arguments separated by
+//! spaces; paths relative to the case folder). The harness runs them in order,
+//! in-process through [`cli::run`], with the case folder as working directory and
+//! compares:
 //!
-//! - standard output with `expected.out`,
-//! - the exit code with `expected.exit` (one number),
-//! - standard error with `expected.err` when that file exists.
+//! - standard output with `expected.out` (with several commands, each command's
+//!   output follows a `$ <command>` line),
+//! - the exit code with `expected.exit` (one number per command),
+//! - standard error with `expected.err` when that file exists,
+//! - when the case has an `expected/` folder: every file the commands wrote under
+//!   `actual/` with the file of the same path under `expected/` (both ways; files
+//!   ending in `.sqlite` are state, not output, and are skipped). `actual/` is
+//!   removed before the commands run.
 //!
 //! With `UPDATE_EXPECT=1` the expected files are rewritten instead (review the diff
 //! before committing; CI never sets it). Input files of a case may sit anywhere in
@@ -51,35 +57,122 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 /// The outcome of running one case.
 #[derive(Debug)]
 pub struct Outcome {
-    /// Exit code.
-    pub exit: u8,
+    /// Exit codes, one per command, space-separated.
+    pub exit: String,
     /// Standard output.
     pub stdout: String,
     /// Standard error.
     pub stderr: String,
 }
 
-/// Runs the case's command line in-process.
+/// The command lines of a case.
+fn command_lines(cmd: &str) -> Vec<&str> {
+    cmd.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+}
+
+/// Runs the case's command lines in-process.
 pub fn run_case(case: &Path) -> Result<Outcome, String> {
     let cmd = fs::read_to_string(case.join("cmd")).map_err(|e| format!("cmd: {e}"))?;
-    let line = cmd.lines().next().unwrap_or("").trim();
-    let mut args = vec!["kakehashi".to_owned()];
-    args.extend(line.split_whitespace().map(str::to_owned));
+    let lines = command_lines(&cmd);
+    let actual = case.join("actual");
+    if actual.exists() {
+        fs::remove_dir_all(&actual).map_err(|e| format!("actual/: {e}"))?;
+    }
     let mut stdout = Vec::new();
     let mut stderr = Vec::new();
-    let exit = {
+    let mut exits = Vec::new();
+    for line in &lines {
+        if lines.len() > 1 {
+            stdout.extend_from_slice(format!("$ {line}\n").as_bytes());
+        }
+        let mut args = vec!["kakehashi".to_owned()];
+        args.extend(line.split_whitespace().map(str::to_owned));
         let mut ctx = cli::Context {
             cwd: case.to_path_buf(),
             stdout: &mut stdout,
             stderr: &mut stderr,
         };
-        cli::run(args, &mut ctx)
-    };
+        exits.push(cli::run(args, &mut ctx).to_string());
+    }
     Ok(Outcome {
-        exit,
+        exit: exits.join(" "),
         stdout: String::from_utf8(stdout).map_err(|e| format!("stdout is not UTF-8: {e}"))?,
         stderr: String::from_utf8(stderr).map_err(|e| format!("stderr is not UTF-8: {e}"))?,
     })
+}
+
+/// Every file under `dir`, as paths relative to it, sorted (`.sqlite` skipped).
+fn tree(dir: &Path) -> Vec<PathBuf> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else if p.extension().is_none_or(|x| x != "sqlite")
+                && let Ok(rel) = p.strip_prefix(root)
+            {
+                out.push(rel.to_path_buf());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Compares `actual/` with `expected/` (or copies it over with `update`).
+fn compare_trees(case: &Path, update: bool, problems: &mut Vec<String>) {
+    let (actual, expected) = (case.join("actual"), case.join("expected"));
+    if update {
+        if expected.exists()
+            && let Err(e) = fs::remove_dir_all(&expected)
+        {
+            problems.push(format!("expected/: cannot clear: {e}"));
+            return;
+        }
+        for rel in tree(&actual) {
+            let to = expected.join(&rel);
+            let copied = to
+                .parent()
+                .map_or(Ok(()), fs::create_dir_all)
+                .and_then(|_| fs::copy(actual.join(&rel), &to).map(|_| ()));
+            if let Err(e) = copied {
+                problems.push(format!("expected/{}: cannot write: {e}", rel.display()));
+            }
+        }
+        return;
+    }
+    let (a, e) = (tree(&actual), tree(&expected));
+    for rel in e.iter().filter(|r| !a.contains(r)) {
+        problems.push(format!("actual/{} was not written", rel.display()));
+    }
+    for rel in &a {
+        let name = rel.display();
+        let Ok(got) = fs::read(actual.join(rel)) else {
+            problems.push(format!("actual/{name}: unreadable"));
+            continue;
+        };
+        match fs::read(expected.join(rel)) {
+            Err(_) => problems.push(format!(
+                "actual/{name} is not expected (run with UPDATE_EXPECT=1)"
+            )),
+            Ok(want) if want != got => problems.push(format!(
+                "actual/{name} differs from expected/{name}:\n{}",
+                first_difference(
+                    &String::from_utf8_lossy(&want),
+                    &String::from_utf8_lossy(&got)
+                )
+            )),
+            Ok(_) => {}
+        }
+    }
 }
 
 /// Checks one case; returns a description of every mismatch (empty when it passes).
@@ -106,6 +199,9 @@ pub fn check(case: &Path, update: bool) -> Vec<String> {
         update,
         &mut problems,
     );
+    if case.join("expected").is_dir() || (update && case.join("actual").is_dir()) {
+        compare_trees(case, update, &mut problems);
+    }
     let err_required = case.join("expected.err").exists();
     compare(
         case,
@@ -173,6 +269,32 @@ pub fn first_difference(expected: &str, actual: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_lines_skip_comments_and_blanks() {
+        assert_eq!(
+            command_lines("# setup\ninspect a\n\n  convert b --out actual  \n"),
+            ["inspect a", "convert b --out actual"]
+        );
+    }
+
+    #[test]
+    fn trees_compare_both_ways() {
+        let dir = std::env::temp_dir().join(format!("kakehashi-tree-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("actual/x")).unwrap();
+        fs::create_dir_all(dir.join("expected/x")).unwrap();
+        fs::write(dir.join("actual/x/a.json"), "1").unwrap();
+        fs::write(dir.join("expected/x/a.json"), "2").unwrap();
+        fs::write(dir.join("expected/b.txt"), "b").unwrap();
+        fs::write(dir.join("actual/state.sqlite"), "s").unwrap();
+        let mut p = Vec::new();
+        compare_trees(&dir, false, &mut p);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].contains("b.txt was not written"));
+        assert!(p[1].contains("x/a.json differs"));
+        let _ = fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn first_difference_names_the_line() {

@@ -30,7 +30,7 @@ fn the_shipped_example_parses() {
     let c = SiteConfig::parse(text).unwrap();
     assert_eq!(c.institution_number, "2213456789");
     assert_eq!(c.site, "nho-sample");
-    assert_eq!(c.policy.as_of.as_deref(), Some("20111231"));
+    assert_eq!(c.policy.as_of.as_deref(), Some("20261123"));
     assert_eq!(c.department("01").map(|d| d.code.as_str()), Some("01"));
     assert_eq!(c.tables.len(), 10);
 }

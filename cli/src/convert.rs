@@ -1,0 +1,1039 @@
+//! `kakehashi convert STORAGE --config kakehashi.toml --out DIR [--as-of DATE] [--jobs N]`:
+//! SS-MIX2 storage → validated JP_Bundle_CLINS submission units.
+//!
+//! Per patient (in parallel; output in patient order, so the bytes do not depend
+//! on the thread count): read and map every message file
+//! ([`mappers::message::map`]), keep the current versions and group the records
+//! into units ([`mappers::assemble`]), build each unit's bundle, validate it in
+//! process against the `clins` package set (with the errata file), and write it:
+//!
+//! ```text
+//! DIR/bundles/<unit>.json            valid bundles (the full current state)
+//! DIR/quarantine/<unit>.json         invalid bundles, each with
+//! DIR/quarantine/<unit>.outcome.json its OperationOutcome
+//! DIR/ndjson/<Type>.ndjson           every submitted resource (Bulk Data NDJSON),
+//!                                    MedicationRequests included
+//! DIR/lineage.jsonl                  resource → source file, segment, field, table rows (PHI)
+//! DIR/diagnostics.jsonl              every diagnostic (PHI masked unless --show-phi)
+//! DIR/plan.tsv                       what to send: create / replace / unchanged / delete
+//! DIR/report.json                    the run report: every file, message and record accounted for
+//! ```
+//!
+//! The summary printed on stdout says first which safety policies applied.
+
+use crate::walk::{Step, Walk};
+use crate::{CmdResult, Context, EXIT_INPUT_ERRORS, EXIT_OK, EXIT_USAGE, Failure};
+use diagnostics::{Diagnostic, Diagnostics, Location, RenderOptions, Severity};
+use fhir::errata::Errata;
+use fhir::model::IntoResource;
+use fhir::validate::Validator;
+use mappers::assemble::{self, Fate, SourceMessage, Unit};
+use mappers::config::SiteConfig;
+use mappers::record::{Coding, Lineage, Submission};
+use mappers::unit::UnitKey;
+use mappers::{LabSets, Sink, bundle};
+use parsers::ssmix2;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use terminologies::lookup::Index;
+
+/// Arguments of `convert`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// SS-MIX2 standardized storage root (or a folder of message files).
+    pub storage: PathBuf,
+    /// Site configuration.
+    #[arg(long, default_value = "kakehashi.toml")]
+    pub config: PathBuf,
+    /// Output folder (its bundles/, quarantine/ and ndjson/ are rewritten).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The date the data is judged on (insurance validity, the 5-year window, the
+    /// identifier year), `YYYY-MM-DD`; overrides `policy.as_of`. Never the clock.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Worker threads (0 = the machine's parallelism). Output does not depend on it.
+    #[arg(long, default_value_t = 0)]
+    pub jobs: usize,
+    /// Show protected health information in diagnostics.
+    #[arg(long)]
+    pub show_phi: bool,
+}
+
+/// A unit this run would submit (for the plan).
+struct Observed {
+    unit_id: String,
+    identifier: String,
+    resource_type: String,
+    /// 被保険者個人識別子 (PHI: printed only in the plan file).
+    member_id: String,
+    /// SHA-1 of the bundle bytes.
+    hash: String,
+}
+
+/// The plan of a run without a ledger: every unit is new. TSV sorted by unit.
+fn plan_all_new(observed: &[Observed]) -> (String, String) {
+    let mut rows: Vec<&Observed> = observed.iter().collect();
+    rows.sort_by(|a, b| a.unit_id.cmp(&b.unit_id));
+    let mut text = String::from("action\tunit\tidentifier\tresource_type\tmember_id\tsha1\n");
+    for o in &rows {
+        text.push_str(&format!(
+            "create\t{}\t{}\t{}\t{}\t{}\n",
+            o.unit_id, o.identifier, o.resource_type, o.member_id, o.hash
+        ));
+    }
+    (text, format!("create {}", rows.len()))
+}
+
+/// Everything a worker needs, shared read-only.
+struct Shared<'a> {
+    config: &'a SiteConfig,
+    index: &'a Index,
+    lab_sets: &'a LabSets,
+    conformance: &'a fhir::conformance::Conformance,
+    errata: &'a Errata,
+    as_of: &'a str,
+    years: &'a BTreeMap<String, u16>,
+    default_year: u16,
+}
+
+/// One patient's files.
+struct PatientJob {
+    files: Vec<crate::walk::Entry>,
+}
+
+/// A unit's outcome.
+struct UnitOut {
+    unit_id: String,
+    resource_type: &'static str,
+    member_id: String,
+    bytes: Vec<u8>,
+    /// `None` when valid.
+    outcome: Option<Vec<u8>>,
+}
+
+/// What one patient produced.
+#[derive(Default)]
+struct PatientOut {
+    diagnostics: Diagnostics,
+    files: usize,
+    unreadable: usize,
+    empty_files: usize,
+    messages: BTreeMap<String, usize>,
+    records: BTreeMap<(String, String), usize>,
+    units: Vec<UnitOut>,
+    empty_units: BTreeMap<String, usize>,
+    ndjson: BTreeMap<&'static str, Vec<String>>,
+    lineage: Vec<String>,
+    /// Units the ledger knows that this run saw (for the plan), with their member id.
+    observed: Vec<Observed>,
+}
+
+impl PatientOut {
+    fn message(&mut self, outcome: &str) {
+        *self.messages.entry(outcome.to_owned()).or_default() += 1;
+    }
+    fn record(&mut self, kind: &str, outcome: &str, n: usize) {
+        if n > 0 {
+            *self
+                .records
+                .entry((kind.to_owned(), outcome.to_owned()))
+                .or_default() += n;
+        }
+    }
+}
+
+fn read_config(ctx: &mut Context<'_>, path: &Path) -> Result<(SiteConfig, PathBuf), Failure> {
+    let full = ctx.resolve(path);
+    let text = std::fs::read_to_string(&full).map_err(|e| Failure::io(path, e))?;
+    match SiteConfig::parse(&text) {
+        Ok(c) => Ok((c, full.parent().map(Path::to_path_buf).unwrap_or_default())),
+        Err(d) => {
+            let mut d = *d;
+            d.location.file = Some(path.display().to_string());
+            Err(Failure(format!(
+                "site configuration is not usable:\n{}",
+                d.render_human(RenderOptions::default())
+            )))
+        }
+    }
+}
+
+fn load_tables(
+    config: &SiteConfig,
+    base: &Path,
+) -> Result<(Index, Vec<String>, Diagnostics), Failure> {
+    let mut tables = Vec::new();
+    let mut versions = Vec::new();
+    let mut diags = Diagnostics::default();
+    for rel in &config.tables {
+        let p = base.join(rel);
+        let bytes = std::fs::read(&p).map_err(|e| Failure::io(Path::new(rel), e))?;
+        let (t, mut d) = terminologies::table::parse_sssom(&bytes);
+        d.set_file(rel);
+        if d.has_errors() {
+            let text: Vec<String> = d
+                .iter()
+                .filter(|x| x.code.severity == Severity::Error)
+                .map(|x| x.render_human(RenderOptions::default()))
+                .collect();
+            return Err(Failure(format!(
+                "table {rel} has errors (run `kakehashi tables check`):\n{}",
+                text.join("\n")
+            )));
+        }
+        diags.extend(d);
+        versions.push(format!("{}@{}", t.meta.id, t.meta.version));
+        tables.push(t);
+    }
+    Ok((Index::new(&tables), versions, diags))
+}
+
+/// The patient a file belongs to: its storage folder (`aaa/bbb/<id>`), else the
+/// id in its SS-MIX2 name, else the file itself.
+fn patient_key(components: &[String]) -> String {
+    if components.len() >= 4 {
+        return components[..3].join("/");
+    }
+    let name = components.last().map(String::as_str).unwrap_or_default();
+    match name.split('_').next() {
+        Some(id) if name.split('_').count() == 7 => id.to_owned(),
+        _ => name.to_owned(),
+    }
+}
+
+/// Runs `convert`.
+pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
+    let (config, base) = read_config(ctx, &args.config)?;
+    let as_of_given = args.as_of.clone().or_else(|| config.policy.as_of.clone());
+    let Some(as_of) = as_of_given
+        .as_deref()
+        .and_then(mappers::config::parse_iso_date)
+        .or_else(|| {
+            as_of_given
+                .as_deref()
+                .filter(|s| s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()))
+                .map(str::to_owned)
+        })
+    else {
+        return Err(Failure(
+            "no as-of date: give --as-of YYYY-MM-DD or set policy.as_of in the configuration"
+                .into(),
+        ));
+    };
+    let default_year: u16 = as_of.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
+    let (index, table_versions, table_diags) = load_tables(&config, &base)?;
+    let packages = crate::validate::load_packages("clins")?;
+    let refs: Vec<&fhir::package::Package> = packages.iter().collect();
+    let conformance = fhir::conformance::Conformance::load(&refs);
+    let clins_pkg = packages
+        .iter()
+        .find(|p| p.name.to_ascii_lowercase().contains("clins"))
+        .ok_or_else(|| Failure("the clins package set has no JP-CLINS package".into()))?;
+    let (lab_sets, lab_diags) = LabSets::from_package(clins_pkg);
+    let errata = Errata::builtin().map_err(|e| Failure(format!("errata file: {e}")))?;
+
+    // Output folders: the managed ones are rewritten.
+    let out = ctx.resolve(&args.out);
+    for sub in ["bundles", "quarantine", "ndjson"] {
+        let d = out.join(sub);
+        if d.exists() {
+            std::fs::remove_dir_all(&d).map_err(|e| Failure::io(&d, e))?;
+        }
+        std::fs::create_dir_all(&d).map_err(|e| Failure::io(&d, e))?;
+    }
+
+    // Inputs, grouped by patient (the walk is sorted, so is the grouping).
+    let shown = args.storage.display().to_string();
+    let mut jobs: BTreeMap<String, Vec<crate::walk::Entry>> = BTreeMap::new();
+    let mut io_failed = false;
+    for step in Walk::new(ctx.resolve(&args.storage), &shown) {
+        match step {
+            Step::File(e) => jobs.entry(patient_key(&e.components)).or_default().push(e),
+            Step::Extended(_) => {}
+            Step::Error(path, e) => {
+                writeln!(ctx.stderr, "kakehashi: {path}: {e}")?;
+                io_failed = true;
+            }
+        }
+    }
+    let jobs: Vec<PatientJob> = jobs
+        .into_values()
+        .map(|files| PatientJob { files })
+        .collect();
+
+    let years: BTreeMap<String, u16> = BTreeMap::new();
+    let shared = Shared {
+        config: &config,
+        index: &index,
+        lab_sets: &lab_sets,
+        conformance: &conformance,
+        errata: &errata,
+        as_of: &as_of,
+        years: &years,
+        default_year,
+    };
+    let threads = if args.jobs == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    } else {
+        args.jobs
+    };
+    let opts = RenderOptions {
+        show_phi: args.show_phi,
+    };
+
+    let mut writer = Writer::new(&out, opts)?;
+    writer.diagnostics(&table_diags)?;
+    writer.diagnostics(&lab_diags)?;
+    run_parallel(&jobs, threads, &shared, |p| writer.patient(p))?;
+    let plan_input = std::mem::take(&mut writer.observed);
+    let (plan_text, summary) = plan_all_new(&plan_input);
+    std::fs::write(out.join("plan.tsv"), &plan_text).map_err(|e| Failure::io(&out, e))?;
+    let provenance = Validator::new(&conformance)
+        .with_errata(&errata)
+        .provenance();
+    let report = writer.finish(
+        &config,
+        &as_of,
+        &table_versions,
+        &lab_sets,
+        &provenance,
+        &summary,
+        jobs.len(),
+    )?;
+
+    // Summary.
+    let shown_out = args.out.display().to_string();
+    for note in config.report_notes() {
+        writeln!(ctx.stdout, "note: {note}")?;
+    }
+    writeln!(ctx.stdout, "{}", report_lines(&report).join("\n"))?;
+    writeln!(ctx.stdout, "plan: {summary} ({shown_out}/plan.tsv)")?;
+    writeln!(
+        ctx.stdout,
+        "outputs: {shown_out}/bundles, {shown_out}/quarantine, {shown_out}/ndjson, {shown_out}/report.json, {shown_out}/lineage.jsonl (holds PHI), {shown_out}/diagnostics.jsonl"
+    )?;
+    let quarantined = report["units"]["quarantined"].as_u64().unwrap_or(0);
+    Ok(if io_failed {
+        EXIT_USAGE
+    } else if quarantined > 0 || report["diagnostics"]["error"].as_u64().unwrap_or(0) > 0 {
+        EXIT_INPUT_ERRORS
+    } else {
+        EXIT_OK
+    })
+}
+
+/// Processes patients on `threads` workers and hands each result to `sink` in
+/// patient order (a reorder buffer), so output bytes do not depend on scheduling.
+fn run_parallel(
+    jobs: &[PatientJob],
+    threads: usize,
+    shared: &Shared<'_>,
+    mut sink: impl FnMut(PatientOut) -> Result<(), Failure>,
+) -> Result<(), Failure> {
+    let next = AtomicUsize::new(0);
+    let threads = threads.clamp(1, jobs.len().max(1));
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, PatientOut)>(threads * 4);
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let next = &next;
+            scope.spawn(move || {
+                let validator = Validator::new(shared.conformance).with_errata(shared.errata);
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(job) = jobs.get(i) else { break };
+                    let out = patient(job, shared, &validator);
+                    if tx.send((i, out)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut pending: BTreeMap<usize, PatientOut> = BTreeMap::new();
+        let mut want = 0usize;
+        for (i, out) in rx {
+            pending.insert(i, out);
+            while let Some(out) = pending.remove(&want) {
+                sink(out)?;
+                want += 1;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// One patient: read, map, assemble, build, validate.
+fn patient(job: &PatientJob, sh: &Shared<'_>, validator: &Validator<'_>) -> PatientOut {
+    let mut out = PatientOut::default();
+    let ctx = mappers::Context {
+        config: sh.config,
+        terms: sh.index,
+        lab_sets: sh.lab_sets,
+        as_of: sh.as_of,
+    };
+    let mut messages: Vec<SourceMessage> = Vec::new();
+    let mut local_id = String::new();
+    for entry in &job.files {
+        out.files += 1;
+        let bytes = match std::fs::read(&entry.path) {
+            Ok(b) => b,
+            Err(e) => {
+                out.unreadable += 1;
+                out.diagnostics.push(
+                    Diagnostic::new(&crate::codes::UNREADABLE, format!("cannot read: {e}"))
+                        .at(Location::default().file(entry.display.clone())),
+                );
+                continue;
+            }
+        };
+        if parsers::uke::looks_like_uke(&bytes) {
+            out.message("skipped: a receipt file (receipts are linked, not converted)");
+            continue;
+        }
+        let comps: Vec<&str> = entry.components.iter().map(String::as_str).collect();
+        let mut f = ssmix2::read_file(&comps, &bytes);
+        f.diagnostics.set_file(&entry.display);
+        out.diagnostics.extend(std::mem::take(&mut f.diagnostics));
+        let Some(name) = f.name.clone() else {
+            for _ in f.hl7.messages() {
+                out.message("skipped: not an SS-MIX2 file name (no data type, version or order)");
+            }
+            continue;
+        };
+        if local_id.is_empty() {
+            local_id = if entry.components.len() >= 4 {
+                entry.components[2].clone()
+            } else {
+                name.patient_id.clone()
+            };
+        }
+        let folder_id = if entry.components.len() >= 4 {
+            entry.components[2].as_str()
+        } else {
+            name.patient_id.as_str()
+        };
+        let mut any = false;
+        for m in f.hl7.messages() {
+            any = true;
+            let input = mappers::Input {
+                file: &entry.display,
+                folder_patient_id: folder_id,
+                message: m,
+            };
+            let mut sink = Sink::default();
+            let mapped = mappers::message::map(&ctx, &input, &name.data_type, &mut sink);
+            out.diagnostics.extend(sink.diagnostics);
+            messages.push(SourceMessage {
+                file: entry.display.clone(),
+                data_type: name.data_type.clone(),
+                order_no: name.order_no.clone(),
+                written_at: name.written_at.clone(),
+                condition: name.condition,
+                mapped,
+            });
+        }
+        if !any {
+            out.empty_files += 1;
+        }
+    }
+    // Fates of messages; records of history are not counted as records.
+    let skipped: Vec<Option<&'static str>> = messages.iter().map(|m| m.mapped.skipped).collect();
+    let assembled = assemble::assemble(&local_id, messages);
+    for (fate, skip) in assembled.fates.iter().zip(skipped) {
+        match (fate, skip) {
+            (Fate::Current, Some(reason)) => out.message(&format!("skipped: {reason}")),
+            (Fate::Current, None) => out.message("mapped"),
+            (f, _) => out.message(&format!("skipped: {}", f.as_str())),
+        }
+    }
+    let Some(p) = assembled.patient.as_ref() else {
+        for u in &assembled.units {
+            count_all(
+                &mut out,
+                u,
+                "skipped: no current ADT-00 (patient) for the unit",
+            );
+        }
+        count_medications(&mut out, &assembled, "skipped: no current ADT-00 (patient)");
+        return out;
+    };
+    if let Some(Submission::Withheld(reason)) = &p.submission {
+        let why = format!("skipped: patient not submitted ({reason})");
+        for u in &assembled.units {
+            count_all(&mut out, u, &why);
+        }
+        count_medications(&mut out, &assembled, &why);
+        return out;
+    }
+    let member_id = p
+        .member_id
+        .as_ref()
+        .map(|m| m.value.clone())
+        .unwrap_or_default();
+    let tz = &sh.config.timezone;
+    // The patient's NDJSON resource: one per patient, id from the institution and local id.
+    let scope = format!("{}^{}", sh.config.institution_number, local_id);
+    let patient_url = bundle::patient_url(&scope);
+    let patient_ref = format!("Patient/{}", uuid_of(&patient_url));
+    let mut patient_written = false;
+    for u in &assembled.units {
+        let unit_id = u.key.id();
+        let year = sh.years.get(&unit_id).copied().unwrap_or(sh.default_year);
+        let ident = u.key.bundle_identifier(&sh.config.institution_number, year);
+        let Some(ts) = assemble::instant(&u.written_at, tz) else {
+            count_all(&mut out, u, "skipped: no 発生日時 to time the unit");
+            continue;
+        };
+        let (b, submitted) = build_unit(sh, u, year, &ts, p, &mut out, &ident);
+        let kind = u.key.resource_type();
+        if submitted == 0 {
+            *out.empty_units
+                .entry(format!("{kind}: nothing to submit"))
+                .or_default() += 1;
+            continue;
+        }
+        let bytes = match fhir::model::json::to_vec(&b.into_resource()) {
+            Ok(b) => b,
+            Err(d) => {
+                out.diagnostics
+                    .push((*d).at(Location::default().file(unit_id.clone())));
+                out.record(kind, "quarantined", submitted);
+                continue;
+            }
+        };
+        let report = validator.validate_json(&bytes, &[]);
+        let valid = report.is_valid();
+        out.record(
+            kind,
+            if valid { "submitted" } else { "quarantined" },
+            submitted,
+        );
+        if valid {
+            if !patient_written {
+                patient_written = true;
+                let r = bundle::patient(p, sh.config, &ts).into_resource();
+                if let Ok(pb) = fhir::model::json::to_vec(&r)
+                    && let Ok(mut v) = serde_json::from_slice::<Value>(&pb)
+                {
+                    if let Some(obj) = v.as_object_mut() {
+                        obj.insert("id".into(), Value::String(uuid_of(&patient_url).to_owned()));
+                    }
+                    v.sort_all_objects();
+                    out.ndjson.entry("Patient").or_default().push(v.to_string());
+                }
+            }
+            ndjson(&mut out, &bytes, None, &patient_ref);
+            out.observed.push(Observed {
+                unit_id: unit_id.clone(),
+                identifier: ident.clone(),
+                resource_type: kind.to_owned(),
+                member_id: member_id.clone(),
+                hash: sha1_smol::Sha1::from(&bytes).digest().to_string(),
+            });
+        }
+        let outcome = (!valid).then(|| {
+            let mut v = report.operation_outcome();
+            v.sort_all_objects();
+            let mut s = serde_json::to_vec_pretty(&v).unwrap_or_default();
+            s.push(b'\n');
+            s
+        });
+        out.units.push(UnitOut {
+            unit_id,
+            resource_type: kind,
+            member_id: member_id.clone(),
+            bytes,
+            outcome,
+        });
+    }
+    // Prescriptions: NDJSON only (CLINS takes no prescription bundle).
+    for (file, m) in &assembled.medications {
+        match mappers::medication::resource(m, sh.config, &patient_url, &m_time(m, tz)) {
+            Some(r) => {
+                if let Ok(bytes) = fhir::model::json::to_vec(&r.into_resource()) {
+                    let url = mappers::medication::full_url(&scope, m);
+                    ndjson(&mut out, &bytes, Some(&url), &patient_ref);
+                    out.lineage.push(lineage_line(
+                        &scope,
+                        &url,
+                        "MedicationRequest",
+                        &m.lineage,
+                        &[],
+                    ));
+                    out.record("MedicationRequest", "exported (NDJSON)", 1);
+                } else {
+                    out.record("MedicationRequest", "skipped: not writable as FHIR JSON", 1);
+                }
+            }
+            None => {
+                let why = match &m.submission {
+                    Some(Submission::Withheld(r)) => format!("withheld: {r}"),
+                    _ => "withheld".into(),
+                };
+                out.record("MedicationRequest", &why, 1);
+            }
+        }
+        let _ = file;
+    }
+    out
+}
+
+/// lastUpdated of a prescription: its order time, as the source gives it.
+fn m_time(m: &mappers::record::MedicationRecord, _tz: &str) -> String {
+    m.authored_on.clone().unwrap_or_default()
+}
+
+fn count_all(out: &mut PatientOut, u: &Unit, why: &str) {
+    out.record("Condition", why, u.conditions.len());
+    out.record("AllergyIntolerance", why, u.allergies.len());
+    out.record("Observation", why, u.observations.len());
+}
+
+fn count_medications(out: &mut PatientOut, a: &assemble::Assembled, why: &str) {
+    out.record("MedicationRequest", why, a.medications.len());
+}
+
+fn withheld(out: &mut PatientOut, kind: &str, s: &Option<Submission>) -> bool {
+    match s {
+        Some(Submission::Submit) => false,
+        Some(Submission::Withheld(r)) => {
+            out.record(kind, &format!("withheld: {r}"), 1);
+            true
+        }
+        None => {
+            out.record(kind, "withheld: not decided by the mapper", 1);
+            true
+        }
+    }
+}
+
+/// Builds a unit's bundle; counts withheld records; returns the number submitted.
+fn build_unit(
+    sh: &Shared<'_>,
+    u: &Unit,
+    year: u16,
+    ts: &str,
+    p: &mappers::record::PatientRecord,
+    out: &mut PatientOut,
+    ident: &str,
+) -> (fhir::model::Bundle, usize) {
+    let cfg = sh.config;
+    let mut submitted = 0;
+    match &u.key {
+        UnitKey::Conditions { .. } => {
+            for c in &u.conditions {
+                if withheld(out, "Condition", &c.submission) {
+                    continue;
+                }
+                if !mappers::condition::in_reporting_window(c, sh.as_of) {
+                    out.record(
+                        "Condition",
+                        "withheld: ended more than 5 years before the as-of date",
+                        1,
+                    );
+                    continue;
+                }
+                submitted += 1;
+                let rows = rows(
+                    c.code
+                        .coding
+                        .iter()
+                        .chain(c.department.iter())
+                        .chain(c.encounter_class.iter())
+                        .chain(c.outcome.iter())
+                        .chain(c.prefix_modifiers.iter().flat_map(|m| m.coding.iter()))
+                        .chain(c.postfix_modifiers.iter().flat_map(|m| m.coding.iter())),
+                );
+                out.lineage.push(lineage_line(
+                    ident,
+                    &bundle::condition_url(ident, c),
+                    "Condition",
+                    &c.lineage,
+                    &rows,
+                ));
+            }
+            (
+                bundle::conditions(cfg, &u.key, year, ts, sh.as_of, p, &u.conditions),
+                submitted,
+            )
+        }
+        UnitKey::Allergies { .. } => {
+            for (i, a) in u.allergies.iter().enumerate() {
+                if withheld(out, "AllergyIntolerance", &a.submission) {
+                    continue;
+                }
+                submitted += 1;
+                let rows = rows(
+                    a.code
+                        .coding
+                        .iter()
+                        .chain(a.category.iter())
+                        .chain(a.severity.iter()),
+                );
+                out.lineage.push(lineage_line(
+                    ident,
+                    &bundle::allergy_url(ident, i, a),
+                    "AllergyIntolerance",
+                    &a.lineage,
+                    &rows,
+                ));
+            }
+            (
+                bundle::allergies(cfg, &u.key, year, ts, p, &u.allergies),
+                submitted,
+            )
+        }
+        UnitKey::LabReport { .. } => {
+            for o in &u.observations {
+                if withheld(out, "Observation", &o.submission) {
+                    continue;
+                }
+                submitted += 1;
+                let value_rows: Vec<&Coding> = match &o.value {
+                    Some(mappers::record::Value::Concept(c)) => c.coding.iter().collect(),
+                    _ => Vec::new(),
+                };
+                let rows = rows(
+                    o.code
+                        .coding
+                        .iter()
+                        .chain(o.interpretation.iter())
+                        .chain(o.specimen.iter())
+                        .chain(o.department.iter())
+                        .chain(o.encounter_class.iter())
+                        .chain(value_rows),
+                );
+                out.lineage.push(lineage_line(
+                    ident,
+                    &bundle::observation_url(ident, o),
+                    "Observation",
+                    &o.lineage,
+                    &rows,
+                ));
+            }
+            (
+                bundle::lab_report(cfg, &u.key, year, ts, p, &u.observations),
+                submitted,
+            )
+        }
+    }
+}
+
+fn rows<'a>(codings: impl Iterator<Item = &'a Coding>) -> Vec<String> {
+    let mut v: Vec<String> = codings.filter_map(|c| c.table_row.clone()).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn lineage_line(
+    bundle_ident: &str,
+    full_url: &str,
+    kind: &str,
+    lineage: &[Lineage],
+    rows: &[String],
+) -> String {
+    let sources: Vec<Value> = lineage
+        .iter()
+        .map(|l| json!({"element": l.element, "file": l.file, "segment": l.segment, "field": l.field}))
+        .collect();
+    let mut v = json!({
+        "bundle": bundle_ident,
+        "fullUrl": full_url,
+        "resourceType": kind,
+        "sources": sources,
+        "tableRows": rows,
+    });
+    v.sort_all_objects();
+    v.to_string()
+}
+
+/// The NDJSON id of a resource: the UUID of its fullUrl.
+fn uuid_of(full_url: &str) -> &str {
+    full_url.strip_prefix("urn:uuid:").unwrap_or(full_url)
+}
+
+/// Adds the resources of a bundle (or a lone resource with its fullUrl) to the
+/// NDJSON outputs as Bulk Data wants them: each with an `id` (its fullUrl's
+/// UUID) and references to the patient rewritten to `Patient/<id>`. Patients are
+/// written once per patient (by [`patient`]), not once per bundle.
+fn ndjson(out: &mut PatientOut, bytes: &[u8], full_url: Option<&str>, patient_ref: &str) {
+    let Ok(v) = serde_json::from_slice::<Value>(bytes) else {
+        return;
+    };
+    let mut resources: Vec<(String, Value)> = Vec::new();
+    let mut patient_urls: Vec<String> = Vec::new();
+    if v.get("resourceType").and_then(Value::as_str) == Some("Bundle") {
+        for e in v
+            .get("entry")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let url = e.get("fullUrl").and_then(Value::as_str).unwrap_or_default();
+            if let Some(r) = e.get("resource") {
+                if r.get("resourceType").and_then(Value::as_str) == Some("Patient") {
+                    patient_urls.push(url.to_owned());
+                } else {
+                    resources.push((url.to_owned(), r.clone()));
+                }
+            }
+        }
+    } else if let Some(url) = full_url {
+        resources.push((url.to_owned(), v));
+    }
+    for (url, mut r) in resources {
+        let t = match r.get("resourceType").and_then(Value::as_str) {
+            Some("Condition") => "Condition",
+            Some("AllergyIntolerance") => "AllergyIntolerance",
+            Some("Observation") => "Observation",
+            Some("MedicationRequest") => "MedicationRequest",
+            _ => continue,
+        };
+        for field in ["subject", "patient"] {
+            if let Some(reference) = r.get_mut(field).and_then(|s| s.get_mut("reference"))
+                && reference
+                    .as_str()
+                    .is_some_and(|s| patient_urls.iter().any(|p| p == s) || full_url.is_some())
+            {
+                *reference = Value::String(patient_ref.to_owned());
+            }
+        }
+        if let Some(obj) = r.as_object_mut() {
+            obj.insert("id".into(), Value::String(uuid_of(&url).to_owned()));
+        }
+        r.sort_all_objects();
+        out.ndjson.entry(t).or_default().push(r.to_string());
+    }
+}
+
+/// Writes outputs as patients complete, in patient order, and tallies the report.
+struct Writer {
+    out: PathBuf,
+    opts: RenderOptions,
+    diagnostics: std::io::BufWriter<std::fs::File>,
+    lineage: std::io::BufWriter<std::fs::File>,
+    ndjson: BTreeMap<&'static str, std::io::BufWriter<std::fs::File>>,
+    by_code: BTreeMap<&'static str, usize>,
+    by_severity: BTreeMap<&'static str, usize>,
+    files: usize,
+    unreadable: usize,
+    empty_files: usize,
+    messages: BTreeMap<String, usize>,
+    records: BTreeMap<(String, String), usize>,
+    units_written: BTreeMap<String, usize>,
+    units_quarantined: BTreeMap<String, usize>,
+    empty_units: BTreeMap<String, usize>,
+    observed: Vec<Observed>,
+    patients_seen: usize,
+    /// Patients whose units were all submitted-or-empty, for the report.
+    ndjson_lines: BTreeMap<&'static str, usize>,
+}
+
+fn create(p: &Path) -> Result<std::io::BufWriter<std::fs::File>, Failure> {
+    std::fs::File::create(p)
+        .map(std::io::BufWriter::new)
+        .map_err(|e| Failure::io(p, e))
+}
+
+impl Writer {
+    fn new(out: &Path, opts: RenderOptions) -> Result<Writer, Failure> {
+        Ok(Writer {
+            out: out.to_path_buf(),
+            opts,
+            diagnostics: create(&out.join("diagnostics.jsonl"))?,
+            lineage: create(&out.join("lineage.jsonl"))?,
+            ndjson: BTreeMap::new(),
+            by_code: BTreeMap::new(),
+            by_severity: BTreeMap::new(),
+            files: 0,
+            unreadable: 0,
+            empty_files: 0,
+            messages: BTreeMap::new(),
+            records: BTreeMap::new(),
+            units_written: BTreeMap::new(),
+            units_quarantined: BTreeMap::new(),
+            empty_units: BTreeMap::new(),
+            observed: Vec::new(),
+            patients_seen: 0,
+            ndjson_lines: BTreeMap::new(),
+        })
+    }
+
+    fn diagnostics(&mut self, d: &Diagnostics) -> Result<(), Failure> {
+        use std::io::Write;
+        for x in d.iter() {
+            *self.by_code.entry(x.code.id).or_default() += 1;
+            *self
+                .by_severity
+                .entry(match x.code.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                    Severity::Info => "info",
+                })
+                .or_default() += 1;
+            let mut v = x.to_json(self.opts);
+            v.sort_all_objects();
+            writeln!(self.diagnostics, "{v}")?;
+        }
+        Ok(())
+    }
+
+    fn patient(&mut self, p: PatientOut) -> Result<(), Failure> {
+        use std::io::Write;
+        self.patients_seen += 1;
+        self.diagnostics(&p.diagnostics)?;
+        self.files += p.files;
+        self.unreadable += p.unreadable;
+        self.empty_files += p.empty_files;
+        for (k, n) in p.messages {
+            *self.messages.entry(k).or_default() += n;
+        }
+        for (k, n) in p.records {
+            *self.records.entry(k).or_default() += n;
+        }
+        for (k, n) in p.empty_units {
+            *self.empty_units.entry(k).or_default() += n;
+        }
+        for u in p.units {
+            let (dir, tally) = match &u.outcome {
+                None => ("bundles", &mut self.units_written),
+                Some(_) => ("quarantine", &mut self.units_quarantined),
+            };
+            *tally.entry(u.resource_type.to_owned()).or_default() += 1;
+            let path = self.out.join(dir).join(format!("{}.json", u.unit_id));
+            std::fs::write(&path, &u.bytes).map_err(|e| Failure::io(&path, e))?;
+            if let Some(o) = &u.outcome {
+                let path = self
+                    .out
+                    .join(dir)
+                    .join(format!("{}.outcome.json", u.unit_id));
+                std::fs::write(&path, o).map_err(|e| Failure::io(&path, e))?;
+            }
+            let _ = u.member_id;
+        }
+        for (t, lines) in p.ndjson {
+            if !self.ndjson.contains_key(t) {
+                let w = create(&self.out.join("ndjson").join(format!("{t}.ndjson")))?;
+                self.ndjson.insert(t, w);
+            }
+            if let Some(w) = self.ndjson.get_mut(t) {
+                for l in &lines {
+                    writeln!(w, "{l}")?;
+                }
+            }
+            *self.ndjson_lines.entry(t).or_default() += lines.len();
+        }
+        for l in p.lineage {
+            writeln!(self.lineage, "{l}")?;
+        }
+        self.observed.extend(p.observed);
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &mut self,
+        config: &SiteConfig,
+        as_of: &str,
+        tables: &[String],
+        lab_sets: &LabSets,
+        provenance: &str,
+        plan: &str,
+        patients: usize,
+    ) -> Result<Value, Failure> {
+        use std::io::Write;
+        self.diagnostics.flush()?;
+        self.lineage.flush()?;
+        for w in self.ndjson.values_mut() {
+            w.flush()?;
+        }
+        let mut records: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+        for ((kind, outcome), n) in &self.records {
+            records
+                .entry(kind.clone())
+                .or_default()
+                .insert(outcome.clone(), *n);
+        }
+        let total_messages: usize = self.messages.values().sum();
+        let mut report = json!({
+            "as_of": as_of,
+            "institution_number": config.institution_number,
+            "notes": config.report_notes(),
+            "tables": tables,
+            "lab_sets": lab_sets.versions,
+            "validation": provenance,
+            "inputs": {"patients": patients, "files": self.files, "unreadable_files": self.unreadable, "files_without_messages": self.empty_files, "messages": total_messages},
+            "messages": self.messages,
+            "records": records,
+            "units": {
+                "written": self.units_written.values().sum::<usize>(),
+                "written_by_type": self.units_written,
+                "quarantined": self.units_quarantined.values().sum::<usize>(),
+                "quarantined_by_type": self.units_quarantined,
+                "empty": self.empty_units,
+            },
+            "ndjson": self.ndjson_lines,
+            "plan": plan,
+            "diagnostics": {
+                "error": self.by_severity.get("error").copied().unwrap_or(0),
+                "warning": self.by_severity.get("warning").copied().unwrap_or(0),
+                "info": self.by_severity.get("info").copied().unwrap_or(0),
+                "by_code": self.by_code,
+            },
+        });
+        report.sort_all_objects();
+        let mut bytes = serde_json::to_vec_pretty(&report).map_err(|e| Failure(e.to_string()))?;
+        bytes.push(b'\n');
+        let p = self.out.join("report.json");
+        std::fs::write(&p, bytes).map_err(|e| Failure::io(&p, e))?;
+        Ok(report)
+    }
+}
+
+/// The human summary of a report.
+fn report_lines(r: &Value) -> Vec<String> {
+    let mut v = Vec::new();
+    let i = &r["inputs"];
+    v.push(format!(
+        "inputs: {} patients, {} files ({} unreadable, {} without messages), {} messages",
+        i["patients"],
+        i["files"],
+        i["unreadable_files"],
+        i["files_without_messages"],
+        i["messages"]
+    ));
+    if let Some(m) = r["messages"].as_object() {
+        for (k, n) in m {
+            v.push(format!("  messages {k}: {n}"));
+        }
+    }
+    if let Some(rs) = r["records"].as_object() {
+        for (kind, outcomes) in rs {
+            if let Some(o) = outcomes.as_object() {
+                let total: u64 = o.values().filter_map(Value::as_u64).sum();
+                v.push(format!("  {kind}: {total} records"));
+                for (k, n) in o {
+                    v.push(format!("    {k}: {n}"));
+                }
+            }
+        }
+    }
+    let u = &r["units"];
+    v.push(format!(
+        "bundles: {} valid, {} quarantined",
+        u["written"], u["quarantined"]
+    ));
+    let d = &r["diagnostics"];
+    v.push(format!(
+        "diagnostics: {} errors, {} warnings, {} info",
+        d["error"], d["warning"], d["info"]
+    ));
+    v
+}
