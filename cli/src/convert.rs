@@ -690,7 +690,7 @@ fn build_unit(
             )
         }
         UnitKey::LabReport { .. } => {
-            for o in &u.observations {
+            for (i, o) in u.observations.iter().enumerate() {
                 if withheld(out, "Observation", &o.submission) {
                     continue;
                 }
@@ -711,7 +711,7 @@ fn build_unit(
                 );
                 out.lineage.push(lineage_line(
                     ident,
-                    &bundle::observation_url(ident, o),
+                    &bundle::observation_url(ident, i, o),
                     "Observation",
                     &o.lineage,
                     &rows,

@@ -56,9 +56,16 @@ pub fn allergy_url(ident: &str, i: usize, a: &AllergyRecord) -> String {
     id::urn_uuid(&[ident.as_bytes(), n.as_bytes(), a.set_id.as_bytes()])
 }
 
-/// An Observation's fullUrl in the bundle `ident` (order number + OBX-1).
-pub fn observation_url(ident: &str, o: &ObservationRecord) -> String {
-    id::urn_uuid(&[ident.as_bytes(), o.order_no.as_bytes(), o.set_id.as_bytes()])
+/// The fullUrl of the `i`-th Observation of the bundle `ident` (order number,
+/// position and OBX-1: OBX set ids restart in every OBR group).
+pub fn observation_url(ident: &str, i: usize, o: &ObservationRecord) -> String {
+    let n = i.to_string();
+    id::urn_uuid(&[
+        ident.as_bytes(),
+        o.order_no.as_bytes(),
+        n.as_bytes(),
+        o.set_id.as_bytes(),
+    ])
 }
 
 fn coding(c: &Coding) -> fhir::model::types::Coding {
@@ -285,9 +292,9 @@ pub fn lab_report(
         &patient_url,
         patient(patient_rec, cfg, timestamp),
     )];
-    for o in observations {
+    for (i, o) in observations.iter().enumerate() {
         if let Some(obs) = observation(o, cfg, &patient_url, timestamp) {
-            let url = observation_url(&ident, o);
+            let url = observation_url(&ident, i, o);
             entry.push(build::bundle_entry(&url, obs));
         }
     }

@@ -228,6 +228,14 @@ fn one(
         }
     }
     order_codings(&mut c.code);
+    // JP_Condition_eCS requires a display on every coding; a code the source sent
+    // without its text (e.g. `E785^^I10` in PRB-10) is shown with the disease name
+    // as entered, which is what the code stands for in this record.
+    for coding in &mut c.code.coding {
+        if coding.display.is_empty() {
+            coding.display = c.code.text.clone();
+        }
+    }
 
     // Times.
     c.onset = crate::time(ctx, input, prb, 16, 0, sink);

@@ -633,7 +633,7 @@ impl Ctx {
                 occurred: at,
                 dept: dept.0,
                 flag: 1,
-                msg: self.ppr01(p, &visits, at, next_control(at), doctor, rng),
+                msg: self.ppr01(p, &visits, at, next_control(at), doctor, dept, rng),
             });
         }
 
@@ -937,6 +937,7 @@ impl Ctx {
         at: Stamp,
         control: String,
         doctor: (&str, &str, &str),
+        dept: (&str, &str),
         rng: &mut Rng,
     ) -> Msg {
         let mut m = Msg::default();
@@ -989,6 +990,7 @@ impl Ctx {
             Seg::new("ORC")
                 .f(1, "NW")
                 .f(12, xcn(doctor))
+                .f(17, format!("{}^{}^99XY1", dept.0, dept.1))
                 .f(29, "O^外来患者オーダ^HL70482"),
         );
         m

@@ -82,7 +82,8 @@ pub fn period(start: Option<&str>, end: Option<&str>) -> Period {
 pub fn quantity(value: &str, unit: &str, system: Option<&str>, code: Option<&str>) -> Quantity {
     Quantity {
         value: Some(value.into()),
-        unit: Some(unit.into()),
+        // An empty unit is no unit (FHIR forbids empty strings).
+        unit: (!unit.is_empty()).then(|| unit.into()),
         system: system.map(Into::into),
         code: code.map(Into::into),
         ..Default::default()
