@@ -1,12 +1,12 @@
 //! House-code import: a declarative TOML profile describes a vendor's master
-//! export (CSV/TSV with any delimiter, fixed-width, or XML; CP932, Shift_JIS,
-//! EUC-JP or UTF-8 with or without BOM), [`read_export`] turns the export's bytes
-//! into source keys, and [`merge`] adds `unreviewed` rows for new keys without
-//! touching reviewed rows.
+//! export (CSV/TSV with any delimiter, fixed-width, XML, or an `.xlsx` worksheet;
+//! CP932, Shift_JIS, EUC-JP or UTF-8 with or without BOM), [`read_export`] turns
+//! the export's bytes into source keys, and [`merge`] adds `unreviewed` rows for
+//! new keys without touching reviewed rows.
 //!
 //! ```toml
-//! format = "csv"            # csv | fixed | xml
-//! encoding = "cp932"        # any WHATWG label: cp932, shift_jis, euc-jp, utf-8
+//! format = "csv"            # csv | fixed | xml | xlsx
+//! encoding = "cp932"        # any WHATWG label: cp932, shift_jis, euc-jp, utf-8 (not used by xlsx)
 //! author = "import"         # author_label of new rows
 //! [csv]
 //! delimiter = ","           # one character; "\t" for TSV
@@ -18,6 +18,18 @@
 //! kana = 3
 //! specimen = "材料"
 //! unit = "単位"
+//! ```
+//!
+//! An `.xlsx` worksheet (format = "xlsx") is read like CSV: fields are 1-based
+//! column numbers (A = 1) or header names, records are worksheet rows.
+//!
+//! ```toml
+//! format = "xlsx"
+//! [xlsx]
+//! sheet = "例外コード品目対照表"  # exact worksheet name
+//! skip_rows = 2             # title rows above the header
+//! header = true
+//! fill_down = [1, 2, 3]     # merged cells: an empty cell takes the value above
 //! ```
 //!
 //! Decoded text is normalised like every other kakehashi input: the six JIS
@@ -81,6 +93,24 @@ pub struct XmlOptions {
     pub record: String,
 }
 
+/// `.xlsx` options.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct XlsxOptions {
+    /// Exact name of the worksheet to read.
+    pub sheet: String,
+    /// The first row after `skip_rows` is a header.
+    #[serde(default)]
+    pub header: bool,
+    /// Rows to skip before the header / first record (titles, dates).
+    #[serde(default)]
+    pub skip_rows: usize,
+    /// 1-based columns whose empty cells take the value of the record above
+    /// (vertically merged cells keep their value in the top cell only).
+    #[serde(default)]
+    pub fill_down: Vec<usize>,
+}
+
 /// The key fields.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -114,9 +144,11 @@ pub struct Profile {
     /// Short description.
     #[serde(default)]
     pub description: String,
-    /// `csv`, `fixed` or `xml`.
+    /// `csv`, `fixed`, `xml` or `xlsx`.
     pub format: String,
-    /// Encoding label (WHATWG: `shift_jis` = CP932, `euc-jp`, `iso-2022-jp`, `utf-8`).
+    /// Encoding label (WHATWG: `shift_jis` = CP932, `euc-jp`, `iso-2022-jp`, `utf-8`);
+    /// required except for `xlsx` (whose text is always Unicode).
+    #[serde(default)]
     pub encoding: String,
     /// author_label of new rows.
     #[serde(default = "import_author")]
@@ -139,6 +171,8 @@ pub struct Profile {
     pub csv: Option<CsvOptions>,
     /// XML options (format = xml).
     pub xml: Option<XmlOptions>,
+    /// `.xlsx` options (format = xlsx).
+    pub xlsx: Option<XlsxOptions>,
     /// Fields.
     pub fields: Fields,
 }
@@ -177,7 +211,7 @@ fn parse_profile_inner(text: &str) -> Result<Profile, Diagnostic> {
         }
         d
     })?;
-    if encoding(&p.encoding).is_none() {
+    if p.format != "xlsx" && encoding(&p.encoding).is_none() {
         return Err(
             Diagnostic::new(&codes::BAD_PROFILE, "unknown encoding label")
                 .excerpt(Excerpt::text(&p.encoding)),
@@ -209,10 +243,19 @@ fn parse_profile_inner(text: &str) -> Result<Profile, Diagnostic> {
                 ));
             }
         }
+        "xlsx" => match &p.xlsx {
+            Some(x) if !x.sheet.is_empty() && !x.fill_down.contains(&0) => {}
+            _ => {
+                return Err(Diagnostic::new(
+                    &codes::BAD_PROFILE,
+                    "format xlsx needs an [xlsx] table with a sheet name (fill_down columns are 1-based)",
+                ));
+            }
+        },
         "fixed" => {}
         other => {
             return Err(
-                Diagnostic::new(&codes::BAD_PROFILE, "format must be csv, fixed or xml")
+                Diagnostic::new(&codes::BAD_PROFILE, "format must be csv, fixed, xml or xlsx")
                     .excerpt(Excerpt::text(other)),
             );
         }
@@ -241,7 +284,7 @@ pub struct HouseCode {
 
 /// Decodes bytes; undecodable bytes become one error each (hex, byte offset) and a
 /// U+FFFD beside it, which makes the record containing it be skipped.
-fn decode(
+pub(crate) fn decode(
     bytes: &[u8],
     enc: &'static encoding_rs::Encoding,
     base: usize,
@@ -410,6 +453,19 @@ pub fn read_export(p: &Profile, bytes: &[u8]) -> (Vec<HouseCode>, Diagnostics) {
                 emit(n, &get, &mut d);
             }
         }
+        "xlsx" => {
+            let Some(x) = &p.xlsx else { return (out, d) };
+            match xlsx_rows(bytes, &x.sheet, &mut d) {
+                Ok(rows) => {
+                    let rows = rows
+                        .into_iter()
+                        .filter(|r| r.line as usize > x.skip_rows)
+                        .collect();
+                    tabular(p, x.header, &x.fill_down, rows, &mut d, &mut emit);
+                }
+                Err(e) => d.push(*e),
+            }
+        }
         _ => {
             let Some(c) = &p.csv else { return (out, d) };
             let text = decode(bytes, enc, 0, &mut d);
@@ -422,69 +478,201 @@ pub fn read_export(p: &Profile, bytes: &[u8]) -> (Vec<HouseCode>, Diagnostics) {
                         .at(Location::default().line(b.line)),
                 );
             }
-            let mut recs = recs
+            let recs = recs
                 .into_iter()
                 .filter(|r| r.line as usize > c.skip_lines)
-                .peekable();
-            let header: Vec<String> = if c.header {
-                recs.next().map(|r| r.fields).unwrap_or_default()
-            } else {
-                Vec::new()
-            };
-            let specs = [
-                Some(&p.fields.code),
-                p.fields.display.as_ref(),
-                p.fields.kana.as_ref(),
-                p.fields.specimen.as_ref(),
-                p.fields.unit.as_ref(),
-                p.fields.text.as_ref(),
-                p.fields.target_code.as_ref(),
-                p.fields.target_display.as_ref(),
-                p.fields.replaced_by.as_ref(),
-            ];
-            for s in specs.into_iter().flatten() {
-                if let FieldSpec::Name(n) = s
-                    && !header.contains(n)
-                {
-                    d.push(
-                        Diagnostic::new(
-                            &codes::BAD_PROFILE,
-                            "profile names a column the header does not have",
-                        )
-                        .excerpt(Excerpt::text(n)),
-                    );
-                    return (out, d);
-                }
-            }
-            for r in recs {
-                if !header.is_empty() && r.fields.len() != header.len() {
-                    d.push(
-                        Diagnostic::new(
-                            &codes::BAD_RECORD,
-                            format!(
-                                "record has {} fields, header has {}; skipped",
-                                r.fields.len(),
-                                header.len()
-                            ),
-                        )
-                        .at(Location::default().line(r.line)),
-                    );
-                    continue;
-                }
-                let get = |f: &FieldSpec| match f {
-                    FieldSpec::Column(i) => i.checked_sub(1).and_then(|i| r.fields.get(i)).cloned(),
-                    FieldSpec::Name(n) => header
-                        .iter()
-                        .position(|h| h == n)
-                        .and_then(|i| r.fields.get(i))
-                        .cloned(),
-                    FieldSpec::Span { .. } => None,
-                };
-                emit(r.line, &get, &mut d);
-            }
+                .collect();
+            tabular(p, c.header, &[], recs, &mut d, &mut emit);
         }
     }
     (out, d)
+}
+
+type Emit<'a> = dyn FnMut(u32, &dyn Fn(&FieldSpec) -> Option<String>, &mut Diagnostics) + 'a;
+
+/// Header handling, field lookup and width checks shared by CSV and `.xlsx`
+/// records (already past the skipped lines).
+fn tabular(
+    p: &Profile,
+    header: bool,
+    fill_down: &[usize],
+    recs: Vec<delimited::Record>,
+    d: &mut Diagnostics,
+    emit: &mut Emit<'_>,
+) {
+    let mut recs = recs.into_iter();
+    let header: Vec<String> = if header {
+        recs.next().map(|r| r.fields).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let specs = [
+        Some(&p.fields.code),
+        p.fields.display.as_ref(),
+        p.fields.kana.as_ref(),
+        p.fields.specimen.as_ref(),
+        p.fields.unit.as_ref(),
+        p.fields.text.as_ref(),
+        p.fields.target_code.as_ref(),
+        p.fields.target_display.as_ref(),
+        p.fields.replaced_by.as_ref(),
+    ];
+    for s in specs.into_iter().flatten() {
+        if let FieldSpec::Name(n) = s
+            && !header.contains(n)
+        {
+            d.push(
+                Diagnostic::new(
+                    &codes::BAD_PROFILE,
+                    "profile names a column the header does not have",
+                )
+                .excerpt(Excerpt::text(n)),
+            );
+            return;
+        }
+    }
+    let xlsx = p.format == "xlsx";
+    let mut above: Vec<String> = Vec::new();
+    for mut r in recs {
+        if !xlsx && !header.is_empty() && r.fields.len() != header.len() {
+            d.push(
+                Diagnostic::new(
+                    &codes::BAD_RECORD,
+                    format!(
+                        "record has {} fields, header has {}; skipped",
+                        r.fields.len(),
+                        header.len()
+                    ),
+                )
+                .at(Location::default().line(r.line)),
+            );
+            continue;
+        }
+        for &col in fill_down {
+            let i = col - 1;
+            if r.fields.len() <= i {
+                r.fields.resize(i + 1, String::new());
+            }
+            if r.fields[i].is_empty() {
+                if let Some(v) = above.get(i) {
+                    r.fields[i] = v.clone();
+                }
+            }
+        }
+        if !fill_down.is_empty() {
+            above.clone_from(&r.fields);
+        }
+        let get = |f: &FieldSpec| match f {
+            FieldSpec::Column(i) => i.checked_sub(1).and_then(|i| r.fields.get(i)).cloned(),
+            FieldSpec::Name(n) => header
+                .iter()
+                .position(|h| h == n)
+                .and_then(|i| r.fields.get(i))
+                .cloned(),
+            FieldSpec::Span { .. } => None,
+        };
+        emit(r.line, &get, d);
+    }
+}
+
+/// The column letters of a 0-based column index (`0` → `A`, `27` → `AB`).
+fn column_letters(mut i: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (i % 26) as u8);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
+
+/// The rows of one worksheet as records: `line` is the 1-based worksheet row,
+/// field `n` is column `n` (A = 1) whatever the used range's first cell. Empty
+/// rows are left out. A row with a cell holding an Excel error value (`#N/A` …) is
+/// reported and left out.
+fn xlsx_rows(
+    bytes: &[u8],
+    sheet: &str,
+    d: &mut Diagnostics,
+) -> Result<Vec<delimited::Record>, Box<Diagnostic>> {
+    use calamine::{Data, Reader};
+    let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| {
+        Box::new(Diagnostic::new(
+            &codes::BAD_WORKBOOK,
+            format!("not a readable .xlsx workbook: {e}"),
+        ))
+    })?;
+    let names = wb.sheet_names();
+    if !names.iter().any(|n| n == sheet) {
+        return Err(Box::new(
+            Diagnostic::new(
+                &codes::BAD_WORKBOOK,
+                format!(
+                    "the workbook has no worksheet named as the profile says (it has: {})",
+                    names.join(", ")
+                ),
+            )
+            .excerpt(Excerpt::text(sheet)),
+        ));
+    }
+    let range = wb.worksheet_range(sheet).map_err(|e| {
+        Box::new(
+            Diagnostic::new(
+                &codes::BAD_WORKBOOK,
+                format!("worksheet cannot be read: {e}"),
+            )
+            .excerpt(Excerpt::text(sheet)),
+        )
+    })?;
+    let (row0, col0) = range.start().unwrap_or((0, 0));
+    let mut out = Vec::new();
+    for (i, cells) in range.rows().enumerate() {
+        let line = row0 + i as u32 + 1;
+        let mut fields = vec![String::new(); col0 as usize];
+        let mut bad = None;
+        for (j, c) in cells.iter().enumerate() {
+            let v = match c {
+                Data::Error(e) => {
+                    bad.get_or_insert((col0 as usize + j, e.to_string()));
+                    String::new()
+                }
+                Data::String(s) => match diagnostics::text::fold_jis_variants(s) {
+                    std::borrow::Cow::Borrowed(b) => b.to_owned(),
+                    std::borrow::Cow::Owned(o) => o,
+                },
+                other => other.to_string(),
+            };
+            fields.push(v);
+        }
+        while fields.last().is_some_and(String::is_empty) {
+            fields.pop();
+        }
+        if let Some((col, err)) = bad {
+            d.push(
+                Diagnostic::new(
+                    &codes::BAD_RECORD,
+                    format!(
+                        "cell {}{line} holds the Excel error {err}; row skipped",
+                        column_letters(col)
+                    ),
+                )
+                .at(Location::default().line(line)),
+            );
+            continue;
+        }
+        if fields.is_empty() {
+            continue;
+        }
+        out.push(delimited::Record {
+            line,
+            offset: 0,
+            fields,
+        });
+    }
+    Ok(out)
 }
 
 type XmlRecord = (u32, BTreeMap<String, String>);
