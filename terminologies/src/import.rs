@@ -455,13 +455,13 @@ pub fn read_export(p: &Profile, bytes: &[u8]) -> (Vec<HouseCode>, Diagnostics) {
         }
         "xlsx" => {
             let Some(x) = &p.xlsx else { return (out, d) };
-            match xlsx_rows(bytes, &x.sheet, &mut d) {
-                Ok(rows) => {
+            match xlsx_rows(bytes, &x.sheet) {
+                Ok((rows, bad)) => {
                     let rows = rows
                         .into_iter()
                         .filter(|r| r.line as usize > x.skip_rows)
                         .collect();
-                    tabular(p, x.header, &x.fill_down, rows, &mut d, &mut emit);
+                    tabular(p, x.header, &x.fill_down, rows, bad, &mut d, &mut emit);
                 }
                 Err(e) => d.push(*e),
             }
@@ -482,7 +482,7 @@ pub fn read_export(p: &Profile, bytes: &[u8]) -> (Vec<HouseCode>, Diagnostics) {
                 .into_iter()
                 .filter(|r| r.line as usize > c.skip_lines)
                 .collect();
-            tabular(p, c.header, &[], recs, &mut d, &mut emit);
+            tabular(p, c.header, &[], recs, BTreeMap::new(), &mut d, &mut emit);
         }
     }
     (out, d)
@@ -491,18 +491,28 @@ pub fn read_export(p: &Profile, bytes: &[u8]) -> (Vec<HouseCode>, Diagnostics) {
 type Emit<'a> = dyn FnMut(u32, &dyn Fn(&FieldSpec) -> Option<String>, &mut Diagnostics) + 'a;
 
 /// Header handling, field lookup and width checks shared by CSV and `.xlsx`
-/// records (already past the skipped lines).
+/// records (already past the skipped lines). `bad` holds the records (by line)
+/// that must be skipped with their diagnostic; they still take part in
+/// `fill_down`, so a skipped row never shifts a merged value onto the next group.
 fn tabular(
     p: &Profile,
     header: bool,
     fill_down: &[usize],
     recs: Vec<delimited::Record>,
+    mut bad: BTreeMap<u32, Diagnostic>,
     d: &mut Diagnostics,
     emit: &mut Emit<'_>,
 ) {
     let mut recs = recs.into_iter();
     let header: Vec<String> = if header {
-        recs.next().map(|r| r.fields).unwrap_or_default()
+        recs.next()
+            .map(|r| {
+                if let Some(why) = bad.remove(&r.line) {
+                    d.push(why);
+                }
+                r.fields
+            })
+            .unwrap_or_default()
     } else {
         Vec::new()
     };
@@ -562,6 +572,10 @@ fn tabular(
         if !fill_down.is_empty() {
             above.clone_from(&r.fields);
         }
+        if let Some(why) = bad.remove(&r.line) {
+            d.push(why);
+            continue;
+        }
         let get = |f: &FieldSpec| match f {
             FieldSpec::Column(i) => i.checked_sub(1).and_then(|i| r.fields.get(i)).cloned(),
             FieldSpec::Name(n) => header
@@ -589,15 +603,14 @@ fn column_letters(mut i: usize) -> String {
     String::from_utf8(s).unwrap_or_default()
 }
 
+/// Records of an `.xlsx` worksheet, and the rows to skip (by row) with the reason.
+type XlsxRows = (Vec<delimited::Record>, BTreeMap<u32, Diagnostic>);
+
 /// The rows of one worksheet as records: `line` is the 1-based worksheet row,
 /// field `n` is column `n` (A = 1) whatever the used range's first cell. Empty
 /// rows are left out. A row with a cell holding an Excel error value (`#N/A` …) is
-/// reported and left out.
-fn xlsx_rows(
-    bytes: &[u8],
-    sheet: &str,
-    d: &mut Diagnostics,
-) -> Result<Vec<delimited::Record>, Box<Diagnostic>> {
+/// returned with the diagnostic that skips it.
+fn xlsx_rows(bytes: &[u8], sheet: &str) -> Result<XlsxRows, Box<Diagnostic>> {
     use calamine::{Data, Reader};
     let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| {
         Box::new(Diagnostic::new(
@@ -629,6 +642,7 @@ fn xlsx_rows(
     })?;
     let (row0, col0) = range.start().unwrap_or((0, 0));
     let mut out = Vec::new();
+    let mut skip = BTreeMap::new();
     for (i, cells) in range.rows().enumerate() {
         let line = row0 + i as u32 + 1;
         let mut fields = vec![String::new(); col0 as usize];
@@ -651,7 +665,8 @@ fn xlsx_rows(
             fields.pop();
         }
         if let Some((col, err)) = bad {
-            d.push(
+            skip.insert(
+                line,
                 Diagnostic::new(
                     &codes::BAD_RECORD,
                     format!(
@@ -661,9 +676,7 @@ fn xlsx_rows(
                 )
                 .at(Location::default().line(line)),
             );
-            continue;
-        }
-        if fields.is_empty() {
+        } else if fields.is_empty() {
             continue;
         }
         out.push(delimited::Record {
@@ -672,7 +685,7 @@ fn xlsx_rows(
             fields,
         });
     }
-    Ok(out)
+    Ok((out, skip))
 }
 
 type XmlRecord = (u32, BTreeMap<String, String>);
@@ -1119,8 +1132,9 @@ mod tests {
         use proptest::prelude::*;
         proptest! {
             #[test]
-            fn any_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300), fmt in 0usize..3) {
+            fn any_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300), fmt in 0usize..4) {
                 let p = match fmt {
+                    3 => profile("format = \"xlsx\"\n[xlsx]\nsheet = \"s\"\nheader = true\nfill_down = [2]\n[fields]\ncode = 1\n"),
                     0 => profile("format = \"csv\"\nencoding = \"cp932\"\n[csv]\nheader = true\n[fields]\ncode = 1\ndisplay = 2\n"),
                     1 => profile("format = \"fixed\"\nencoding = \"cp932\"\n[fields]\ncode = { start = 1, length = 3 }\ndisplay = { start = 4, length = 4 }\n"),
                     _ => profile("format = \"xml\"\nencoding = \"utf-8\"\n[xml]\nrecord = \"i\"\n[fields]\ncode = \"@c\"\n"),
@@ -1140,11 +1154,25 @@ mod tests {
             include_str!("../../tables/profiles/ssk-disease-icd10.toml"),
             include_str!("../../tables/profiles/ssk-disease-medis.toml"),
             include_str!("../../tables/profiles/ssk-drug-general.toml"),
+            include_str!("../../tables/profiles/ssk-modifier-medis.toml"),
+            include_str!("../../tables/profiles/ssk-modifier-excode.toml"),
+            include_str!("../../tables/profiles/medis-modifier-receipt.toml"),
+            include_str!("../../tables/profiles/medis-modifier-excode.toml"),
+            include_str!("../../tables/profiles/medis-hot-receipt.toml"),
+            include_str!("../../tables/profiles/mhlw-general-order.toml"),
+            include_str!("../../tables/profiles/mhlw-general-order-exception.toml"),
         ];
         for p in profiles {
             let p = parse_profile(p).expect("profile parses");
-            assert!(p.justification.starts_with("official crosswalk"), "{p:?}");
+            // A profile that imports targets says they are the master's own crosswalk;
+            // every official profile names its layout source and its own code system,
+            // which the registry knows.
+            if p.fields.target_code.is_some() {
+                assert!(p.justification.starts_with("official crosswalk"), "{p:?}");
+                assert!(crate::system::by_uri(&p.target_system).is_some(), "{p:?}");
+            }
             assert!(!p.layout_source.is_empty());
+            assert!(crate::system::by_uri(&p.master_system).is_some(), "{p:?}");
         }
         let nmain = include_bytes!("../../tables/profiles/fixtures/medis-byomei-nmain.txt");
         for (p, target) in [
@@ -1177,5 +1205,182 @@ mod tests {
             m.retired.get("8899005").map(String::as_str),
             Some("8899001")
         );
+        // 支払基金 医薬品マスター, 42-column layout: 一般名コード is column 37.
+        let y = include_bytes!("../../tables/profiles/fixtures/ssk-drug-y.csv");
+        let p = parse_profile(profiles[6]).expect("profile parses");
+        let (codes, d) = read_export(&p, y);
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(
+            (codes[0].key.code.as_str(), codes[0].target_code.as_str()),
+            ("699900101", "9999001F1ZZZ")
+        );
+        assert_eq!(codes[0].target_display, "【般】架空薬錠１０ｍｇ");
+    }
+
+    #[test]
+    fn modifier_profiles_read_their_fixtures() {
+        let z = include_bytes!("../../tables/profiles/fixtures/ssk-modifier-z.csv");
+        for (text, targets) in [
+            (
+                include_str!("../../tables/profiles/ssk-modifier-medis.toml"),
+                ["29900001", "29900002"],
+            ),
+            (
+                include_str!("../../tables/profiles/ssk-modifier-excode.toml"),
+                ["ZX01", "ZX02"],
+            ),
+        ] {
+            let p = profile(text);
+            let (codes, d) = read_export(&p, z);
+            assert!(d.is_empty(), "{d:?}");
+            assert_eq!(codes.len(), 6);
+            let got: Vec<_> = codes
+                .iter()
+                .take(2)
+                .map(|c| (c.key.code.as_str(), c.display.as_str(), c.target_code.as_str()))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    ("1999", "架空左", targets[0]),
+                    ("8999", "の架空疑い", targets[1])
+                ]
+            );
+        }
+        let medis = include_bytes!("../../tables/profiles/fixtures/medis-modifier.txt");
+        for (text, targets) in [
+            (
+                include_str!("../../tables/profiles/medis-modifier-receipt.toml"),
+                ["1999", "8999", "2999", ""],
+            ),
+            (
+                include_str!("../../tables/profiles/medis-modifier-excode.toml"),
+                ["ZX01", "ZX02", "ZX04", "ZX07"],
+            ),
+        ] {
+            let p = profile(text);
+            let (codes, d) = read_export(&p, medis);
+            assert!(d.is_empty(), "{d:?}");
+            let got: Vec<_> = codes.iter().map(|c| c.target_code.as_str()).collect();
+            assert_eq!(got, targets);
+            assert_eq!(codes[0].key.code, "29900001");
+            assert_eq!(codes[0].kana, "ｶｸｳﾋﾀﾞﾘ");
+        }
+    }
+
+    #[test]
+    fn medis_hot_to_receipt_drug_code() {
+        let p = profile(include_str!("../../tables/profiles/medis-hot-receipt.toml"));
+        let hot = include_bytes!("../../tables/profiles/fixtures/medis-hot.txt");
+        let (codes, d) = read_export(&p, hot);
+        assert!(d.is_empty(), "{d:?}");
+        let got: Vec<_> = codes
+            .iter()
+            .map(|c| (c.key.code.as_str(), c.target_code.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("9990001010101", "699900101"),
+                ("9990001010201", "699900101"),
+                ("9990002010101", "699900201"),
+                ("9990003010101", "")
+            ]
+        );
+        let sys = crate::system::by_uri(&p.target_system).expect("registry");
+        assert_eq!(sys.key, "RECEIPT-DRUG");
+        assert!(codes[..3].iter().all(|c| sys.shape.check(&c.target_code).is_ok()));
+    }
+
+    const XLSX: &[u8] = include_bytes!("../../tables/profiles/fixtures/mhlw-general-order.xlsx");
+
+    #[test]
+    fn xlsx_main_sheet_as_a_master() {
+        let p = profile(include_str!("../../tables/profiles/mhlw-general-order.toml"));
+        let (codes, d) = read_export(&p, XLSX);
+        assert!(d.is_empty(), "{d:?}");
+        let got: Vec<_> = codes
+            .iter()
+            .map(|c| (c.line, c.key.code.as_str(), c.display.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (4, "9999001F1ZZZ", "【般】架空薬錠１０ｍｇ"),
+                (5, "9999002Q1ZZZ", "【般】架空薬シロップ０．１％"),
+                (6, "9999003M1ZZZ", "【般】架空軟膏１％")
+            ]
+        );
+        let m = to_master(&p, &codes, "R8.4.1");
+        assert_eq!(m.system, "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/MedicationGeneralOrderCode");
+        assert_eq!(m.codes.len(), 3);
+    }
+
+    #[test]
+    fn xlsx_exception_sheet_fills_merged_cells_and_skips_error_rows() {
+        let p = profile(include_str!(
+            "../../tables/profiles/mhlw-general-order-exception.toml"
+        ));
+        let (codes, d) = read_export(&p, XLSX);
+        // Row 6 holds #N/A: reported (its cell named) and skipped; row 7 still gets its
+        // own group's merged 一般名コード from row 6, not row 4's.
+        let msgs: Vec<_> = d
+            .iter()
+            .map(|x| (x.code.id, x.location.line, x.message.clone()))
+            .collect();
+        assert_eq!(
+            msgs,
+            [(
+                "T052",
+                Some(6),
+                "cell O6 holds the Excel error #N/A; row skipped".to_owned()
+            )]
+        );
+        let got: Vec<_> = codes
+            .iter()
+            .map(|c| (c.key.code.as_str(), c.target_code.as_str(), c.display.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("9999001F1011", "9999001F1ZZZ", "カクウ錠１０ｍｇ"),
+                ("9999001F1020", "9999001F1ZZZ", "架空薬錠１０ｍｇ「架空」"),
+                ("9999003M1021", "9999003M1ZZZ", "架空軟膏１％「架空」")
+            ]
+        );
+        assert_eq!(codes[1].target_display, "【般】架空薬錠１０ｍｇ");
+    }
+
+    #[test]
+    fn xlsx_bad_workbooks_and_sheets_are_diagnostics() {
+        let mut p = profile(include_str!("../../tables/profiles/mhlw-general-order.toml"));
+        let (codes, d) = read_export(&p, b"PK\x03\x04 not really a zip");
+        assert!(codes.is_empty());
+        assert_eq!(d.iter().next().map(|x| x.code.id), Some("T080"));
+        if let Some(x) = p.xlsx.as_mut() {
+            x.sheet = "一般名処方マスタ（R9.4.1版） 全体".into();
+        }
+        let (codes, d) = read_export(&p, XLSX);
+        assert!(codes.is_empty());
+        let x = d.iter().next().expect("a diagnostic");
+        assert_eq!(x.code.id, "T080");
+        assert!(x.message.contains("例外コード品目対照表"), "{}", x.message);
+        assert!(
+            parse_profile("format = \"xlsx\"\n[fields]\ncode = 1\n").is_err(),
+            "xlsx without [xlsx]"
+        );
+        assert!(
+            parse_profile("format = \"xlsx\"\n[xlsx]\nsheet = \"s\"\nfill_down = [0]\n[fields]\ncode = 1\n")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn column_letters_are_spreadsheet_names() {
+        let got: Vec<_> = [0, 14, 25, 26, 27, 701, 702]
+            .iter()
+            .map(|&i| column_letters(i))
+            .collect();
+        assert_eq!(got, ["A", "O", "Z", "AA", "AB", "ZZ", "AAA"]);
     }
 }
