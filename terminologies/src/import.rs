@@ -254,10 +254,11 @@ fn parse_profile_inner(text: &str) -> Result<Profile, Diagnostic> {
         },
         "fixed" => {}
         other => {
-            return Err(
-                Diagnostic::new(&codes::BAD_PROFILE, "format must be csv, fixed, xml or xlsx")
-                    .excerpt(Excerpt::text(other)),
-            );
+            return Err(Diagnostic::new(
+                &codes::BAD_PROFILE,
+                "format must be csv, fixed, xml or xlsx",
+            )
+            .excerpt(Excerpt::text(other)));
         }
     }
     Ok(p)
@@ -1237,7 +1238,13 @@ mod tests {
             let got: Vec<_> = codes
                 .iter()
                 .take(2)
-                .map(|c| (c.key.code.as_str(), c.display.as_str(), c.target_code.as_str()))
+                .map(|c| {
+                    (
+                        c.key.code.as_str(),
+                        c.display.as_str(),
+                        c.target_code.as_str(),
+                    )
+                })
                 .collect();
             assert_eq!(
                 got,
@@ -1251,11 +1258,11 @@ mod tests {
         for (text, targets) in [
             (
                 include_str!("../../tables/profiles/medis-modifier-receipt.toml"),
-                ["1999", "8999", "2999", ""],
+                ["1999", "8999", "1998", "2999", "8998", ""],
             ),
             (
                 include_str!("../../tables/profiles/medis-modifier-excode.toml"),
-                ["ZX01", "ZX02", "ZX04", "ZX07"],
+                ["ZX01", "ZX02", "ZX03", "ZX04", "ZX05", "ZX07"],
             ),
         ] {
             let p = profile(text);
@@ -1289,14 +1296,20 @@ mod tests {
         );
         let sys = crate::system::by_uri(&p.target_system).expect("registry");
         assert_eq!(sys.key, "RECEIPT-DRUG");
-        assert!(codes[..3].iter().all(|c| sys.shape.check(&c.target_code).is_ok()));
+        assert!(
+            codes[..3]
+                .iter()
+                .all(|c| sys.shape.check(&c.target_code).is_ok())
+        );
     }
 
     const XLSX: &[u8] = include_bytes!("../../tables/profiles/fixtures/mhlw-general-order.xlsx");
 
     #[test]
     fn xlsx_main_sheet_as_a_master() {
-        let p = profile(include_str!("../../tables/profiles/mhlw-general-order.toml"));
+        let p = profile(include_str!(
+            "../../tables/profiles/mhlw-general-order.toml"
+        ));
         let (codes, d) = read_export(&p, XLSX);
         assert!(d.is_empty(), "{d:?}");
         let got: Vec<_> = codes
@@ -1312,7 +1325,10 @@ mod tests {
             ]
         );
         let m = to_master(&p, &codes, "R8.4.1");
-        assert_eq!(m.system, "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/MedicationGeneralOrderCode");
+        assert_eq!(
+            m.system,
+            "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/MedicationGeneralOrderCode"
+        );
         assert_eq!(m.codes.len(), 3);
     }
 
@@ -1338,7 +1354,13 @@ mod tests {
         );
         let got: Vec<_> = codes
             .iter()
-            .map(|c| (c.key.code.as_str(), c.target_code.as_str(), c.display.as_str()))
+            .map(|c| {
+                (
+                    c.key.code.as_str(),
+                    c.target_code.as_str(),
+                    c.display.as_str(),
+                )
+            })
             .collect();
         assert_eq!(
             got,
@@ -1353,7 +1375,9 @@ mod tests {
 
     #[test]
     fn xlsx_bad_workbooks_and_sheets_are_diagnostics() {
-        let mut p = profile(include_str!("../../tables/profiles/mhlw-general-order.toml"));
+        let mut p = profile(include_str!(
+            "../../tables/profiles/mhlw-general-order.toml"
+        ));
         let (codes, d) = read_export(&p, b"PK\x03\x04 not really a zip");
         assert!(codes.is_empty());
         assert_eq!(d.iter().next().map(|x| x.code.id), Some("T080"));
@@ -1370,8 +1394,10 @@ mod tests {
             "xlsx without [xlsx]"
         );
         assert!(
-            parse_profile("format = \"xlsx\"\n[xlsx]\nsheet = \"s\"\nfill_down = [0]\n[fields]\ncode = 1\n")
-                .is_err()
+            parse_profile(
+                "format = \"xlsx\"\n[xlsx]\nsheet = \"s\"\nfill_down = [0]\n[fields]\ncode = 1\n"
+            )
+            .is_err()
         );
     }
 

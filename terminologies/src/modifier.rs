@@ -290,7 +290,10 @@ mod tests {
             ]
         );
         let doubt = &mods[1];
-        assert_eq!((doubt.code.as_str(), doubt.position), ("8999", Position::Postfix));
+        assert_eq!(
+            (doubt.code.as_str(), doubt.position),
+            ("8999", Position::Postfix)
+        );
         assert_eq!(doubt.position.extension_url(), Some(POSTFIX_EXTENSION));
         // Abolished modifier: retired in the master view.
         let m = to_master(&mods, "fixture");
@@ -316,9 +319,8 @@ mod tests {
 
     #[test]
     fn short_and_foreign_records_are_reported() {
-        let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(
-            "\"0\",\"Z\",\"8002\"\r\n\"0\",\"B\",\"8002\",,,,,,,,,,,,,,,,\r\n",
-        );
+        let (bytes, _, _) = encoding_rs::SHIFT_JIS
+            .encode("\"0\",\"Z\",\"8002\"\r\n\"0\",\"B\",\"8002\",,,,,,,,,,,,,,,,\r\n");
         let (mods, d) = read_ssk_modifiers(&bytes);
         assert!(mods.is_empty());
         let ids: Vec<_> = d.iter().map(|d| d.code.id).collect();
