@@ -564,10 +564,10 @@ fn tabular(
             if r.fields.len() <= i {
                 r.fields.resize(i + 1, String::new());
             }
-            if r.fields[i].is_empty() {
-                if let Some(v) = above.get(i) {
-                    r.fields[i] = v.clone();
-                }
+            if r.fields[i].is_empty()
+                && let Some(v) = above.get(i)
+            {
+                r.fields[i] = v.clone();
             }
         }
         if !fill_down.is_empty() {
