@@ -611,7 +611,20 @@ type XlsxRows = (Vec<delimited::Record>, BTreeMap<u32, Diagnostic>);
 /// field `n` is column `n` (A = 1) whatever the used range's first cell. Empty
 /// rows are left out. A row with a cell holding an Excel error value (`#N/A` …) is
 /// returned with the diagnostic that skips it.
+///
+/// calamine 0.38 can panic on damaged workbooks (e.g. an arithmetic overflow on an
+/// absurd cell reference, found by the property test below); bad input must never
+/// panic kakehashi, so a panic of the reader becomes a T080 diagnostic.
 fn xlsx_rows(bytes: &[u8], sheet: &str) -> Result<XlsxRows, Box<Diagnostic>> {
+    std::panic::catch_unwind(|| read_xlsx_rows(bytes, sheet)).unwrap_or_else(|_| {
+        Err(Box::new(Diagnostic::new(
+            &codes::BAD_WORKBOOK,
+            "the workbook is damaged: the .xlsx reader failed on it",
+        )))
+    })
+}
+
+fn read_xlsx_rows(bytes: &[u8], sheet: &str) -> Result<XlsxRows, Box<Diagnostic>> {
     use calamine::{Data, Reader};
     let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| {
         Box::new(Diagnostic::new(
@@ -1142,6 +1155,26 @@ mod tests {
                 };
                 let _ = read_export(&p, &bytes);
             }
+
+            #[test]
+            fn damaged_workbooks_never_panic(
+                flips in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 1..8),
+                cut in any::<proptest::sample::Index>(),
+                truncate in any::<bool>(),
+            ) {
+                let mut bytes = XLSX.to_vec();
+                for (at, b) in flips {
+                    let i = at.index(bytes.len());
+                    bytes[i] ^= b | 1;
+                }
+                if truncate {
+                    bytes.truncate(cut.index(bytes.len()));
+                }
+                let p = profile(include_str!("../../tables/profiles/mhlw-general-order-exception.toml"));
+                let (codes, d) = read_export(&p, &bytes);
+                // Whatever survives is either read or reported.
+                prop_assert!(!codes.is_empty() || !d.is_empty());
+            }
         }
     }
 
@@ -1398,6 +1431,24 @@ mod tests {
                 "format = \"xlsx\"\n[xlsx]\nsheet = \"s\"\nfill_down = [0]\n[fields]\ncode = 1\n"
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn a_workbook_that_makes_the_reader_panic_is_a_diagnostic() {
+        let p = profile(include_str!(
+            "../../tables/profiles/mhlw-general-order-exception.toml"
+        ));
+        let bytes = include_bytes!("../../tables/profiles/fixtures/damaged-cellref.xlsx");
+        let (codes, d) = read_export(&p, bytes);
+        assert!(codes.is_empty());
+        let ids: Vec<_> = d.iter().map(|x| (x.code.id, x.message.as_str())).collect();
+        assert_eq!(
+            ids,
+            [(
+                "T080",
+                "the workbook is damaged: the .xlsx reader failed on it"
+            )]
         );
     }
 
