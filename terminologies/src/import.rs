@@ -167,6 +167,11 @@ pub struct Profile {
     /// Citation of the public source the layout was verified against.
     #[serde(default)]
     pub layout_source: String,
+    /// Rows with an empty code are headings of the master (e.g. category rows of a
+    /// code table), not records: skip them and report their number (T061, info)
+    /// instead of one error each.
+    #[serde(default)]
+    pub skip_blank_code: bool,
     /// CSV options (format = csv).
     pub csv: Option<CsvOptions>,
     /// XML options (format = xml).
@@ -343,6 +348,7 @@ pub fn read_export(p: &Profile, bytes: &[u8]) -> (Vec<HouseCode>, Diagnostics) {
     let mut d = Diagnostics::default();
     let enc = encoding(&p.encoding).unwrap_or(encoding_rs::UTF_8);
     let mut out = Vec::new();
+    let mut headings = 0usize;
     let mut emit = |line: u32, get: &dyn Fn(&FieldSpec) -> Option<String>, d: &mut Diagnostics| {
         let opt = |f: &Option<FieldSpec>| {
             f.as_ref()
@@ -398,6 +404,8 @@ pub fn read_export(p: &Profile, bytes: &[u8]) -> (Vec<HouseCode>, Diagnostics) {
                 )
                 .at(Location::default().line(line)),
             );
+        } else if h.key.code.is_empty() && h.key.text.is_empty() && p.skip_blank_code {
+            headings += 1;
         } else if h.key.code.is_empty() && h.key.text.is_empty() {
             d.push(
                 Diagnostic::new(&codes::BAD_RECORD, "record has an empty code; skipped")
@@ -485,6 +493,12 @@ pub fn read_export(p: &Profile, bytes: &[u8]) -> (Vec<HouseCode>, Diagnostics) {
                 .collect();
             tabular(p, c.header, &[], recs, BTreeMap::new(), &mut d, &mut emit);
         }
+    }
+    if headings > 0 {
+        d.push(Diagnostic::new(
+            &codes::MASTER_SKIPPED,
+            format!("{headings} rows without a code (headings) skipped, as the profile says"),
+        ));
     }
     (out, d)
 }
@@ -577,13 +591,16 @@ fn tabular(
             d.push(why);
             continue;
         }
+        // A worksheet row ends at its last non-empty cell: a column past it is an
+        // empty cell, not a missing field.
+        let cell = |i: usize| match r.fields.get(i) {
+            Some(v) => Some(v.clone()),
+            None if xlsx => Some(String::new()),
+            None => None,
+        };
         let get = |f: &FieldSpec| match f {
-            FieldSpec::Column(i) => i.checked_sub(1).and_then(|i| r.fields.get(i)).cloned(),
-            FieldSpec::Name(n) => header
-                .iter()
-                .position(|h| h == n)
-                .and_then(|i| r.fields.get(i))
-                .cloned(),
+            FieldSpec::Column(i) => i.checked_sub(1).and_then(cell),
+            FieldSpec::Name(n) => header.iter().position(|h| h == n).and_then(cell),
             FieldSpec::Span { .. } => None,
         };
         emit(r.line, &get, d);
@@ -1195,6 +1212,7 @@ mod tests {
             include_str!("../../tables/profiles/medis-hot-receipt.toml"),
             include_str!("../../tables/profiles/mhlw-general-order.toml"),
             include_str!("../../tables/profiles/mhlw-general-order-exception.toml"),
+            include_str!("../../tables/profiles/jslm-jlac10-material.toml"),
         ];
         for p in profiles {
             let p = parse_profile(p).expect("profile parses");
@@ -1404,6 +1422,37 @@ mod tests {
             ]
         );
         assert_eq!(codes[1].target_display, "【般】架空薬錠１０ｍｇ");
+    }
+
+    #[test]
+    fn jlac10_material_sheet_as_the_specimen_master() {
+        let p = profile(include_str!(
+            "../../tables/profiles/jslm-jlac10-material.toml"
+        ));
+        let bytes = include_bytes!("../../tables/profiles/fixtures/jslm-jlac10.xlsx");
+        let (codes, d) = read_export(&p, bytes);
+        // The two category headings are counted, not reported one by one.
+        let ds: Vec<_> = d.iter().map(|x| (x.code.id, x.message.as_str())).collect();
+        assert_eq!(
+            ds,
+            [(
+                "T061",
+                "2 rows without a code (headings) skipped, as the profile says"
+            )]
+        );
+        let got: Vec<_> = codes
+            .iter()
+            .map(|c| (c.key.code.as_str(), c.display.as_str()))
+            .collect();
+        assert_eq!(got, [("022", "血漿"), ("023", "血清"), ("990", "架空材料")]);
+        let m = to_master(&p, &codes, "fixture");
+        let shape = crate::system::by_uri(&m.system).expect("registry").shape;
+        assert!(m.codes.keys().all(|c| shape.check(c).is_ok()));
+        // Without skip_blank_code each heading is an error.
+        let mut strict = p.clone();
+        strict.skip_blank_code = false;
+        let (_, d) = read_export(&strict, bytes);
+        assert_eq!(d.iter().filter(|x| x.code.id == "T052").count(), 2);
     }
 
     #[test]
