@@ -25,6 +25,7 @@
 //!
 //! ```toml
 //! format = "xlsx"
+//! skip_blank_code = true    # rows without a code are headings: counted (T061), not errors
 //! [xlsx]
 //! sheet = "例外コード品目対照表"  # exact worksheet name
 //! skip_rows = 2             # title rows above the header
