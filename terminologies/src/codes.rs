@@ -160,6 +160,18 @@ pub const TARGET_CHANGED: Code = Code::new(
     Severity::Warning,
     "target's display changed in the new master; row marked invalid-target",
 );
+/// An `.xlsx` export could not be opened, or lacks the profile's worksheet.
+pub const BAD_WORKBOOK: Code = Code::new(
+    "T080",
+    Severity::Error,
+    "workbook cannot be read or lacks the profile's worksheet",
+);
+/// A modifier's code range and its 修飾語区分 disagree on prefix / postfix.
+pub const MODIFIER_POSITION: Code = Code::new(
+    "T081",
+    Severity::Warning,
+    "modifier code range and 修飾語区分 disagree on prefix/postfix; the code range is used",
+);
 
 /// Every code of this module, in id order (for `docs/diagnostics.md`).
 pub const ALL: &[&Code] = &[
@@ -194,6 +206,8 @@ pub const ALL: &[&Code] = &[
     &REVIEW_SKIPPED,
     &TARGET_RETIRED,
     &TARGET_CHANGED,
+    &BAD_WORKBOOK,
+    &MODIFIER_POSITION,
 ];
 
 #[cfg(test)]

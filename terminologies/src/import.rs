@@ -1,12 +1,12 @@
 //! House-code import: a declarative TOML profile describes a vendor's master
-//! export (CSV/TSV with any delimiter, fixed-width, or XML; CP932, Shift_JIS,
-//! EUC-JP or UTF-8 with or without BOM), [`read_export`] turns the export's bytes
-//! into source keys, and [`merge`] adds `unreviewed` rows for new keys without
-//! touching reviewed rows.
+//! export (CSV/TSV with any delimiter, fixed-width, XML, or an `.xlsx` worksheet;
+//! CP932, Shift_JIS, EUC-JP or UTF-8 with or without BOM), [`read_export`] turns
+//! the export's bytes into source keys, and [`merge`] adds `unreviewed` rows for
+//! new keys without touching reviewed rows.
 //!
 //! ```toml
-//! format = "csv"            # csv | fixed | xml
-//! encoding = "cp932"        # any WHATWG label: cp932, shift_jis, euc-jp, utf-8
+//! format = "csv"            # csv | fixed | xml | xlsx
+//! encoding = "cp932"        # any WHATWG label: cp932, shift_jis, euc-jp, utf-8 (not used by xlsx)
 //! author = "import"         # author_label of new rows
 //! [csv]
 //! delimiter = ","           # one character; "\t" for TSV
@@ -18,6 +18,19 @@
 //! kana = 3
 //! specimen = "材料"
 //! unit = "単位"
+//! ```
+//!
+//! An `.xlsx` worksheet (format = "xlsx") is read like CSV: fields are 1-based
+//! column numbers (A = 1) or header names, records are worksheet rows.
+//!
+//! ```toml
+//! format = "xlsx"
+//! skip_blank_code = true    # rows without a code are headings: counted (T061), not errors
+//! [xlsx]
+//! sheet = "例外コード品目対照表"  # exact worksheet name
+//! skip_rows = 2             # title rows above the header
+//! header = true
+//! fill_down = [1, 2, 3]     # merged cells: an empty cell takes the value above
 //! ```
 //!
 //! Decoded text is normalised like every other kakehashi input: the six JIS
@@ -81,6 +94,24 @@ pub struct XmlOptions {
     pub record: String,
 }
 
+/// `.xlsx` options.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct XlsxOptions {
+    /// Exact name of the worksheet to read.
+    pub sheet: String,
+    /// The first row after `skip_rows` is a header.
+    #[serde(default)]
+    pub header: bool,
+    /// Rows to skip before the header / first record (titles, dates).
+    #[serde(default)]
+    pub skip_rows: usize,
+    /// 1-based columns whose empty cells take the value of the record above
+    /// (vertically merged cells keep their value in the top cell only).
+    #[serde(default)]
+    pub fill_down: Vec<usize>,
+}
+
 /// The key fields.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -114,9 +145,11 @@ pub struct Profile {
     /// Short description.
     #[serde(default)]
     pub description: String,
-    /// `csv`, `fixed` or `xml`.
+    /// `csv`, `fixed`, `xml` or `xlsx`.
     pub format: String,
-    /// Encoding label (WHATWG: `shift_jis` = CP932, `euc-jp`, `iso-2022-jp`, `utf-8`).
+    /// Encoding label (WHATWG: `shift_jis` = CP932, `euc-jp`, `iso-2022-jp`, `utf-8`);
+    /// required except for `xlsx` (whose text is always Unicode).
+    #[serde(default)]
     pub encoding: String,
     /// author_label of new rows.
     #[serde(default = "import_author")]
@@ -135,10 +168,17 @@ pub struct Profile {
     /// Citation of the public source the layout was verified against.
     #[serde(default)]
     pub layout_source: String,
+    /// Rows with an empty code are headings of the master (e.g. category rows of a
+    /// code table), not records: skip them and report their number (T061, info)
+    /// instead of one error each.
+    #[serde(default)]
+    pub skip_blank_code: bool,
     /// CSV options (format = csv).
     pub csv: Option<CsvOptions>,
     /// XML options (format = xml).
     pub xml: Option<XmlOptions>,
+    /// `.xlsx` options (format = xlsx).
+    pub xlsx: Option<XlsxOptions>,
     /// Fields.
     pub fields: Fields,
 }
@@ -177,7 +217,7 @@ fn parse_profile_inner(text: &str) -> Result<Profile, Diagnostic> {
         }
         d
     })?;
-    if encoding(&p.encoding).is_none() {
+    if p.format != "xlsx" && encoding(&p.encoding).is_none() {
         return Err(
             Diagnostic::new(&codes::BAD_PROFILE, "unknown encoding label")
                 .excerpt(Excerpt::text(&p.encoding)),
@@ -209,12 +249,22 @@ fn parse_profile_inner(text: &str) -> Result<Profile, Diagnostic> {
                 ));
             }
         }
+        "xlsx" => match &p.xlsx {
+            Some(x) if !x.sheet.is_empty() && !x.fill_down.contains(&0) => {}
+            _ => {
+                return Err(Diagnostic::new(
+                    &codes::BAD_PROFILE,
+                    "format xlsx needs an [xlsx] table with a sheet name (fill_down columns are 1-based)",
+                ));
+            }
+        },
         "fixed" => {}
         other => {
-            return Err(
-                Diagnostic::new(&codes::BAD_PROFILE, "format must be csv, fixed or xml")
-                    .excerpt(Excerpt::text(other)),
-            );
+            return Err(Diagnostic::new(
+                &codes::BAD_PROFILE,
+                "format must be csv, fixed, xml or xlsx",
+            )
+            .excerpt(Excerpt::text(other)));
         }
     }
     Ok(p)
@@ -241,7 +291,7 @@ pub struct HouseCode {
 
 /// Decodes bytes; undecodable bytes become one error each (hex, byte offset) and a
 /// U+FFFD beside it, which makes the record containing it be skipped.
-fn decode(
+pub(crate) fn decode(
     bytes: &[u8],
     enc: &'static encoding_rs::Encoding,
     base: usize,
@@ -299,6 +349,7 @@ pub fn read_export(p: &Profile, bytes: &[u8]) -> (Vec<HouseCode>, Diagnostics) {
     let mut d = Diagnostics::default();
     let enc = encoding(&p.encoding).unwrap_or(encoding_rs::UTF_8);
     let mut out = Vec::new();
+    let mut headings = 0usize;
     let mut emit = |line: u32, get: &dyn Fn(&FieldSpec) -> Option<String>, d: &mut Diagnostics| {
         let opt = |f: &Option<FieldSpec>| {
             f.as_ref()
@@ -354,6 +405,8 @@ pub fn read_export(p: &Profile, bytes: &[u8]) -> (Vec<HouseCode>, Diagnostics) {
                 )
                 .at(Location::default().line(line)),
             );
+        } else if h.key.code.is_empty() && h.key.text.is_empty() && p.skip_blank_code {
+            headings += 1;
         } else if h.key.code.is_empty() && h.key.text.is_empty() {
             d.push(
                 Diagnostic::new(&codes::BAD_RECORD, "record has an empty code; skipped")
@@ -410,6 +463,19 @@ pub fn read_export(p: &Profile, bytes: &[u8]) -> (Vec<HouseCode>, Diagnostics) {
                 emit(n, &get, &mut d);
             }
         }
+        "xlsx" => {
+            let Some(x) = &p.xlsx else { return (out, d) };
+            match xlsx_rows(bytes, &x.sheet) {
+                Ok((rows, bad)) => {
+                    let rows = rows
+                        .into_iter()
+                        .filter(|r| r.line as usize > x.skip_rows)
+                        .collect();
+                    tabular(p, x.header, &x.fill_down, rows, bad, &mut d, &mut emit);
+                }
+                Err(e) => d.push(*e),
+            }
+        }
         _ => {
             let Some(c) = &p.csv else { return (out, d) };
             let text = decode(bytes, enc, 0, &mut d);
@@ -422,69 +488,236 @@ pub fn read_export(p: &Profile, bytes: &[u8]) -> (Vec<HouseCode>, Diagnostics) {
                         .at(Location::default().line(b.line)),
                 );
             }
-            let mut recs = recs
+            let recs = recs
                 .into_iter()
                 .filter(|r| r.line as usize > c.skip_lines)
-                .peekable();
-            let header: Vec<String> = if c.header {
-                recs.next().map(|r| r.fields).unwrap_or_default()
-            } else {
-                Vec::new()
-            };
-            let specs = [
-                Some(&p.fields.code),
-                p.fields.display.as_ref(),
-                p.fields.kana.as_ref(),
-                p.fields.specimen.as_ref(),
-                p.fields.unit.as_ref(),
-                p.fields.text.as_ref(),
-                p.fields.target_code.as_ref(),
-                p.fields.target_display.as_ref(),
-                p.fields.replaced_by.as_ref(),
-            ];
-            for s in specs.into_iter().flatten() {
-                if let FieldSpec::Name(n) = s
-                    && !header.contains(n)
-                {
-                    d.push(
-                        Diagnostic::new(
-                            &codes::BAD_PROFILE,
-                            "profile names a column the header does not have",
-                        )
-                        .excerpt(Excerpt::text(n)),
-                    );
-                    return (out, d);
-                }
-            }
-            for r in recs {
-                if !header.is_empty() && r.fields.len() != header.len() {
-                    d.push(
-                        Diagnostic::new(
-                            &codes::BAD_RECORD,
-                            format!(
-                                "record has {} fields, header has {}; skipped",
-                                r.fields.len(),
-                                header.len()
-                            ),
-                        )
-                        .at(Location::default().line(r.line)),
-                    );
-                    continue;
-                }
-                let get = |f: &FieldSpec| match f {
-                    FieldSpec::Column(i) => i.checked_sub(1).and_then(|i| r.fields.get(i)).cloned(),
-                    FieldSpec::Name(n) => header
-                        .iter()
-                        .position(|h| h == n)
-                        .and_then(|i| r.fields.get(i))
-                        .cloned(),
-                    FieldSpec::Span { .. } => None,
-                };
-                emit(r.line, &get, &mut d);
-            }
+                .collect();
+            tabular(p, c.header, &[], recs, BTreeMap::new(), &mut d, &mut emit);
         }
     }
+    if headings > 0 {
+        d.push(Diagnostic::new(
+            &codes::MASTER_SKIPPED,
+            format!("{headings} rows without a code (headings) skipped, as the profile says"),
+        ));
+    }
     (out, d)
+}
+
+type Emit<'a> = dyn FnMut(u32, &dyn Fn(&FieldSpec) -> Option<String>, &mut Diagnostics) + 'a;
+
+/// Header handling, field lookup and width checks shared by CSV and `.xlsx`
+/// records (already past the skipped lines). `bad` holds the records (by line)
+/// that must be skipped with their diagnostic; they still take part in
+/// `fill_down`, so a skipped row never shifts a merged value onto the next group.
+fn tabular(
+    p: &Profile,
+    header: bool,
+    fill_down: &[usize],
+    recs: Vec<delimited::Record>,
+    mut bad: BTreeMap<u32, Diagnostic>,
+    d: &mut Diagnostics,
+    emit: &mut Emit<'_>,
+) {
+    let mut recs = recs.into_iter();
+    let header: Vec<String> = if header {
+        recs.next()
+            .map(|r| {
+                if let Some(why) = bad.remove(&r.line) {
+                    d.push(why);
+                }
+                r.fields
+            })
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let specs = [
+        Some(&p.fields.code),
+        p.fields.display.as_ref(),
+        p.fields.kana.as_ref(),
+        p.fields.specimen.as_ref(),
+        p.fields.unit.as_ref(),
+        p.fields.text.as_ref(),
+        p.fields.target_code.as_ref(),
+        p.fields.target_display.as_ref(),
+        p.fields.replaced_by.as_ref(),
+    ];
+    for s in specs.into_iter().flatten() {
+        if let FieldSpec::Name(n) = s
+            && !header.contains(n)
+        {
+            d.push(
+                Diagnostic::new(
+                    &codes::BAD_PROFILE,
+                    "profile names a column the header does not have",
+                )
+                .excerpt(Excerpt::text(n)),
+            );
+            return;
+        }
+    }
+    let xlsx = p.format == "xlsx";
+    let mut above: Vec<String> = Vec::new();
+    for mut r in recs {
+        if !xlsx && !header.is_empty() && r.fields.len() != header.len() {
+            d.push(
+                Diagnostic::new(
+                    &codes::BAD_RECORD,
+                    format!(
+                        "record has {} fields, header has {}; skipped",
+                        r.fields.len(),
+                        header.len()
+                    ),
+                )
+                .at(Location::default().line(r.line)),
+            );
+            continue;
+        }
+        for &col in fill_down {
+            let i = col - 1;
+            if r.fields.len() <= i {
+                r.fields.resize(i + 1, String::new());
+            }
+            if r.fields[i].is_empty()
+                && let Some(v) = above.get(i)
+            {
+                r.fields[i] = v.clone();
+            }
+        }
+        if !fill_down.is_empty() {
+            above.clone_from(&r.fields);
+        }
+        if let Some(why) = bad.remove(&r.line) {
+            d.push(why);
+            continue;
+        }
+        // A worksheet row ends at its last non-empty cell: a column past it is an
+        // empty cell, not a missing field.
+        let cell = |i: usize| match r.fields.get(i) {
+            Some(v) => Some(v.clone()),
+            None if xlsx => Some(String::new()),
+            None => None,
+        };
+        let get = |f: &FieldSpec| match f {
+            FieldSpec::Column(i) => i.checked_sub(1).and_then(cell),
+            FieldSpec::Name(n) => header.iter().position(|h| h == n).and_then(cell),
+            FieldSpec::Span { .. } => None,
+        };
+        emit(r.line, &get, d);
+    }
+}
+
+/// The column letters of a 0-based column index (`0` → `A`, `27` → `AB`).
+fn column_letters(mut i: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (i % 26) as u8);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
+
+/// Records of an `.xlsx` worksheet, and the rows to skip (by row) with the reason.
+type XlsxRows = (Vec<delimited::Record>, BTreeMap<u32, Diagnostic>);
+
+/// The rows of one worksheet as records: `line` is the 1-based worksheet row,
+/// field `n` is column `n` (A = 1) whatever the used range's first cell. Empty
+/// rows are left out. A row with a cell holding an Excel error value (`#N/A` …) is
+/// returned with the diagnostic that skips it.
+///
+/// calamine 0.38 can panic on damaged workbooks (e.g. an arithmetic overflow on an
+/// absurd cell reference, found by the property test below); bad input must never
+/// panic kakehashi, so a panic of the reader becomes a T080 diagnostic.
+fn xlsx_rows(bytes: &[u8], sheet: &str) -> Result<XlsxRows, Box<Diagnostic>> {
+    std::panic::catch_unwind(|| read_xlsx_rows(bytes, sheet)).unwrap_or_else(|_| {
+        Err(Box::new(Diagnostic::new(
+            &codes::BAD_WORKBOOK,
+            "the workbook is damaged: the .xlsx reader failed on it",
+        )))
+    })
+}
+
+fn read_xlsx_rows(bytes: &[u8], sheet: &str) -> Result<XlsxRows, Box<Diagnostic>> {
+    use calamine::{Data, Reader};
+    let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| {
+        Box::new(Diagnostic::new(
+            &codes::BAD_WORKBOOK,
+            format!("not a readable .xlsx workbook: {e}"),
+        ))
+    })?;
+    let names = wb.sheet_names();
+    if !names.iter().any(|n| n == sheet) {
+        return Err(Box::new(
+            Diagnostic::new(
+                &codes::BAD_WORKBOOK,
+                format!(
+                    "the workbook has no worksheet named as the profile says (it has: {})",
+                    names.join(", ")
+                ),
+            )
+            .excerpt(Excerpt::text(sheet)),
+        ));
+    }
+    let range = wb.worksheet_range(sheet).map_err(|e| {
+        Box::new(
+            Diagnostic::new(
+                &codes::BAD_WORKBOOK,
+                format!("worksheet cannot be read: {e}"),
+            )
+            .excerpt(Excerpt::text(sheet)),
+        )
+    })?;
+    let (row0, col0) = range.start().unwrap_or((0, 0));
+    let mut out = Vec::new();
+    let mut skip = BTreeMap::new();
+    for (i, cells) in range.rows().enumerate() {
+        let line = row0 + i as u32 + 1;
+        let mut fields = vec![String::new(); col0 as usize];
+        let mut bad = None;
+        for (j, c) in cells.iter().enumerate() {
+            let v = match c {
+                Data::Error(e) => {
+                    bad.get_or_insert((col0 as usize + j, e.to_string()));
+                    String::new()
+                }
+                Data::String(s) => match diagnostics::text::fold_jis_variants(s) {
+                    std::borrow::Cow::Borrowed(b) => b.to_owned(),
+                    std::borrow::Cow::Owned(o) => o,
+                },
+                other => other.to_string(),
+            };
+            fields.push(v);
+        }
+        while fields.last().is_some_and(String::is_empty) {
+            fields.pop();
+        }
+        if let Some((col, err)) = bad {
+            skip.insert(
+                line,
+                Diagnostic::new(
+                    &codes::BAD_RECORD,
+                    format!(
+                        "cell {}{line} holds the Excel error {err}; row skipped",
+                        column_letters(col)
+                    ),
+                )
+                .at(Location::default().line(line)),
+            );
+        } else if fields.is_empty() {
+            continue;
+        }
+        out.push(delimited::Record {
+            line,
+            offset: 0,
+            fields,
+        });
+    }
+    Ok((out, skip))
 }
 
 type XmlRecord = (u32, BTreeMap<String, String>);
@@ -931,13 +1164,34 @@ mod tests {
         use proptest::prelude::*;
         proptest! {
             #[test]
-            fn any_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300), fmt in 0usize..3) {
+            fn any_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300), fmt in 0usize..4) {
                 let p = match fmt {
+                    3 => profile("format = \"xlsx\"\n[xlsx]\nsheet = \"s\"\nheader = true\nfill_down = [2]\n[fields]\ncode = 1\n"),
                     0 => profile("format = \"csv\"\nencoding = \"cp932\"\n[csv]\nheader = true\n[fields]\ncode = 1\ndisplay = 2\n"),
                     1 => profile("format = \"fixed\"\nencoding = \"cp932\"\n[fields]\ncode = { start = 1, length = 3 }\ndisplay = { start = 4, length = 4 }\n"),
                     _ => profile("format = \"xml\"\nencoding = \"utf-8\"\n[xml]\nrecord = \"i\"\n[fields]\ncode = \"@c\"\n"),
                 };
                 let _ = read_export(&p, &bytes);
+            }
+
+            #[test]
+            fn damaged_workbooks_never_panic(
+                flips in proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 1..8),
+                cut in any::<proptest::sample::Index>(),
+                truncate in any::<bool>(),
+            ) {
+                let mut bytes = XLSX.to_vec();
+                for (at, b) in flips {
+                    let i = at.index(bytes.len());
+                    bytes[i] ^= b | 1;
+                }
+                if truncate {
+                    bytes.truncate(cut.index(bytes.len()));
+                }
+                let p = profile(include_str!("../../tables/profiles/mhlw-general-order-exception.toml"));
+                let (codes, d) = read_export(&p, &bytes);
+                // Whatever survives is either read or reported.
+                prop_assert!(!codes.is_empty() || !d.is_empty());
             }
         }
     }
@@ -952,11 +1206,26 @@ mod tests {
             include_str!("../../tables/profiles/ssk-disease-icd10.toml"),
             include_str!("../../tables/profiles/ssk-disease-medis.toml"),
             include_str!("../../tables/profiles/ssk-drug-general.toml"),
+            include_str!("../../tables/profiles/ssk-modifier-medis.toml"),
+            include_str!("../../tables/profiles/ssk-modifier-excode.toml"),
+            include_str!("../../tables/profiles/medis-modifier-receipt.toml"),
+            include_str!("../../tables/profiles/medis-modifier-excode.toml"),
+            include_str!("../../tables/profiles/medis-hot-receipt.toml"),
+            include_str!("../../tables/profiles/mhlw-general-order.toml"),
+            include_str!("../../tables/profiles/mhlw-general-order-exception.toml"),
+            include_str!("../../tables/profiles/jslm-jlac10-material.toml"),
         ];
         for p in profiles {
             let p = parse_profile(p).expect("profile parses");
-            assert!(p.justification.starts_with("official crosswalk"), "{p:?}");
+            // A profile that imports targets says they are the master's own crosswalk;
+            // every official profile names its layout source and its own code system,
+            // which the registry knows.
+            if p.fields.target_code.is_some() {
+                assert!(p.justification.starts_with("official crosswalk"), "{p:?}");
+                assert!(crate::system::by_uri(&p.target_system).is_some(), "{p:?}");
+            }
             assert!(!p.layout_source.is_empty());
+            assert!(crate::system::by_uri(&p.master_system).is_some(), "{p:?}");
         }
         let nmain = include_bytes!("../../tables/profiles/fixtures/medis-byomei-nmain.txt");
         for (p, target) in [
@@ -989,5 +1258,256 @@ mod tests {
             m.retired.get("8899005").map(String::as_str),
             Some("8899001")
         );
+        // 支払基金 医薬品マスター, 42-column layout: 一般名コード is column 37.
+        let y = include_bytes!("../../tables/profiles/fixtures/ssk-drug-y.csv");
+        let p = parse_profile(profiles[6]).expect("profile parses");
+        let (codes, d) = read_export(&p, y);
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(
+            (codes[0].key.code.as_str(), codes[0].target_code.as_str()),
+            ("699900101", "9999001F1ZZZ")
+        );
+        assert_eq!(codes[0].target_display, "【般】架空薬錠１０ｍｇ");
+    }
+
+    #[test]
+    fn modifier_profiles_read_their_fixtures() {
+        let z = include_bytes!("../../tables/profiles/fixtures/ssk-modifier-z.csv");
+        for (text, targets) in [
+            (
+                include_str!("../../tables/profiles/ssk-modifier-medis.toml"),
+                ["29900001", "29900002"],
+            ),
+            (
+                include_str!("../../tables/profiles/ssk-modifier-excode.toml"),
+                ["ZX01", "ZX02"],
+            ),
+        ] {
+            let p = profile(text);
+            let (codes, d) = read_export(&p, z);
+            assert!(d.is_empty(), "{d:?}");
+            assert_eq!(codes.len(), 6);
+            let got: Vec<_> = codes
+                .iter()
+                .take(2)
+                .map(|c| {
+                    (
+                        c.key.code.as_str(),
+                        c.display.as_str(),
+                        c.target_code.as_str(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    ("1999", "架空左", targets[0]),
+                    ("8999", "の架空疑い", targets[1])
+                ]
+            );
+        }
+        let medis = include_bytes!("../../tables/profiles/fixtures/medis-modifier.txt");
+        for (text, targets) in [
+            (
+                include_str!("../../tables/profiles/medis-modifier-receipt.toml"),
+                ["1999", "8999", "1998", "2999", "8998", ""],
+            ),
+            (
+                include_str!("../../tables/profiles/medis-modifier-excode.toml"),
+                ["ZX01", "ZX02", "ZX03", "ZX04", "ZX05", "ZX07"],
+            ),
+        ] {
+            let p = profile(text);
+            let (codes, d) = read_export(&p, medis);
+            assert!(d.is_empty(), "{d:?}");
+            let got: Vec<_> = codes.iter().map(|c| c.target_code.as_str()).collect();
+            assert_eq!(got, targets);
+            assert_eq!(codes[0].key.code, "29900001");
+            assert_eq!(codes[0].kana, "ｶｸｳﾋﾀﾞﾘ");
+        }
+    }
+
+    #[test]
+    fn medis_hot_to_receipt_drug_code() {
+        let p = profile(include_str!("../../tables/profiles/medis-hot-receipt.toml"));
+        let hot = include_bytes!("../../tables/profiles/fixtures/medis-hot.txt");
+        let (codes, d) = read_export(&p, hot);
+        assert!(d.is_empty(), "{d:?}");
+        let got: Vec<_> = codes
+            .iter()
+            .map(|c| (c.key.code.as_str(), c.target_code.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("9990001010101", "699900101"),
+                ("9990001010201", "699900101"),
+                ("9990002010101", "699900201"),
+                ("9990003010101", "")
+            ]
+        );
+        let sys = crate::system::by_uri(&p.target_system).expect("registry");
+        assert_eq!(sys.key, "RECEIPT-DRUG");
+        assert!(
+            codes[..3]
+                .iter()
+                .all(|c| sys.shape.check(&c.target_code).is_ok())
+        );
+    }
+
+    const XLSX: &[u8] = include_bytes!("../../tables/profiles/fixtures/mhlw-general-order.xlsx");
+
+    #[test]
+    fn xlsx_main_sheet_as_a_master() {
+        let p = profile(include_str!(
+            "../../tables/profiles/mhlw-general-order.toml"
+        ));
+        let (codes, d) = read_export(&p, XLSX);
+        assert!(d.is_empty(), "{d:?}");
+        let got: Vec<_> = codes
+            .iter()
+            .map(|c| (c.line, c.key.code.as_str(), c.display.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (4, "9999001F1ZZZ", "【般】架空薬錠１０ｍｇ"),
+                (5, "9999002Q1ZZZ", "【般】架空薬シロップ０．１％"),
+                (6, "9999003M1ZZZ", "【般】架空軟膏１％")
+            ]
+        );
+        let m = to_master(&p, &codes, "R8.4.1");
+        assert_eq!(
+            m.system,
+            "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/MedicationGeneralOrderCode"
+        );
+        assert_eq!(m.codes.len(), 3);
+    }
+
+    #[test]
+    fn xlsx_exception_sheet_fills_merged_cells_and_skips_error_rows() {
+        let p = profile(include_str!(
+            "../../tables/profiles/mhlw-general-order-exception.toml"
+        ));
+        let (codes, d) = read_export(&p, XLSX);
+        // Row 6 holds #N/A: reported (its cell named) and skipped; row 7 still gets its
+        // own group's merged 一般名コード from row 6, not row 4's.
+        let msgs: Vec<_> = d
+            .iter()
+            .map(|x| (x.code.id, x.location.line, x.message.clone()))
+            .collect();
+        assert_eq!(
+            msgs,
+            [(
+                "T052",
+                Some(6),
+                "cell O6 holds the Excel error #N/A; row skipped".to_owned()
+            )]
+        );
+        let got: Vec<_> = codes
+            .iter()
+            .map(|c| {
+                (
+                    c.key.code.as_str(),
+                    c.target_code.as_str(),
+                    c.display.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("9999001F1011", "9999001F1ZZZ", "カクウ錠１０ｍｇ"),
+                ("9999001F1020", "9999001F1ZZZ", "架空薬錠１０ｍｇ「架空」"),
+                ("9999003M1021", "9999003M1ZZZ", "架空軟膏１％「架空」")
+            ]
+        );
+        assert_eq!(codes[1].target_display, "【般】架空薬錠１０ｍｇ");
+    }
+
+    #[test]
+    fn jlac10_material_sheet_as_the_specimen_master() {
+        let p = profile(include_str!(
+            "../../tables/profiles/jslm-jlac10-material.toml"
+        ));
+        let bytes = include_bytes!("../../tables/profiles/fixtures/jslm-jlac10.xlsx");
+        let (codes, d) = read_export(&p, bytes);
+        // The two category headings are counted, not reported one by one.
+        let ds: Vec<_> = d.iter().map(|x| (x.code.id, x.message.as_str())).collect();
+        assert_eq!(
+            ds,
+            [(
+                "T061",
+                "2 rows without a code (headings) skipped, as the profile says"
+            )]
+        );
+        let got: Vec<_> = codes
+            .iter()
+            .map(|c| (c.key.code.as_str(), c.display.as_str()))
+            .collect();
+        assert_eq!(got, [("022", "血漿"), ("023", "血清"), ("990", "架空材料")]);
+        let m = to_master(&p, &codes, "fixture");
+        let shape = crate::system::by_uri(&m.system).expect("registry").shape;
+        assert!(m.codes.keys().all(|c| shape.check(c).is_ok()));
+        // Without skip_blank_code each heading is an error.
+        let mut strict = p.clone();
+        strict.skip_blank_code = false;
+        let (_, d) = read_export(&strict, bytes);
+        assert_eq!(d.iter().filter(|x| x.code.id == "T052").count(), 2);
+    }
+
+    #[test]
+    fn xlsx_bad_workbooks_and_sheets_are_diagnostics() {
+        let mut p = profile(include_str!(
+            "../../tables/profiles/mhlw-general-order.toml"
+        ));
+        let (codes, d) = read_export(&p, b"PK\x03\x04 not really a zip");
+        assert!(codes.is_empty());
+        assert_eq!(d.iter().next().map(|x| x.code.id), Some("T080"));
+        if let Some(x) = p.xlsx.as_mut() {
+            x.sheet = "一般名処方マスタ（R9.4.1版） 全体".into();
+        }
+        let (codes, d) = read_export(&p, XLSX);
+        assert!(codes.is_empty());
+        let x = d.iter().next().expect("a diagnostic");
+        assert_eq!(x.code.id, "T080");
+        assert!(x.message.contains("例外コード品目対照表"), "{}", x.message);
+        assert!(
+            parse_profile("format = \"xlsx\"\n[fields]\ncode = 1\n").is_err(),
+            "xlsx without [xlsx]"
+        );
+        assert!(
+            parse_profile(
+                "format = \"xlsx\"\n[xlsx]\nsheet = \"s\"\nfill_down = [0]\n[fields]\ncode = 1\n"
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn a_workbook_that_makes_the_reader_panic_is_a_diagnostic() {
+        let p = profile(include_str!(
+            "../../tables/profiles/mhlw-general-order-exception.toml"
+        ));
+        let bytes = include_bytes!("../../tables/profiles/fixtures/damaged-cellref.xlsx");
+        let (codes, d) = read_export(&p, bytes);
+        assert!(codes.is_empty());
+        let ids: Vec<_> = d.iter().map(|x| (x.code.id, x.message.as_str())).collect();
+        assert_eq!(
+            ids,
+            [(
+                "T080",
+                "the workbook is damaged: the .xlsx reader failed on it"
+            )]
+        );
+    }
+
+    #[test]
+    fn column_letters_are_spreadsheet_names() {
+        let got: Vec<_> = [0, 14, 25, 26, 27, 701, 702]
+            .iter()
+            .map(|&i| column_letters(i))
+            .collect();
+        assert_eq!(got, ["A", "O", "Z", "AA", "AB", "ZZ", "AAA"]);
     }
 }

@@ -11,7 +11,8 @@
 //! - [`conceptmap`]: FHIR R4 ConceptMap export/import; [`import`]: house-code
 //!   import profiles; [`master`]: CodeSystem JSON and J-FAGY masters;
 //!   [`suggest`]: lexical candidates for unmapped codes; [`governance`]: review,
-//!   diff and migration.
+//!   diff and migration; [`modifier`]: the 支払基金 修飾語マスター as prefix/postfix
+//!   modifiers with their MEDIS codes (JP Core Condition modifier extensions).
 //!
 //! ```
 //! let bytes = include_bytes!("../../tables/nho-sample-lab-99X03.sssom.tsv");
@@ -34,6 +35,7 @@ pub mod governance;
 pub mod import;
 pub mod lookup;
 pub mod master;
+pub mod modifier;
 pub mod suggest;
 pub mod system;
 pub mod table;

@@ -160,7 +160,9 @@ pub static SYSTEMS: &[CodeSystem] = &[
         "MEDIS 修飾語管理番号",
         "http://medis.or.jp/CodeSystem/master-disease-modKeyNumber",
         ["1.2.392.200119.4.201.2"],
-        Shape::Any,
+        // 8 digits: JP Core's modKeyNumber examples (27000267 過敏性) and the MEDIS
+        // 修飾語テーブル field list (修飾語管理番号, length 8).
+        Shape::Digits(8),
         []
     ),
     cs!(
@@ -185,6 +187,29 @@ pub static SYSTEMS: &[CodeSystem] = &[
         "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/masterZ-disease-modifier",
         [],
         Shape::Alnum(4),
+        []
+    ),
+    // No URL-form URI is published for the レセ電 医薬品コード (JP-CLINS history.md lists
+    // it as 関係者調整中; no JP Core 1.1.2 / JP-CLINS 1.5.2 CodeSystem or NamingSystem
+    // names it). The MHLW 電子処方箋 CDA code table 別表15 "医薬品コード（レセ電算医薬品
+    // マスター）" has the OID 1.2.392.100495.20.2.71, and FHIR allows `urn:oid:` as a
+    // Coding.system, so that is the URI emitted until a URL is published (the URL form
+    // will then become the uri and this one an alias).
+    cs!(
+        "RECEIPT-DRUG",
+        "レセ電 医薬品コード (支払基金 医薬品マスター)",
+        "urn:oid:1.2.392.100495.20.2.71",
+        [],
+        Shape::Digits(9),
+        []
+    ),
+    // 薬価基準収載医薬品コード: same situation (OID 20.2.72, URL 関係者調整中).
+    cs!(
+        "DRUG-PRICE-LIST",
+        "薬価基準収載医薬品コード",
+        "urn:oid:1.2.392.100495.20.2.72",
+        [],
+        Shape::Alnum(12),
         []
     ),
     cs!(
@@ -401,7 +426,11 @@ pub static SYSTEMS: &[CodeSystem] = &[
 pub fn by_uri(uri: &str) -> Option<&'static CodeSystem> {
     let bare = uri.strip_prefix("urn:oid:").unwrap_or(uri);
     SYSTEMS.iter().find(|s| {
-        s.uri == uri || s.key == uri || s.aliases.contains(&bare) || s.aliases.contains(&uri)
+        s.uri == uri
+            || s.uri.strip_prefix("urn:oid:") == Some(bare)
+            || s.key == uri
+            || s.aliases.contains(&bare)
+            || s.aliases.contains(&uri)
     })
 }
 
@@ -524,6 +553,11 @@ mod tests {
             ("JFAGY-FOOD", "00F"),
             ("JAMI-USAGE", "1013044400000000"),
             ("CLINS-LAB-LOCAL", "E001_023"),
+            ("RECEIPT-DRUG", "620098401"),
+            ("RECEIPT-MODIFIER", "8002"),
+            ("MEDIS-MODIFIER", "27000267"),
+            ("MEDIS-MODIFIER-EX", "3216"),
+            ("DRUG-PRICE-LIST", "1124001F1022"),
         ];
         for (k, c) in ok {
             let s = by_key(k).unwrap();
@@ -543,6 +577,9 @@ mod tests {
             ("ICD10", "K29.7"),
             ("JFAGY-FOOD", "J9FA321132"),
             ("CLINS-LAB-UNCODED", "9999"),
+            ("RECEIPT-DRUG", "62009840"),
+            ("RECEIPT-DRUG", "62009840A"),
+            ("MEDIS-MODIFIER", "2700026"),
         ];
         for (k, c) in bad {
             let s = by_key(k).unwrap();
@@ -627,6 +664,15 @@ mod tests {
             "YJ9ZZZ"
         );
         assert!(by_uri("http://example.org/x").is_none());
+        // A system whose URI is an OID is found with or without `urn:oid:`.
+        assert_eq!(
+            by_uri("urn:oid:1.2.392.100495.20.2.71").unwrap().key,
+            "RECEIPT-DRUG"
+        );
+        assert_eq!(
+            by_uri("1.2.392.100495.20.2.71").unwrap().key,
+            "RECEIPT-DRUG"
+        );
     }
 
     #[test]
