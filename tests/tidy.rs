@@ -17,7 +17,7 @@ fn render_codes_doc() -> String {
          A code never changes meaning; its severity is the default (policies may change it,\n\
          and say so).\n\n\
          Stage letters: `E` character decoding, `H` HL7 v2, `S` SS-MIX2 storage, `U` UKE\n\
-         receipts, `T` tables, `M` mappers, `V` validator, `C` CLI.\n\n\
+         receipts, `K` 健診 (特定健診 CDA XML), `T` tables, `M` mappers, `V` validator, `C` CLI.\n\n\
          | code | severity | meaning |\n|---|---|---|\n",
     );
     for c in cli::all_codes() {

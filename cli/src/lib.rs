@@ -123,6 +123,7 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(parsers::hl7::codes::ALL);
     all.extend(parsers::ssmix2::codes::ALL);
     all.extend(parsers::uke::codes::ALL);
+    all.extend(parsers::checkup::codes::ALL);
     all.extend(terminologies::codes::ALL);
     all.extend(fhir::validate::codes::ALL);
     all.extend(fhir::model::codes::ALL);
