@@ -41,7 +41,7 @@ fn diagnostic_codes_are_unique_well_formed_and_documented() {
     for c in &codes {
         let b = c.id.as_bytes();
         assert!(
-            b.len() == 4 && b"EHSUTMVCY".contains(&b[0]) && b[1..].iter().all(u8::is_ascii_digit),
+            b.len() == 4 && b"EHSUKTMVCY".contains(&b[0]) && b[1..].iter().all(u8::is_ascii_digit),
             "code id {} must be a stage letter and three digits",
             c.id
         );
