@@ -128,6 +128,7 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(fhir::validate::codes::ALL);
     all.extend(fhir::model::codes::ALL);
     all.extend(mappers::codes::ALL);
+    all.extend(mappers::checkup::codes::ALL);
     all.sort_by_key(|c| c.id);
     all
 }

@@ -65,6 +65,18 @@ pub const EMPTY_GROUP: Code = Code::new(
     Warning,
     "group observation (code nullFlavor=NA) has no member observations",
 );
+/// The submission archive (ZIP) cannot be read (truncated, not a ZIP).
+pub const ARCHIVE_UNREADABLE: Code =
+    Code::new("K016", Error, "submission archive (ZIP) cannot be read");
+/// An archive member that is not a `DATA/*.xml` file (CLAIMS, XSD, index, summary).
+pub const ARCHIVE_MEMBER_SKIPPED: Code = Code::new(
+    "K017",
+    Info,
+    "archive member is not a DATA/ hc08 file; not converted",
+);
+/// An archive member cannot be decompressed.
+pub const ARCHIVE_MEMBER_UNREADABLE: Code =
+    Code::new("K018", Error, "archive member cannot be decompressed");
 
 /// Every code of this module.
 pub const ALL: &[&Code] = &[
@@ -83,4 +95,7 @@ pub const ALL: &[&Code] = &[
     &UNEXPECTED_ELEMENT,
     &NO_OBSERVATIONS,
     &EMPTY_GROUP,
+    &ARCHIVE_UNREADABLE,
+    &ARCHIVE_MEMBER_SKIPPED,
+    &ARCHIVE_MEMBER_UNREADABLE,
 ];
