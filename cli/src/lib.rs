@@ -77,6 +77,7 @@ impl From<io::Error> for Failure {
 type CmdResult = Result<u8, Failure>;
 
 mod demo;
+mod document_checkup;
 mod inspect;
 mod inspect_uke;
 mod synth_ssmix2;
@@ -107,6 +108,15 @@ enum Command {
     /// Generate synthetic test data.
     #[command(subcommand)]
     Synth(SynthCommand),
+    /// Build validated FHIR document bundles.
+    #[command(subcommand)]
+    Document(DocumentCommand),
+}
+
+#[derive(Subcommand)]
+enum DocumentCommand {
+    /// 特定健診 CDA XML (hc08) files, folders or submission ZIPs → eCheckup document bundles.
+    Checkup(document_checkup::Args),
 }
 
 #[derive(Subcommand)]
@@ -160,6 +170,7 @@ where
         Command::Demo(a) => demo::run(a, ctx),
         Command::Synth(SynthCommand::Ssmix2(args)) => synth_ssmix2::run(args, ctx),
         Command::Synth(SynthCommand::Uke(args)) => synth_uke::run(args, ctx),
+        Command::Document(DocumentCommand::Checkup(args)) => document_checkup::run(args, ctx),
     };
     match result {
         Ok(code) => code,

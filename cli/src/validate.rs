@@ -48,7 +48,8 @@ pub struct Args {
     pub paths: Vec<PathBuf>,
 }
 
-fn load(set_name: &str) -> Result<Conformance, Failure> {
+/// Loads the named package set from the vendored packages.
+pub(crate) fn load(set_name: &str) -> Result<Conformance, Failure> {
     let Some(set) = package_set(set_name) else {
         let names: Vec<_> = PACKAGE_SETS.iter().map(|s| s.name).collect();
         return Err(Failure(format!(
