@@ -141,7 +141,7 @@ fn unzip(
                 if f.is_dir() {
                     continue;
                 }
-                String::from_utf8_lossy(f.name_raw()).into_owned()
+                member_name(f.name_raw())
             }
             Err(e) => {
                 let at = format!("{shown}!#{i}");
@@ -201,6 +201,19 @@ fn unzip(
             }
         }
     }
+}
+
+/// A member name as shown: `\\` read as `/` (archives made on Windows), bytes that
+/// are not UTF-8 written as `\\xNN` (never a silent U+FFFD).
+fn member_name(raw: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in raw.utf8_chunks() {
+        out.push_str(&chunk.valid().replace('\\', "/"));
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
@@ -319,8 +332,18 @@ fn convert(
     for x in d.iter() {
         writeln!(ctx.stdout, "{}", x.render_human(opts))?;
     }
-    let bytes = json::to_vec(&mapped.bundle.into_resource())
-        .map_err(|e| Failure(format!("{}: {}", s.shown, e.message)))?;
+    let bytes = match json::to_vec(&mapped.bundle.into_resource()) {
+        Ok(b) => b,
+        Err(e) => {
+            // Not expected (the mapper normalises numbers), but never abort the run.
+            let mut x = *e;
+            x.location.file = Some(s.shown.clone());
+            writeln!(ctx.stdout, "{}", x.render_human(opts))?;
+            writeln!(ctx.stdout, "unreadable {} ({})", s.shown, x.code.id)?;
+            tally.unreadable += 1;
+            return Ok(true);
+        }
+    };
     let report = validator.validate_json(&bytes, &[]);
     let errors = report
         .issues
@@ -394,6 +417,12 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../golden/checkup")
             .join(p)
+    }
+
+    #[test]
+    fn member_names_never_hide_bytes() {
+        assert_eq!(member_name(b"ROOT\\DATA\\h1.xml"), "ROOT/DATA/h1.xml");
+        assert_eq!(member_name(b"DATA/\x82\xa0.xml"), "DATA/\\x82\\xA0.xml");
     }
 
     #[test]

@@ -156,16 +156,23 @@ fn meta(profile: &str, last_updated: Option<&str>) -> Option<Box<Meta>> {
     }))
 }
 
-/// A decimal as FHIR writes it: a leading "." gets a "0" (ORCA's rule for the CDA).
+/// A decimal as FHIR (JSON) writes it: no "+", no leading zeros, and a leading
+/// "." gets a "0" (ORCA's rule for the CDA). Input is an XML Schema decimal
+/// (`parsers::checkup::is_decimal`).
 fn decimal(v: &str) -> String {
     let (sign, rest) = match v.strip_prefix('-') {
         Some(r) => ("-", r),
         None => ("", v.strip_prefix('+').unwrap_or(v)),
     };
-    if rest.starts_with('.') {
-        format!("{sign}0{rest}")
-    } else {
-        format!("{sign}{rest}")
+    let (int, frac) = match rest.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (rest, None),
+    };
+    let int = int.trim_start_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    match frac {
+        Some(f) if !f.is_empty() => format!("{sign}{int}.{f}"),
+        _ => format!("{sign}{int}"),
     }
 }
 

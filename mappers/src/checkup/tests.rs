@@ -204,6 +204,8 @@ fn helpers() {
     assert_eq!(decimal(".5"), "0.5");
     assert_eq!(decimal("-.5"), "-0.5");
     assert_eq!(decimal("+12"), "12");
+    assert_eq!(decimal("007.50"), "7.50");
+    assert_eq!(decimal("000"), "0");
     assert_eq!(
         split_name("ケンシン　ハナコ"),
         ("ケンシン".into(), Some("ハナコ".into()))
@@ -215,4 +217,28 @@ fn helpers() {
     assert_eq!(category("9N056000000000011").0, "exam");
     assert_eq!(null_flavor_reason("NI"), "unknown");
     assert_eq!(null_flavor_reason("NAV"), "temp-unknown");
+}
+
+proptest::proptest! {
+    /// Whatever decimal the XML holds, the bundle can be written as FHIR JSON.
+    #[test]
+    fn any_schema_decimal_is_writable(int in "[+-]?[0-9]{0,4}", frac in proptest::option::of("[0-9]{0,3}")) {
+        let v = match &frac { Some(f) => format!("{int}.{f}"), None => int.clone() };
+        proptest::prop_assume!(parsers::checkup::is_decimal(&v));
+        let s = std::str::from_utf8(SAMPLE).unwrap_or_default();
+        let xml = s.replace("value=\"158.2\"", &format!("value=\"{v}\""));
+        let b = map(&parse(xml.as_bytes()));
+        proptest::prop_assert!(json::to_vec(&b.bundle.into_resource()).is_ok(), "{v}");
+    }
+
+    /// Byte flips in the sample never make the mapper panic or write unwritable JSON.
+    #[test]
+    fn mapped_flips_stay_writable(at in 0usize..SAMPLE.len(), byte in proptest::prelude::any::<u8>()) {
+        let mut bytes = SAMPLE.to_vec();
+        bytes[at] = byte;
+        if let (Some(doc), _) = parsers::checkup::read(&bytes) {
+            let b = map(&doc);
+            proptest::prop_assert!(json::to_vec(&b.bundle.into_resource()).is_ok());
+        }
+    }
 }

@@ -776,7 +776,14 @@ fn observation(o: &Node, cx: &mut Ctx<'_>) -> Observation {
         )
         .and_then(text_of);
     for rel in o.children_named(HL7_V3, "entryRelationship") {
-        let tc = rel.attr("typeCode").unwrap_or("COMP").to_owned();
+        let tc = match nonempty(rel.attr("typeCode")) {
+            Some(t) => t.to_owned(),
+            None => {
+                // Required by the XSD; read as COMP (a result of the group).
+                cx.missing_attr(rel, "typeCode");
+                "COMP".to_owned()
+            }
+        };
         match v3(rel, "observation") {
             Some(m) => {
                 let member = observation(m, cx);

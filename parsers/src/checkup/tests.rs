@@ -189,6 +189,21 @@ fn negated_with_value_and_unknown_type_are_reported() {
 }
 
 #[test]
+fn group_member_without_type_code_is_reported_and_read_as_comp() {
+    let xml = doc_with(
+        r#"<entry><observation classCode="OBS" moodCode="EVN"><code nullFlavor="NA"/>
+            <entryRelationship><observation classCode="OBS" moodCode="EVN">
+              <code code="9A110160700000011"/><value xsi:type="CD" code="1" codeSystem="1.2.392.200119.6.2002"/>
+            </observation></entryRelationship>
+          </observation></entry>"#,
+    );
+    let (doc, d) = read(xml.as_bytes());
+    assert_eq!(ids(&d), vec!["K006"]);
+    let doc = doc.unwrap_or_default();
+    assert_eq!(doc.sections[0].observations[0].members[0].0, "COMP");
+}
+
+#[test]
 fn every_truncation_of_the_sample_is_an_error_not_a_panic() {
     // Cut inside the root element: always unreadable with K002 (or K001 when the cut
     // splits a UTF-8 sequence).
@@ -227,8 +242,9 @@ proptest! {
         }
     }
 
+    /// Any cut before the root's end tag is complete (the trailing newline may go).
     #[test]
-    fn truncations_give_diagnostics(cut in 0usize..SAMPLE.len()) {
+    fn truncations_give_diagnostics(cut in 0usize..SAMPLE.len() - "</ClinicalDocument>\n".len() + 1) {
         let (doc, d) = read(&SAMPLE[..cut]);
         prop_assert!(doc.is_none());
         prop_assert!(d.has_errors());
