@@ -43,6 +43,9 @@ pub struct Args {
     pub show_phi: bool,
 }
 
+/// Largest archive member read (64 MiB).
+const MAX_MEMBER: u64 = 64 << 20;
+
 /// One document to convert: where it came from and its bytes.
 struct Source {
     shown: String,
@@ -177,10 +180,23 @@ fn unzip(
             continue;
         }
         let mut buf = Vec::new();
+        // A member larger than any checkup file is refused rather than inflated
+        // (hc08 files are tens of kilobytes; this guards against ZIP bombs).
         let read = archive
             .by_index(i)
             .map_err(|e| e.to_string())
-            .and_then(|mut f| f.read_to_end(&mut buf).map_err(|e| e.to_string()));
+            .and_then(|f| {
+                f.take(MAX_MEMBER + 1)
+                    .read_to_end(&mut buf)
+                    .map_err(|e| e.to_string())
+            })
+            .and_then(|n| {
+                if n as u64 > MAX_MEMBER {
+                    Err(format!("larger than {MAX_MEMBER} bytes"))
+                } else {
+                    Ok(n)
+                }
+            });
         match read {
             Ok(_) => sources.push(Source {
                 shown: at,
