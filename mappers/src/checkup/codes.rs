@@ -26,7 +26,7 @@ pub const BAD_GENDER: Code = Code::new("M203", Error, "gender code is not 1 (男
 pub const NO_PRACTITIONER: Code = Code::new(
     "M204",
     Warning,
-    "no doctor is named (observation/author): no Practitioner, which the eCheckup bundle requires",
+    "no doctor is named (observation/author or a 医師の氏名 item): no Practitioner, which the eCheckup bundle requires",
 );
 /// 作成機関 or its 機関番号 missing.
 pub const NO_AUTHOR_ORGANIZATION: Code =

@@ -13,7 +13,7 @@
 //! | 保険者番号 6.101 + 記号 6.204 + 番号 6.205 + 枝番 6.211 | Patient.identifier `JP_Insurance_memberID` = `保険者番号(8桁):記号:番号:枝番`; insurer Organization (`urn:oid:1.2.392.100495.20.3.61`) |
 //! | 受診券 (`participant HLD`) | Coverage (`JP_CoverageService_eCheckupGeneral`): type `urn:oid:1.2.392.200119.6.208`, subscriberId 整理番号, period.end 有効期限, payor insurer |
 //! | 作成機関 / 実施機関 | Organization (`JP_Organization_eCheckupGeneral`), 機関番号 as `insurance-medical-institution-no`; Composition.author/custodian, Encounter.serviceProvider |
-//! | `observation/author/…/assignedPerson/name` (医師の氏名) | Practitioner, Composition.author, Observation.performer |
+//! | `observation/author/…/assignedPerson/name`, or the ST value of a 医師の氏名 item (9N516, 9N526 … 9N596) | Practitioner, Composition.author, Observation.performer |
 //! | `entry/observation` | Observation (`JP_Observation_eCheckupGeneral`), code `urn:oid:1.2.392.200119.6.1005` |
 //! | `code nullFlavor="NA"` + `entryRelationship` | Observation (`JP_ObservationGroup_eCheckupGeneral`) with hasMember; code from `observationGroup-codes` by the members' first 5 characters |
 //!
@@ -112,6 +112,17 @@ const GROUP_CODES: &[(&str, &str)] = &[
     ("9Z531", "骨粗鬆症エックス線検査"),
     ("9Z536", "骨粗鬆症CT 検査"),
     ("9Z541", "骨粗鬆症超音波検査"),
+];
+
+/// 医師・歯科医師の氏名 items (特定健診項目コード); their ST value names a Practitioner.
+const DOCTOR_NAME_ITEMS: &[&str] = &[
+    "9N516000000000049",
+    "9N526000000000049",
+    "9N536000000000049",
+    "9N546000000000049",
+    "9N576000000000049",
+    "9N586000000000049",
+    "9N596000000000049",
 ];
 
 /// The result of mapping one document.
@@ -571,7 +582,7 @@ pub fn map(doc: &CheckupDocument) -> CheckupBundle {
         cx.d.push(
             Diagnostic::new(
                 &codes::NO_PRACTITIONER,
-                "no doctor is named (observation/author): no Practitioner",
+                "no doctor is named (observation/author or a 医師の氏名 item): no Practitioner",
             )
             .at(Location::default().element("/ClinicalDocument/component/structuredBody")),
         );
@@ -923,7 +934,16 @@ fn observation(cx: &mut Ctx<'_>, o: &src::Observation) -> Option<String> {
             );
         }
     }
-    let performer: Vec<Reference> = match &o.author_name {
+    // The doctor is named in observation/author (ORCA's form) or, in some files, as
+    // a 医師の氏名 item (9N516, 9N526 … 9N596) whose ST value is the name.
+    let named = match (&o.author_name, o.values.first()) {
+        (Some(n), _) => Some(n.as_str()),
+        (None, Some(Value::Text(t))) if DOCTOR_NAME_ITEMS.contains(&code.code.as_str()) => {
+            Some(t.as_str())
+        }
+        _ => None,
+    };
+    let performer: Vec<Reference> = match named {
         Some(n) => vec![build::reference_to(&cx.doctor(n))],
         None => Vec::new(),
     };

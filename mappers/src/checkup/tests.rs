@@ -200,6 +200,32 @@ fn problems_are_reported_not_invented() {
 }
 
 #[test]
+fn a_doctor_name_item_also_names_the_practitioner() {
+    let s = std::str::from_utf8(SAMPLE).unwrap_or_default();
+    let xml = s
+        .replace("<assignedPerson><name>見本　一郎</name></assignedPerson>", "")
+        .replace(
+            "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">\n            <code code=\"9N701000000000011\"",
+            "<entry><observation classCode=\"OBS\" moodCode=\"EVN\"><code code=\"9N516000000000049\"/><value xsi:type=\"ST\">見本　二郎</value></observation></entry>\n          <entry><observation classCode=\"OBS\" moodCode=\"EVN\">\n            <code code=\"9N701000000000011\"",
+        );
+    let a = map(&parse(xml.as_bytes()));
+    assert!(
+        !ids(&a.diagnostics).contains(&"M204"),
+        "{:?}",
+        a.diagnostics
+    );
+    let (_, b) = to_json(&a);
+    let doctor = b["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| &e["resource"])
+        .find(|r| r["resourceType"] == "Practitioner")
+        .unwrap_or(&J::Null);
+    assert_eq!(doctor["name"][0]["given"][0], "二郎");
+}
+
+#[test]
 fn helpers() {
     assert_eq!(decimal(".5"), "0.5");
     assert_eq!(decimal("-.5"), "-0.5");
