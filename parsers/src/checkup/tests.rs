@@ -204,6 +204,27 @@ fn group_member_without_type_code_is_reported_and_read_as_comp() {
 }
 
 #[test]
+fn entity_references_are_resolved_and_unknown_ones_refused() {
+    // quick-xml (since 0.41) reports references as their own events.
+    let xml = doc_with(
+        r#"<entry><observation classCode="OBS" moodCode="EVN">
+            <code code="9N511000000000049"/><value xsi:type="ST">A&amp;B &#x3042;&lt;</value>
+          </observation></entry>"#,
+    );
+    let (doc, d) = read(xml.as_bytes());
+    assert!(d.is_empty(), "{d:?}");
+    let doc = doc.unwrap_or_default();
+    assert_eq!(
+        doc.sections[0].observations[0].values,
+        vec![Value::Text("A&B あ<".into())]
+    );
+    let bad = xml.replace("&amp;", "&nbsp;");
+    let (doc, d) = read(bad.as_bytes());
+    assert!(doc.is_none());
+    assert_eq!(ids(&d), vec!["K002"]);
+}
+
+#[test]
 fn every_truncation_of_the_sample_is_an_error_not_a_panic() {
     // Cut inside the root element: always unreadable with K002 (or K001 when the cut
     // splits a UTF-8 sequence).
