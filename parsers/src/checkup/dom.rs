@@ -8,6 +8,10 @@ use quick_xml::events::{BytesStart, Event};
 /// The XML Schema instance namespace (`xsi:type`, `xsi:nil`).
 pub(crate) const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 
+/// Deepest element nesting accepted (an hc08 document needs about 15; the tree
+/// is walked recursively, so a hostile depth must not reach the stack limit).
+const MAX_DEPTH: usize = 128;
+
 /// One element.
 #[derive(Debug, Default)]
 pub(crate) struct Node {
@@ -151,6 +155,16 @@ pub(crate) fn parse(text: &str, line_of: &dyn Fn(u64) -> u32, d: &mut Diagnostic
                         return None;
                     }
                 };
+                if stack.len() >= MAX_DEPTH {
+                    d.push(malformed(
+                        pos,
+                        format!(
+                            "elements nested deeper than {MAX_DEPTH}; the document is not read"
+                        ),
+                        line_of,
+                    ));
+                    return None;
+                }
                 if matches!(ev, Event::Empty(_)) {
                     scopes.pop();
                     match stack.last_mut() {

@@ -225,6 +225,18 @@ fn entity_references_are_resolved_and_unknown_ones_refused() {
 }
 
 #[test]
+fn hostile_nesting_is_refused_not_a_stack_overflow() {
+    let depth = 100_000;
+    let mut xml = String::from("<ClinicalDocument xmlns=\"urn:hl7-org:v3\">");
+    xml.push_str(&"<a>".repeat(depth));
+    xml.push_str(&"</a>".repeat(depth));
+    xml.push_str("</ClinicalDocument>");
+    let (doc, d) = read(xml.as_bytes());
+    assert!(doc.is_none());
+    assert_eq!(ids(&d), vec!["K002"]);
+}
+
+#[test]
 fn every_truncation_of_the_sample_is_an_error_not_a_panic() {
     // Cut inside the root element: always unreadable with K002 (or K001 when the cut
     // splits a UTF-8 sequence).
