@@ -79,6 +79,7 @@ type CmdResult = Result<u8, Failure>;
 mod codes;
 mod convert;
 mod demo;
+mod document_checkup;
 mod inspect;
 mod inspect_uke;
 mod synth_ssmix2;
@@ -111,6 +112,15 @@ enum Command {
     /// Generate synthetic test data.
     #[command(subcommand)]
     Synth(SynthCommand),
+    /// Build validated FHIR document bundles.
+    #[command(subcommand)]
+    Document(DocumentCommand),
+}
+
+#[derive(Subcommand)]
+enum DocumentCommand {
+    /// 特定健診 CDA XML (hc08) files, folders or submission ZIPs → eCheckup document bundles.
+    Checkup(document_checkup::Args),
 }
 
 #[derive(Subcommand)]
@@ -127,11 +137,13 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(parsers::hl7::codes::ALL);
     all.extend(parsers::ssmix2::codes::ALL);
     all.extend(parsers::uke::codes::ALL);
+    all.extend(parsers::checkup::codes::ALL);
     all.extend(terminologies::codes::ALL);
     all.extend(fhir::validate::codes::ALL);
     all.extend(fhir::model::codes::ALL);
     all.extend(mappers::codes::ALL);
     all.extend(codes::ALL);
+    all.extend(mappers::checkup::codes::ALL);
     all.sort_by_key(|c| c.id);
     all
 }
@@ -164,6 +176,7 @@ where
         Command::Demo(a) => demo::run(a, ctx),
         Command::Synth(SynthCommand::Ssmix2(args)) => synth_ssmix2::run(args, ctx),
         Command::Synth(SynthCommand::Uke(args)) => synth_uke::run(args, ctx),
+        Command::Document(DocumentCommand::Checkup(args)) => document_checkup::run(args, ctx),
     };
     match result {
         Ok(code) => code,

@@ -13,7 +13,8 @@
 //! - [`bundle`]: records → JP_Patient_eCS, JP_Condition_eCS,
 //!   JP_AllergyIntolerance_eCS, JP_Observation_LabResult_eCS (fhirbolt R4 types)
 //!   and JP_Bundle_CLINS with UUID v5 fullUrls;
-//! - [`time`]: HL7 times → FHIR times with the site's offset.
+//! - [`time`]: HL7 times → FHIR times with the site's offset;
+//! - [`checkup`]: 特定健診 CDA XML records → the eCheckup document Bundle.
 //!
 //! ```
 //! use mappers::{config::SiteConfig, Context, Input, LabSets, Sink};
@@ -38,6 +39,7 @@
 pub mod allergy;
 pub mod assemble;
 pub mod bundle;
+pub mod checkup;
 pub mod codes;
 pub mod condition;
 pub mod config;

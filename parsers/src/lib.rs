@@ -6,12 +6,14 @@
 //! - [`hl7`]: HL7 v2.5 messages (delimiters, escapes, segments, fields).
 //! - [`ssmix2`]: SS-MIX2 standardized-storage paths, file names and per-data-type checks.
 //! - [`uke`]: レセ電 UKE receipt files (医科 typed; DPC, 歯科, 調剤 recognised).
+//! - [`checkup`]: 特定健診 CDA XML (MHLW hc08) read with quick-xml.
 //!
 //! Parsing never fails wholesale: every function returns what it could read plus
 //! [`diagnostics::Diagnostics`] with precise locations.
 
 #![deny(missing_docs)]
 
+pub mod checkup;
 pub mod hl7;
 pub mod ssmix2;
 pub mod text;
