@@ -15,12 +15,14 @@
 //!                                    MedicationRequests included
 //! DIR/lineage.jsonl                  resource → source file, segment, field, table rows (PHI)
 //! DIR/diagnostics.jsonl              every diagnostic (PHI masked unless --show-phi)
-//! DIR/plan.tsv                       what to send: create / replace / unchanged / delete
+//! DIR/plan.jsonl                     what to send: create / replace / unchanged / delete / held
+//! DIR/ledger.sqlite                  the submission ledger (default place; --ledger, --no-ledger)
 //! DIR/report.json                    the run report: every file, message and record accounted for
 //! ```
 //!
 //! The summary printed on stdout says first which safety policies applied.
 
+use crate::ledger::{self, Ledger, Observed};
 use crate::walk::{Step, Walk};
 use crate::{CmdResult, Context, EXIT_INPUT_ERRORS, EXIT_OK, EXIT_USAGE, Failure};
 use diagnostics::{Diagnostic, Diagnostics, Location, RenderOptions, Severity};
@@ -57,34 +59,16 @@ pub struct Args {
     /// Worker threads (0 = the machine's parallelism). Output does not depend on it.
     #[arg(long, default_value_t = 0)]
     pub jobs: usize,
+    /// The submission ledger (SQLite; default DIR/ledger.sqlite). It holds
+    /// 被保険者個人識別子: keep it like the source data.
+    #[arg(long)]
+    pub ledger: Option<PathBuf>,
+    /// Use no ledger: every unit is planned as new and nothing is remembered.
+    #[arg(long)]
+    pub no_ledger: bool,
     /// Show protected health information in diagnostics.
     #[arg(long)]
     pub show_phi: bool,
-}
-
-/// A unit this run would submit (for the plan).
-struct Observed {
-    unit_id: String,
-    identifier: String,
-    resource_type: String,
-    /// 被保険者個人識別子 (PHI: printed only in the plan file).
-    member_id: String,
-    /// SHA-1 of the bundle bytes.
-    hash: String,
-}
-
-/// The plan of a run without a ledger: every unit is new. TSV sorted by unit.
-fn plan_all_new(observed: &[Observed]) -> (String, String) {
-    let mut rows: Vec<&Observed> = observed.iter().collect();
-    rows.sort_by(|a, b| a.unit_id.cmp(&b.unit_id));
-    let mut text = String::from("action\tunit\tidentifier\tresource_type\tmember_id\tsha1\n");
-    for o in &rows {
-        text.push_str(&format!(
-            "create\t{}\t{}\t{}\t{}\t{}\n",
-            o.unit_id, o.identifier, o.resource_type, o.member_id, o.hash
-        ));
-    }
-    (text, format!("create {}", rows.len()))
 }
 
 /// Everything a worker needs, shared read-only.
@@ -264,7 +248,27 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         .map(|files| PatientJob { files })
         .collect();
 
-    let years: BTreeMap<String, u16> = BTreeMap::new();
+    // The ledger: the first year of every unit it knows (identifiers keep it for life).
+    let ledger_err = |e: ledger::LedgerError, p: &Path| {
+        Failure(
+            e.to_diagnostic(&p.display().to_string())
+                .render_human(RenderOptions::default()),
+        )
+    };
+    let mut ledger = if args.no_ledger {
+        Ledger::in_memory(&config.institution_number)
+            .map_err(|e| ledger_err(e, Path::new(":memory:")))?
+    } else {
+        let p = args
+            .ledger
+            .as_ref()
+            .map(|p| ctx.resolve(p))
+            .unwrap_or_else(|| out.join("ledger.sqlite"));
+        Ledger::open(&p, &config.institution_number).map_err(|e| ledger_err(e, &p))?
+    };
+    let years = ledger
+        .known_years()
+        .map_err(|e| ledger_err(e, Path::new("ledger")))?;
     let shared = Shared {
         config: &config,
         index: &index,
@@ -291,8 +295,14 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     writer.diagnostics(&lab_diags)?;
     run_parallel(&jobs, threads, &shared, |p| writer.patient(p))?;
     let plan_input = std::mem::take(&mut writer.observed);
-    let (plan_text, summary) = plan_all_new(&plan_input);
-    std::fs::write(out.join("plan.tsv"), &plan_text).map_err(|e| Failure::io(&out, e))?;
+    let plan = ledger
+        .plan(default_year, &plan_input)
+        .map_err(|e| ledger_err(e, Path::new("ledger")))?;
+    let plan_diags = Diagnostics::from(ledger::plan_diagnostics(&plan));
+    writer.diagnostics(&plan_diags)?;
+    std::fs::write(out.join("plan.jsonl"), ledger::write_plan(&plan))
+        .map_err(|e| Failure::io(&out, e))?;
+    let summary = ledger::summary(&plan);
     let provenance = Validator::new(&conformance)
         .with_errata(&errata)
         .provenance();
@@ -305,6 +315,10 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         &summary,
         jobs.len(),
     )?;
+    // Only after every output is written does the ledger remember the run.
+    ledger
+        .commit(&plan, &plan_input, &as_of)
+        .map_err(|e| ledger_err(e, Path::new("ledger")))?;
 
     // Summary.
     let shown_out = args.out.display().to_string();
@@ -312,7 +326,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         writeln!(ctx.stdout, "note: {note}")?;
     }
     writeln!(ctx.stdout, "{}", report_lines(&report).join("\n"))?;
-    writeln!(ctx.stdout, "plan: {summary} ({shown_out}/plan.tsv)")?;
+    writeln!(ctx.stdout, "plan: {summary} ({shown_out}/plan.jsonl)")?;
     writeln!(
         ctx.stdout,
         "outputs: {shown_out}/bundles, {shown_out}/quarantine, {shown_out}/ndjson, {shown_out}/report.json, {shown_out}/lineage.jsonl (holds PHI), {shown_out}/diagnostics.jsonl"
@@ -514,6 +528,13 @@ fn patient(job: &PatientJob, sh: &Shared<'_>, validator: &Validator<'_>) -> Pati
             if valid { "submitted" } else { "quarantined" },
             submitted,
         );
+        out.observed.push(Observed {
+            unit_id: unit_id.clone(),
+            resource_type: kind.to_owned(),
+            member_id: member_id.clone(),
+            // A quarantined unit is held: nothing is sent, the ledger keeps its last state.
+            hash: valid.then(|| sha1_smol::Sha1::from(&bytes).digest().to_string()),
+        });
         if valid {
             if !patient_written {
                 patient_written = true;
@@ -529,13 +550,6 @@ fn patient(job: &PatientJob, sh: &Shared<'_>, validator: &Validator<'_>) -> Pati
                 }
             }
             ndjson(&mut out, &bytes, None, &patient_ref);
-            out.observed.push(Observed {
-                unit_id: unit_id.clone(),
-                identifier: ident.clone(),
-                resource_type: kind.to_owned(),
-                member_id: member_id.clone(),
-                hash: sha1_smol::Sha1::from(&bytes).digest().to_string(),
-            });
         }
         let outcome = (!valid).then(|| {
             let mut v = report.operation_outcome();

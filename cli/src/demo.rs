@@ -50,6 +50,8 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
             out: args.out,
             as_of: None,
             jobs: args.jobs,
+            ledger: None,
+            no_ledger: false,
             show_phi: false,
         },
         ctx,

@@ -20,6 +20,7 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+pub mod ledger;
 pub mod validate;
 
 /// Exit code: success, no error-severity diagnostics.
@@ -144,6 +145,7 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(mappers::codes::ALL);
     all.extend(codes::ALL);
     all.extend(mappers::checkup::codes::ALL);
+    all.extend(ledger::codes::ALL);
     all.sort_by_key(|c| c.id);
     all
 }
