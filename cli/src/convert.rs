@@ -478,6 +478,7 @@ fn patient(job: &PatientJob, sh: &Shared<'_>, validator: &Validator<'_>) -> Pati
         return out;
     };
     if let Some(Submission::Withheld(reason)) = &p.submission {
+        out.record("Patient", &format!("withheld: {reason}"), 1);
         let why = format!("skipped: patient not submitted ({reason})");
         for u in &assembled.units {
             count_all(&mut out, u, &why);
@@ -566,6 +567,15 @@ fn patient(job: &PatientJob, sh: &Shared<'_>, validator: &Validator<'_>) -> Pati
             outcome,
         });
     }
+    out.record(
+        "Patient",
+        if patient_written {
+            "submitted (first entry of its bundles)"
+        } else {
+            "not submitted: no valid unit to carry it"
+        },
+        1,
+    );
     // Prescriptions: NDJSON only (CLINS takes no prescription bundle).
     for (file, m) in &assembled.medications {
         match mappers::medication::resource(m, sh.config, &patient_url, &m_time(m, tz)) {

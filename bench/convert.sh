@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of `kakehashi convert` (parse → map → bundle → validate →
+# write) on generated SS-MIX2 storage. Not part of the tests; nothing asserts a time.
+#
+#   bench/convert.sh [--patients N] [--seed S] [--update-baseline]
+#
+# Steps: (1) build the release binary; (2) generate two storages, N and N/4
+# patients (`kakehashi synth ssmix2`, no faults); (3) convert the big one with
+# --jobs 1 (pinned to one CPU) and --jobs 2, and the small one with --jobs 1,
+# each under /usr/bin/time for wall time and peak RSS; (4) print lab-result
+# (OML-11) messages per second per core, the 2-thread speed-up, and peak RSS at
+# both sizes (flat memory: the ratio stays near 1 as the storage grows); (5) check
+# that the outputs of --jobs 1 and --jobs 2 are byte-identical; (6) compare with
+# bench/convert-baseline.json (targets and the last recorded figures).
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+work="$here/.work/convert"
+patients=10000
+seed=1
+update=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --patients) patients="$2"; shift 2 ;;
+    --seed) seed="$2"; shift 2 ;;
+    --update-baseline) update=1; shift ;;
+    *) echo "usage: bench/convert.sh [--patients N] [--seed S] [--update-baseline]" >&2; exit 2 ;;
+  esac
+done
+small=$(( patients / 4 ))
+
+cd "$repo"
+cargo build --release --locked -q --bin kakehashi
+bin="$repo/target/release/kakehashi"
+config="$repo/bench/synth.kakehashi.toml"
+
+mkdir -p "$work"
+for n in "$patients" "$small"; do
+  if [ ! -d "$work/storage-$n-$seed" ]; then
+    "$bin" synth ssmix2 --patients "$n" --seed "$seed" --out "$work/storage-$n-$seed" > /dev/null
+  fi
+done
+
+# run NAME STORAGE JOBS [PIN] → prints "wall_s rss_kb cpu_s"
+run() {
+  local name="$1" storage="$2" jobs="$3" pin="${4:-}"
+  rm -rf "$work/out-$name"
+  local cmd=("$bin" convert "$storage" --config "$config" --out "$work/out-$name" --as-of 2026-11-23 --no-ledger --jobs "$jobs")
+  if [ -n "$pin" ] && command -v taskset > /dev/null; then
+    cmd=(taskset -c "$pin" "${cmd[@]}")
+  fi
+  /usr/bin/time -f "%e %M %U %S" -o "$work/time-$name" "${cmd[@]}" > "$work/stdout-$name" || true
+  awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' "$work/time-$name"
+}
+
+load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
+read -r w1 rss1 c1 < <(run j1 "$work/storage-$patients-$seed" 1 0)
+read -r w2 rss2 c2 < <(run j2 "$work/storage-$patients-$seed" 2)
+read -r ws rsss cs < <(run small "$work/storage-$small-$seed" 1 0)
+
+# Same bytes whatever the thread count.
+if diff -r "$work/out-j1" "$work/out-j2" > /dev/null; then same=yes; else same=NO; fi
+
+python3 - "$work" "$patients" "$small" "$w1" "$w2" "$ws" "$rss1" "$rss2" "$rsss" "$same" "$here/convert-baseline.json" "$update" "$c1" "$c2" "$load" <<'EOF'
+import json, sys, os
+work, n, small, w1, w2, ws, rss1, rss2, rsss, same, baseline, update, c1, c2, load = sys.argv[1:]
+c1, c2 = float(c1), float(c2)
+n, small = int(n), int(small)
+w1, w2, ws = float(w1), float(w2), float(ws)
+rss1, rss2, rsss = int(rss1), int(rss2), int(rsss)
+rep = json.load(open(os.path.join(work, "out-j1", "report.json")))
+def labs(storage):
+    c = 0
+    for root, _, files in os.walk(storage):
+        c += sum(1 for f in files if "_OML-11_" in f)
+    return c
+seed_dirs = [d for d in os.listdir(work) if d.startswith(f"storage-{n}-")]
+lab = labs(os.path.join(work, seed_dirs[0]))
+msgs = rep["inputs"]["messages"]
+fig = {
+    "patients": n,
+    "messages": msgs,
+    "lab_messages": lab,
+    "bundles": rep["units"]["written"],
+    "quarantined": rep["units"]["quarantined"],
+    "lab_msg_s_1core": round(lab / w1, 1),
+    "lab_msg_per_cpu_s": round(lab / c1, 1),
+    "all_msg_s_1core": round(msgs / w1, 1),
+    "cpu_s_1_thread": c1,
+    "cpu_s_2_threads": c2,
+    "load_before": load,
+    "speedup_2_threads": round(w1 / w2, 3),
+    "peak_rss_mb": round(rss1 / 1024, 1),
+    "peak_rss_mb_quarter_size": round(rsss / 1024, 1),
+    "rss_growth_4x_input": round(rss1 / rsss, 3),
+    "identical_output_1_vs_2_threads": same == "yes",
+}
+print(f"convert: {n} patients, {msgs} messages ({lab} OML-11), {fig['bundles']} bundles, {fig['quarantined']} quarantined")
+print(f"  load average before the runs: {load} (wall-clock figures need a quiet machine)")
+print(f"  1 thread : {w1:8.2f} s wall, {c1:.2f} s CPU  {fig['lab_msg_s_1core']:10.1f} lab msg/s wall, {fig['lab_msg_per_cpu_s']:.1f} per CPU-second  ({fig['all_msg_s_1core']:.1f} msg/s all types)   peak RSS {fig['peak_rss_mb']} MB")
+print(f"  2 threads: {w2:8.2f} s wall, {c2:.2f} s CPU  speed-up {fig['speedup_2_threads']}x   peak RSS {round(rss2/1024,1)} MB")
+print(f"  {small} patients, 1 thread: {ws:.2f} s, peak RSS {fig['peak_rss_mb_quarter_size']} MB  (RSS ratio for 4x input: {fig['rss_growth_4x_input']})")
+print(f"  outputs of 1 and 2 threads byte-identical: {same}")
+status = 0
+try:
+    base = json.load(open(baseline))
+except FileNotFoundError:
+    base = {"targets": {}}
+t = base.get("targets", {})
+checks = [
+    ("lab_msg_s_1core", ">=", t.get("lab_msg_s_1core")),
+    ("speedup_2_threads", ">=", t.get("speedup_2_threads")),
+    ("rss_growth_4x_input", "<=", t.get("rss_growth_4x_input")),
+]
+for key, op, target in checks:
+    if target is None:
+        continue
+    ok = fig[key] >= target if op == ">=" else fig[key] <= target
+    print(f"  target {key} {op} {target}: {'met' if ok else 'NOT met'} ({fig[key]})")
+if not fig["identical_output_1_vs_2_threads"] or fig["quarantined"]:
+    status = 1
+if update == "1":
+    base["last"] = fig
+    with open(baseline, "w") as f:
+        json.dump(base, f, indent=2, sort_keys=True)
+        f.write("\n")
+    print(f"  wrote {baseline}")
+elif "last" in base:
+    prev = base["last"]
+    print(f"  vs recorded run: lab msg/s {fig['lab_msg_s_1core'] / prev['lab_msg_s_1core']:.2f}x, speed-up {prev['speedup_2_threads']} → {fig['speedup_2_threads']}")
+sys.exit(status)
+EOF
