@@ -202,7 +202,7 @@ type SliceFixed = Option<Vec<(Rc<Expression>, Value)>>;
 type Expansion = HashSet<(String, String)>;
 
 /// JSON entries found for one child definition: key, value, `_key` part, choice suffix.
-type Found<'a> = Vec<(String, &'a Value, Option<&'a Value>, Option<String>)>;
+type Found<'a> = Vec<(&'a str, &'a Value, Option<&'a Value>, Option<&'a str>)>;
 
 /// Per-StructureDefinition lookup: children of each element id.
 struct SdIndex {
@@ -214,6 +214,36 @@ struct SdIndex {
     slices: Vec<Rc<Vec<usize>>>,
     /// Per element index: where the last segment of its path starts.
     name_at: Vec<usize>,
+    /// Per element index: its children (`defs`) by JSON name, for matching keys.
+    kid_names: Vec<Option<Rc<KidNames>>>,
+}
+
+/// The children of one element by name: exact names and choice prefixes
+/// (`value[x]` → `value`), each with its position in the children list.
+#[derive(Default)]
+struct KidNames {
+    exact: FxMap<String, usize>,
+    choices: Vec<(String, usize)>,
+}
+
+impl KidNames {
+    /// The child a JSON key (without `_`) belongs to and its choice suffix: the
+    /// first child in definition order whose name is the key or whose choice
+    /// prefix starts it (followed by an upper-case type name).
+    fn find<'k>(&self, key: &'k str) -> Option<(usize, Option<&'k str>)> {
+        let exact = self.exact.get(key).copied();
+        for (prefix, di) in &self.choices {
+            if exact.is_some_and(|e| e <= *di) {
+                break;
+            }
+            if let Some(suffix) = key.strip_prefix(prefix.as_str())
+                && suffix.starts_with(|c: char| c.is_ascii_uppercase())
+            {
+                return Some((*di, Some(suffix)));
+            }
+        }
+        exact.map(|e| (e, None))
+    }
 }
 
 impl SdIndex {
@@ -245,11 +275,16 @@ pub struct Validator<'c> {
     /// (definition, slice element, discriminator path) → fixed/pattern values on the
     /// slice's descendants under that path, with the compiled relative path.
     slice_fixed: RefCell<SliceFixedCache>,
-    expansions: RefCell<HashMap<String, Rc<Option<Expansion>>>>,
+    expansions: RefCell<FxMap<String, Option<Rc<Expansion>>>>,
     errata: Vec<Erratum>,
     errata_file: Option<(String, String)>,
     strict: Vec<(StrictRule, Rc<Expression>)>,
     strict_pack: Option<String>,
+    /// [`Validator::provenance`], computed once (reset by the builder methods).
+    provenance: std::cell::OnceCell<String>,
+    /// Definitions by canonical URL or type code (memo of the conformance look-ups).
+    sd_memo: RefCell<FxMap<String, Option<&'c Arc<StructureDefinition>>>>,
+    type_memo: RefCell<FxMap<String, Option<&'c Arc<StructureDefinition>>>>,
 }
 
 struct BundleIndex<'a> {
@@ -331,11 +366,14 @@ impl<'c> Validator<'c> {
             invariant_exprs: RefCell::new(FxMap::default()),
             exprs: RefCell::new(FxMap::default()),
             slice_fixed: RefCell::new(FxMap::default()),
-            expansions: RefCell::new(HashMap::new()),
+            expansions: RefCell::new(FxMap::default()),
             errata: Vec::new(),
             errata_file: None,
             strict: Vec::new(),
             strict_pack: None,
+            provenance: std::cell::OnceCell::new(),
+            sd_memo: RefCell::new(FxMap::default()),
+            type_memo: RefCell::new(FxMap::default()),
         }
     }
 
@@ -343,6 +381,7 @@ impl<'c> Validator<'c> {
     pub fn with_errata(mut self, errata: &Errata) -> Validator<'c> {
         self.errata = errata.active(self.conf);
         self.errata_file = Some((errata.version.clone(), errata.title.clone()));
+        self.provenance = std::cell::OnceCell::new();
         self
     }
 
@@ -354,6 +393,7 @@ impl<'c> Validator<'c> {
             .map(|r| (r.clone(), Rc::new(Expression::compile(&r.expression))))
             .collect();
         self.strict_pack = Some(format!("{} v{}", pack.title, pack.pack_version));
+        self.provenance = std::cell::OnceCell::new();
         self
     }
 
@@ -381,6 +421,10 @@ impl<'c> Validator<'c> {
         format!("packages: {}; {errata}{strict}", self.conf.package_list())
     }
 
+    fn provenance_once(&self) -> &str {
+        self.provenance.get_or_init(|| self.provenance())
+    }
+
     /// Validates JSON bytes (a resource or a Bundle) against its declared
     /// profiles and `profiles`.
     pub fn validate_json(&self, bytes: &[u8], profiles: &[String]) -> Report {
@@ -388,7 +432,7 @@ impl<'c> Validator<'c> {
             Ok(v) => self.validate(&v, profiles),
             Err(e) => {
                 let mut r = Report {
-                    provenance: self.provenance(),
+                    provenance: self.provenance_once().to_owned(),
                     ..Report::default()
                 };
                 r.issues.push(Issue {
@@ -440,7 +484,7 @@ impl<'c> Validator<'c> {
             },
         );
         self.references(&mut run, res, rt);
-        run.report.provenance = self.provenance();
+        run.report.provenance = self.provenance_once().to_owned();
         for vs in std::mem::take(&mut run.unchecked_vs) {
             self.issue(
                 &mut run,
@@ -522,7 +566,7 @@ impl<'c> Validator<'c> {
                 children.entry(p.to_owned()).or_default().push(i);
             }
         }
-        let defs = sd
+        let defs: Vec<Option<Rc<Vec<usize>>>> = sd
             .elements
             .iter()
             .map(|e| {
@@ -562,11 +606,28 @@ impl<'c> Validator<'c> {
             .iter()
             .map(|e| e.path.len() - last_name(&e.path).len())
             .collect();
+        let kid_names = defs
+            .iter()
+            .map(|d| {
+                d.as_ref().map(|kids| {
+                    let mut names = KidNames::default();
+                    for (di, &k) in kids.iter().enumerate() {
+                        let name = last_name(&sd.elements[k].path);
+                        names.exact.entry(name.to_owned()).or_insert(di);
+                        if let Some(prefix) = name.strip_suffix("[x]") {
+                            names.choices.push((prefix.to_owned(), di));
+                        }
+                    }
+                    Rc::new(names)
+                })
+            })
+            .collect();
         let idx = Rc::new(SdIndex {
             name_at,
             by_id,
             defs,
             slices,
+            kid_names,
         });
         self.index.borrow_mut().insert(key, idx.clone());
         idx
@@ -593,10 +654,25 @@ impl<'c> Validator<'c> {
     }
 
     fn profile(&self, canonical: &str) -> Option<&'c Arc<StructureDefinition>> {
-        self.conf.structure_definition(canonical).or_else(|| {
+        if let Some(sd) = self.sd_memo.borrow().get(canonical) {
+            return *sd;
+        }
+        let sd = self.conf.structure_definition(canonical).or_else(|| {
             self.conf
                 .structure_definition(canonical.split('|').next().unwrap_or(canonical))
-        })
+        });
+        self.sd_memo.borrow_mut().insert(canonical.to_owned(), sd);
+        sd
+    }
+
+    /// [`Conformance::type_definition`], memoised.
+    fn type_definition(&self, code: &str) -> Option<&'c Arc<StructureDefinition>> {
+        if let Some(sd) = self.type_memo.borrow().get(code) {
+            return *sd;
+        }
+        let sd = self.conf.type_definition(code);
+        self.type_memo.borrow_mut().insert(code.to_owned(), sd);
+        sd
     }
 
     fn resource<'a>(
@@ -627,7 +703,6 @@ impl<'c> Validator<'c> {
             .and_then(Value::as_str)
             .unwrap_or("");
         let base = self
-            .conf
             .type_definition(rt)
             .filter(|sd| sd.kind == "resource");
         let Some(base) = base else {
@@ -765,6 +840,7 @@ impl<'c> Validator<'c> {
         };
         self.invariants(run, node, sd, ed, path, scope);
         let idx = self.sd_index(sd);
+        let mut kids_of = ei;
         let mut kids = idx.defs.get(ei).cloned().flatten();
         let kid_sd = sd;
         let kid_idx = idx.clone();
@@ -772,10 +848,10 @@ impl<'c> Validator<'c> {
             && let Some(cr) = &ed.content_reference
         {
             let target = cr.trim_start_matches('#');
-            kids = idx
-                .by_id
-                .get(target)
-                .and_then(|&t| idx.defs.get(t).cloned().flatten());
+            if let Some(&t) = idx.by_id.get(target) {
+                kids_of = t;
+                kids = idx.defs.get(t).cloned().flatten();
+            }
         }
         if kids.is_none() {
             // not expanded in this snapshot: continue in the type's definition
@@ -787,7 +863,8 @@ impl<'c> Validator<'c> {
             }
             return;
         }
-        let Some(defs) = kids else {
+        let (Some(defs), Some(names)) = (kids, kid_idx.kid_names.get(kids_of).cloned().flatten())
+        else {
             return;
         };
         let obj = match node.value {
@@ -811,21 +888,7 @@ impl<'c> Validator<'c> {
             if is_ext && obj.contains_key(base_key) {
                 continue; // handled with its value
             }
-            let mut found = None;
-            for (di, &d) in defs.iter().enumerate() {
-                let name = kid_idx.name(kid_sd, d);
-                if name == base_key {
-                    found = Some((di, None));
-                    break;
-                }
-                if let Some(prefix) = name.strip_suffix("[x]")
-                    && let Some(suffix) = base_key.strip_prefix(prefix)
-                    && suffix.starts_with(|c: char| c.is_ascii_uppercase())
-                {
-                    found = Some((di, Some(suffix.to_owned())));
-                    break;
-                }
-            }
+            let found = names.find(base_key);
             let Some((d, choice)) = found else {
                 self.issue(
                     run,
@@ -841,13 +904,13 @@ impl<'c> Validator<'c> {
             } else {
                 (v, crate::fhirpath::underscored(obj, key))
             };
-            by_def[d].push((base_key.to_owned(), val, ext, choice));
+            by_def[d].push((base_key, val, ext, choice));
         }
         for (di, &d) in defs.iter().enumerate() {
             let ced = &kid_sd.elements[d];
             let name = kid_idx.name(kid_sd, d);
             let entries = std::mem::take(&mut by_def[di]);
-            let mut items: Vec<(Node<'a>, String, Option<String>)> = Vec::new();
+            let mut items: Vec<(Node<'a>, String, Option<&'a str>)> = Vec::new();
             if entries.len() > 1 {
                 self.issue(
                     run,
@@ -1053,7 +1116,7 @@ impl<'c> Validator<'c> {
         {
             return Some(sd);
         }
-        self.conf.type_definition(code)
+        self.type_definition(code)
     }
 
     fn value<'a>(
@@ -1150,7 +1213,7 @@ impl<'c> Validator<'c> {
             if let Some(ext) = node.ext
                 && let Some(Value::Array(exts)) = ext.get("extension")
             {
-                let Some(esd) = self.conf.type_definition("Extension") else {
+                let Some(esd) = self.type_definition("Extension") else {
                     return;
                 };
                 for (i, e) in exts.iter().enumerate() {
@@ -1187,7 +1250,6 @@ impl<'c> Validator<'c> {
         }
         let is_resource = ty == "Resource"
             || self
-                .conf
                 .type_definition(ty)
                 .is_some_and(|t| t.kind == "resource");
         if is_resource {
@@ -1549,16 +1611,16 @@ impl<'c> Validator<'c> {
     }
 
     /// (system, code) pairs of a value set, when it can be expanded offline.
-    fn expand(&self, canonical: &str) -> Option<Rc<HashSet<(String, String)>>> {
+    fn expand(&self, canonical: &str) -> Option<Rc<Expansion>> {
         if let Some(e) = self.expansions.borrow().get(canonical) {
-            return (**e).clone().map(Rc::new);
+            return e.clone();
         }
         let mut seen = HashSet::new();
-        let r = self.expand_inner(canonical, &mut seen);
+        let r = self.expand_inner(canonical, &mut seen).map(Rc::new);
         self.expansions
             .borrow_mut()
-            .insert(canonical.to_owned(), Rc::new(r.clone()));
-        r.map(Rc::new)
+            .insert(canonical.to_owned(), r.clone());
+        r
     }
 
     fn expand_inner(
