@@ -255,6 +255,61 @@ impl SdIndex {
     }
 }
 
+/// An element path (`Bundle.entry[2].resource.code`) kept as a chain of segments
+/// on the stack: rendered only when a finding is reported, since most elements
+/// never are.
+#[derive(Clone, Copy)]
+enum Path<'p> {
+    /// The start (a resource type, `Bundle`, `$`) or a path already rendered.
+    Root(&'p str),
+    /// `parent.name`.
+    Child(&'p Path<'p>, &'p str),
+    /// `parent.name[i]`.
+    Item(&'p Path<'p>, &'p str, usize),
+    /// `parent:name` (a slice).
+    Slice(&'p Path<'p>, &'p str),
+}
+
+impl Path<'_> {
+    fn render(&self) -> String {
+        let mut out = String::with_capacity(64);
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        match self {
+            Path::Root(r) => out.push_str(r),
+            Path::Child(p, n) => {
+                p.write(out);
+                out.push('.');
+                out.push_str(n);
+            }
+            Path::Item(p, n, i) => {
+                p.write(out);
+                out.push('.');
+                out.push_str(n);
+                let _ = write!(out, "[{i}]"); // writing to a String cannot fail
+            }
+            Path::Slice(p, n) => {
+                p.write(out);
+                out.push(':');
+                out.push_str(n);
+            }
+        }
+    }
+
+    /// The rendered path contains `.contained[` (the node is inside a contained resource).
+    fn in_contained(&self) -> bool {
+        match self {
+            Path::Root(r) => r.contains(".contained["),
+            Path::Child(p, _) | Path::Slice(p, _) => p.in_contained(),
+            Path::Item(p, n, _) => *n == "contained" || p.in_contained(),
+        }
+    }
+}
+
 fn parent_id(id: &str) -> Option<&str> {
     // the last '.' that is not inside a slice name (slice names rarely hold dots)
     let i = id.rfind('.')?;
@@ -464,7 +519,7 @@ impl<'c> Validator<'c> {
             self.issue(
                 &mut run,
                 &codes::NOT_JSON,
-                "$",
+                &Path::Root("$"),
                 "not a FHIR resource: no resourceType",
                 None,
             );
@@ -476,7 +531,7 @@ impl<'c> Validator<'c> {
         self.resource(
             &mut run,
             res,
-            rt.to_owned(),
+            &Path::Root(rt),
             profiles,
             Scope {
                 resource: res,
@@ -489,7 +544,7 @@ impl<'c> Validator<'c> {
             self.issue(
                 &mut run,
                 &codes::BINDING_UNCHECKED,
-                rt,
+                &Path::Root(rt),
                 &format!("required value set {vs} cannot be expanded from the loaded packages; codes bound to it were not checked"),
                 None,
             );
@@ -501,7 +556,7 @@ impl<'c> Validator<'c> {
         &self,
         run: &mut Run<'_>,
         code: &'static Code,
-        path: &str,
+        path: &Path<'_>,
         msg: &str,
         ex: Option<Excerpt>,
     ) {
@@ -516,10 +571,11 @@ impl<'c> Validator<'c> {
         code: &'static Code,
         severity: Severity,
         errata: Option<&Erratum>,
-        path: &str,
+        path: &Path<'_>,
         msg: &str,
         ex: Option<Excerpt>,
     ) {
+        let path = path.render();
         // The same finding reached through the base definition and a profile is
         // reported once (invariants are keyed by their message, which names the key).
         let key = match code.id {
@@ -545,7 +601,7 @@ impl<'c> Validator<'c> {
         run.report.issues.push(Issue {
             code,
             severity,
-            expression: path.to_owned(),
+            expression: path,
             message,
             excerpt: ex,
             errata,
@@ -679,7 +735,7 @@ impl<'c> Validator<'c> {
         &self,
         run: &mut Run<'a>,
         res: &'a Value,
-        path: String,
+        path: &Path<'_>,
         extra: &[String],
         scope: Scope<'a>,
     ) where
@@ -692,7 +748,7 @@ impl<'c> Validator<'c> {
             self.issue(
                 run,
                 &codes::WRONG_SHAPE,
-                &path,
+                path,
                 "a resource must be a JSON object",
                 None,
             );
@@ -702,15 +758,13 @@ impl<'c> Validator<'c> {
             .get("resourceType")
             .and_then(Value::as_str)
             .unwrap_or("");
-        let base = self
-            .type_definition(rt)
-            .filter(|sd| sd.kind == "resource");
+        let base = self.type_definition(rt).filter(|sd| sd.kind == "resource");
         let Some(base) = base else {
             if codes::R4_RESOURCE_TYPES.contains(&rt) {
                 self.issue(
                     run,
                     &codes::RESOURCE_NOT_VALIDATED,
-                    &path,
+                    path,
                     "no definition of this R4 resource type is loaded; it was not validated",
                     Some(Excerpt::text(rt)),
                 );
@@ -719,7 +773,7 @@ impl<'c> Validator<'c> {
             self.issue(
                 run,
                 &codes::UNKNOWN_RESOURCE_TYPE,
-                &path,
+                path,
                 "resourceType is missing or not a resource type of the loaded packages",
                 Some(Excerpt::text(rt)),
             );
@@ -744,14 +798,14 @@ impl<'c> Validator<'c> {
                 Some(_) => self.issue(
                     run,
                     &codes::PROFILE_NOT_LOADED,
-                    &path,
+                    path,
                     &format!("profile {url} is for another resource type; not applied"),
                     None,
                 ),
                 None => self.issue(
                     run,
                     &codes::PROFILE_NOT_LOADED,
-                    &path,
+                    path,
                     &format!("profile {url} is not in the loaded package set; not applied"),
                     None,
                 ),
@@ -771,8 +825,8 @@ impl<'c> Validator<'c> {
                 .done_profiles
                 .insert((ptr(res), Arc::as_ptr(sd) as usize))
             {
-                self.element(run, node, sd, 0, &path, scope);
-                self.strict_rules(run, node, sd, &path, scope);
+                self.element(run, node, sd, 0, path, scope);
+                self.strict_rules(run, node, sd, path, scope);
             }
         }
         run.done_constraints = outer;
@@ -784,7 +838,7 @@ impl<'c> Validator<'c> {
         run: &mut Run<'a>,
         node: Node<'a>,
         sd: &StructureDefinition,
-        path: &str,
+        path: &Path<'_>,
         scope: Scope<'a>,
     ) {
         for (rule, e) in &self.strict {
@@ -830,7 +884,7 @@ impl<'c> Validator<'c> {
         node: Node<'a>,
         sd: &'c Arc<StructureDefinition>,
         ei: usize,
-        path: &str,
+        path: &Path<'_>,
         scope: Scope<'a>,
     ) where
         'c: 'a,
@@ -893,7 +947,7 @@ impl<'c> Validator<'c> {
                 self.issue(
                     run,
                     &codes::UNKNOWN_ELEMENT,
-                    &format!("{path}.{key}"),
+                    &Path::Child(path, key),
                     &format!("element is not defined by {}", kid_sd.url),
                     None,
                 );
@@ -910,12 +964,12 @@ impl<'c> Validator<'c> {
             let ced = &kid_sd.elements[d];
             let name = kid_idx.name(kid_sd, d);
             let entries = std::mem::take(&mut by_def[di]);
-            let mut items: Vec<(Node<'a>, String, Option<&'a str>)> = Vec::new();
+            let mut items: Vec<(Node<'a>, Path<'_>, Option<&'a str>)> = Vec::new();
             if entries.len() > 1 {
                 self.issue(
                     run,
                     &codes::BAD_CHOICE_TYPE,
-                    &format!("{path}.{name}"),
+                    &Path::Child(path, name),
                     "a choice element appears with more than one type",
                     None,
                 );
@@ -928,7 +982,7 @@ impl<'c> Validator<'c> {
                             self.issue(
                                 run,
                                 &codes::EMPTY_VALUE,
-                                &format!("{path}.{key}"),
+                                &Path::Child(path, key),
                                 "empty array",
                                 None,
                             );
@@ -940,7 +994,7 @@ impl<'c> Validator<'c> {
                                 self.issue(
                                     run,
                                     &codes::EMPTY_VALUE,
-                                    &format!("{path}.{key}[{i}]"),
+                                    &Path::Item(path, key, i),
                                     "null in an array",
                                     None,
                                 );
@@ -952,7 +1006,7 @@ impl<'c> Validator<'c> {
                                     ext: e,
                                     ty: None,
                                 },
-                                format!("{path}.{key}[{i}]"),
+                                Path::Item(path, key, i),
                                 choice.clone(),
                             ));
                         }
@@ -969,7 +1023,7 @@ impl<'c> Validator<'c> {
                                                 ext: Some(e),
                                                 ty: None,
                                             },
-                                            format!("{path}.{key}[{i}]"),
+                                            Path::Item(path, key, i),
                                             choice.clone(),
                                         ));
                                     }
@@ -981,7 +1035,7 @@ impl<'c> Validator<'c> {
                                     ext: e,
                                     ty: None,
                                 },
-                                format!("{path}.{key}"),
+                                Path::Child(path, key),
                                 choice.clone(),
                             )),
                         }
@@ -990,7 +1044,7 @@ impl<'c> Validator<'c> {
                         self.issue(
                             run,
                             &codes::WRONG_SHAPE,
-                            &format!("{path}.{key}"),
+                            &Path::Child(path, key),
                             "an array where the element does not repeat",
                             None,
                         );
@@ -999,7 +1053,7 @@ impl<'c> Validator<'c> {
                         self.issue(
                             run,
                             &codes::WRONG_SHAPE,
-                            &format!("{path}.{key}"),
+                            &Path::Child(path, key),
                             "a single value where the element repeats (must be an array)",
                             None,
                         );
@@ -1009,7 +1063,7 @@ impl<'c> Validator<'c> {
                                 ext,
                                 ty: None,
                             },
-                            format!("{path}.{key}"),
+                            Path::Child(path, key),
                             choice,
                         ));
                     }
@@ -1019,7 +1073,7 @@ impl<'c> Validator<'c> {
                             ext,
                             ty: None,
                         },
-                        format!("{path}.{key}"),
+                        Path::Child(path, key),
                         choice,
                     )),
                 }
@@ -1029,7 +1083,7 @@ impl<'c> Validator<'c> {
                 self.issue(
                     run,
                     &codes::TOO_FEW,
-                    &format!("{path}.{name}"),
+                    &Path::Child(path, name),
                     &format!(
                         "{} requires at least {} (found {n}) in {}",
                         ced.id, ced.min, kid_sd.url
@@ -1041,7 +1095,7 @@ impl<'c> Validator<'c> {
                 self.issue(
                     run,
                     &codes::TOO_MANY,
-                    &format!("{path}.{name}"),
+                    &Path::Child(path, name),
                     &format!(
                         "{} allows at most {} (found {n}) in {}",
                         ced.id,
@@ -1086,7 +1140,7 @@ impl<'c> Validator<'c> {
                     kid_sd,
                     &kid_idx,
                     d,
-                    &format!("{path}.{name}"),
+                    &Path::Child(path, name),
                     scope,
                 );
             }
@@ -1125,7 +1179,7 @@ impl<'c> Validator<'c> {
         node: Node<'a>,
         sd: &'c Arc<StructureDefinition>,
         ei: usize,
-        path: &str,
+        path: &Path<'_>,
         scope: Scope<'a>,
     ) where
         'c: 'a,
@@ -1222,8 +1276,9 @@ impl<'c> Validator<'c> {
                         ext: None,
                         ty: Some("Extension"),
                     };
+                    let ipath = Path::Item(path, "extension", i);
                     let sd2 = self.type_sd_for(en, &esd.elements[0]).unwrap_or(esd);
-                    self.element(run, en, sd2, 0, &format!("{path}.extension[{i}]"), scope);
+                    self.element(run, en, sd2, 0, &ipath, scope);
                 }
             }
             return;
@@ -1260,7 +1315,7 @@ impl<'c> Validator<'c> {
                 .collect();
             let inner_scope = Scope {
                 resource: node.value,
-                root: if path.contains(".contained[") {
+                root: if path.in_contained() {
                     scope.root
                 } else {
                     node.value
@@ -1303,7 +1358,7 @@ impl<'c> Validator<'c> {
                         self.resource(
                             &mut trial,
                             node.value,
-                            path.to_owned(),
+                            path,
                             std::slice::from_ref(p),
                             inner_scope,
                         );
@@ -1320,7 +1375,7 @@ impl<'c> Validator<'c> {
                     best.into_iter().map(|(_, p)| p).collect()
                 }
             };
-            self.resource(run, node.value, path.to_owned(), &chosen, inner_scope);
+            self.resource(run, node.value, path, &chosen, inner_scope);
             return;
         }
         self.element(run, node, sd, ei, path, scope);
@@ -1333,7 +1388,7 @@ impl<'c> Validator<'c> {
         run: &mut Run<'_>,
         v: &Value,
         ed: &ElementDefinition,
-        path: &str,
+        path: &Path<'_>,
         scope: Scope<'_>,
     ) {
         let Some(r) = v.get("reference").and_then(Value::as_str) else {
@@ -1386,7 +1441,7 @@ impl<'c> Validator<'c> {
         self.issue(
             run,
             &codes::BAD_REFERENCE_TARGET,
-            &format!("{path}.reference"),
+            &Path::Child(path, "reference"),
             &format!(
                 "{} may refer to {} only; the target is a {rt}",
                 ed.id,
@@ -1402,7 +1457,7 @@ impl<'c> Validator<'c> {
         node: Node<'a>,
         sd: &'c Arc<StructureDefinition>,
         ed: &ElementDefinition,
-        path: &str,
+        path: &Path<'_>,
         scope: Scope<'a>,
     ) where
         'c: 'a,
@@ -1566,7 +1621,7 @@ impl<'c> Validator<'c> {
         v: &Value,
         sd: &StructureDefinition,
         ed: &ElementDefinition,
-        path: &str,
+        path: &Path<'_>,
         ty: &str,
     ) {
         let Some(b) = &ed.binding else {
@@ -1748,11 +1803,11 @@ impl<'c> Validator<'c> {
     fn slices<'a>(
         &self,
         run: &mut Run<'a>,
-        items: &[(Node<'a>, String)],
+        items: &[(Node<'a>, Path<'_>)],
         sd: &'c Arc<StructureDefinition>,
         idx: &SdIndex,
         base: usize,
-        path: &str,
+        path: &Path<'_>,
         scope: Scope<'a>,
     ) where
         'c: 'a,
@@ -1822,7 +1877,7 @@ impl<'c> Validator<'c> {
                 self.issue(
                     run,
                     &codes::TOO_FEW,
-                    &format!("{path}:{name}"),
+                    &Path::Slice(path, name),
                     &format!(
                         "slice {} requires at least {} (found {}) in {}",
                         sed.id, sed.min, counts[si], sd.url
@@ -1834,7 +1889,7 @@ impl<'c> Validator<'c> {
                 self.issue(
                     run,
                     &codes::TOO_MANY,
-                    &format!("{path}:{name}"),
+                    &Path::Slice(path, name),
                     &format!(
                         "slice {} allows at most {} (found {}) in {}",
                         sed.id,
@@ -2047,7 +2102,6 @@ impl<'c> Validator<'c> {
 
     /// `urn:uuid` and `#id` references must resolve (one pass, hash lookups).
     fn references(&self, run: &mut Run<'_>, root: &Value, rt: &str) {
-        let bundle = run.bundle;
         // a document's Composition (its first entry) must have every reference resolved
         // in the Bundle (the document is self-contained)
         let document_composition = rt == "Bundle"
@@ -2056,14 +2110,9 @@ impl<'c> Validator<'c> {
                 .pointer("/entry/0/resource/resourceType")
                 .and_then(Value::as_str)
                 == Some("Composition");
-        let in_composition = |path: &str| {
-            document_composition
-                && path
-                    .strip_prefix("Bundle.entry[0].resource")
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
-        };
-        let mut stack: Vec<(&Value, String, Option<&Value>)> = Vec::new();
+        let start = run.report.issues.len();
         if rt == "Bundle" {
+            let bundle = Path::Root("Bundle");
             for (i, e) in root
                 .get("entry")
                 .and_then(Value::as_array)
@@ -2072,103 +2121,151 @@ impl<'c> Validator<'c> {
                 .enumerate()
             {
                 if let Some(r) = e.get("resource") {
-                    stack.push((r, format!("Bundle.entry[{i}].resource"), Some(r)));
+                    let entry = Path::Item(&bundle, "entry", i);
+                    let walk = RefWalk {
+                        container: Some(r),
+                        in_contained: false,
+                        in_composition: document_composition && i == 0,
+                    };
+                    self.reference_walk(run, r, &Path::Child(&entry, "resource"), walk);
                 }
             }
         } else {
-            stack.push((root, rt.to_owned(), Some(root)));
+            let walk = RefWalk {
+                container: Some(root),
+                in_contained: false,
+                in_composition: false,
+            };
+            self.reference_walk(run, root, &Path::Root(rt), walk);
         }
-        while let Some((v, path, container)) = stack.pop() {
-            match v {
-                Value::Object(o) => {
-                    let container =
-                        if o.contains_key("resourceType") && !path.contains(".contained[") {
-                            Some(v)
-                        } else {
-                            container
-                        };
-                    if let Some(Value::String(r)) = o.get("reference") {
-                        let rpath = format!("{path}.reference");
-                        if let Some(id) = r.strip_prefix('#') {
-                            let ok = id.is_empty()
-                                || container
-                                    .and_then(|c| c.get("contained"))
-                                    .and_then(Value::as_array)
-                                    .is_some_and(|cs| {
-                                        cs.iter().any(|c| {
-                                            c.get("id").and_then(Value::as_str) == Some(id)
-                                        })
-                                    });
-                            if !ok {
-                                self.issue(
-                                    run,
-                                    &codes::UNRESOLVED_CONTAINED,
-                                    &rpath,
-                                    "no contained resource has this id",
-                                    Some(Excerpt::text(r.clone())),
-                                );
-                            }
-                        } else if in_composition(&path)
-                            && !r.starts_with("urn:uuid:")
-                            && !r.starts_with("urn:oid:")
-                            && bundle.as_ref().is_some_and(|b| b.get(r).is_none())
-                        {
-                            self.issue(
-                                run,
-                                &codes::DOCUMENT_REFERENCE_UNRESOLVED,
-                                &rpath,
-                                "a reference of the document's Composition does not resolve in the Bundle",
-                                Some(Excerpt::text(r.clone())),
-                            );
-                        } else if r.starts_with("urn:uuid:") || r.starts_with("urn:oid:") {
-                            let ok = bundle
-                                .as_ref()
-                                .is_none_or(|b| b.by_url.contains_key(r.as_str()));
-                            if !ok {
-                                self.issue(
-                                    run,
-                                    &codes::UNRESOLVED_REFERENCE,
-                                    &rpath,
-                                    "no Bundle entry has this fullUrl",
-                                    Some(Excerpt::text(r.clone())),
-                                );
-                            }
-                        } else if let Some(b) = &bundle
-                            && b.get(r).is_none()
-                            && !r.contains("://")
-                        {
-                            self.issue(
-                                run,
-                                &codes::REFERENCE_NOT_IN_BUNDLE,
-                                &rpath,
-                                "relative reference to no Bundle entry",
-                                Some(Excerpt::text(r.clone())),
-                            );
-                        }
-                    }
-                    for (k, x) in o {
-                        if x.is_object() || x.is_array() {
-                            stack.push((x, format!("{path}.{k}"), container));
-                        }
-                    }
-                }
-                Value::Array(a) => {
-                    for (i, x) in a.iter().enumerate() {
-                        stack.push((x, format!("{path}[{i}]"), container));
-                    }
-                }
-                _ => {}
-            }
-        }
-        // deterministic order: the walk above is a stack; sort the reference findings by path
-        let start = run
-            .report
-            .issues
+        // deterministic order: the reference findings sorted by path
+        let start = run.report.issues[start..]
             .iter()
             .position(|i| matches!(i.code.id, "V016" | "V017" | "V021" | "V026"))
-            .unwrap_or(run.report.issues.len());
+            .map_or(run.report.issues.len(), |p| start + p);
         run.report.issues[start..].sort_by(|a, b| a.expression.cmp(&b.expression));
     }
+
+    /// The walk of [`Validator::references`] below `v` (at `path`).
+    fn reference_walk<'v>(
+        &self,
+        run: &mut Run<'_>,
+        v: &'v Value,
+        path: &Path<'_>,
+        walk: RefWalk<'v>,
+    ) {
+        match v {
+            Value::Object(o) => {
+                let mut walk = walk;
+                if o.contains_key("resourceType") && !walk.in_contained {
+                    walk.container = Some(v);
+                }
+                if let Some(Value::String(r)) = o.get("reference") {
+                    self.reference(run, r, path, walk);
+                }
+                for (k, x) in o {
+                    match x {
+                        Value::Object(_) => {
+                            self.reference_walk(run, x, &Path::Child(path, k), walk)
+                        }
+                        Value::Array(a) => {
+                            let inner = RefWalk {
+                                in_contained: walk.in_contained || k == "contained",
+                                ..walk
+                            };
+                            for (i, y) in a.iter().enumerate() {
+                                if y.is_object() || y.is_array() {
+                                    self.reference_walk(run, y, &Path::Item(path, k, i), inner);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Value::Array(a) => {
+                // an array directly in an array (not FHIR, but walked all the same)
+                let rendered = path.render();
+                for (i, y) in a.iter().enumerate() {
+                    if y.is_object() || y.is_array() {
+                        let item = format!("{rendered}[{i}]");
+                        self.reference_walk(run, y, &Path::Root(&item), walk);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// One `reference` string found at `path` (the element holding it).
+    fn reference(&self, run: &mut Run<'_>, r: &str, path: &Path<'_>, walk: RefWalk<'_>) {
+        let bundle = run.bundle;
+        let rpath = Path::Child(path, "reference");
+        if let Some(id) = r.strip_prefix('#') {
+            let ok = id.is_empty()
+                || walk
+                    .container
+                    .and_then(|c| c.get("contained"))
+                    .and_then(Value::as_array)
+                    .is_some_and(|cs| {
+                        cs.iter()
+                            .any(|c| c.get("id").and_then(Value::as_str) == Some(id))
+                    });
+            if !ok {
+                self.issue(
+                    run,
+                    &codes::UNRESOLVED_CONTAINED,
+                    &rpath,
+                    "no contained resource has this id",
+                    Some(Excerpt::text(r)),
+                );
+            }
+        } else if walk.in_composition
+            && !r.starts_with("urn:uuid:")
+            && !r.starts_with("urn:oid:")
+            && bundle.as_ref().is_some_and(|b| b.get(r).is_none())
+        {
+            self.issue(
+                run,
+                &codes::DOCUMENT_REFERENCE_UNRESOLVED,
+                &rpath,
+                "a reference of the document's Composition does not resolve in the Bundle",
+                Some(Excerpt::text(r)),
+            );
+        } else if r.starts_with("urn:uuid:") || r.starts_with("urn:oid:") {
+            let ok = bundle.as_ref().is_none_or(|b| b.by_url.contains_key(r));
+            if !ok {
+                self.issue(
+                    run,
+                    &codes::UNRESOLVED_REFERENCE,
+                    &rpath,
+                    "no Bundle entry has this fullUrl",
+                    Some(Excerpt::text(r)),
+                );
+            }
+        } else if let Some(b) = &bundle
+            && b.get(r).is_none()
+            && !r.contains("://")
+        {
+            self.issue(
+                run,
+                &codes::REFERENCE_NOT_IN_BUNDLE,
+                &rpath,
+                "relative reference to no Bundle entry",
+                Some(Excerpt::text(r)),
+            );
+        }
+    }
+}
+
+/// What the reference walk carries down: the resource whose `contained` a `#id`
+/// resolves in, whether the walk is inside a contained resource, and whether it
+/// is inside a document's Composition.
+#[derive(Clone, Copy)]
+struct RefWalk<'v> {
+    container: Option<&'v Value>,
+    in_contained: bool,
+    in_composition: bool,
 }
 
 fn classify(e: &serde_json::Error) -> &'static str {

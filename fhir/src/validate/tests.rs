@@ -548,3 +548,108 @@ fn document_composition_references_must_resolve() {
     let r = v.validate(&m, &[]);
     assert!(!codes_of(&r).contains(&"V026"), "{:?}", errors(&r));
 }
+
+/// The document and collection rules of the R4 base Bundle (bdl-7 fullUrl
+/// uniqueness, bdl-9 identifier, bdl-10 timestamp, bdl-11 Composition first) are
+/// base invariants the evaluator runs: each breach is reported once, by its key,
+/// also with the JP profile stripped (no second, native rule duplicates them).
+#[test]
+fn document_bundle_rules_are_reported_once() {
+    let v = Validator::new(clins());
+    let b = example("Bundle-Bundle-CLINS-Referral-Example-01.json");
+    let failed = |r: &Report, key: &str| {
+        r.issues
+            .iter()
+            .filter(|i| i.code.id == "V010" && i.message.contains(&format!("invariant {key} ")))
+            .count()
+    };
+    for strip_profile in [false, true] {
+        let mut base = b.clone();
+        if strip_profile {
+            base.as_object_mut().unwrap().remove("meta");
+        }
+        assert!(
+            v.validate(&base, &[]).is_valid(),
+            "{:?}",
+            errors(&v.validate(&base, &[]))
+        );
+
+        let mut m = base.clone();
+        m.as_object_mut().unwrap().remove("identifier");
+        let r = v.validate(&m, &[]);
+        assert_eq!(failed(&r, "bdl-9"), 1, "{:?}", errors(&r));
+
+        let mut m = base.clone();
+        m.as_object_mut().unwrap().remove("timestamp");
+        let r = v.validate(&m, &[]);
+        assert_eq!(failed(&r, "bdl-10"), 1, "{:?}", errors(&r));
+
+        // the Composition moved to the end
+        let mut m = base.clone();
+        let entries = m["entry"].as_array_mut().unwrap();
+        let comp = entries.remove(0);
+        entries.push(comp);
+        let r = v.validate(&m, &[]);
+        assert_eq!(failed(&r, "bdl-11"), 1, "{:?}", errors(&r));
+
+        // two entries with one fullUrl
+        let mut m = base.clone();
+        let url = m["entry"][1]["fullUrl"].clone();
+        m["entry"][2]["fullUrl"] = url;
+        let r = v.validate(&m, &[]);
+        assert_eq!(failed(&r, "bdl-7"), 1, "{:?}", errors(&r));
+    }
+
+    // a collection Bundle: fullUrls must be unique too; no document rule applies
+    let mut c = b.clone();
+    c.as_object_mut().unwrap().remove("meta");
+    c["type"] = json!("collection");
+    c.as_object_mut().unwrap().remove("identifier");
+    let r = v.validate(&c, &[]);
+    assert!(r.is_valid(), "{:?}", errors(&r));
+    let url = c["entry"][1]["fullUrl"].clone();
+    c["entry"][2]["fullUrl"] = url;
+    let r = v.validate(&c, &[]);
+    assert_eq!(failed(&r, "bdl-7"), 1, "{:?}", errors(&r));
+}
+
+/// Composition.section.entry references of a document resolve in the Bundle.
+#[test]
+fn document_section_entries_must_resolve() {
+    let v = Validator::new(clins());
+    let b = example("Bundle-Bundle-CLINS-Referral-Example-01.json");
+    let sections = b["entry"][0]["resource"]["section"].as_array().unwrap();
+    let (si, ei) = sections
+        .iter()
+        .enumerate()
+        .find_map(|(si, s)| {
+            s["entry"]
+                .as_array()
+                .filter(|e| !e.is_empty())
+                .map(|_| (si, 0))
+        })
+        .unwrap();
+    let mut m = b.clone();
+    m["entry"][0]["resource"]["section"][si]["entry"][ei]["reference"] =
+        json!("AllergyIntolerance/absent");
+    let r = v.validate(&m, &[]);
+    let want = format!("Bundle.entry[0].resource.section[{si}].entry[{ei}].reference");
+    assert!(
+        r.issues
+            .iter()
+            .any(|i| i.code.id == "V026" && i.expression == want),
+        "{:?}",
+        errors(&r)
+    );
+    let mut m = b.clone();
+    m["entry"][0]["resource"]["section"][si]["entry"][ei]["reference"] =
+        json!("urn:uuid:00000000-0000-4000-8000-000000000000");
+    let r = v.validate(&m, &[]);
+    assert!(
+        r.issues
+            .iter()
+            .any(|i| i.code.id == "V016" && i.expression == want),
+        "{:?}",
+        errors(&r)
+    );
+}
