@@ -6,12 +6,18 @@
 //! formats with calendar checks, choice types, fixed and pattern values, every
 //! invariant (not evaluable → warning with its key), slicing (value, pattern,
 //! type, exists and — by declared `meta.profile` — profile discriminators; closed
-//! rules), required bindings to value sets expandable from the loaded packages,
+//! and ordered rules), extension contexts (`StructureDefinition.context`),
+//! required bindings to value sets expandable from the loaded packages,
 //! and references (`urn:uuid` fullUrls and `#contained`, resolved through hash
-//! maps built once per Bundle: O(n)).
+//! maps built once per Bundle: O(n)). The document and collection rules of the
+//! base Bundle (bdl-7 unique fullUrls, bdl-9 identifier, bdl-10 timestamp, bdl-11
+//! Composition first) are base invariants and run as such.
 //!
 //! Locations are FHIRPath-style element paths (`Bundle.entry[2].resource.code`);
-//! offending values go into PHI-tagged excerpts, never into messages.
+//! offending values go into PHI-tagged excerpts, never into messages. The paths
+//! are built lazily (a chain of segments on the stack, rendered only for a
+//! finding), children are matched to JSON keys through per-element name maps,
+//! and definitions, compiled invariants and expansions are cached per validator.
 
 pub mod codes;
 mod primitive;
@@ -1133,6 +1139,11 @@ impl<'c> Validator<'c> {
                 self.value(run, item, kid_sd, d, &ipath, scope);
                 typed.push((item, ipath));
             }
+            if name == "extension" || name == "modifierExtension" {
+                for (item, ipath) in &typed {
+                    self.extension_context(run, item.value, node, sd, ed, ipath);
+                }
+            }
             if ced.slicing.is_some() {
                 self.slices(
                     run,
@@ -1277,6 +1288,7 @@ impl<'c> Validator<'c> {
                         ty: Some("Extension"),
                     };
                     let ipath = Path::Item(path, "extension", i);
+                    self.extension_context(run, e, node, sd, ed, &ipath);
                     let sd2 = self.type_sd_for(en, &esd.elements[0]).unwrap_or(esd);
                     self.element(run, en, sd2, 0, &ipath, scope);
                 }
@@ -1379,6 +1391,81 @@ impl<'c> Validator<'c> {
             return;
         }
         self.element(run, node, sd, ei, path, scope);
+    }
+
+    /// An extension whose definition (found by its `url`) lists contexts must be
+    /// used on one of them: `element` contexts name a type (or an ancestor type)
+    /// of the element holding it, or its path; `extension` contexts the URL of the
+    /// extension holding it. Contexts that cannot be judged here (`fhirpath`, a
+    /// resource path seen from inside a data type's definition) are allowed.
+    fn extension_context(
+        &self,
+        run: &mut Run<'_>,
+        ext: &Value,
+        parent: Node<'_>,
+        sd: &StructureDefinition,
+        ed: &ElementDefinition,
+        path: &Path<'_>,
+    ) {
+        let Some(url) = ext.get("url").and_then(Value::as_str) else {
+            return;
+        };
+        let Some(esd) = self.profile(url) else {
+            return;
+        };
+        if esd.contexts.is_empty() || esd.type_name != "Extension" {
+            return;
+        }
+        // the type of the holding element and its ancestors (HumanName, Element)
+        let mut types: Vec<&str> = Vec::new();
+        let mut next = parent
+            .ty
+            .or_else(|| ed.types.first().map(|t| t.code.as_str()))
+            .and_then(|t| {
+                types.push(t);
+                self.type_definition(t)
+            });
+        for _ in 0..12 {
+            let Some(t) = next else { break };
+            types.push(t.type_name.as_str());
+            next = self.profile(&t.base_definition);
+        }
+        let full_path = sd.kind == "resource";
+        let allowed = esd.contexts.iter().any(|(kind, expr)| match kind.as_str() {
+            "element" => {
+                let expr = expr.as_str();
+                let expr = expr.strip_suffix(".extension").unwrap_or(expr);
+                expr == "Element"
+                    || expr == "Base"
+                    || types.contains(&expr)
+                    || expr == ed.path
+                    || expr == ed.id
+                    || (expr.contains('.')
+                        && !full_path
+                        && !expr.starts_with(&format!("{}.", sd.type_name)))
+            }
+            "extension" => {
+                parent.value.get("url").and_then(Value::as_str) == Some(expr.as_str())
+                    || expr == "Extension" && types.contains(&"Extension")
+            }
+            _ => true,
+        });
+        if !allowed {
+            let list: Vec<&str> = esd.contexts.iter().map(|(_, e)| e.as_str()).collect();
+            self.issue(
+                run,
+                &codes::EXTENSION_CONTEXT,
+                path,
+                &format!(
+                    "extension {} may be used on {} only, not on {} ({})",
+                    esd.url,
+                    list.join(" | "),
+                    ed.path,
+                    sd.url
+                ),
+                None,
+            );
+        }
     }
 
     /// A reference resolved in the Bundle or among contained resources must point
@@ -1829,6 +1916,10 @@ impl<'c> Validator<'c> {
             root_resource: Some(scope.root),
             resolver: run.bundle.map(|b| b as &dyn Resolver<'a>),
         };
+        // ordered slicing: the highest slice seen so far, and whether an item that
+        // matches no slice has been seen (openAtEnd: those come last)
+        let mut last_slice: Option<usize> = None;
+        let mut unmatched_seen = false;
         for (item, ipath) in items {
             let mut matched = None;
             for (si, &s) in slices.iter().enumerate() {
@@ -1839,6 +1930,35 @@ impl<'c> Validator<'c> {
                     }
                     Some(false) => {}
                     None => undetermined = true,
+                }
+            }
+            if slicing.ordered && !undetermined {
+                match matched {
+                    Some(si) if last_slice.is_some_and(|l| si < l) => self.issue(
+                        run,
+                        &codes::SLICE_OUT_OF_ORDER,
+                        ipath,
+                        &format!(
+                            "slice {} comes after a later slice of {} (ordered) in {}",
+                            sd.elements[slices[si]].id, bed.id, sd.url
+                        ),
+                        None,
+                    ),
+                    Some(_) if unmatched_seen && slicing.rules == "openAtEnd" => self.issue(
+                        run,
+                        &codes::SLICE_OUT_OF_ORDER,
+                        ipath,
+                        &format!(
+                            "a sliced item after an item of no slice of {} (openAtEnd) in {}",
+                            bed.id, sd.url
+                        ),
+                        None,
+                    ),
+                    Some(_) => {}
+                    None => unmatched_seen = true,
+                }
+                if let Some(si) = matched {
+                    last_slice = Some(last_slice.map_or(si, |l| l.max(si)));
                 }
             }
             match matched {

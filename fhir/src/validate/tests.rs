@@ -653,3 +653,84 @@ fn document_section_entries_must_resolve() {
         errors(&r)
     );
 }
+
+/// JP_Bundle_CLINS slices Bundle.entry with `ordered = true` (patient, then
+/// allergies, conditions, prescriptions, lab results): an entry of an earlier
+/// slice after one of a later slice is V027, at the entry that comes too late.
+#[test]
+fn ordered_slices_out_of_order_are_caught() {
+    let v = Validator::new(clins());
+    let b = example("Bundle-Bundle-CLINS-Observations-Example-01.json");
+    let r = v.validate(&b, &[]);
+    assert!(r.is_valid(), "{:?}", errors(&r));
+    assert!(!codes_of(&r).contains(&"V027"));
+    // the Patient moved after the observations
+    let mut m = b.clone();
+    let entries = m["entry"].as_array_mut().unwrap();
+    let patient = entries.remove(0);
+    let n = entries.len();
+    entries.push(patient);
+    let r = v.validate(&m, &[]);
+    let v027: Vec<&str> = r
+        .issues
+        .iter()
+        .filter(|i| i.code.id == "V027")
+        .map(|i| i.expression.as_str())
+        .collect();
+    assert_eq!(
+        v027,
+        [format!("Bundle.entry[{n}]").as_str()],
+        "{:?}",
+        errors(&r)
+    );
+    // the order within one slice is free
+    let mut m = b.clone();
+    m["entry"].as_array_mut().unwrap()[1..].reverse();
+    let r = v.validate(&m, &[]);
+    assert!(!codes_of(&r).contains(&"V027"), "{:?}", errors(&r));
+}
+
+/// An extension whose definition's context does not include the element that
+/// holds it is V028; the same extension where its context allows it is not.
+#[test]
+fn extensions_outside_their_context_are_caught() {
+    let v = Validator::new(clins());
+    let b = example("Bundle-Bundle-CLINS-Observations-Example-01.json");
+    let diagnosis_type = json!({
+        "url": "http://jpfhir.jp/fhir/eCS/Extension/StructureDefinition/JP_eCS_DiagnosisType",
+        "valueCodeableConcept": {"coding": [{"system": "http://jpfhir.jp/fhir/core/CodeSystem/JP_ConditionDiagnosisType_CS", "code": "1"}]}
+    });
+    // on an Observation: its context is Condition only
+    let mut m = b.clone();
+    let obs = &mut m["entry"][1]["resource"];
+    let n = obs["extension"].as_array().map_or(0, Vec::len);
+    match obs["extension"].as_array_mut() {
+        Some(a) => a.push(diagnosis_type.clone()),
+        None => obs["extension"] = json!([diagnosis_type.clone()]),
+    }
+    let r = v.validate(&m, &[]);
+    let at: Vec<&str> = r
+        .issues
+        .iter()
+        .filter(|i| i.code.id == "V028")
+        .map(|i| i.expression.as_str())
+        .collect();
+    assert_eq!(
+        at,
+        [format!("Bundle.entry[1].resource.extension[{n}]").as_str()],
+        "{:?}",
+        errors(&r)
+    );
+    // the examples' own extensions (department, institution number) are where they may be
+    assert!(!codes_of(&v.validate(&b, &[])).contains(&"V028"));
+    // on a primitive's `_x` part: the context names resources, not strings
+    let mut m = b.clone();
+    m["entry"][1]["resource"]["_status"] = json!({"extension": [diagnosis_type]});
+    let r = v.validate(&m, &[]);
+    assert!(
+        r.issues.iter().any(|i| i.code.id == "V028"
+            && i.expression == "Bundle.entry[1].resource.status.extension[0]"),
+        "{:?}",
+        errors(&r)
+    );
+}
