@@ -129,6 +129,15 @@ pub const EXTENSION_CONTEXT: Code = Code::new(
     "extension used outside its allowed contexts",
 );
 
+/// A coding whose code the code-system registry (a [`crate::validate::CodeSystemOracle`])
+/// rejects for its system, under a required (error) or extensible binding whose value
+/// set cannot be expanded from the packages.
+pub const INVALID_IN_CODE_SYSTEM: Code = Code::new(
+    "V029",
+    Severity::Error,
+    "code not valid in its code system (code-system registry)",
+);
+
 /// Every code of the validator, in id order.
 pub const ALL: &[&Code] = &[
     &NOT_JSON,
@@ -159,6 +168,7 @@ pub const ALL: &[&Code] = &[
     &DOCUMENT_REFERENCE_UNRESOLVED,
     &SLICE_OUT_OF_ORDER,
     &EXTENSION_CONTEXT,
+    &INVALID_IN_CODE_SYSTEM,
 ];
 
 /// Every concrete resource type of FHIR R4 (4.0.1), from the StructureDefinitions of

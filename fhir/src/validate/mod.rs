@@ -7,7 +7,8 @@
 //! invariant (not evaluable → warning with its key), slicing (value, pattern,
 //! type, exists and — by declared `meta.profile` — profile discriminators; closed
 //! and ordered rules), extension contexts (`StructureDefinition.context`),
-//! required bindings to value sets expandable from the loaded packages,
+//! required bindings to value sets expandable from the loaded packages (codings
+//! under bindings that cannot be expanded go to an attached [`CodeSystemOracle`]),
 //! and references (`urn:uuid` fullUrls and `#contained`, resolved through hash
 //! maps built once per Bundle: O(n)). The document and collection rules of the
 //! base Bundle (bdl-7 unique fullUrls, bdl-9 identifier, bdl-10 timestamp, bdl-11
@@ -326,6 +327,31 @@ fn last_name(path: &str) -> &str {
     path.rsplit('.').next().unwrap_or(path)
 }
 
+/// What a code-system registry says about a code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Validity {
+    /// The code is in the system.
+    Valid,
+    /// The code cannot be in the system: why (no input text).
+    Invalid(String),
+    /// The registry cannot tell (e.g. the shape fits but no master is loaded).
+    Unknown,
+}
+
+/// Code systems the validator cannot expand from the packages (JP masters:
+/// JLAC10, YJ codes, ICD-10 …), checked by an outside registry. The `fhir` crate
+/// depends on no terminology crate: the CLI attaches an implementation backed by
+/// `terminologies` (code shapes and loaded masters) with
+/// [`Validator::with_code_systems`].
+pub trait CodeSystemOracle {
+    /// The registry has rules for this system URI.
+    fn knows(&self, system: &str) -> bool;
+    /// The verdict on `code` in `system`.
+    fn check(&self, system: &str, code: &str) -> Validity;
+    /// One line naming the registry (for the report's provenance).
+    fn describe(&self) -> String;
+}
+
 /// The validator over one conformance set. Caches per-definition indexes,
 /// compiled invariants and value set expansions across calls.
 pub struct Validator<'c> {
@@ -346,6 +372,7 @@ pub struct Validator<'c> {
     /// Definitions by canonical URL or type code (memo of the conformance look-ups).
     sd_memo: RefCell<FxMap<String, Option<&'c Arc<StructureDefinition>>>>,
     type_memo: RefCell<FxMap<String, Option<&'c Arc<StructureDefinition>>>>,
+    code_systems: Option<&'c dyn CodeSystemOracle>,
 }
 
 struct BundleIndex<'a> {
@@ -435,6 +462,7 @@ impl<'c> Validator<'c> {
             provenance: std::cell::OnceCell::new(),
             sd_memo: RefCell::new(FxMap::default()),
             type_memo: RefCell::new(FxMap::default()),
+            code_systems: None,
         }
     }
 
@@ -442,6 +470,14 @@ impl<'c> Validator<'c> {
     pub fn with_errata(mut self, errata: &Errata) -> Validator<'c> {
         self.errata = errata.active(self.conf);
         self.errata_file = Some((errata.version.clone(), errata.title.clone()));
+        self.provenance = std::cell::OnceCell::new();
+        self
+    }
+
+    /// Checks codings under required and extensible bindings whose value set cannot
+    /// be expanded from the packages against `oracle` (V029).
+    pub fn with_code_systems(mut self, oracle: &'c dyn CodeSystemOracle) -> Validator<'c> {
+        self.code_systems = Some(oracle);
         self.provenance = std::cell::OnceCell::new();
         self
     }
@@ -479,7 +515,14 @@ impl<'c> Validator<'c> {
             None => String::new(),
             Some(p) => format!("; strict: {p}"),
         };
-        format!("packages: {}; {errata}{strict}", self.conf.package_list())
+        let registry = match self.code_systems {
+            None => String::new(),
+            Some(o) => format!("; code systems: {}", o.describe()),
+        };
+        format!(
+            "packages: {}; {errata}{strict}{registry}",
+            self.conf.package_list()
+        )
     }
 
     fn provenance_once(&self) -> &str {
@@ -1714,13 +1757,20 @@ impl<'c> Validator<'c> {
         let Some(b) = &ed.binding else {
             return;
         };
-        if b.strength != "required" {
+        let required = b.strength == "required";
+        if !required && (b.strength != "extensible" || self.code_systems.is_none()) {
             return;
         }
         let Some(exp) = self.expand(&b.value_set) else {
-            run.unchecked_vs.insert(b.value_set.clone());
+            if required {
+                run.unchecked_vs.insert(b.value_set.clone());
+            }
+            self.registry_check(run, v, sd, ed, path, ty, required);
             return;
         };
+        if !required {
+            return; // extensible, expandable: other codes are allowed
+        }
         let ok = match ty {
             "Coding" => coding_in(v, &exp),
             "CodeableConcept" => match v.get("coding").and_then(Value::as_array) {
@@ -1748,6 +1798,71 @@ impl<'c> Validator<'c> {
                     Some(excerpt(v)),
                 ),
                 None => self.issue(run, &codes::NOT_IN_VALUE_SET, path, &msg, Some(excerpt(v))),
+            }
+        }
+    }
+
+    /// Codings under a binding whose value set cannot be expanded, checked against
+    /// the code-system registry when one is attached and knows their system: a
+    /// code the registry rejects is V029 (an error under a required binding, a
+    /// warning under an extensible one). Membership of the value set itself stays
+    /// unchecked (V015).
+    #[allow(clippy::too_many_arguments)]
+    fn registry_check(
+        &self,
+        run: &mut Run<'_>,
+        v: &Value,
+        sd: &StructureDefinition,
+        ed: &ElementDefinition,
+        path: &Path<'_>,
+        ty: &str,
+        required: bool,
+    ) {
+        let Some(oracle) = self.code_systems else {
+            return;
+        };
+        let codings: Vec<&Value> = match ty {
+            "Coding" => vec![v],
+            "CodeableConcept" => v
+                .get("coding")
+                .and_then(Value::as_array)
+                .map(|cs| cs.iter().collect())
+                .unwrap_or_default(),
+            _ => return, // a bare code has no system
+        };
+        for (i, c) in codings.iter().enumerate() {
+            let (Some(system), Some(code)) = (
+                c.get("system").and_then(Value::as_str),
+                c.get("code").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            if !oracle.knows(system) {
+                continue;
+            }
+            if let Validity::Invalid(why) = oracle.check(system, code) {
+                let at = Path::Item(path, "coding", i);
+                let at = if ty == "Coding" { path } else { &at };
+                let msg = format!(
+                    "code is not valid in {system}: {why} ({} in {}, {} binding)",
+                    ed.id,
+                    sd.url,
+                    if required { "required" } else { "extensible" }
+                );
+                let severity = if required {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                };
+                self.issue_as(
+                    run,
+                    &codes::INVALID_IN_CODE_SYSTEM,
+                    severity,
+                    None,
+                    at,
+                    &msg,
+                    Some(Excerpt::phi_text(code, Phi::Other)),
+                );
             }
         }
     }

@@ -734,3 +734,58 @@ fn extensions_outside_their_context_are_caught() {
         errors(&r)
     );
 }
+
+/// A registry that knows every system and accepts all codes or none.
+struct TestRegistry {
+    accept: bool,
+}
+
+impl CodeSystemOracle for TestRegistry {
+    fn knows(&self, _system: &str) -> bool {
+        true
+    }
+    fn check(&self, _system: &str, _code: &str) -> Validity {
+        if self.accept {
+            Validity::Valid
+        } else {
+            Validity::Invalid("not in the test registry".into())
+        }
+    }
+    fn describe(&self) -> String {
+        "test registry".into()
+    }
+}
+
+/// Codings under bindings the packages cannot expand go to the attached
+/// code-system registry: a code it rejects is V029 (error when the binding is
+/// required, warning when extensible); a registry that accepts changes nothing.
+#[test]
+fn code_system_registry_checks_unexpandable_bindings() {
+    let b = example("Bundle-Bundle-CLINS-Observations-Example-01.json");
+    let plain = Validator::new(clins()).validate(&b, &[]);
+    let accepting = TestRegistry { accept: true };
+    let r = Validator::new(clins())
+        .with_code_systems(&accepting)
+        .validate(&b, &[]);
+    assert_eq!(r.issues, plain.issues);
+    assert!(r.provenance.contains("code systems: test registry"));
+    assert!(!plain.provenance.contains("code systems"));
+
+    let rejecting = TestRegistry { accept: false };
+    let r = Validator::new(clins())
+        .with_code_systems(&rejecting)
+        .validate(&b, &[]);
+    let v029: Vec<&Issue> = r.issues.iter().filter(|i| i.code.id == "V029").collect();
+    assert!(!v029.is_empty(), "{:#?}", r.issues);
+    for i in &v029 {
+        let required = i.message.contains("required binding");
+        assert_eq!(i.severity == Severity::Error, required, "{i:?}");
+        assert!(i.excerpt.is_some());
+    }
+    // Encounter.class (extensible, v3 ActCode is not in the packages): a warning
+    assert!(
+        v029.iter().any(|i| i.severity == Severity::Warning
+            && i.expression == "Bundle.entry[1].resource.contained[0].class"),
+        "{v029:#?}"
+    );
+}
