@@ -205,6 +205,9 @@ type SliceFixedCache = FxMap<(usize, usize, String), Rc<SliceFixed>>;
 /// Compiled relative paths and the values fixed there (`None`: no fixed values).
 type SliceFixed = Option<Vec<(Rc<Expression>, Value)>>;
 
+/// (definition, slice, discriminator) → the definition and element fixing the path.
+type SliceTargets<'c> = FxMap<(usize, usize, usize), Option<(&'c Arc<StructureDefinition>, usize)>>;
+
 /// (system, code) pairs of an expanded value set.
 type Expansion = HashSet<(String, String)>;
 
@@ -373,6 +376,8 @@ pub struct Validator<'c> {
     sd_memo: RefCell<FxMap<String, Option<&'c Arc<StructureDefinition>>>>,
     type_memo: RefCell<FxMap<String, Option<&'c Arc<StructureDefinition>>>>,
     code_systems: Option<&'c dyn CodeSystemOracle>,
+    /// See [`Validator::slice_target`].
+    slice_targets: RefCell<SliceTargets<'c>>,
 }
 
 struct BundleIndex<'a> {
@@ -463,6 +468,7 @@ impl<'c> Validator<'c> {
             sd_memo: RefCell::new(FxMap::default()),
             type_memo: RefCell::new(FxMap::default()),
             code_systems: None,
+            slice_targets: RefCell::new(FxMap::default()),
         }
     }
 
@@ -835,10 +841,9 @@ impl<'c> Validator<'c> {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_owned);
-        for url in declared.chain(extra.iter().cloned()) {
-            match self.profile(&url) {
+            .filter_map(Value::as_str);
+        for url in declared.chain(extra.iter().map(String::as_str)) {
+            match self.profile(url) {
                 Some(sd) if sd.type_name == rt => {
                     if !sds.iter().any(|s| Arc::ptr_eq(s, sd)) {
                         sds.push(sd);
@@ -1459,40 +1464,49 @@ impl<'c> Validator<'c> {
         if esd.contexts.is_empty() || esd.type_name != "Extension" {
             return;
         }
-        // the type of the holding element and its ancestors (HumanName, Element)
-        let mut types: Vec<&str> = Vec::new();
-        let mut next = parent
+        let own_type = parent
             .ty
-            .or_else(|| ed.types.first().map(|t| t.code.as_str()))
-            .and_then(|t| {
+            .or_else(|| ed.types.first().map(|t| t.code.as_str()));
+        let full_path = sd.kind == "resource";
+        // `types`: the holding element's type and its ancestors (HumanName, Element),
+        // looked up only when a cheaper test does not decide
+        let allowed_with = |types: Option<&[&str]>| {
+            esd.contexts.iter().any(|(kind, expr)| match kind.as_str() {
+                "element" => {
+                    let expr = expr.as_str();
+                    let expr = expr.strip_suffix(".extension").unwrap_or(expr);
+                    expr == "Element"
+                        || expr == "Base"
+                        || own_type == Some(expr)
+                        || types.is_some_and(|t| t.contains(&expr))
+                        || expr == ed.path
+                        || expr == ed.id
+                        || (expr.contains('.')
+                            && !full_path
+                            && !expr.starts_with(&format!("{}.", sd.type_name)))
+                }
+                "extension" => {
+                    parent.value.get("url").and_then(Value::as_str) == Some(expr.as_str())
+                        || expr == "Extension"
+                            && (own_type == Some("Extension")
+                                || types.is_some_and(|t| t.contains(&"Extension")))
+                }
+                _ => true,
+            })
+        };
+        let allowed = allowed_with(None) || {
+            let mut types: Vec<&str> = Vec::new();
+            let mut next = own_type.and_then(|t| {
                 types.push(t);
                 self.type_definition(t)
             });
-        for _ in 0..12 {
-            let Some(t) = next else { break };
-            types.push(t.type_name.as_str());
-            next = self.profile(&t.base_definition);
-        }
-        let full_path = sd.kind == "resource";
-        let allowed = esd.contexts.iter().any(|(kind, expr)| match kind.as_str() {
-            "element" => {
-                let expr = expr.as_str();
-                let expr = expr.strip_suffix(".extension").unwrap_or(expr);
-                expr == "Element"
-                    || expr == "Base"
-                    || types.contains(&expr)
-                    || expr == ed.path
-                    || expr == ed.id
-                    || (expr.contains('.')
-                        && !full_path
-                        && !expr.starts_with(&format!("{}.", sd.type_name)))
+            for _ in 0..12 {
+                let Some(t) = next else { break };
+                types.push(t.type_name.as_str());
+                next = self.profile(&t.base_definition);
             }
-            "extension" => {
-                parent.value.get("url").and_then(Value::as_str) == Some(expr.as_str())
-                    || expr == "Extension" && types.contains(&"Extension")
-            }
-            _ => true,
-        });
+            allowed_with(Some(&types))
+        };
         if !allowed {
             let list: Vec<&str> = esd.contexts.iter().map(|(_, e)| e.as_str()).collect();
             self.issue(
@@ -2037,8 +2051,17 @@ impl<'c> Validator<'c> {
         let mut unmatched_seen = false;
         for (item, ipath) in items {
             let mut matched = None;
+            let mut values_cache = vec![None; slicing.discriminators.len()];
             for (si, &s) in slices.iter().enumerate() {
-                match self.slice_matches(*item, env, sd, idx, s, &slicing.discriminators) {
+                match self.slice_matches(
+                    *item,
+                    env,
+                    sd,
+                    idx,
+                    s,
+                    &slicing.discriminators,
+                    &mut values_cache,
+                ) {
                     Some(true) => {
                         matched = Some(si);
                         break;
@@ -2174,6 +2197,52 @@ impl<'c> Validator<'c> {
         v
     }
 
+    /// The element that fixes discriminator `di` (at `dpath`) of slice `s`: in
+    /// `sd`, or in the slice's type profile. Cached per (definition, slice,
+    /// discriminator).
+    fn slice_target(
+        &self,
+        sd: &'c Arc<StructureDefinition>,
+        idx: &SdIndex,
+        s: usize,
+        di: usize,
+        dpath: &str,
+    ) -> Option<(&'c Arc<StructureDefinition>, usize)> {
+        let key = (Arc::as_ptr(sd) as usize, s, di);
+        if let Some(t) = self.slice_targets.borrow().get(&key) {
+            return *t;
+        }
+        let sed = &sd.elements[s];
+        let t = if dpath == "$this" || dpath == "resolve()" {
+            Some((sd, s))
+        } else {
+            let id = format!(
+                "{}.{}",
+                sed.id,
+                dpath
+                    .replace(".resolve()", "")
+                    .trim_end_matches("resolve()")
+            );
+            match idx.by_id.get(&id) {
+                Some(&k) => Some((sd, k)),
+                None => sed
+                    .types
+                    .first()
+                    .and_then(|t| t.profiles.first())
+                    .and_then(|p| self.profile(p))
+                    .and_then(|psd| {
+                        let pid = format!("{}.{}", psd.type_name, dpath);
+                        psd.elements
+                            .iter()
+                            .position(|e| e.id == pid)
+                            .map(|k| (psd, k))
+                    }),
+            }
+        };
+        self.slice_targets.borrow_mut().insert(key, t);
+        t
+    }
+
     /// Does `item` belong to slice element `s`? `None` when it cannot be decided.
     fn slice_matches<'a>(
         &self,
@@ -2183,47 +2252,36 @@ impl<'c> Validator<'c> {
         idx: &SdIndex,
         s: usize,
         discriminators: &[(String, String)],
+        values_cache: &mut [Option<Option<Vec<&'a Value>>>],
     ) -> Option<bool> {
         if discriminators.is_empty() {
             return None;
         }
         let sed = &sd.elements[s];
-        for (dtype, dpath) in discriminators {
+        for (di, (dtype, dpath)) in discriminators.iter().enumerate() {
             let dpath = dpath.as_str();
             // the element (in this SD or in the slice's type profile) that fixes the path
-            let target_ed: Option<(&ElementDefinition, &Arc<StructureDefinition>)> =
-                if dpath == "$this" || dpath == "resolve()" {
-                    Some((sed, sd))
-                } else {
-                    let id = format!(
-                        "{}.{}",
-                        sed.id,
-                        dpath
-                            .replace(".resolve()", "")
-                            .trim_end_matches("resolve()")
-                    );
-                    match idx.by_id.get(&id) {
-                        Some(&k) => Some((&sd.elements[k], sd)),
-                        None => sed
-                            .types
-                            .first()
-                            .and_then(|t| t.profiles.first())
-                            .and_then(|p| self.profile(p))
-                            .and_then(|psd| {
-                                let pid = format!("{}.{}", psd.type_name, dpath);
-                                psd.elements.iter().find(|e| e.id == pid).map(|e| (e, psd))
-                            }),
-                    }
-                };
-            let values: Vec<&Value> = if dpath == "$this" {
-                vec![item.value]
-            } else {
-                let e = self.expression(dpath);
-                match e.evaluate_node(item, env) {
-                    Ok(c) => c.iter().filter_map(|i| i.node().map(|n| n.value)).collect(),
-                    Err(_) => return None,
-                }
+            let target_ed: Option<(&ElementDefinition, &Arc<StructureDefinition>)> = self
+                .slice_target(sd, idx, s, di, dpath)
+                .and_then(|(tsd, k)| tsd.elements.get(k).map(|e| (e, tsd)));
+            // the item's values at the path: the same for every slice, computed once
+            let Some(slot) = values_cache.get_mut(di) else {
+                return None;
             };
+            if slot.is_none() {
+                *slot = Some(if dpath == "$this" {
+                    Some(vec![item.value])
+                } else {
+                    let e = self.expression(dpath);
+                    e.evaluate_node(item, env)
+                        .ok()
+                        .map(|c| c.iter().filter_map(|i| i.node().map(|n| n.value)).collect())
+                });
+            }
+            let Some(Some(values)) = slot.as_ref() else {
+                return None;
+            };
+            let values: &[&Value] = values;
             match dtype.as_str() {
                 "value" | "pattern" => {
                     let (ted, _) = target_ed?;
@@ -2247,7 +2305,7 @@ impl<'c> Validator<'c> {
                             };
                             for (e, w) in fixed {
                                 let mut found = false;
-                                for v in &values {
+                                for v in values {
                                     let n = Node {
                                         value: v,
                                         ext: None,
