@@ -1061,7 +1061,7 @@ impl<'c> Validator<'c> {
                                     ty: None,
                                 },
                                 Path::Item(path, key, i),
-                                choice.clone(),
+                                choice,
                             ));
                         }
                     }
@@ -1078,7 +1078,7 @@ impl<'c> Validator<'c> {
                                                 ty: None,
                                             },
                                             Path::Item(path, key, i),
-                                            choice.clone(),
+                                            choice,
                                         ));
                                     }
                                 }
@@ -1090,7 +1090,7 @@ impl<'c> Validator<'c> {
                                     ty: None,
                                 },
                                 Path::Child(path, key),
-                                choice.clone(),
+                                choice,
                             )),
                         }
                     }
@@ -2244,6 +2244,7 @@ impl<'c> Validator<'c> {
     }
 
     /// Does `item` belong to slice element `s`? `None` when it cannot be decided.
+    #[allow(clippy::too_many_arguments)]
     fn slice_matches<'a>(
         &self,
         item: Node<'a>,
@@ -2265,9 +2266,7 @@ impl<'c> Validator<'c> {
                 .slice_target(sd, idx, s, di, dpath)
                 .and_then(|(tsd, k)| tsd.elements.get(k).map(|e| (e, tsd)));
             // the item's values at the path: the same for every slice, computed once
-            let Some(slot) = values_cache.get_mut(di) else {
-                return None;
-            };
+            let slot = values_cache.get_mut(di)?;
             if slot.is_none() {
                 *slot = Some(if dpath == "$this" {
                     Some(vec![item.value])
