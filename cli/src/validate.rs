@@ -11,9 +11,10 @@ use diagnostics::{RenderOptions, Severity};
 use fhir::conformance::{Conformance, PACKAGE_SETS, package_set};
 use fhir::errata::{Errata, StrictPack};
 use fhir::package::Package;
-use fhir::validate::{Report, Validator};
+use fhir::validate::{CodeSystemOracle, Report, Validator, Validity};
 use serde_json::json;
 use std::path::{Path, PathBuf};
+use terminologies::system::{SYSTEMS, Shape, by_uri};
 
 /// Arguments of `validate`.
 #[derive(ClapArgs, Debug)]
@@ -126,6 +127,32 @@ fn collect(
     Ok(())
 }
 
+/// The code-system registry of `terminologies` as the validator's oracle for
+/// bindings the packages cannot expand: a system with a published code shape
+/// (JLAC10, YJ, ICD-10, JFAGY …) rejects a code of the wrong shape; a code of the
+/// right shape is not confirmed (no master is consulted), so it stays unchecked.
+struct Registry;
+
+static REGISTRY: Registry = Registry;
+
+impl CodeSystemOracle for Registry {
+    fn knows(&self, system: &str) -> bool {
+        by_uri(system).is_some_and(|cs| cs.shape != Shape::Any)
+    }
+
+    fn check(&self, system: &str, code: &str) -> Validity {
+        match by_uri(system).map(|cs| cs.shape.check(code)) {
+            Some(Err(why)) => Validity::Invalid(why),
+            _ => Validity::Unknown,
+        }
+    }
+
+    fn describe(&self) -> String {
+        let shaped = SYSTEMS.iter().filter(|s| s.shape != Shape::Any).count();
+        format!("kakehashi registry, code shapes of {shaped} systems")
+    }
+}
+
 /// Runs `validate`.
 pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let conf = load(&args.ig)?;
@@ -145,6 +172,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         let errata = Errata::builtin().map_err(|e| Failure(format!("errata file: {e}")))?;
         validator = validator.with_errata(&errata);
     }
+    validator = validator.with_code_systems(&REGISTRY);
     if args.strict {
         let pack = StrictPack::builtin().map_err(|e| Failure(format!("strict pack: {e}")))?;
         validator = validator.with_strict(&pack);
@@ -240,4 +268,25 @@ fn counts(r: &Report) -> (usize, usize) {
         .filter(|i| i.severity == Severity::Warning)
         .count();
     (e, w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_rejects_codes_of_the_wrong_shape_only() {
+        let jlac10 = terminologies::system::by_key("JLAC10").unwrap().uri;
+        assert!(REGISTRY.knows(jlac10));
+        assert!(matches!(
+            REGISTRY.check(jlac10, "3A0"),
+            Validity::Invalid(_)
+        ));
+        assert_eq!(
+            REGISTRY.check(jlac10, "3A015000002327101"),
+            Validity::Unknown
+        );
+        assert!(!REGISTRY.knows("http://example.org/unknown"));
+        assert!(REGISTRY.describe().contains("code shapes"));
+    }
 }

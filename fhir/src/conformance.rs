@@ -331,6 +331,10 @@ pub struct StructureDefinition {
     pub elements: Vec<ElementDefinition>,
     /// Index of the package (in [`Conformance::packages`]) it came from.
     pub package: usize,
+    /// Where an extension definition may be used (`StructureDefinition.context`):
+    /// (type, expression) pairs such as (`element`, `Patient.name`) or
+    /// (`extension`, its parent extension's URL). Empty for other definitions.
+    pub contexts: Vec<(String, String)>,
 }
 
 /// Name and version of a loaded package.
@@ -639,6 +643,14 @@ impl SdParser<'_> {
             base_definition: s(v, "baseDefinition"),
             elements,
             package,
+            contexts: v
+                .get("context")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|c| (s(c, "type"), s(c, "expression")))
+                .filter(|(t, e)| !t.is_empty() && !e.is_empty())
+                .collect(),
         }
     }
 

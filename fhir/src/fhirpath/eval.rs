@@ -487,7 +487,7 @@ fn html_ok(n: &Item<'_>) -> bool {
     }
 }
 
-impl<'a> Ctx<'a, '_> {
+impl<'a, 'e> Ctx<'a, 'e> {
     pub(crate) fn eval(&self, e: &Expr, input: &Collection<'a>, focus: &Focus<'a>) -> R<'a> {
         match e {
             Expr::Empty => Ok(Vec::new()),
@@ -788,11 +788,15 @@ impl<'a> Ctx<'a, '_> {
         }
     }
 
-    fn regex(&self, pattern: &str) -> Result<regex::Regex, EvalError> {
+    /// The compiled pattern: borrowed when precompiled (a clone would start with an
+    /// empty lazy-DFA cache on every call).
+    fn regex(&self, pattern: &str) -> Result<std::borrow::Cow<'e, regex::Regex>, EvalError> {
         if let Some(r) = self.regexes.get(pattern) {
-            return Ok(r.clone());
+            return Ok(std::borrow::Cow::Borrowed(r));
         }
-        regex::Regex::new(pattern).map_err(|e| EvalError(format!("bad regular expression: {e}")))
+        regex::Regex::new(pattern)
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| EvalError(format!("bad regular expression: {e}")))
     }
 
     fn call(

@@ -113,6 +113,31 @@ pub const DOCUMENT_REFERENCE_UNRESOLVED: Code = Code::new(
     "document Composition reference not resolved in the Bundle",
 );
 
+/// Under an ordered slicing (`slicing.ordered = true`), an item of a slice after
+/// an item of a later slice, or (rules `openAtEnd`) a sliced item after an item
+/// that matches no slice.
+pub const SLICE_OUT_OF_ORDER: Code = Code::new(
+    "V027",
+    Severity::Error,
+    "slices out of order (ordered slicing)",
+);
+
+/// An extension used on an element its definition's `context` does not allow.
+pub const EXTENSION_CONTEXT: Code = Code::new(
+    "V028",
+    Severity::Error,
+    "extension used outside its allowed contexts",
+);
+
+/// A coding whose code the code-system registry (a [`crate::validate::CodeSystemOracle`])
+/// rejects for its system, under a required (error) or extensible binding whose value
+/// set cannot be expanded from the packages.
+pub const INVALID_IN_CODE_SYSTEM: Code = Code::new(
+    "V029",
+    Severity::Error,
+    "code not valid in its code system (code-system registry)",
+);
+
 /// Every code of the validator, in id order.
 pub const ALL: &[&Code] = &[
     &NOT_JSON,
@@ -141,6 +166,9 @@ pub const ALL: &[&Code] = &[
     &RESOURCE_NOT_VALIDATED,
     &STRICT_RULE,
     &DOCUMENT_REFERENCE_UNRESOLVED,
+    &SLICE_OUT_OF_ORDER,
+    &EXTENSION_CONTEXT,
+    &INVALID_IN_CODE_SYSTEM,
 ];
 
 /// Every concrete resource type of FHIR R4 (4.0.1), from the StructureDefinitions of

@@ -6,12 +6,19 @@
 //! formats with calendar checks, choice types, fixed and pattern values, every
 //! invariant (not evaluable → warning with its key), slicing (value, pattern,
 //! type, exists and — by declared `meta.profile` — profile discriminators; closed
-//! rules), required bindings to value sets expandable from the loaded packages,
+//! and ordered rules), extension contexts (`StructureDefinition.context`),
+//! required bindings to value sets expandable from the loaded packages (codings
+//! under bindings that cannot be expanded go to an attached [`CodeSystemOracle`]),
 //! and references (`urn:uuid` fullUrls and `#contained`, resolved through hash
-//! maps built once per Bundle: O(n)).
+//! maps built once per Bundle: O(n)). The document and collection rules of the
+//! base Bundle (bdl-7 unique fullUrls, bdl-9 identifier, bdl-10 timestamp, bdl-11
+//! Composition first) are base invariants and run as such.
 //!
 //! Locations are FHIRPath-style element paths (`Bundle.entry[2].resource.code`);
-//! offending values go into PHI-tagged excerpts, never into messages.
+//! offending values go into PHI-tagged excerpts, never into messages. The paths
+//! are built lazily (a chain of segments on the stack, rendered only for a
+//! finding), children are matched to JSON keys through per-element name maps,
+//! and definitions, compiled invariants and expansions are cached per validator.
 
 pub mod codes;
 mod primitive;
@@ -198,11 +205,14 @@ type SliceFixedCache = FxMap<(usize, usize, String), Rc<SliceFixed>>;
 /// Compiled relative paths and the values fixed there (`None`: no fixed values).
 type SliceFixed = Option<Vec<(Rc<Expression>, Value)>>;
 
+/// (definition, slice, discriminator) → the definition and element fixing the path.
+type SliceTargets<'c> = FxMap<(usize, usize, usize), Option<(&'c Arc<StructureDefinition>, usize)>>;
+
 /// (system, code) pairs of an expanded value set.
 type Expansion = HashSet<(String, String)>;
 
 /// JSON entries found for one child definition: key, value, `_key` part, choice suffix.
-type Found<'a> = Vec<(String, &'a Value, Option<&'a Value>, Option<String>)>;
+type Found<'a> = Vec<(&'a str, &'a Value, Option<&'a Value>, Option<&'a str>)>;
 
 /// Per-StructureDefinition lookup: children of each element id.
 struct SdIndex {
@@ -214,6 +224,36 @@ struct SdIndex {
     slices: Vec<Rc<Vec<usize>>>,
     /// Per element index: where the last segment of its path starts.
     name_at: Vec<usize>,
+    /// Per element index: its children (`defs`) by JSON name, for matching keys.
+    kid_names: Vec<Option<Rc<KidNames>>>,
+}
+
+/// The children of one element by name: exact names and choice prefixes
+/// (`value[x]` → `value`), each with its position in the children list.
+#[derive(Default)]
+struct KidNames {
+    exact: FxMap<String, usize>,
+    choices: Vec<(String, usize)>,
+}
+
+impl KidNames {
+    /// The child a JSON key (without `_`) belongs to and its choice suffix: the
+    /// first child in definition order whose name is the key or whose choice
+    /// prefix starts it (followed by an upper-case type name).
+    fn find<'k>(&self, key: &'k str) -> Option<(usize, Option<&'k str>)> {
+        let exact = self.exact.get(key).copied();
+        for (prefix, di) in &self.choices {
+            if exact.is_some_and(|e| e <= *di) {
+                break;
+            }
+            if let Some(suffix) = key.strip_prefix(prefix.as_str())
+                && suffix.starts_with(|c: char| c.is_ascii_uppercase())
+            {
+                return Some((*di, Some(suffix)));
+            }
+        }
+        exact.map(|e| (e, None))
+    }
 }
 
 impl SdIndex {
@@ -222,6 +262,61 @@ impl SdIndex {
         let p = &sd.elements[k].path;
         p.get(self.name_at.get(k).copied().unwrap_or(0)..)
             .unwrap_or(p)
+    }
+}
+
+/// An element path (`Bundle.entry[2].resource.code`) kept as a chain of segments
+/// on the stack: rendered only when a finding is reported, since most elements
+/// never are.
+#[derive(Clone, Copy)]
+enum Path<'p> {
+    /// The start (a resource type, `Bundle`, `$`) or a path already rendered.
+    Root(&'p str),
+    /// `parent.name`.
+    Child(&'p Path<'p>, &'p str),
+    /// `parent.name[i]`.
+    Item(&'p Path<'p>, &'p str, usize),
+    /// `parent:name` (a slice).
+    Slice(&'p Path<'p>, &'p str),
+}
+
+impl Path<'_> {
+    fn render(&self) -> String {
+        let mut out = String::with_capacity(64);
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        match self {
+            Path::Root(r) => out.push_str(r),
+            Path::Child(p, n) => {
+                p.write(out);
+                out.push('.');
+                out.push_str(n);
+            }
+            Path::Item(p, n, i) => {
+                p.write(out);
+                out.push('.');
+                out.push_str(n);
+                let _ = write!(out, "[{i}]"); // writing to a String cannot fail
+            }
+            Path::Slice(p, n) => {
+                p.write(out);
+                out.push(':');
+                out.push_str(n);
+            }
+        }
+    }
+
+    /// The rendered path contains `.contained[` (the node is inside a contained resource).
+    fn in_contained(&self) -> bool {
+        match self {
+            Path::Root(r) => r.contains(".contained["),
+            Path::Child(p, _) | Path::Slice(p, _) => p.in_contained(),
+            Path::Item(p, n, _) => *n == "contained" || p.in_contained(),
+        }
     }
 }
 
@@ -235,6 +330,31 @@ fn last_name(path: &str) -> &str {
     path.rsplit('.').next().unwrap_or(path)
 }
 
+/// What a code-system registry says about a code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Validity {
+    /// The code is in the system.
+    Valid,
+    /// The code cannot be in the system: why (no input text).
+    Invalid(String),
+    /// The registry cannot tell (e.g. the shape fits but no master is loaded).
+    Unknown,
+}
+
+/// Code systems the validator cannot expand from the packages (JP masters:
+/// JLAC10, YJ codes, ICD-10 …), checked by an outside registry. The `fhir` crate
+/// depends on no terminology crate: the CLI attaches an implementation backed by
+/// `terminologies` (code shapes and loaded masters) with
+/// [`Validator::with_code_systems`].
+pub trait CodeSystemOracle {
+    /// The registry has rules for this system URI.
+    fn knows(&self, system: &str) -> bool;
+    /// The verdict on `code` in `system`.
+    fn check(&self, system: &str, code: &str) -> Validity;
+    /// One line naming the registry (for the report's provenance).
+    fn describe(&self) -> String;
+}
+
 /// The validator over one conformance set. Caches per-definition indexes,
 /// compiled invariants and value set expansions across calls.
 pub struct Validator<'c> {
@@ -245,11 +365,19 @@ pub struct Validator<'c> {
     /// (definition, slice element, discriminator path) → fixed/pattern values on the
     /// slice's descendants under that path, with the compiled relative path.
     slice_fixed: RefCell<SliceFixedCache>,
-    expansions: RefCell<HashMap<String, Rc<Option<Expansion>>>>,
+    expansions: RefCell<FxMap<String, Option<Rc<Expansion>>>>,
     errata: Vec<Erratum>,
     errata_file: Option<(String, String)>,
     strict: Vec<(StrictRule, Rc<Expression>)>,
     strict_pack: Option<String>,
+    /// [`Validator::provenance`], computed once (reset by the builder methods).
+    provenance: std::cell::OnceCell<String>,
+    /// Definitions by canonical URL or type code (memo of the conformance look-ups).
+    sd_memo: RefCell<FxMap<String, Option<&'c Arc<StructureDefinition>>>>,
+    type_memo: RefCell<FxMap<String, Option<&'c Arc<StructureDefinition>>>>,
+    code_systems: Option<&'c dyn CodeSystemOracle>,
+    /// See [`Validator::slice_target`].
+    slice_targets: RefCell<SliceTargets<'c>>,
 }
 
 struct BundleIndex<'a> {
@@ -331,11 +459,16 @@ impl<'c> Validator<'c> {
             invariant_exprs: RefCell::new(FxMap::default()),
             exprs: RefCell::new(FxMap::default()),
             slice_fixed: RefCell::new(FxMap::default()),
-            expansions: RefCell::new(HashMap::new()),
+            expansions: RefCell::new(FxMap::default()),
             errata: Vec::new(),
             errata_file: None,
             strict: Vec::new(),
             strict_pack: None,
+            provenance: std::cell::OnceCell::new(),
+            sd_memo: RefCell::new(FxMap::default()),
+            type_memo: RefCell::new(FxMap::default()),
+            code_systems: None,
+            slice_targets: RefCell::new(FxMap::default()),
         }
     }
 
@@ -343,6 +476,15 @@ impl<'c> Validator<'c> {
     pub fn with_errata(mut self, errata: &Errata) -> Validator<'c> {
         self.errata = errata.active(self.conf);
         self.errata_file = Some((errata.version.clone(), errata.title.clone()));
+        self.provenance = std::cell::OnceCell::new();
+        self
+    }
+
+    /// Checks codings under required and extensible bindings whose value set cannot
+    /// be expanded from the packages against `oracle` (V029).
+    pub fn with_code_systems(mut self, oracle: &'c dyn CodeSystemOracle) -> Validator<'c> {
+        self.code_systems = Some(oracle);
+        self.provenance = std::cell::OnceCell::new();
         self
     }
 
@@ -354,6 +496,7 @@ impl<'c> Validator<'c> {
             .map(|r| (r.clone(), Rc::new(Expression::compile(&r.expression))))
             .collect();
         self.strict_pack = Some(format!("{} v{}", pack.title, pack.pack_version));
+        self.provenance = std::cell::OnceCell::new();
         self
     }
 
@@ -378,7 +521,18 @@ impl<'c> Validator<'c> {
             None => String::new(),
             Some(p) => format!("; strict: {p}"),
         };
-        format!("packages: {}; {errata}{strict}", self.conf.package_list())
+        let registry = match self.code_systems {
+            None => String::new(),
+            Some(o) => format!("; code systems: {}", o.describe()),
+        };
+        format!(
+            "packages: {}; {errata}{strict}{registry}",
+            self.conf.package_list()
+        )
+    }
+
+    fn provenance_once(&self) -> &str {
+        self.provenance.get_or_init(|| self.provenance())
     }
 
     /// Validates JSON bytes (a resource or a Bundle) against its declared
@@ -388,7 +542,7 @@ impl<'c> Validator<'c> {
             Ok(v) => self.validate(&v, profiles),
             Err(e) => {
                 let mut r = Report {
-                    provenance: self.provenance(),
+                    provenance: self.provenance_once().to_owned(),
                     ..Report::default()
                 };
                 r.issues.push(Issue {
@@ -420,7 +574,7 @@ impl<'c> Validator<'c> {
             self.issue(
                 &mut run,
                 &codes::NOT_JSON,
-                "$",
+                &Path::Root("$"),
                 "not a FHIR resource: no resourceType",
                 None,
             );
@@ -432,7 +586,7 @@ impl<'c> Validator<'c> {
         self.resource(
             &mut run,
             res,
-            rt.to_owned(),
+            &Path::Root(rt),
             profiles,
             Scope {
                 resource: res,
@@ -440,12 +594,12 @@ impl<'c> Validator<'c> {
             },
         );
         self.references(&mut run, res, rt);
-        run.report.provenance = self.provenance();
+        run.report.provenance = self.provenance_once().to_owned();
         for vs in std::mem::take(&mut run.unchecked_vs) {
             self.issue(
                 &mut run,
                 &codes::BINDING_UNCHECKED,
-                rt,
+                &Path::Root(rt),
                 &format!("required value set {vs} cannot be expanded from the loaded packages; codes bound to it were not checked"),
                 None,
             );
@@ -457,7 +611,7 @@ impl<'c> Validator<'c> {
         &self,
         run: &mut Run<'_>,
         code: &'static Code,
-        path: &str,
+        path: &Path<'_>,
         msg: &str,
         ex: Option<Excerpt>,
     ) {
@@ -472,10 +626,11 @@ impl<'c> Validator<'c> {
         code: &'static Code,
         severity: Severity,
         errata: Option<&Erratum>,
-        path: &str,
+        path: &Path<'_>,
         msg: &str,
         ex: Option<Excerpt>,
     ) {
+        let path = path.render();
         // The same finding reached through the base definition and a profile is
         // reported once (invariants are keyed by their message, which names the key).
         let key = match code.id {
@@ -501,7 +656,7 @@ impl<'c> Validator<'c> {
         run.report.issues.push(Issue {
             code,
             severity,
-            expression: path.to_owned(),
+            expression: path,
             message,
             excerpt: ex,
             errata,
@@ -522,7 +677,7 @@ impl<'c> Validator<'c> {
                 children.entry(p.to_owned()).or_default().push(i);
             }
         }
-        let defs = sd
+        let defs: Vec<Option<Rc<Vec<usize>>>> = sd
             .elements
             .iter()
             .map(|e| {
@@ -562,11 +717,28 @@ impl<'c> Validator<'c> {
             .iter()
             .map(|e| e.path.len() - last_name(&e.path).len())
             .collect();
+        let kid_names = defs
+            .iter()
+            .map(|d| {
+                d.as_ref().map(|kids| {
+                    let mut names = KidNames::default();
+                    for (di, &k) in kids.iter().enumerate() {
+                        let name = last_name(&sd.elements[k].path);
+                        names.exact.entry(name.to_owned()).or_insert(di);
+                        if let Some(prefix) = name.strip_suffix("[x]") {
+                            names.choices.push((prefix.to_owned(), di));
+                        }
+                    }
+                    Rc::new(names)
+                })
+            })
+            .collect();
         let idx = Rc::new(SdIndex {
             name_at,
             by_id,
             defs,
             slices,
+            kid_names,
         });
         self.index.borrow_mut().insert(key, idx.clone());
         idx
@@ -593,17 +765,32 @@ impl<'c> Validator<'c> {
     }
 
     fn profile(&self, canonical: &str) -> Option<&'c Arc<StructureDefinition>> {
-        self.conf.structure_definition(canonical).or_else(|| {
+        if let Some(sd) = self.sd_memo.borrow().get(canonical) {
+            return *sd;
+        }
+        let sd = self.conf.structure_definition(canonical).or_else(|| {
             self.conf
                 .structure_definition(canonical.split('|').next().unwrap_or(canonical))
-        })
+        });
+        self.sd_memo.borrow_mut().insert(canonical.to_owned(), sd);
+        sd
+    }
+
+    /// [`Conformance::type_definition`], memoised.
+    fn type_definition(&self, code: &str) -> Option<&'c Arc<StructureDefinition>> {
+        if let Some(sd) = self.type_memo.borrow().get(code) {
+            return *sd;
+        }
+        let sd = self.conf.type_definition(code);
+        self.type_memo.borrow_mut().insert(code.to_owned(), sd);
+        sd
     }
 
     fn resource<'a>(
         &self,
         run: &mut Run<'a>,
         res: &'a Value,
-        path: String,
+        path: &Path<'_>,
         extra: &[String],
         scope: Scope<'a>,
     ) where
@@ -616,7 +803,7 @@ impl<'c> Validator<'c> {
             self.issue(
                 run,
                 &codes::WRONG_SHAPE,
-                &path,
+                path,
                 "a resource must be a JSON object",
                 None,
             );
@@ -626,16 +813,13 @@ impl<'c> Validator<'c> {
             .get("resourceType")
             .and_then(Value::as_str)
             .unwrap_or("");
-        let base = self
-            .conf
-            .type_definition(rt)
-            .filter(|sd| sd.kind == "resource");
+        let base = self.type_definition(rt).filter(|sd| sd.kind == "resource");
         let Some(base) = base else {
             if codes::R4_RESOURCE_TYPES.contains(&rt) {
                 self.issue(
                     run,
                     &codes::RESOURCE_NOT_VALIDATED,
-                    &path,
+                    path,
                     "no definition of this R4 resource type is loaded; it was not validated",
                     Some(Excerpt::text(rt)),
                 );
@@ -644,7 +828,7 @@ impl<'c> Validator<'c> {
             self.issue(
                 run,
                 &codes::UNKNOWN_RESOURCE_TYPE,
-                &path,
+                path,
                 "resourceType is missing or not a resource type of the loaded packages",
                 Some(Excerpt::text(rt)),
             );
@@ -657,10 +841,9 @@ impl<'c> Validator<'c> {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(Value::as_str)
-            .map(str::to_owned);
-        for url in declared.chain(extra.iter().cloned()) {
-            match self.profile(&url) {
+            .filter_map(Value::as_str);
+        for url in declared.chain(extra.iter().map(String::as_str)) {
+            match self.profile(url) {
                 Some(sd) if sd.type_name == rt => {
                     if !sds.iter().any(|s| Arc::ptr_eq(s, sd)) {
                         sds.push(sd);
@@ -669,14 +852,14 @@ impl<'c> Validator<'c> {
                 Some(_) => self.issue(
                     run,
                     &codes::PROFILE_NOT_LOADED,
-                    &path,
+                    path,
                     &format!("profile {url} is for another resource type; not applied"),
                     None,
                 ),
                 None => self.issue(
                     run,
                     &codes::PROFILE_NOT_LOADED,
-                    &path,
+                    path,
                     &format!("profile {url} is not in the loaded package set; not applied"),
                     None,
                 ),
@@ -696,8 +879,8 @@ impl<'c> Validator<'c> {
                 .done_profiles
                 .insert((ptr(res), Arc::as_ptr(sd) as usize))
             {
-                self.element(run, node, sd, 0, &path, scope);
-                self.strict_rules(run, node, sd, &path, scope);
+                self.element(run, node, sd, 0, path, scope);
+                self.strict_rules(run, node, sd, path, scope);
             }
         }
         run.done_constraints = outer;
@@ -709,7 +892,7 @@ impl<'c> Validator<'c> {
         run: &mut Run<'a>,
         node: Node<'a>,
         sd: &StructureDefinition,
-        path: &str,
+        path: &Path<'_>,
         scope: Scope<'a>,
     ) {
         for (rule, e) in &self.strict {
@@ -755,7 +938,7 @@ impl<'c> Validator<'c> {
         node: Node<'a>,
         sd: &'c Arc<StructureDefinition>,
         ei: usize,
-        path: &str,
+        path: &Path<'_>,
         scope: Scope<'a>,
     ) where
         'c: 'a,
@@ -765,6 +948,7 @@ impl<'c> Validator<'c> {
         };
         self.invariants(run, node, sd, ed, path, scope);
         let idx = self.sd_index(sd);
+        let mut kids_of = ei;
         let mut kids = idx.defs.get(ei).cloned().flatten();
         let kid_sd = sd;
         let kid_idx = idx.clone();
@@ -772,10 +956,10 @@ impl<'c> Validator<'c> {
             && let Some(cr) = &ed.content_reference
         {
             let target = cr.trim_start_matches('#');
-            kids = idx
-                .by_id
-                .get(target)
-                .and_then(|&t| idx.defs.get(t).cloned().flatten());
+            if let Some(&t) = idx.by_id.get(target) {
+                kids_of = t;
+                kids = idx.defs.get(t).cloned().flatten();
+            }
         }
         if kids.is_none() {
             // not expanded in this snapshot: continue in the type's definition
@@ -787,7 +971,8 @@ impl<'c> Validator<'c> {
             }
             return;
         }
-        let Some(defs) = kids else {
+        let (Some(defs), Some(names)) = (kids, kid_idx.kid_names.get(kids_of).cloned().flatten())
+        else {
             return;
         };
         let obj = match node.value {
@@ -811,26 +996,12 @@ impl<'c> Validator<'c> {
             if is_ext && obj.contains_key(base_key) {
                 continue; // handled with its value
             }
-            let mut found = None;
-            for (di, &d) in defs.iter().enumerate() {
-                let name = kid_idx.name(kid_sd, d);
-                if name == base_key {
-                    found = Some((di, None));
-                    break;
-                }
-                if let Some(prefix) = name.strip_suffix("[x]")
-                    && let Some(suffix) = base_key.strip_prefix(prefix)
-                    && suffix.starts_with(|c: char| c.is_ascii_uppercase())
-                {
-                    found = Some((di, Some(suffix.to_owned())));
-                    break;
-                }
-            }
+            let found = names.find(base_key);
             let Some((d, choice)) = found else {
                 self.issue(
                     run,
                     &codes::UNKNOWN_ELEMENT,
-                    &format!("{path}.{key}"),
+                    &Path::Child(path, key),
                     &format!("element is not defined by {}", kid_sd.url),
                     None,
                 );
@@ -841,18 +1012,18 @@ impl<'c> Validator<'c> {
             } else {
                 (v, crate::fhirpath::underscored(obj, key))
             };
-            by_def[d].push((base_key.to_owned(), val, ext, choice));
+            by_def[d].push((base_key, val, ext, choice));
         }
         for (di, &d) in defs.iter().enumerate() {
             let ced = &kid_sd.elements[d];
             let name = kid_idx.name(kid_sd, d);
             let entries = std::mem::take(&mut by_def[di]);
-            let mut items: Vec<(Node<'a>, String, Option<String>)> = Vec::new();
+            let mut items: Vec<(Node<'a>, Path<'_>, Option<&'a str>)> = Vec::new();
             if entries.len() > 1 {
                 self.issue(
                     run,
                     &codes::BAD_CHOICE_TYPE,
-                    &format!("{path}.{name}"),
+                    &Path::Child(path, name),
                     "a choice element appears with more than one type",
                     None,
                 );
@@ -865,7 +1036,7 @@ impl<'c> Validator<'c> {
                             self.issue(
                                 run,
                                 &codes::EMPTY_VALUE,
-                                &format!("{path}.{key}"),
+                                &Path::Child(path, key),
                                 "empty array",
                                 None,
                             );
@@ -877,7 +1048,7 @@ impl<'c> Validator<'c> {
                                 self.issue(
                                     run,
                                     &codes::EMPTY_VALUE,
-                                    &format!("{path}.{key}[{i}]"),
+                                    &Path::Item(path, key, i),
                                     "null in an array",
                                     None,
                                 );
@@ -889,8 +1060,8 @@ impl<'c> Validator<'c> {
                                     ext: e,
                                     ty: None,
                                 },
-                                format!("{path}.{key}[{i}]"),
-                                choice.clone(),
+                                Path::Item(path, key, i),
+                                choice,
                             ));
                         }
                     }
@@ -906,8 +1077,8 @@ impl<'c> Validator<'c> {
                                                 ext: Some(e),
                                                 ty: None,
                                             },
-                                            format!("{path}.{key}[{i}]"),
-                                            choice.clone(),
+                                            Path::Item(path, key, i),
+                                            choice,
                                         ));
                                     }
                                 }
@@ -918,8 +1089,8 @@ impl<'c> Validator<'c> {
                                     ext: e,
                                     ty: None,
                                 },
-                                format!("{path}.{key}"),
-                                choice.clone(),
+                                Path::Child(path, key),
+                                choice,
                             )),
                         }
                     }
@@ -927,7 +1098,7 @@ impl<'c> Validator<'c> {
                         self.issue(
                             run,
                             &codes::WRONG_SHAPE,
-                            &format!("{path}.{key}"),
+                            &Path::Child(path, key),
                             "an array where the element does not repeat",
                             None,
                         );
@@ -936,7 +1107,7 @@ impl<'c> Validator<'c> {
                         self.issue(
                             run,
                             &codes::WRONG_SHAPE,
-                            &format!("{path}.{key}"),
+                            &Path::Child(path, key),
                             "a single value where the element repeats (must be an array)",
                             None,
                         );
@@ -946,7 +1117,7 @@ impl<'c> Validator<'c> {
                                 ext,
                                 ty: None,
                             },
-                            format!("{path}.{key}"),
+                            Path::Child(path, key),
                             choice,
                         ));
                     }
@@ -956,7 +1127,7 @@ impl<'c> Validator<'c> {
                             ext,
                             ty: None,
                         },
-                        format!("{path}.{key}"),
+                        Path::Child(path, key),
                         choice,
                     )),
                 }
@@ -966,7 +1137,7 @@ impl<'c> Validator<'c> {
                 self.issue(
                     run,
                     &codes::TOO_FEW,
-                    &format!("{path}.{name}"),
+                    &Path::Child(path, name),
                     &format!(
                         "{} requires at least {} (found {n}) in {}",
                         ced.id, ced.min, kid_sd.url
@@ -978,7 +1149,7 @@ impl<'c> Validator<'c> {
                 self.issue(
                     run,
                     &codes::TOO_MANY,
-                    &format!("{path}.{name}"),
+                    &Path::Child(path, name),
                     &format!(
                         "{} allows at most {} (found {n}) in {}",
                         ced.id,
@@ -1016,6 +1187,11 @@ impl<'c> Validator<'c> {
                 self.value(run, item, kid_sd, d, &ipath, scope);
                 typed.push((item, ipath));
             }
+            if name == "extension" || name == "modifierExtension" {
+                for (item, ipath) in &typed {
+                    self.extension_context(run, item.value, node, sd, ed, ipath);
+                }
+            }
             if ced.slicing.is_some() {
                 self.slices(
                     run,
@@ -1023,7 +1199,7 @@ impl<'c> Validator<'c> {
                     kid_sd,
                     &kid_idx,
                     d,
-                    &format!("{path}.{name}"),
+                    &Path::Child(path, name),
                     scope,
                 );
             }
@@ -1053,7 +1229,7 @@ impl<'c> Validator<'c> {
         {
             return Some(sd);
         }
-        self.conf.type_definition(code)
+        self.type_definition(code)
     }
 
     fn value<'a>(
@@ -1062,7 +1238,7 @@ impl<'c> Validator<'c> {
         node: Node<'a>,
         sd: &'c Arc<StructureDefinition>,
         ei: usize,
-        path: &str,
+        path: &Path<'_>,
         scope: Scope<'a>,
     ) where
         'c: 'a,
@@ -1150,7 +1326,7 @@ impl<'c> Validator<'c> {
             if let Some(ext) = node.ext
                 && let Some(Value::Array(exts)) = ext.get("extension")
             {
-                let Some(esd) = self.conf.type_definition("Extension") else {
+                let Some(esd) = self.type_definition("Extension") else {
                     return;
                 };
                 for (i, e) in exts.iter().enumerate() {
@@ -1159,8 +1335,10 @@ impl<'c> Validator<'c> {
                         ext: None,
                         ty: Some("Extension"),
                     };
+                    let ipath = Path::Item(path, "extension", i);
+                    self.extension_context(run, e, node, sd, ed, &ipath);
                     let sd2 = self.type_sd_for(en, &esd.elements[0]).unwrap_or(esd);
-                    self.element(run, en, sd2, 0, &format!("{path}.extension[{i}]"), scope);
+                    self.element(run, en, sd2, 0, &ipath, scope);
                 }
             }
             return;
@@ -1187,7 +1365,6 @@ impl<'c> Validator<'c> {
         }
         let is_resource = ty == "Resource"
             || self
-                .conf
                 .type_definition(ty)
                 .is_some_and(|t| t.kind == "resource");
         if is_resource {
@@ -1198,7 +1375,7 @@ impl<'c> Validator<'c> {
                 .collect();
             let inner_scope = Scope {
                 resource: node.value,
-                root: if path.contains(".contained[") {
+                root: if path.in_contained() {
                     scope.root
                 } else {
                     node.value
@@ -1241,7 +1418,7 @@ impl<'c> Validator<'c> {
                         self.resource(
                             &mut trial,
                             node.value,
-                            path.to_owned(),
+                            path,
                             std::slice::from_ref(p),
                             inner_scope,
                         );
@@ -1258,10 +1435,94 @@ impl<'c> Validator<'c> {
                     best.into_iter().map(|(_, p)| p).collect()
                 }
             };
-            self.resource(run, node.value, path.to_owned(), &chosen, inner_scope);
+            self.resource(run, node.value, path, &chosen, inner_scope);
             return;
         }
         self.element(run, node, sd, ei, path, scope);
+    }
+
+    /// An extension whose definition (found by its `url`) lists contexts must be
+    /// used on one of them: `element` contexts name a type (or an ancestor type)
+    /// of the element holding it, or its path; `extension` contexts the URL of the
+    /// extension holding it. Contexts that cannot be judged here (`fhirpath`, a
+    /// resource path seen from inside a data type's definition) are allowed.
+    fn extension_context(
+        &self,
+        run: &mut Run<'_>,
+        ext: &Value,
+        parent: Node<'_>,
+        sd: &StructureDefinition,
+        ed: &ElementDefinition,
+        path: &Path<'_>,
+    ) {
+        let Some(url) = ext.get("url").and_then(Value::as_str) else {
+            return;
+        };
+        let Some(esd) = self.profile(url) else {
+            return;
+        };
+        if esd.contexts.is_empty() || esd.type_name != "Extension" {
+            return;
+        }
+        let own_type = parent
+            .ty
+            .or_else(|| ed.types.first().map(|t| t.code.as_str()));
+        let full_path = sd.kind == "resource";
+        // `types`: the holding element's type and its ancestors (HumanName, Element),
+        // looked up only when a cheaper test does not decide
+        let allowed_with = |types: Option<&[&str]>| {
+            esd.contexts.iter().any(|(kind, expr)| match kind.as_str() {
+                "element" => {
+                    let expr = expr.as_str();
+                    let expr = expr.strip_suffix(".extension").unwrap_or(expr);
+                    expr == "Element"
+                        || expr == "Base"
+                        || own_type == Some(expr)
+                        || types.is_some_and(|t| t.contains(&expr))
+                        || expr == ed.path
+                        || expr == ed.id
+                        || (expr.contains('.')
+                            && !full_path
+                            && !expr.starts_with(&format!("{}.", sd.type_name)))
+                }
+                "extension" => {
+                    parent.value.get("url").and_then(Value::as_str) == Some(expr.as_str())
+                        || expr == "Extension"
+                            && (own_type == Some("Extension")
+                                || types.is_some_and(|t| t.contains(&"Extension")))
+                }
+                _ => true,
+            })
+        };
+        let allowed = allowed_with(None) || {
+            let mut types: Vec<&str> = Vec::new();
+            let mut next = own_type.and_then(|t| {
+                types.push(t);
+                self.type_definition(t)
+            });
+            for _ in 0..12 {
+                let Some(t) = next else { break };
+                types.push(t.type_name.as_str());
+                next = self.profile(&t.base_definition);
+            }
+            allowed_with(Some(&types))
+        };
+        if !allowed {
+            let list: Vec<&str> = esd.contexts.iter().map(|(_, e)| e.as_str()).collect();
+            self.issue(
+                run,
+                &codes::EXTENSION_CONTEXT,
+                path,
+                &format!(
+                    "extension {} may be used on {} only, not on {} ({})",
+                    esd.url,
+                    list.join(" | "),
+                    ed.path,
+                    sd.url
+                ),
+                None,
+            );
+        }
     }
 
     /// A reference resolved in the Bundle or among contained resources must point
@@ -1271,7 +1532,7 @@ impl<'c> Validator<'c> {
         run: &mut Run<'_>,
         v: &Value,
         ed: &ElementDefinition,
-        path: &str,
+        path: &Path<'_>,
         scope: Scope<'_>,
     ) {
         let Some(r) = v.get("reference").and_then(Value::as_str) else {
@@ -1324,7 +1585,7 @@ impl<'c> Validator<'c> {
         self.issue(
             run,
             &codes::BAD_REFERENCE_TARGET,
-            &format!("{path}.reference"),
+            &Path::Child(path, "reference"),
             &format!(
                 "{} may refer to {} only; the target is a {rt}",
                 ed.id,
@@ -1340,7 +1601,7 @@ impl<'c> Validator<'c> {
         node: Node<'a>,
         sd: &'c Arc<StructureDefinition>,
         ed: &ElementDefinition,
-        path: &str,
+        path: &Path<'_>,
         scope: Scope<'a>,
     ) where
         'c: 'a,
@@ -1504,19 +1765,26 @@ impl<'c> Validator<'c> {
         v: &Value,
         sd: &StructureDefinition,
         ed: &ElementDefinition,
-        path: &str,
+        path: &Path<'_>,
         ty: &str,
     ) {
         let Some(b) = &ed.binding else {
             return;
         };
-        if b.strength != "required" {
+        let required = b.strength == "required";
+        if !required && (b.strength != "extensible" || self.code_systems.is_none()) {
             return;
         }
         let Some(exp) = self.expand(&b.value_set) else {
-            run.unchecked_vs.insert(b.value_set.clone());
+            if required {
+                run.unchecked_vs.insert(b.value_set.clone());
+            }
+            self.registry_check(run, v, sd, ed, path, ty, required);
             return;
         };
+        if !required {
+            return; // extensible, expandable: other codes are allowed
+        }
         let ok = match ty {
             "Coding" => coding_in(v, &exp),
             "CodeableConcept" => match v.get("coding").and_then(Value::as_array) {
@@ -1548,17 +1816,82 @@ impl<'c> Validator<'c> {
         }
     }
 
+    /// Codings under a binding whose value set cannot be expanded, checked against
+    /// the code-system registry when one is attached and knows their system: a
+    /// code the registry rejects is V029 (an error under a required binding, a
+    /// warning under an extensible one). Membership of the value set itself stays
+    /// unchecked (V015).
+    #[allow(clippy::too_many_arguments)]
+    fn registry_check(
+        &self,
+        run: &mut Run<'_>,
+        v: &Value,
+        sd: &StructureDefinition,
+        ed: &ElementDefinition,
+        path: &Path<'_>,
+        ty: &str,
+        required: bool,
+    ) {
+        let Some(oracle) = self.code_systems else {
+            return;
+        };
+        let codings: Vec<&Value> = match ty {
+            "Coding" => vec![v],
+            "CodeableConcept" => v
+                .get("coding")
+                .and_then(Value::as_array)
+                .map(|cs| cs.iter().collect())
+                .unwrap_or_default(),
+            _ => return, // a bare code has no system
+        };
+        for (i, c) in codings.iter().enumerate() {
+            let (Some(system), Some(code)) = (
+                c.get("system").and_then(Value::as_str),
+                c.get("code").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            if !oracle.knows(system) {
+                continue;
+            }
+            if let Validity::Invalid(why) = oracle.check(system, code) {
+                let at = Path::Item(path, "coding", i);
+                let at = if ty == "Coding" { path } else { &at };
+                let msg = format!(
+                    "code is not valid in {system}: {why} ({} in {}, {} binding)",
+                    ed.id,
+                    sd.url,
+                    if required { "required" } else { "extensible" }
+                );
+                let severity = if required {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                };
+                self.issue_as(
+                    run,
+                    &codes::INVALID_IN_CODE_SYSTEM,
+                    severity,
+                    None,
+                    at,
+                    &msg,
+                    Some(Excerpt::phi_text(code, Phi::Other)),
+                );
+            }
+        }
+    }
+
     /// (system, code) pairs of a value set, when it can be expanded offline.
-    fn expand(&self, canonical: &str) -> Option<Rc<HashSet<(String, String)>>> {
+    fn expand(&self, canonical: &str) -> Option<Rc<Expansion>> {
         if let Some(e) = self.expansions.borrow().get(canonical) {
-            return (**e).clone().map(Rc::new);
+            return e.clone();
         }
         let mut seen = HashSet::new();
-        let r = self.expand_inner(canonical, &mut seen);
+        let r = self.expand_inner(canonical, &mut seen).map(Rc::new);
         self.expansions
             .borrow_mut()
-            .insert(canonical.to_owned(), Rc::new(r.clone()));
-        r.map(Rc::new)
+            .insert(canonical.to_owned(), r.clone());
+        r
     }
 
     fn expand_inner(
@@ -1686,11 +2019,11 @@ impl<'c> Validator<'c> {
     fn slices<'a>(
         &self,
         run: &mut Run<'a>,
-        items: &[(Node<'a>, String)],
+        items: &[(Node<'a>, Path<'_>)],
         sd: &'c Arc<StructureDefinition>,
         idx: &SdIndex,
         base: usize,
-        path: &str,
+        path: &Path<'_>,
         scope: Scope<'a>,
     ) where
         'c: 'a,
@@ -1712,16 +2045,58 @@ impl<'c> Validator<'c> {
             root_resource: Some(scope.root),
             resolver: run.bundle.map(|b| b as &dyn Resolver<'a>),
         };
+        // ordered slicing: the highest slice seen so far, and whether an item that
+        // matches no slice has been seen (openAtEnd: those come last)
+        let mut last_slice: Option<usize> = None;
+        let mut unmatched_seen = false;
         for (item, ipath) in items {
             let mut matched = None;
+            let mut values_cache = vec![None; slicing.discriminators.len()];
             for (si, &s) in slices.iter().enumerate() {
-                match self.slice_matches(*item, env, sd, idx, s, &slicing.discriminators) {
+                match self.slice_matches(
+                    *item,
+                    env,
+                    sd,
+                    idx,
+                    s,
+                    &slicing.discriminators,
+                    &mut values_cache,
+                ) {
                     Some(true) => {
                         matched = Some(si);
                         break;
                     }
                     Some(false) => {}
                     None => undetermined = true,
+                }
+            }
+            if slicing.ordered && !undetermined {
+                match matched {
+                    Some(si) if last_slice.is_some_and(|l| si < l) => self.issue(
+                        run,
+                        &codes::SLICE_OUT_OF_ORDER,
+                        ipath,
+                        &format!(
+                            "slice {} comes after a later slice of {} (ordered) in {}",
+                            sd.elements[slices[si]].id, bed.id, sd.url
+                        ),
+                        None,
+                    ),
+                    Some(_) if unmatched_seen && slicing.rules == "openAtEnd" => self.issue(
+                        run,
+                        &codes::SLICE_OUT_OF_ORDER,
+                        ipath,
+                        &format!(
+                            "a sliced item after an item of no slice of {} (openAtEnd) in {}",
+                            bed.id, sd.url
+                        ),
+                        None,
+                    ),
+                    Some(_) => {}
+                    None => unmatched_seen = true,
+                }
+                if let Some(si) = matched {
+                    last_slice = Some(last_slice.map_or(si, |l| l.max(si)));
                 }
             }
             match matched {
@@ -1760,7 +2135,7 @@ impl<'c> Validator<'c> {
                 self.issue(
                     run,
                     &codes::TOO_FEW,
-                    &format!("{path}:{name}"),
+                    &Path::Slice(path, name),
                     &format!(
                         "slice {} requires at least {} (found {}) in {}",
                         sed.id, sed.min, counts[si], sd.url
@@ -1772,7 +2147,7 @@ impl<'c> Validator<'c> {
                 self.issue(
                     run,
                     &codes::TOO_MANY,
-                    &format!("{path}:{name}"),
+                    &Path::Slice(path, name),
                     &format!(
                         "slice {} allows at most {} (found {}) in {}",
                         sed.id,
@@ -1822,7 +2197,54 @@ impl<'c> Validator<'c> {
         v
     }
 
+    /// The element that fixes discriminator `di` (at `dpath`) of slice `s`: in
+    /// `sd`, or in the slice's type profile. Cached per (definition, slice,
+    /// discriminator).
+    fn slice_target(
+        &self,
+        sd: &'c Arc<StructureDefinition>,
+        idx: &SdIndex,
+        s: usize,
+        di: usize,
+        dpath: &str,
+    ) -> Option<(&'c Arc<StructureDefinition>, usize)> {
+        let key = (Arc::as_ptr(sd) as usize, s, di);
+        if let Some(t) = self.slice_targets.borrow().get(&key) {
+            return *t;
+        }
+        let sed = &sd.elements[s];
+        let t = if dpath == "$this" || dpath == "resolve()" {
+            Some((sd, s))
+        } else {
+            let id = format!(
+                "{}.{}",
+                sed.id,
+                dpath
+                    .replace(".resolve()", "")
+                    .trim_end_matches("resolve()")
+            );
+            match idx.by_id.get(&id) {
+                Some(&k) => Some((sd, k)),
+                None => sed
+                    .types
+                    .first()
+                    .and_then(|t| t.profiles.first())
+                    .and_then(|p| self.profile(p))
+                    .and_then(|psd| {
+                        let pid = format!("{}.{}", psd.type_name, dpath);
+                        psd.elements
+                            .iter()
+                            .position(|e| e.id == pid)
+                            .map(|k| (psd, k))
+                    }),
+            }
+        };
+        self.slice_targets.borrow_mut().insert(key, t);
+        t
+    }
+
     /// Does `item` belong to slice element `s`? `None` when it cannot be decided.
+    #[allow(clippy::too_many_arguments)]
     fn slice_matches<'a>(
         &self,
         item: Node<'a>,
@@ -1831,47 +2253,34 @@ impl<'c> Validator<'c> {
         idx: &SdIndex,
         s: usize,
         discriminators: &[(String, String)],
+        values_cache: &mut [Option<Option<Vec<&'a Value>>>],
     ) -> Option<bool> {
         if discriminators.is_empty() {
             return None;
         }
         let sed = &sd.elements[s];
-        for (dtype, dpath) in discriminators {
+        for (di, (dtype, dpath)) in discriminators.iter().enumerate() {
             let dpath = dpath.as_str();
             // the element (in this SD or in the slice's type profile) that fixes the path
-            let target_ed: Option<(&ElementDefinition, &Arc<StructureDefinition>)> =
-                if dpath == "$this" || dpath == "resolve()" {
-                    Some((sed, sd))
+            let target_ed: Option<(&ElementDefinition, &Arc<StructureDefinition>)> = self
+                .slice_target(sd, idx, s, di, dpath)
+                .and_then(|(tsd, k)| tsd.elements.get(k).map(|e| (e, tsd)));
+            // the item's values at the path: the same for every slice, computed once
+            let slot = values_cache.get_mut(di)?;
+            if slot.is_none() {
+                *slot = Some(if dpath == "$this" {
+                    Some(vec![item.value])
                 } else {
-                    let id = format!(
-                        "{}.{}",
-                        sed.id,
-                        dpath
-                            .replace(".resolve()", "")
-                            .trim_end_matches("resolve()")
-                    );
-                    match idx.by_id.get(&id) {
-                        Some(&k) => Some((&sd.elements[k], sd)),
-                        None => sed
-                            .types
-                            .first()
-                            .and_then(|t| t.profiles.first())
-                            .and_then(|p| self.profile(p))
-                            .and_then(|psd| {
-                                let pid = format!("{}.{}", psd.type_name, dpath);
-                                psd.elements.iter().find(|e| e.id == pid).map(|e| (e, psd))
-                            }),
-                    }
-                };
-            let values: Vec<&Value> = if dpath == "$this" {
-                vec![item.value]
-            } else {
-                let e = self.expression(dpath);
-                match e.evaluate_node(item, env) {
-                    Ok(c) => c.iter().filter_map(|i| i.node().map(|n| n.value)).collect(),
-                    Err(_) => return None,
-                }
+                    let e = self.expression(dpath);
+                    e.evaluate_node(item, env)
+                        .ok()
+                        .map(|c| c.iter().filter_map(|i| i.node().map(|n| n.value)).collect())
+                });
+            }
+            let Some(Some(values)) = slot.as_ref() else {
+                return None;
             };
+            let values: &[&Value] = values;
             match dtype.as_str() {
                 "value" | "pattern" => {
                     let (ted, _) = target_ed?;
@@ -1895,7 +2304,7 @@ impl<'c> Validator<'c> {
                             };
                             for (e, w) in fixed {
                                 let mut found = false;
-                                for v in &values {
+                                for v in values {
                                     let n = Node {
                                         value: v,
                                         ext: None,
@@ -1985,7 +2394,6 @@ impl<'c> Validator<'c> {
 
     /// `urn:uuid` and `#id` references must resolve (one pass, hash lookups).
     fn references(&self, run: &mut Run<'_>, root: &Value, rt: &str) {
-        let bundle = run.bundle;
         // a document's Composition (its first entry) must have every reference resolved
         // in the Bundle (the document is self-contained)
         let document_composition = rt == "Bundle"
@@ -1994,14 +2402,9 @@ impl<'c> Validator<'c> {
                 .pointer("/entry/0/resource/resourceType")
                 .and_then(Value::as_str)
                 == Some("Composition");
-        let in_composition = |path: &str| {
-            document_composition
-                && path
-                    .strip_prefix("Bundle.entry[0].resource")
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
-        };
-        let mut stack: Vec<(&Value, String, Option<&Value>)> = Vec::new();
+        let start = run.report.issues.len();
         if rt == "Bundle" {
+            let bundle = Path::Root("Bundle");
             for (i, e) in root
                 .get("entry")
                 .and_then(Value::as_array)
@@ -2010,103 +2413,151 @@ impl<'c> Validator<'c> {
                 .enumerate()
             {
                 if let Some(r) = e.get("resource") {
-                    stack.push((r, format!("Bundle.entry[{i}].resource"), Some(r)));
+                    let entry = Path::Item(&bundle, "entry", i);
+                    let walk = RefWalk {
+                        container: Some(r),
+                        in_contained: false,
+                        in_composition: document_composition && i == 0,
+                    };
+                    self.reference_walk(run, r, &Path::Child(&entry, "resource"), walk);
                 }
             }
         } else {
-            stack.push((root, rt.to_owned(), Some(root)));
+            let walk = RefWalk {
+                container: Some(root),
+                in_contained: false,
+                in_composition: false,
+            };
+            self.reference_walk(run, root, &Path::Root(rt), walk);
         }
-        while let Some((v, path, container)) = stack.pop() {
-            match v {
-                Value::Object(o) => {
-                    let container =
-                        if o.contains_key("resourceType") && !path.contains(".contained[") {
-                            Some(v)
-                        } else {
-                            container
-                        };
-                    if let Some(Value::String(r)) = o.get("reference") {
-                        let rpath = format!("{path}.reference");
-                        if let Some(id) = r.strip_prefix('#') {
-                            let ok = id.is_empty()
-                                || container
-                                    .and_then(|c| c.get("contained"))
-                                    .and_then(Value::as_array)
-                                    .is_some_and(|cs| {
-                                        cs.iter().any(|c| {
-                                            c.get("id").and_then(Value::as_str) == Some(id)
-                                        })
-                                    });
-                            if !ok {
-                                self.issue(
-                                    run,
-                                    &codes::UNRESOLVED_CONTAINED,
-                                    &rpath,
-                                    "no contained resource has this id",
-                                    Some(Excerpt::text(r.clone())),
-                                );
-                            }
-                        } else if in_composition(&path)
-                            && !r.starts_with("urn:uuid:")
-                            && !r.starts_with("urn:oid:")
-                            && bundle.as_ref().is_some_and(|b| b.get(r).is_none())
-                        {
-                            self.issue(
-                                run,
-                                &codes::DOCUMENT_REFERENCE_UNRESOLVED,
-                                &rpath,
-                                "a reference of the document's Composition does not resolve in the Bundle",
-                                Some(Excerpt::text(r.clone())),
-                            );
-                        } else if r.starts_with("urn:uuid:") || r.starts_with("urn:oid:") {
-                            let ok = bundle
-                                .as_ref()
-                                .is_none_or(|b| b.by_url.contains_key(r.as_str()));
-                            if !ok {
-                                self.issue(
-                                    run,
-                                    &codes::UNRESOLVED_REFERENCE,
-                                    &rpath,
-                                    "no Bundle entry has this fullUrl",
-                                    Some(Excerpt::text(r.clone())),
-                                );
-                            }
-                        } else if let Some(b) = &bundle
-                            && b.get(r).is_none()
-                            && !r.contains("://")
-                        {
-                            self.issue(
-                                run,
-                                &codes::REFERENCE_NOT_IN_BUNDLE,
-                                &rpath,
-                                "relative reference to no Bundle entry",
-                                Some(Excerpt::text(r.clone())),
-                            );
-                        }
-                    }
-                    for (k, x) in o {
-                        if x.is_object() || x.is_array() {
-                            stack.push((x, format!("{path}.{k}"), container));
-                        }
-                    }
-                }
-                Value::Array(a) => {
-                    for (i, x) in a.iter().enumerate() {
-                        stack.push((x, format!("{path}[{i}]"), container));
-                    }
-                }
-                _ => {}
-            }
-        }
-        // deterministic order: the walk above is a stack; sort the reference findings by path
-        let start = run
-            .report
-            .issues
+        // deterministic order: the reference findings sorted by path
+        let start = run.report.issues[start..]
             .iter()
             .position(|i| matches!(i.code.id, "V016" | "V017" | "V021" | "V026"))
-            .unwrap_or(run.report.issues.len());
+            .map_or(run.report.issues.len(), |p| start + p);
         run.report.issues[start..].sort_by(|a, b| a.expression.cmp(&b.expression));
     }
+
+    /// The walk of [`Validator::references`] below `v` (at `path`).
+    fn reference_walk<'v>(
+        &self,
+        run: &mut Run<'_>,
+        v: &'v Value,
+        path: &Path<'_>,
+        walk: RefWalk<'v>,
+    ) {
+        match v {
+            Value::Object(o) => {
+                let mut walk = walk;
+                if o.contains_key("resourceType") && !walk.in_contained {
+                    walk.container = Some(v);
+                }
+                if let Some(Value::String(r)) = o.get("reference") {
+                    self.reference(run, r, path, walk);
+                }
+                for (k, x) in o {
+                    match x {
+                        Value::Object(_) => {
+                            self.reference_walk(run, x, &Path::Child(path, k), walk)
+                        }
+                        Value::Array(a) => {
+                            let inner = RefWalk {
+                                in_contained: walk.in_contained || k == "contained",
+                                ..walk
+                            };
+                            for (i, y) in a.iter().enumerate() {
+                                if y.is_object() || y.is_array() {
+                                    self.reference_walk(run, y, &Path::Item(path, k, i), inner);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Value::Array(a) => {
+                // an array directly in an array (not FHIR, but walked all the same)
+                let rendered = path.render();
+                for (i, y) in a.iter().enumerate() {
+                    if y.is_object() || y.is_array() {
+                        let item = format!("{rendered}[{i}]");
+                        self.reference_walk(run, y, &Path::Root(&item), walk);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// One `reference` string found at `path` (the element holding it).
+    fn reference(&self, run: &mut Run<'_>, r: &str, path: &Path<'_>, walk: RefWalk<'_>) {
+        let bundle = run.bundle;
+        let rpath = Path::Child(path, "reference");
+        if let Some(id) = r.strip_prefix('#') {
+            let ok = id.is_empty()
+                || walk
+                    .container
+                    .and_then(|c| c.get("contained"))
+                    .and_then(Value::as_array)
+                    .is_some_and(|cs| {
+                        cs.iter()
+                            .any(|c| c.get("id").and_then(Value::as_str) == Some(id))
+                    });
+            if !ok {
+                self.issue(
+                    run,
+                    &codes::UNRESOLVED_CONTAINED,
+                    &rpath,
+                    "no contained resource has this id",
+                    Some(Excerpt::text(r)),
+                );
+            }
+        } else if walk.in_composition
+            && !r.starts_with("urn:uuid:")
+            && !r.starts_with("urn:oid:")
+            && bundle.as_ref().is_some_and(|b| b.get(r).is_none())
+        {
+            self.issue(
+                run,
+                &codes::DOCUMENT_REFERENCE_UNRESOLVED,
+                &rpath,
+                "a reference of the document's Composition does not resolve in the Bundle",
+                Some(Excerpt::text(r)),
+            );
+        } else if r.starts_with("urn:uuid:") || r.starts_with("urn:oid:") {
+            let ok = bundle.as_ref().is_none_or(|b| b.by_url.contains_key(r));
+            if !ok {
+                self.issue(
+                    run,
+                    &codes::UNRESOLVED_REFERENCE,
+                    &rpath,
+                    "no Bundle entry has this fullUrl",
+                    Some(Excerpt::text(r)),
+                );
+            }
+        } else if let Some(b) = &bundle
+            && b.get(r).is_none()
+            && !r.contains("://")
+        {
+            self.issue(
+                run,
+                &codes::REFERENCE_NOT_IN_BUNDLE,
+                &rpath,
+                "relative reference to no Bundle entry",
+                Some(Excerpt::text(r)),
+            );
+        }
+    }
+}
+
+/// What the reference walk carries down: the resource whose `contained` a `#id`
+/// resolves in, whether the walk is inside a contained resource, and whether it
+/// is inside a document's Composition.
+#[derive(Clone, Copy)]
+struct RefWalk<'v> {
+    container: Option<&'v Value>,
+    in_contained: bool,
+    in_composition: bool,
 }
 
 fn classify(e: &serde_json::Error) -> &'static str {

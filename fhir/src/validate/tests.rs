@@ -548,3 +548,244 @@ fn document_composition_references_must_resolve() {
     let r = v.validate(&m, &[]);
     assert!(!codes_of(&r).contains(&"V026"), "{:?}", errors(&r));
 }
+
+/// The document and collection rules of the R4 base Bundle (bdl-7 fullUrl
+/// uniqueness, bdl-9 identifier, bdl-10 timestamp, bdl-11 Composition first) are
+/// base invariants the evaluator runs: each breach is reported once, by its key,
+/// also with the JP profile stripped (no second, native rule duplicates them).
+#[test]
+fn document_bundle_rules_are_reported_once() {
+    let v = Validator::new(clins());
+    let b = example("Bundle-Bundle-CLINS-Referral-Example-01.json");
+    let failed = |r: &Report, key: &str| {
+        r.issues
+            .iter()
+            .filter(|i| i.code.id == "V010" && i.message.contains(&format!("invariant {key} ")))
+            .count()
+    };
+    for strip_profile in [false, true] {
+        let mut base = b.clone();
+        if strip_profile {
+            base.as_object_mut().unwrap().remove("meta");
+        }
+        assert!(
+            v.validate(&base, &[]).is_valid(),
+            "{:?}",
+            errors(&v.validate(&base, &[]))
+        );
+
+        let mut m = base.clone();
+        m.as_object_mut().unwrap().remove("identifier");
+        let r = v.validate(&m, &[]);
+        assert_eq!(failed(&r, "bdl-9"), 1, "{:?}", errors(&r));
+
+        let mut m = base.clone();
+        m.as_object_mut().unwrap().remove("timestamp");
+        let r = v.validate(&m, &[]);
+        assert_eq!(failed(&r, "bdl-10"), 1, "{:?}", errors(&r));
+
+        // the Composition moved to the end
+        let mut m = base.clone();
+        let entries = m["entry"].as_array_mut().unwrap();
+        let comp = entries.remove(0);
+        entries.push(comp);
+        let r = v.validate(&m, &[]);
+        assert_eq!(failed(&r, "bdl-11"), 1, "{:?}", errors(&r));
+
+        // two entries with one fullUrl
+        let mut m = base.clone();
+        let url = m["entry"][1]["fullUrl"].clone();
+        m["entry"][2]["fullUrl"] = url;
+        let r = v.validate(&m, &[]);
+        assert_eq!(failed(&r, "bdl-7"), 1, "{:?}", errors(&r));
+    }
+
+    // a collection Bundle: fullUrls must be unique too; no document rule applies
+    let mut c = b.clone();
+    c.as_object_mut().unwrap().remove("meta");
+    c["type"] = json!("collection");
+    c.as_object_mut().unwrap().remove("identifier");
+    let r = v.validate(&c, &[]);
+    assert!(r.is_valid(), "{:?}", errors(&r));
+    let url = c["entry"][1]["fullUrl"].clone();
+    c["entry"][2]["fullUrl"] = url;
+    let r = v.validate(&c, &[]);
+    assert_eq!(failed(&r, "bdl-7"), 1, "{:?}", errors(&r));
+}
+
+/// Composition.section.entry references of a document resolve in the Bundle.
+#[test]
+fn document_section_entries_must_resolve() {
+    let v = Validator::new(clins());
+    let b = example("Bundle-Bundle-CLINS-Referral-Example-01.json");
+    let sections = b["entry"][0]["resource"]["section"].as_array().unwrap();
+    let (si, ei) = sections
+        .iter()
+        .enumerate()
+        .find_map(|(si, s)| {
+            s["entry"]
+                .as_array()
+                .filter(|e| !e.is_empty())
+                .map(|_| (si, 0))
+        })
+        .unwrap();
+    let mut m = b.clone();
+    m["entry"][0]["resource"]["section"][si]["entry"][ei]["reference"] =
+        json!("AllergyIntolerance/absent");
+    let r = v.validate(&m, &[]);
+    let want = format!("Bundle.entry[0].resource.section[{si}].entry[{ei}].reference");
+    assert!(
+        r.issues
+            .iter()
+            .any(|i| i.code.id == "V026" && i.expression == want),
+        "{:?}",
+        errors(&r)
+    );
+    let mut m = b.clone();
+    m["entry"][0]["resource"]["section"][si]["entry"][ei]["reference"] =
+        json!("urn:uuid:00000000-0000-4000-8000-000000000000");
+    let r = v.validate(&m, &[]);
+    assert!(
+        r.issues
+            .iter()
+            .any(|i| i.code.id == "V016" && i.expression == want),
+        "{:?}",
+        errors(&r)
+    );
+}
+
+/// JP_Bundle_CLINS slices Bundle.entry with `ordered = true` (patient, then
+/// allergies, conditions, prescriptions, lab results): an entry of an earlier
+/// slice after one of a later slice is V027, at the entry that comes too late.
+#[test]
+fn ordered_slices_out_of_order_are_caught() {
+    let v = Validator::new(clins());
+    let b = example("Bundle-Bundle-CLINS-Observations-Example-01.json");
+    let r = v.validate(&b, &[]);
+    assert!(r.is_valid(), "{:?}", errors(&r));
+    assert!(!codes_of(&r).contains(&"V027"));
+    // the Patient moved after the observations
+    let mut m = b.clone();
+    let entries = m["entry"].as_array_mut().unwrap();
+    let patient = entries.remove(0);
+    let n = entries.len();
+    entries.push(patient);
+    let r = v.validate(&m, &[]);
+    let v027: Vec<&str> = r
+        .issues
+        .iter()
+        .filter(|i| i.code.id == "V027")
+        .map(|i| i.expression.as_str())
+        .collect();
+    assert_eq!(
+        v027,
+        [format!("Bundle.entry[{n}]").as_str()],
+        "{:?}",
+        errors(&r)
+    );
+    // the order within one slice is free
+    let mut m = b.clone();
+    m["entry"].as_array_mut().unwrap()[1..].reverse();
+    let r = v.validate(&m, &[]);
+    assert!(!codes_of(&r).contains(&"V027"), "{:?}", errors(&r));
+}
+
+/// An extension whose definition's context does not include the element that
+/// holds it is V028; the same extension where its context allows it is not.
+#[test]
+fn extensions_outside_their_context_are_caught() {
+    let v = Validator::new(clins());
+    let b = example("Bundle-Bundle-CLINS-Observations-Example-01.json");
+    let diagnosis_type = json!({
+        "url": "http://jpfhir.jp/fhir/eCS/Extension/StructureDefinition/JP_eCS_DiagnosisType",
+        "valueCodeableConcept": {"coding": [{"system": "http://jpfhir.jp/fhir/core/CodeSystem/JP_ConditionDiagnosisType_CS", "code": "1"}]}
+    });
+    // on an Observation: its context is Condition only
+    let mut m = b.clone();
+    let obs = &mut m["entry"][1]["resource"];
+    let n = obs["extension"].as_array().map_or(0, Vec::len);
+    match obs["extension"].as_array_mut() {
+        Some(a) => a.push(diagnosis_type.clone()),
+        None => obs["extension"] = json!([diagnosis_type.clone()]),
+    }
+    let r = v.validate(&m, &[]);
+    let at: Vec<&str> = r
+        .issues
+        .iter()
+        .filter(|i| i.code.id == "V028")
+        .map(|i| i.expression.as_str())
+        .collect();
+    assert_eq!(
+        at,
+        [format!("Bundle.entry[1].resource.extension[{n}]").as_str()],
+        "{:?}",
+        errors(&r)
+    );
+    // the examples' own extensions (department, institution number) are where they may be
+    assert!(!codes_of(&v.validate(&b, &[])).contains(&"V028"));
+    // on a primitive's `_x` part: the context names resources, not strings
+    let mut m = b.clone();
+    m["entry"][1]["resource"]["_status"] = json!({"extension": [diagnosis_type]});
+    let r = v.validate(&m, &[]);
+    assert!(
+        r.issues.iter().any(|i| i.code.id == "V028"
+            && i.expression == "Bundle.entry[1].resource.status.extension[0]"),
+        "{:?}",
+        errors(&r)
+    );
+}
+
+/// A registry that knows every system and accepts all codes or none.
+struct TestRegistry {
+    accept: bool,
+}
+
+impl CodeSystemOracle for TestRegistry {
+    fn knows(&self, _system: &str) -> bool {
+        true
+    }
+    fn check(&self, _system: &str, _code: &str) -> Validity {
+        if self.accept {
+            Validity::Valid
+        } else {
+            Validity::Invalid("not in the test registry".into())
+        }
+    }
+    fn describe(&self) -> String {
+        "test registry".into()
+    }
+}
+
+/// Codings under bindings the packages cannot expand go to the attached
+/// code-system registry: a code it rejects is V029 (error when the binding is
+/// required, warning when extensible); a registry that accepts changes nothing.
+#[test]
+fn code_system_registry_checks_unexpandable_bindings() {
+    let b = example("Bundle-Bundle-CLINS-Observations-Example-01.json");
+    let plain = Validator::new(clins()).validate(&b, &[]);
+    let accepting = TestRegistry { accept: true };
+    let r = Validator::new(clins())
+        .with_code_systems(&accepting)
+        .validate(&b, &[]);
+    assert_eq!(r.issues, plain.issues);
+    assert!(r.provenance.contains("code systems: test registry"));
+    assert!(!plain.provenance.contains("code systems"));
+
+    let rejecting = TestRegistry { accept: false };
+    let r = Validator::new(clins())
+        .with_code_systems(&rejecting)
+        .validate(&b, &[]);
+    let v029: Vec<&Issue> = r.issues.iter().filter(|i| i.code.id == "V029").collect();
+    assert!(!v029.is_empty(), "{:#?}", r.issues);
+    for i in &v029 {
+        let required = i.message.contains("required binding");
+        assert_eq!(i.severity == Severity::Error, required, "{i:?}");
+        assert!(i.excerpt.is_some());
+    }
+    // Encounter.class (extensible, v3 ActCode is not in the packages): a warning
+    assert!(
+        v029.iter().any(|i| i.severity == Severity::Warning
+            && i.expression == "Bundle.entry[1].resource.contained[0].class"),
+        "{v029:#?}"
+    );
+}
