@@ -4,6 +4,8 @@
 #
 #   bench/convert.sh [--patients N] [--seed S] [--update-baseline]
 #
+# Needs about 3 GB of free disk per 10 000 patients while a run's outputs exist.
+#
 # Steps: (1) build the release binary; (2) generate two storages, N and N/4
 # patients (`kakehashi synth ssmix2`, no faults); (3) convert the big one with
 # --jobs 1 (pinned to one CPU) and --jobs 2, and the small one with --jobs 1,
@@ -51,7 +53,7 @@ run() {
     cmd=(taskset -c "$pin" "${cmd[@]}")
   fi
   /usr/bin/time -f "%e %M %U %S" -o "$work/time-$name" "${cmd[@]}" > "$work/stdout-$name" || true
-  awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' "$work/time-$name"
+  tail -n 1 "$work/time-$name" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }'
 }
 
 load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
@@ -62,6 +64,10 @@ read -r ws rsss cs < <(run small "$work/storage-$small-$seed" 1 0)
 # Same bytes whatever the thread count.
 if diff -r "$work/out-j1" "$work/out-j2" > /dev/null; then same=yes; else same=NO; fi
 
+# Keep the report, drop the outputs (a 10 000-patient run writes gigabytes).
+cp "$work/out-j1/report.json" "$work/report-j1.json"
+rm -rf "$work/out-j1" "$work/out-j2" "$work/out-small"
+
 python3 - "$work" "$patients" "$small" "$w1" "$w2" "$ws" "$rss1" "$rss2" "$rsss" "$same" "$here/convert-baseline.json" "$update" "$c1" "$c2" "$load" <<'EOF'
 import json, sys, os
 work, n, small, w1, w2, ws, rss1, rss2, rsss, same, baseline, update, c1, c2, load = sys.argv[1:]
@@ -69,7 +75,7 @@ c1, c2 = float(c1), float(c2)
 n, small = int(n), int(small)
 w1, w2, ws = float(w1), float(w2), float(ws)
 rss1, rss2, rsss = int(rss1), int(rss2), int(rsss)
-rep = json.load(open(os.path.join(work, "out-j1", "report.json")))
+rep = json.load(open(os.path.join(work, "report-j1.json")))
 def labs(storage):
     c = 0
     for root, _, files in os.walk(storage):

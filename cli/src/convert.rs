@@ -305,6 +305,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let summary = ledger::summary(&plan);
     let provenance = Validator::new(&conformance)
         .with_errata(&errata)
+        .with_code_systems(&crate::validate::REGISTRY)
         .provenance();
     let report = writer.finish(
         &config,
@@ -357,7 +358,9 @@ fn run_parallel(
             let tx = tx.clone();
             let next = &next;
             scope.spawn(move || {
-                let validator = Validator::new(shared.conformance).with_errata(shared.errata);
+                let validator = Validator::new(shared.conformance)
+                    .with_errata(shared.errata)
+                    .with_code_systems(&crate::validate::REGISTRY);
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };

@@ -131,9 +131,9 @@ fn collect(
 /// bindings the packages cannot expand: a system with a published code shape
 /// (JLAC10, YJ, ICD-10, JFAGY …) rejects a code of the wrong shape; a code of the
 /// right shape is not confirmed (no master is consulted), so it stays unchecked.
-struct Registry;
+pub(crate) struct Registry;
 
-static REGISTRY: Registry = Registry;
+pub(crate) static REGISTRY: Registry = Registry;
 
 impl CodeSystemOracle for Registry {
     fn knows(&self, system: &str) -> bool {
