@@ -579,41 +579,53 @@ fn patient(job: &PatientJob, sh: &Shared<'_>, validator: &Validator<'_>) -> Pati
         },
         1,
     );
-    // Prescriptions: NDJSON only (CLINS takes no prescription bundle).
-    for (file, m) in &assembled.medications {
-        match mappers::medication::resource(m, sh.config, &patient_url, &m_time(m, tz)) {
-            Some(r) => {
-                if let Ok(bytes) = fhir::model::json::to_vec(&r.into_resource()) {
-                    let url = mappers::medication::full_url(&scope, m);
-                    ndjson(&mut out, &bytes, Some(&url), &patient_ref);
-                    out.lineage.push(lineage_line(
-                        &scope,
-                        &url,
-                        "MedicationRequest",
-                        &m.lineage,
-                        &[],
-                    ));
-                    out.record("MedicationRequest", "exported (NDJSON)", 1);
-                } else {
-                    out.record("MedicationRequest", "skipped: not writable as FHIR JSON", 1);
-                }
-            }
-            None => {
-                let why = match &m.submission {
-                    Some(Submission::Withheld(r)) => format!("withheld: {r}"),
-                    _ => "withheld".into(),
-                };
-                out.record("MedicationRequest", &why, 1);
-            }
+    // Prescriptions: NDJSON only (CLINS takes no prescription bundle), each
+    // validated alone against JP_MedicationRequest_eCS first; an invalid one is
+    // quarantined with its OperationOutcome like a bundle.
+    for (_, m) in &assembled.medications {
+        // lastUpdated: the order time as the source gives it (a submitted line has one).
+        let last_updated = m.authored_on.clone().unwrap_or_default();
+        let Some(r) = mappers::medication::resource(m, sh.config, &patient_url, &last_updated)
+        else {
+            let why = match &m.submission {
+                Some(Submission::Withheld(r)) => format!("withheld: {r}"),
+                _ => "withheld".into(),
+            };
+            out.record("MedicationRequest", &why, 1);
+            continue;
+        };
+        let Ok(bytes) = fhir::model::json::to_vec(&r.into_resource()) else {
+            out.record("MedicationRequest", "skipped: not writable as FHIR JSON", 1);
+            continue;
+        };
+        let url = mappers::medication::full_url(&scope, m);
+        let report = validator.validate_json(&bytes, &[]);
+        if report.is_valid() {
+            ndjson(&mut out, &bytes, Some(&url), &patient_ref);
+            out.lineage.push(lineage_line(
+                &scope,
+                &url,
+                "MedicationRequest",
+                &m.lineage,
+                &[],
+            ));
+            out.record("MedicationRequest", "exported (NDJSON)", 1);
+        } else {
+            out.record("MedicationRequest", "quarantined", 1);
+            let mut v = report.operation_outcome();
+            v.sort_all_objects();
+            let mut o = serde_json::to_vec_pretty(&v).unwrap_or_default();
+            o.push(b'\n');
+            out.units.push(UnitOut {
+                unit_id: format!("M-{}", uuid_of(&url)),
+                resource_type: "MedicationRequest",
+                member_id: member_id.clone(),
+                bytes,
+                outcome: Some(o),
+            });
         }
-        let _ = file;
     }
     out
-}
-
-/// lastUpdated of a prescription: its order time, as the source gives it.
-fn m_time(m: &mappers::record::MedicationRecord, _tz: &str) -> String {
-    m.authored_on.clone().unwrap_or_default()
 }
 
 fn count_all(out: &mut PatientOut, u: &Unit, why: &str) {
