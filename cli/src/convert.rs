@@ -803,24 +803,31 @@ fn uuid_of(full_url: &str) -> &str {
 /// UUID) and references to the patient rewritten to `Patient/<id>`. Patients are
 /// written once per patient (by [`patient`]), not once per bundle.
 fn ndjson(out: &mut PatientOut, bytes: &[u8], full_url: Option<&str>, patient_ref: &str) {
-    let Ok(v) = serde_json::from_slice::<Value>(bytes) else {
+    let Ok(mut v) = serde_json::from_slice::<Value>(bytes) else {
         return;
     };
     let mut resources: Vec<(String, Value)> = Vec::new();
     let mut patient_urls: Vec<String> = Vec::new();
     if v.get("resourceType").and_then(Value::as_str) == Some("Bundle") {
-        for e in v
-            .get("entry")
-            .and_then(Value::as_array)
+        let entries = v.get_mut("entry").map(Value::take);
+        for mut e in entries
+            .and_then(|e| match e {
+                Value::Array(a) => Some(a),
+                _ => None,
+            })
             .into_iter()
             .flatten()
         {
-            let url = e.get("fullUrl").and_then(Value::as_str).unwrap_or_default();
-            if let Some(r) = e.get("resource") {
+            let url = e
+                .get("fullUrl")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            if let Some(r) = e.get_mut("resource").map(Value::take) {
                 if r.get("resourceType").and_then(Value::as_str) == Some("Patient") {
-                    patient_urls.push(url.to_owned());
+                    patient_urls.push(url);
                 } else {
-                    resources.push((url.to_owned(), r.clone()));
+                    resources.push((url, r));
                 }
             }
         }
