@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 mod tables;
+mod tables_coverage;
 mod tables_governance;
 mod tables_import;
 
@@ -20,6 +21,7 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+pub mod progress;
 pub mod validate;
 
 /// Exit code: success, no error-severity diagnostics.
@@ -127,6 +129,7 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(fhir::validate::codes::ALL);
     all.extend(fhir::model::codes::ALL);
     all.extend(mappers::codes::ALL);
+    all.extend(coverage::codes::ALL);
     all.sort_by_key(|c| c.id);
     all
 }
