@@ -14,6 +14,13 @@
 //! - [`frame`]: the analytics with polars — per-table summary, the coverage frame,
 //!   the unmapped worklist (most frequent first, ties by key), CSV and Parquet bytes.
 //!
+//! What counts as an occurrence: one look-up the conversion would make (so a code
+//! sent in a standard system the mappers pass through unchanged, such as a JLAC10
+//! code in OBX-3, is not counted, while a MEDIS 病名 code is, because the mappers
+//! look it up in the crosswalk for ICD-10), one RXE segment, one receipt record
+//! (SY modifiers each count once). Every file version in the storage is counted, as
+//! stored; keys are (system, code, specimen, unit, name).
+//!
 //! ```
 //! use coverage::{Counter, Source, classify};
 //! use terminologies::lookup::{Index, Query};
