@@ -17,7 +17,7 @@ fn render_codes_doc() -> String {
          A code never changes meaning; its severity is the default (policies may change it,\n\
          and say so).\n\n\
          Stage letters: `E` character decoding, `H` HL7 v2, `S` SS-MIX2 storage, `U` UKE\n\
-         receipts, `K` 健診 (特定健診 CDA XML), `T` tables, `M` mappers, `V` validator, `C` CLI.\n\n\
+         receipts, `K` 健診 (特定健診 CDA XML), `T` tables, `M` mappers, `V` validator, `C` CLI, `A` coverage analytics.\n\n\
          | code | severity | meaning |\n|---|---|---|\n",
     );
     for c in cli::all_codes() {
@@ -41,7 +41,7 @@ fn diagnostic_codes_are_unique_well_formed_and_documented() {
     for c in &codes {
         let b = c.id.as_bytes();
         assert!(
-            b.len() == 4 && b"EHSUKTMVCY".contains(&b[0]) && b[1..].iter().all(u8::is_ascii_digit),
+            b.len() == 4 && b"EHSUKTMVCYA".contains(&b[0]) && b[1..].iter().all(u8::is_ascii_digit),
             "code id {} must be a stage letter and three digits",
             c.id
         );
@@ -99,6 +99,10 @@ fn crates_depend_one_way() {
         (
             "mappers",
             &["diagnostics", "parsers", "terminologies", "fhir"],
+        ),
+        (
+            "coverage",
+            &["diagnostics", "parsers", "terminologies", "mappers"],
         ),
     ];
     let ours = members();

@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 mod tables;
+mod tables_coverage;
 mod tables_governance;
 mod tables_import;
 
@@ -21,6 +22,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 pub mod ledger;
+pub mod progress;
 pub mod validate;
 
 /// Exit code: success, no error-severity diagnostics.
@@ -146,6 +148,7 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(codes::ALL);
     all.extend(mappers::checkup::codes::ALL);
     all.extend(ledger::codes::ALL);
+    all.extend(coverage::codes::ALL);
     all.sort_by_key(|c| c.id);
     all
 }

@@ -103,6 +103,9 @@ enum Cmd {
     /// Re-check targets against a new master: retired, missing or changed targets
     /// become `invalid-target` with the reason; named replacements are suggested.
     Migrate(crate::tables_governance::MigrateArgs),
+    /// Which source codes occur in SS-MIX2 storage and receipts, how often, and
+    /// how the site's tables cover them (mapped / draft / unmapped), per table.
+    Coverage(crate::tables_coverage::CoverageArgs),
 }
 
 pub(crate) fn read(ctx: &Context<'_>, p: &Path) -> Result<Vec<u8>, Failure> {
@@ -440,5 +443,6 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         Cmd::Review(a) => crate::tables_governance::run_review(a, json, phi, ctx),
         Cmd::Diff(a) => crate::tables_governance::run_diff(a, json, phi, ctx),
         Cmd::Migrate(a) => crate::tables_governance::run_migrate(a, json, phi, ctx),
+        Cmd::Coverage(a) => crate::tables_coverage::run(a, json, phi, ctx),
     }
 }

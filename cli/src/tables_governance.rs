@@ -244,7 +244,8 @@ pub fn run_suggest(a: SuggestArgs, json: bool, phi: bool, ctx: &mut Context<'_>)
     let refs: Vec<&Master> = masters.iter().collect();
     let matcher = Matcher::new(&refs);
     let before = table.clone();
-    let s = suggest::suggest_table(
+    let bar = crate::progress::bar(0, "source keys");
+    let s = suggest::suggest_table_with_progress(
         &mut table,
         &matcher,
         &suggest::Options {
@@ -253,7 +254,12 @@ pub fn run_suggest(a: SuggestArgs, json: bool, phi: bool, ctx: &mut Context<'_>)
             author: a.author.clone(),
             date: a.date.clone(),
         },
+        &mut |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
     );
+    bar.finish_and_clear();
     emit_to(
         if a.stdout { ctx.stderr } else { ctx.stdout },
         &diags,

@@ -540,6 +540,17 @@ pub struct Summary {
 /// status `suggested`, justification `lexical`, method `semapv:LexicalMatching` and
 /// the score as confidence. Rows of other keys are untouched; no row is removed.
 pub fn suggest_table(table: &mut Table, matcher: &Matcher, o: &Options) -> Summary {
+    suggest_table_with_progress(table, matcher, o, &mut |_, _| {})
+}
+
+/// [`suggest_table`], calling `progress(keys done, keys in all)` after each source
+/// key (for a progress bar; the result does not depend on it).
+pub fn suggest_table_with_progress(
+    table: &mut Table,
+    matcher: &Matcher,
+    o: &Options,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Summary {
     let mut s = Summary::default();
     let mut by_key: BTreeMap<SourceKey, Vec<usize>> = BTreeMap::new();
     for (i, r) in table.rows.iter().enumerate() {
@@ -551,7 +562,9 @@ pub fn suggest_table(table: &mut Table, matcher: &Matcher, o: &Options) -> Summa
         .trim_start_matches('r')
         .parse::<u64>()
         .unwrap_or(1);
-    for rows in by_key.values() {
+    let total = by_key.len();
+    for (done, rows) in by_key.values().enumerate() {
+        progress(done, total);
         let open = rows.iter().all(|&i| {
             let r = &table.rows[i];
             r.status == Status::Unreviewed && !r.has_target() && r.equivalence.is_none()
@@ -613,6 +626,7 @@ pub fn suggest_table(table: &mut Table, matcher: &Matcher, o: &Options) -> Summa
             }
         }
     }
+    progress(total, total);
     // Each key's extra candidates go right after its row.
     let rows = std::mem::take(&mut table.rows);
     for (i, r) in rows.into_iter().enumerate() {
