@@ -293,7 +293,13 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let mut writer = Writer::new(&out, opts)?;
     writer.diagnostics(&table_diags)?;
     writer.diagnostics(&lab_diags)?;
-    run_parallel(&jobs, threads, &shared, |p| writer.patient(p))?;
+    // A bar on a terminal only (hidden in tests, pipes and golden output).
+    let progress = crate::progress::bar(jobs.len() as u64, "patients");
+    run_parallel(&jobs, threads, &shared, |p| {
+        progress.inc(1);
+        writer.patient(p)
+    })?;
+    progress.finish_and_clear();
     let plan_input = std::mem::take(&mut writer.observed);
     let plan = ledger
         .plan(default_year, &plan_input)

@@ -1,4 +1,4 @@
-//! Progress bars for long runs (`tables suggest`, `tables coverage`): drawn on the
+//! Progress bars for long runs (`convert`, `tables suggest`, `tables coverage`): drawn on the
 //! process's standard error only when the binary enabled them and standard error is
 //! a terminal; hidden otherwise (tests, pipes, golden output never see them).
 
