@@ -113,6 +113,8 @@ struct PatientOut {
     lineage: Vec<String>,
     /// Units the ledger knows that this run saw (for the plan), with their member id.
     observed: Vec<Observed>,
+    /// The patient's 被保険者個人識別子, when a current ADT-00 gives one.
+    member_seen: Option<String>,
 }
 
 impl PatientOut {
@@ -301,9 +303,36 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     })?;
     progress.finish_and_clear();
     let plan_input = std::mem::take(&mut writer.observed);
-    let plan = ledger
+    let mut plan = ledger
         .plan(default_year, &plan_input)
         .map_err(|e| ledger_err(e, Path::new("ledger")))?;
+    // When in doubt, withhold: a live unit of a patient this run did not see at all
+    // (a run over part of the storage) is held, not deleted. Deletions stand for
+    // patients the run saw (a `_0` file, a unit that became empty) and for the old
+    // member id of a unit re-created under a new one.
+    let recreated: std::collections::BTreeSet<String> = plan
+        .iter()
+        .filter(|i| i.action == ledger::Action::Create)
+        .map(|i| i.unit_id.clone())
+        .collect();
+    let mut held = Diagnostics::default();
+    for item in plan.iter_mut() {
+        if item.action == ledger::Action::Delete
+            && !writer.members_seen.contains(&item.member_id)
+            && !recreated.contains(&item.unit_id)
+        {
+            item.action = ledger::Action::Held;
+            held.push(Diagnostic::new(
+                &crate::codes::UNSEEN_NOT_DELETED,
+                format!(
+                    "unit {} is live in the ledger but its patient is not in this run; \
+                     run over the whole storage to plan its deletion",
+                    item.unit_id
+                ),
+            ));
+        }
+    }
+    writer.diagnostics(&held)?;
     let plan_diags = Diagnostics::from(ledger::plan_diagnostics(&plan));
     writer.diagnostics(&plan_diags)?;
     std::fs::write(out.join("plan.jsonl"), ledger::write_plan(&plan))
@@ -500,6 +529,7 @@ fn patient(job: &PatientJob, sh: &Shared<'_>, validator: &Validator<'_>) -> Pati
         .as_ref()
         .map(|m| m.value.clone())
         .unwrap_or_default();
+    out.member_seen = Some(member_id.clone());
     let tz = &sh.config.timezone;
     // The patient's NDJSON resource: one per patient, id from the institution and local id.
     let scope = format!("{}^{}", sh.config.institution_number, local_id);
@@ -883,6 +913,7 @@ struct Writer {
     units_quarantined: BTreeMap<String, usize>,
     empty_units: BTreeMap<String, usize>,
     observed: Vec<Observed>,
+    members_seen: std::collections::BTreeSet<String>,
     patients_seen: usize,
     /// Patients whose units were all submitted-or-empty, for the report.
     ndjson_lines: BTreeMap<&'static str, usize>,
@@ -913,6 +944,7 @@ impl Writer {
             units_quarantined: BTreeMap::new(),
             empty_units: BTreeMap::new(),
             observed: Vec::new(),
+            members_seen: std::collections::BTreeSet::new(),
             patients_seen: 0,
             ndjson_lines: BTreeMap::new(),
         })
@@ -986,6 +1018,7 @@ impl Writer {
             writeln!(self.lineage, "{l}")?;
         }
         self.observed.extend(p.observed);
+        self.members_seen.extend(p.member_seen);
         Ok(())
     }
 
