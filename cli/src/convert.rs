@@ -92,7 +92,6 @@ struct PatientJob {
 struct UnitOut {
     unit_id: String,
     resource_type: &'static str,
-    member_id: String,
     bytes: Vec<u8>,
     /// `None` when valid.
     outcome: Option<Vec<u8>>,
@@ -591,17 +590,10 @@ fn patient(job: &PatientJob, sh: &Shared<'_>, validator: &Validator<'_>) -> Pati
             }
             ndjson(&mut out, &bytes, None, &patient_ref);
         }
-        let outcome = (!valid).then(|| {
-            let mut v = report.operation_outcome();
-            v.sort_all_objects();
-            let mut s = serde_json::to_vec_pretty(&v).unwrap_or_default();
-            s.push(b'\n');
-            s
-        });
+        let outcome = (!valid).then(|| crate::validate::outcome_bytes(&report));
         out.units.push(UnitOut {
             unit_id,
             resource_type: kind,
-            member_id: member_id.clone(),
             bytes,
             outcome,
         });
@@ -648,14 +640,10 @@ fn patient(job: &PatientJob, sh: &Shared<'_>, validator: &Validator<'_>) -> Pati
             out.record("MedicationRequest", "exported (NDJSON)", 1);
         } else {
             out.record("MedicationRequest", "quarantined", 1);
-            let mut v = report.operation_outcome();
-            v.sort_all_objects();
-            let mut o = serde_json::to_vec_pretty(&v).unwrap_or_default();
-            o.push(b'\n');
+            let o = crate::validate::outcome_bytes(&report);
             out.units.push(UnitOut {
                 unit_id: format!("M-{}", uuid_of(&url)),
                 resource_type: "MedicationRequest",
-                member_id: member_id.clone(),
                 bytes,
                 outcome: Some(o),
             });
@@ -914,7 +902,6 @@ struct Writer {
     empty_units: BTreeMap<String, usize>,
     observed: Vec<Observed>,
     members_seen: std::collections::BTreeSet<String>,
-    patients_seen: usize,
     /// Patients whose units were all submitted-or-empty, for the report.
     ndjson_lines: BTreeMap<&'static str, usize>,
 }
@@ -945,7 +932,6 @@ impl Writer {
             empty_units: BTreeMap::new(),
             observed: Vec::new(),
             members_seen: std::collections::BTreeSet::new(),
-            patients_seen: 0,
             ndjson_lines: BTreeMap::new(),
         })
     }
@@ -971,7 +957,6 @@ impl Writer {
 
     fn patient(&mut self, p: PatientOut) -> Result<(), Failure> {
         use std::io::Write;
-        self.patients_seen += 1;
         self.diagnostics(&p.diagnostics)?;
         self.files += p.files;
         self.unreadable += p.unreadable;
@@ -1000,7 +985,6 @@ impl Writer {
                     .join(format!("{}.outcome.json", u.unit_id));
                 std::fs::write(&path, o).map_err(|e| Failure::io(&path, e))?;
             }
-            let _ = u.member_id;
         }
         for (t, lines) in p.ndjson {
             if !self.ndjson.contains_key(t) {

@@ -80,37 +80,6 @@ fn stem_of(name: &str) -> String {
     }
 }
 
-/// Collects the files under `given` (sorted), recursing into folders.
-fn collect(
-    ctx: &Context<'_>,
-    given: &Path,
-    out: &mut Vec<(String, PathBuf)>,
-) -> Result<(), Failure> {
-    let full = ctx.resolve(given);
-    let meta = std::fs::metadata(&full).map_err(|e| Failure::io(given, e))?;
-    if meta.is_file() {
-        out.push((given.display().to_string(), full));
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(&full)
-        .map_err(|e| Failure::io(given, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for p in entries {
-        let Some(name) = p.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-            continue;
-        };
-        let shown = given.join(&name);
-        if p.is_dir() {
-            collect(ctx, &shown, out)?;
-        } else {
-            out.push((shown.display().to_string(), p));
-        }
-    }
-    Ok(())
-}
-
 /// Members of a submission archive: `DATA/…/*.xml` become sources, the rest are
 /// reported as skipped.
 fn unzip(
@@ -259,7 +228,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
 
     let mut files = Vec::new();
     for p in &args.inputs {
-        collect(ctx, p, &mut files)?;
+        crate::walk::collect_files(ctx, p, &|_| true, &mut files)?;
     }
     let mut tally = Tally::default();
     let mut any_error = false;
@@ -407,11 +376,7 @@ fn convert(
         "quarantined {} -> {rel} ({errors} validation errors{errata})",
         s.shown
     )?;
-    let mut outcome = report.operation_outcome();
-    outcome.sort_all_objects();
-    let mut outcome_bytes =
-        serde_json::to_vec_pretty(&outcome).map_err(|e| Failure(e.to_string()))?;
-    outcome_bytes.push(b'\n');
+    let outcome_bytes = crate::validate::outcome_bytes(&report);
     match output {
         Output::Stdout => {
             ctx.stdout.write_all(&bytes)?;

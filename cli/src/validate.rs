@@ -49,6 +49,16 @@ pub struct Args {
     pub paths: Vec<PathBuf>,
 }
 
+/// The findings as an OperationOutcome file: keys sorted, pretty, final newline.
+pub(crate) fn outcome_bytes(report: &Report) -> Vec<u8> {
+    let mut v = report.operation_outcome();
+    v.sort_all_objects();
+    // A serde_json::Value always serialises.
+    let mut bytes = serde_json::to_vec_pretty(&v).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
 /// Loads a named package set's conformance resources from the vendored packages.
 pub(crate) fn load(set_name: &str) -> Result<Conformance, Failure> {
     let pkgs = load_packages(set_name)?;
@@ -97,36 +107,6 @@ pub(crate) fn load_packages(set_name: &str) -> Result<Vec<Package>, Failure> {
     Ok(pkgs.into_iter().cloned().collect())
 }
 
-fn collect(
-    ctx: &Context<'_>,
-    given: &Path,
-    out: &mut Vec<(String, PathBuf)>,
-) -> Result<(), Failure> {
-    let full = ctx.resolve(given);
-    let meta = std::fs::metadata(&full).map_err(|e| Failure::io(given, e))?;
-    if meta.is_file() {
-        out.push((given.display().to_string(), full));
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(&full)
-        .map_err(|e| Failure::io(given, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for p in entries {
-        let Some(name) = p.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-            continue;
-        };
-        let shown = given.join(&name);
-        if p.is_dir() {
-            collect(ctx, &shown, out)?;
-        } else if name.ends_with(".json") && name != "package.json" {
-            out.push((shown.display().to_string(), p));
-        }
-    }
-    Ok(())
-}
-
 /// The code-system registry of `terminologies` as the validator's oracle for
 /// bindings the packages cannot expand: a system with a published code shape
 /// (JLAC10, YJ, ICD-10, JFAGY …) rejects a code of the wrong shape; a code of the
@@ -158,7 +138,12 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let conf = load(&args.ig)?;
     let mut files = Vec::new();
     for p in &args.paths {
-        collect(ctx, p, &mut files)?;
+        crate::walk::collect_files(
+            ctx,
+            p,
+            &|name| name.ends_with(".json") && name != "package.json",
+            &mut files,
+        )?;
     }
     if files.is_empty() {
         writeln!(ctx.stderr, "kakehashi: no .json files found")?;

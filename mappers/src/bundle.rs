@@ -286,19 +286,20 @@ pub fn lab_report(
     patient_rec: &PatientRecord,
     observations: &[ObservationRecord],
 ) -> Bundle {
-    let ident = unit.bundle_identifier(&cfg.institution_number, year);
-    let patient_url = patient_url(&ident);
-    let mut entry = vec![build::bundle_entry(
-        &patient_url,
-        patient(patient_rec, cfg, timestamp),
-    )];
-    for (i, o) in observations.iter().enumerate() {
-        if let Some(obs) = observation(o, cfg, &patient_url, timestamp) {
-            let url = observation_url(&ident, i, o);
-            entry.push(build::bundle_entry(&url, obs));
-        }
-    }
-    wrap(unit, &ident, timestamp, entry)
+    unit_bundle(
+        cfg,
+        unit,
+        year,
+        timestamp,
+        patient_rec,
+        |ident, patient_url, entry| {
+            for (i, o) in observations.iter().enumerate() {
+                if let Some(obs) = observation(o, cfg, patient_url, timestamp) {
+                    entry.push(build::bundle_entry(&observation_url(ident, i, o), obs));
+                }
+            }
+        },
+    )
 }
 
 /// JP_Condition_eCS; `None` unless the record is submitted.
@@ -391,21 +392,42 @@ pub fn conditions(
     patient_rec: &PatientRecord,
     records: &[ConditionRecord],
 ) -> Bundle {
+    unit_bundle(
+        cfg,
+        unit,
+        year,
+        timestamp,
+        patient_rec,
+        |ident, patient_url, entry| {
+            for c in records
+                .iter()
+                .filter(|c| crate::condition::in_reporting_window(c, as_of))
+            {
+                if let Some(r) = condition(c, cfg, patient_url, timestamp) {
+                    entry.push(build::bundle_entry(&condition_url(ident, c), r));
+                }
+            }
+        },
+    )
+}
+
+/// A unit's JP_Bundle_CLINS: the Patient first, then the entries `add` pushes
+/// (given the bundle identifier and the Patient's fullUrl).
+fn unit_bundle(
+    cfg: &SiteConfig,
+    unit: &UnitKey,
+    year: u16,
+    timestamp: &str,
+    patient_rec: &PatientRecord,
+    add: impl FnOnce(&str, &str, &mut Vec<resources::BundleEntry>),
+) -> Bundle {
     let ident = unit.bundle_identifier(&cfg.institution_number, year);
     let patient_url = patient_url(&ident);
     let mut entry = vec![build::bundle_entry(
         &patient_url,
         patient(patient_rec, cfg, timestamp),
     )];
-    for c in records
-        .iter()
-        .filter(|c| crate::condition::in_reporting_window(c, as_of))
-    {
-        if let Some(r) = condition(c, cfg, &patient_url, timestamp) {
-            let url = condition_url(&ident, c);
-            entry.push(build::bundle_entry(&url, r));
-        }
-    }
+    add(&ident, &patient_url, &mut entry);
     wrap(unit, &ident, timestamp, entry)
 }
 
@@ -510,17 +532,18 @@ pub fn allergies(
     patient_rec: &PatientRecord,
     records: &[AllergyRecord],
 ) -> Bundle {
-    let ident = unit.bundle_identifier(&cfg.institution_number, year);
-    let patient_url = patient_url(&ident);
-    let mut entry = vec![build::bundle_entry(
-        &patient_url,
-        patient(patient_rec, cfg, timestamp),
-    )];
-    for (i, a) in records.iter().enumerate() {
-        if let Some(r) = allergy(a, cfg, &patient_url, timestamp) {
-            let url = allergy_url(&ident, i, a);
-            entry.push(build::bundle_entry(&url, r));
-        }
-    }
-    wrap(unit, &ident, timestamp, entry)
+    unit_bundle(
+        cfg,
+        unit,
+        year,
+        timestamp,
+        patient_rec,
+        |ident, patient_url, entry| {
+            for (i, a) in records.iter().enumerate() {
+                if let Some(r) = allergy(a, cfg, patient_url, timestamp) {
+                    entry.push(build::bundle_entry(&allergy_url(ident, i, a), r));
+                }
+            }
+        },
+    )
 }
