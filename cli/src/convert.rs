@@ -234,10 +234,17 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let shown = args.storage.display().to_string();
     let mut jobs: BTreeMap<String, Vec<crate::walk::Entry>> = BTreeMap::new();
     let mut io_failed = false;
+    let mut extended = Diagnostics::default();
     for step in Walk::new(ctx.resolve(&args.storage), &shown) {
         match step {
             Step::File(e) => jobs.entry(patient_key(&e.components)).or_default().push(e),
-            Step::Extended(_) => {}
+            Step::Extended(e) => extended.push(
+                Diagnostic::new(
+                    &parsers::ssmix2::codes::EXTENDED_STORAGE,
+                    "extended-storage folder recognised; not converted",
+                )
+                .at(Location::default().file(e.display)),
+            ),
             Step::Error(path, e) => {
                 writeln!(ctx.stderr, "kakehashi: {path}: {e}")?;
                 io_failed = true;
@@ -293,6 +300,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
 
     let mut writer = Writer::new(&out, opts)?;
     writer.diagnostics(&table_diags)?;
+    writer.diagnostics(&extended)?;
     writer.diagnostics(&lab_diags)?;
     // A bar on a terminal only (hidden in tests, pipes and golden output).
     let progress = crate::progress::bar(jobs.len() as u64, "patients");
