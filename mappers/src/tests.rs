@@ -211,13 +211,19 @@ fn adt(in1: &str) -> Hl7File {
     ))
 }
 
-fn patient_of(file: &Hl7File, cfg: &SiteConfig) -> (record::PatientRecord, Sink) {
-    let t = Index::new(&[]);
-    let sets = &LabSets::default();
+/// Runs one mapper over the first message of an inline fixture (file "x",
+/// folder patient 42, as of 2011-12-31).
+fn map_inline<T>(
+    file: &Hl7File,
+    cfg: &SiteConfig,
+    terms: &Index,
+    lab_sets: &LabSets,
+    f: impl Fn(&Context<'_>, &Input<'_>, &mut Sink) -> T,
+) -> (T, Sink) {
     let ctx = Context {
         config: cfg,
-        terms: &t,
-        lab_sets: sets,
+        terms,
+        lab_sets,
         as_of: "20111231",
     };
     let input = Input {
@@ -226,7 +232,18 @@ fn patient_of(file: &Hl7File, cfg: &SiteConfig) -> (record::PatientRecord, Sink)
         message: file.messages().next().unwrap(),
     };
     let mut sink = Sink::default();
-    (patient::map(&ctx, &input, &mut sink).unwrap(), sink)
+    (f(&ctx, &input, &mut sink), sink)
+}
+
+fn patient_of(file: &Hl7File, cfg: &SiteConfig) -> (record::PatientRecord, Sink) {
+    let (p, sink) = map_inline(
+        file,
+        cfg,
+        &Index::new(&[]),
+        &LabSets::default(),
+        patient::map,
+    );
+    (p.unwrap(), sink)
 }
 
 #[test]
@@ -378,20 +395,7 @@ fn conditions_of(
     cfg: &SiteConfig,
     t: &Index,
 ) -> (Vec<record::ConditionRecord>, Sink) {
-    let sets = &LabSets::default();
-    let ctx = Context {
-        config: cfg,
-        terms: t,
-        lab_sets: sets,
-        as_of: "20111231",
-    };
-    let input = Input {
-        file: "x",
-        folder_patient_id: "42",
-        message: file.messages().next().unwrap(),
-    };
-    let mut sink = Sink::default();
-    (condition::map(&ctx, &input, &mut sink), sink)
+    map_inline(file, cfg, t, &LabSets::default(), condition::map)
 }
 
 #[test]
@@ -724,23 +728,7 @@ fn allergies_strict_mode_and_policies() {
     let f = Hl7File::parse_str(
         "MSH|^~\\&|||||||ADT^A60|1|P|2.5\rIAM|1|DA^^HL70127|106824501^アリナミン^HOT9|||D^削除^HL70323\r",
     );
-    let sets = &LabSets::default();
-    let ctx = Context {
-        config: &cfg,
-        terms: &t,
-        lab_sets: sets,
-        as_of: "20111231",
-    };
-    let mut sink = Sink::default();
-    let al = allergy::map(
-        &ctx,
-        &Input {
-            file: "x",
-            folder_patient_id: "",
-            message: f.messages().next().unwrap(),
-        },
-        &mut sink,
-    );
+    let (al, _) = map_inline(&f, &cfg, &t, &LabSets::default(), allergy::map);
     assert_eq!(al[0].verification, "entered-in-error");
     assert!(matches!(al[0].submission, Some(Submission::Withheld(_))));
     let (al, _, _) = run(ADT00, &cfg, &t, allergy::map);
@@ -922,20 +910,7 @@ fn observations_of(
     cfg: &SiteConfig,
     t: &Index,
 ) -> (Vec<record::ObservationRecord>, Sink) {
-    let sets = lab_sets();
-    let ctx = Context {
-        config: cfg,
-        terms: t,
-        lab_sets: sets,
-        as_of: "20111231",
-    };
-    let input = Input {
-        file: "x",
-        folder_patient_id: "42",
-        message: file.messages().next().unwrap(),
-    };
-    let mut sink = Sink::default();
-    (observation::map(&ctx, &input, &mut sink), sink)
+    map_inline(file, cfg, t, lab_sets(), observation::map)
 }
 
 #[test]

@@ -14,22 +14,13 @@ const TQ1: &str =
 const RXR: &str = "RXR|PO^口^HL70162";
 
 fn meds_of(text: &str, cfg: &SiteConfig, t: &Index) -> (Vec<MedicationRecord>, Sink) {
-    let file = Hl7File::parse_str(text);
-    let ctx = Context {
-        config: cfg,
-        terms: t,
-        lab_sets: lab_sets(),
-        as_of: "20111231",
-    };
-    let msg = file.messages().next().unwrap();
-    let input = Input {
-        file: "omp.hl7",
-        folder_patient_id: "42",
-        message: msg,
-    };
-    let mut sink = Sink::default();
-    let out = medication::map(&ctx, &input, &mut sink);
-    (out, sink)
+    map_inline(
+        &Hl7File::parse_str(text),
+        cfg,
+        t,
+        lab_sets(),
+        medication::map,
+    )
 }
 
 fn one_line(orc: &str, rxe: &str, tq1: &str) -> String {
