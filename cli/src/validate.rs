@@ -14,6 +14,7 @@ use fhir::package::Package;
 use fhir::validate::{CodeSystemOracle, Report, Validator, Validity};
 use serde_json::json;
 use std::path::{Path, PathBuf};
+use terminologies::check::Master;
 use terminologies::system::{SYSTEMS, Shape, by_uri};
 
 /// Arguments of `validate`.
@@ -41,6 +42,14 @@ pub struct Args {
     /// Do not apply the errata file (report package defects as the packages state them).
     #[arg(long)]
     pub no_errata: bool,
+    /// A master whose codes confirm or reject codings of its system where a
+    /// binding cannot be expanded from the packages (CodeSystem JSON, a FHIR
+    /// package `.tgz`, a J-FAGY `.csv`; repeatable).
+    #[arg(long)]
+    pub master: Vec<PathBuf>,
+    /// A master read through an import profile: PROFILE.toml=FILE (repeatable).
+    #[arg(long)]
+    pub master_profile: Vec<String>,
     /// Show protected health information in excerpts.
     #[arg(long)]
     pub show_phi: bool,
@@ -133,6 +142,79 @@ impl CodeSystemOracle for Registry {
     }
 }
 
+/// The registry plus loaded masters: a system with a master answers membership
+/// (present → valid; listed as retired → invalid, naming the replacement; absent →
+/// invalid); other systems fall back to the registry's code shapes.
+pub(crate) struct MasterOracle {
+    /// Canonical system URI → master (the last loaded wins for a system).
+    masters: std::collections::BTreeMap<String, Master>,
+}
+
+impl MasterOracle {
+    pub(crate) fn new(masters: Vec<Master>) -> MasterOracle {
+        let masters = masters
+            .into_iter()
+            .map(|m| (canonical(&m.system).to_owned(), m))
+            .collect();
+        MasterOracle { masters }
+    }
+
+    fn master(&self, system: &str) -> Option<&Master> {
+        self.masters.get(canonical(system))
+    }
+}
+
+/// The registry's URI for a system named by URI, OID or alias; else as given.
+fn canonical(system: &str) -> &str {
+    by_uri(system).map(|cs| cs.uri).unwrap_or(system)
+}
+
+impl CodeSystemOracle for MasterOracle {
+    fn knows(&self, system: &str) -> bool {
+        self.master(system).is_some() || REGISTRY.knows(system)
+    }
+
+    fn check(&self, system: &str, code: &str) -> Validity {
+        if let Validity::Invalid(why) = REGISTRY.check(system, code) {
+            return Validity::Invalid(why);
+        }
+        let Some(m) = self.master(system) else {
+            return Validity::Unknown;
+        };
+        if m.contains(code) {
+            return Validity::Valid;
+        }
+        let version = if m.version.is_empty() {
+            String::new()
+        } else {
+            format!(" version {}", m.version)
+        };
+        match m.retired.get(code) {
+            Some(by) if !by.is_empty() => Validity::Invalid(format!(
+                "retired in the loaded master{version}; replaced by {by}"
+            )),
+            Some(_) => Validity::Invalid(format!("retired in the loaded master{version}")),
+            None => Validity::Invalid(format!("not in the loaded master{version}")),
+        }
+    }
+
+    fn describe(&self) -> String {
+        let mut s = REGISTRY.describe();
+        for (system, m) in &self.masters {
+            s.push_str(&format!(
+                "; master {system}{} ({} codes)",
+                if m.version.is_empty() {
+                    String::new()
+                } else {
+                    format!("|{}", m.version)
+                },
+                m.codes.len()
+            ));
+        }
+        s
+    }
+}
+
 /// Runs `validate`.
 pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let conf = load(&args.ig)?;
@@ -157,7 +239,21 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         let errata = Errata::builtin().map_err(|e| Failure(format!("errata file: {e}")))?;
         validator = validator.with_errata(&errata);
     }
-    validator = validator.with_code_systems(&REGISTRY);
+    let mut master_diags = diagnostics::Diagnostics::default();
+    let mut masters = crate::tables::load_masters(ctx, &args.master, &mut master_diags)?;
+    masters.extend(crate::tables_governance::load_profiled_masters(
+        ctx,
+        &args.master_profile,
+        &mut master_diags,
+    )?);
+    if master_diags.has_errors() {
+        for d in master_diags.iter() {
+            writeln!(ctx.stderr, "{}", d.render_human(opts))?;
+        }
+        return Ok(EXIT_USAGE);
+    }
+    let oracle = MasterOracle::new(masters);
+    validator = validator.with_code_systems(&oracle);
     if args.strict {
         let pack = StrictPack::builtin().map_err(|e| Failure(format!("strict pack: {e}")))?;
         validator = validator.with_strict(&pack);
@@ -273,5 +369,93 @@ mod tests {
         );
         assert!(!REGISTRY.knows("http://example.org/unknown"));
         assert!(REGISTRY.describe().contains("code shapes"));
+    }
+
+    #[test]
+    fn a_loaded_master_answers_membership_for_its_system_and_its_aliases() {
+        let food = terminologies::system::by_key("JFAGY-FOOD").unwrap();
+        let mut m = Master {
+            system: food.uri.into(),
+            version: "20250401".into(),
+            ..Default::default()
+        };
+        m.codes.insert("J9FC11310000".into(), "さば".into());
+        m.retired
+            .insert("J9FC11320000".into(), "J9FC11310000".into());
+        let oracle = MasterOracle::new(vec![m]);
+        assert_eq!(oracle.check(food.uri, "J9FC11310000"), Validity::Valid);
+        let Validity::Invalid(why) = oracle.check(food.uri, "J9FC11320000") else {
+            panic!("a retired code must be invalid");
+        };
+        assert!(why.contains("replaced by J9FC11310000"), "{why}");
+        let Validity::Invalid(why) = oracle.check(food.uri, "J9FC99990000") else {
+            panic!("an absent code must be invalid");
+        };
+        assert!(
+            why.contains("not in the loaded master version 20250401"),
+            "{why}"
+        );
+        for alias in food.aliases {
+            assert_eq!(
+                oracle.check(alias, "J9FC11310000"),
+                Validity::Valid,
+                "{alias}"
+            );
+        }
+        // A wrong shape is still the registry's verdict; other systems stay shape-only.
+        assert!(matches!(oracle.check(food.uri, "J9"), Validity::Invalid(_)));
+        let jlac10 = terminologies::system::by_key("JLAC10").unwrap().uri;
+        assert_eq!(oracle.check(jlac10, "3A015000002327101"), Validity::Unknown);
+        assert!(oracle.describe().contains("|20250401 (1 codes)"));
+    }
+
+    /// `validate --master` turns an unknown allergen code of the right shape
+    /// into an error; without the master the same file passes (mutated in the
+    /// test: the package examples are shipped unmodified).
+    #[test]
+    fn validate_with_a_master_rejects_a_code_the_master_lacks() {
+        let root = crate::walk::repository_root();
+        let example = root.join(
+            "vendor/fhir-profiles/jp-clins/examples/AllergyIntolerance-Example-JP-Allergy-eCS-01.json",
+        );
+        let text = std::fs::read_to_string(example).unwrap();
+        assert!(text.contains("J9FC11310000"));
+        let dir = std::env::temp_dir().join(format!("kakehashi-master-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (good, bad) = (dir.join("good.json"), dir.join("bad.json"));
+        std::fs::write(&good, &text).unwrap();
+        std::fs::write(&bad, text.replace("J9FC11310000", "J9FC99990000")).unwrap();
+        let master = root.join("terminologies/data/jfagy/JFAGY_J9FN_20250401_R01.csv");
+        let run = |extra: &[&std::path::Path]| {
+            let mut args: Vec<String> = vec!["kakehashi".into(), "validate".into()];
+            for p in extra {
+                args.push(p.display().to_string());
+            }
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            let code = {
+                let mut ctx = Context {
+                    cwd: dir.clone(),
+                    stdout: &mut out,
+                    stderr: &mut err,
+                };
+                crate::run(args, &mut ctx)
+            };
+            (
+                code,
+                String::from_utf8_lossy(&out).into_owned() + &String::from_utf8_lossy(&err),
+            )
+        };
+        let m = std::path::PathBuf::from("--master");
+        let (code, out) = run(&[&m, &master, &good]);
+        assert_eq!(code, 0, "{out}");
+        let (code, out) = run(&[&m, &master, &bad]);
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains("V029") && out.contains("not in the loaded master"),
+            "{out}"
+        );
+        let (code, out) = run(&[&bad]);
+        assert_eq!(code, 0, "{out}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 }
