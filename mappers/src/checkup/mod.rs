@@ -32,6 +32,14 @@
 //! package example), otherwise to **01011 検査** (measurements, labs, メタボ判定
 //! 9N501, 保健指導レベル 9N506, 医師の診断 9N511…). A group goes where its first
 //! member goes. The CDA's 01990 (追加項目) becomes 01990 任意追加項目.
+//!
+//! Names: the カナ氏名 is split into family and given name at its first space
+//! (ASCII or U+3000). A name sent without one (ORCA removes the space) cannot be
+//! split without guessing where the family name ends, and `JP_Patient_eCS`
+//! requires both parts: the whole name stays in `family` and `text`, `given` stays
+//! empty, M202 says so, and validation then quarantines the document. This is the
+//! policy, not a gap: a dictionary split would put a guessed name on a record that
+//! reaches the patient's insurer; the sender must send the space.
 
 pub mod codes;
 #[cfg(test)]
