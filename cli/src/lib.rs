@@ -145,6 +145,7 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(fhir::validate::codes::ALL);
     all.extend(fhir::model::codes::ALL);
     all.extend(mappers::codes::ALL);
+    all.extend(mappers::receipt::codes::ALL);
     all.extend(codes::ALL);
     all.extend(mappers::checkup::codes::ALL);
     all.extend(ledger::codes::ALL);
