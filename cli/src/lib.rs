@@ -81,6 +81,7 @@ type CmdResult = Result<u8, Failure>;
 
 mod codes;
 mod convert;
+mod convert_receipts;
 mod demo;
 mod document_checkup;
 mod inspect;

@@ -57,8 +57,7 @@ pub const PUBLIC_PAYER_MEMBER_ID: &str =
     "http://jpfhir.jp/fhir/clins/Idsystem/JP_PublicPayer_memberID";
 
 /// Why a patient is withheld when the sources disagree.
-pub const CONFLICT_REASON: &str =
-    "conflicting 枝番 or identifier between the storage and receipts";
+pub const CONFLICT_REASON: &str = "conflicting 枝番 or identifier between the storage and receipts";
 
 /// A storage patient as the linker sees it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -502,7 +501,7 @@ pub fn link(files: &[ReceiptFile<'_>], patients: &[KnownPatient]) -> Linked {
                                 ),
                             )
                             .at(karte_loc.clone())
-                            .excerpt(Excerpt::text(k.clone())),
+                            .excerpt(Excerpt::text(field(rc.re, 14))),
                         );
                         result = Err(RE_CONFLICT);
                     } else {
@@ -521,7 +520,7 @@ pub fn link(files: &[ReceiptFile<'_>], patients: &[KnownPatient]) -> Linked {
                             ),
                         )
                         .at(karte_loc.clone())
-                        .excerpt(Excerpt::text(k.clone())),
+                        .excerpt(Excerpt::text(field(rc.re, 14))),
                     );
                     result = Err(RE_AMBIGUOUS);
                 }
@@ -571,7 +570,7 @@ pub fn link(files: &[ReceiptFile<'_>], patients: &[KnownPatient]) -> Linked {
                                     ),
                                 )
                                 .at(karte_loc.clone())
-                                .excerpt(Excerpt::text(karte.clone().unwrap_or_default())),
+                                .excerpt(Excerpt::text(field(rc.re, 14))),
                             );
                         }
                         many => {
@@ -613,7 +612,7 @@ pub fn link(files: &[ReceiptFile<'_>], patients: &[KnownPatient]) -> Linked {
                             ),
                         )
                         .at(karte_loc.clone())
-                        .excerpt(Excerpt::text(karte.clone().unwrap_or_default())),
+                        .excerpt(Excerpt::text(field(rc.re, 14))),
                     );
                 }
             }
@@ -674,7 +673,11 @@ fn decide(p: &KnownPatient, rs: &[usize], receipts: &[Receipt<'_>], out: &mut Li
     let expected = p.member_id.as_ref().map(|m| m.value.clone());
     if p.withheld {
         for &r in rs {
-            payer_fates(&receipts[r], &mut out.fates[receipts[r].file], PAYER_WITHHELD);
+            payer_fates(
+                &receipts[r],
+                &mut out.fates[receipts[r].file],
+                PAYER_WITHHELD,
+            );
         }
         out.patients.insert(id, P_WITHHELD);
         return;
@@ -687,6 +690,7 @@ fn decide(p: &KnownPatient, rs: &[usize], receipts: &[Receipt<'_>], out: &mut Li
             out.patients.insert(id, P_NOTHING);
         }
         Storage::Insured(ins, branch) => {
+            // Receipts of the storage's insurance that give a 枝番.
             let mut same: Vec<usize> = Vec::new();
             // 枝番 → its sources.
             let mut found: BTreeMap<String, Vec<(usize, &Record)>> = BTreeMap::new();
@@ -694,8 +698,13 @@ fn decide(p: &KnownPatient, rs: &[usize], receipts: &[Receipt<'_>], out: &mut Li
                 let rc = &receipts[r];
                 match rc.insurance() {
                     Some(h) if h.same(&ins) => {
-                        same.push(r);
-                        for (b, sn) in rc.branches(&ins, &mut out.diagnostics) {
+                        let branches = rc.branches(&ins, &mut out.diagnostics);
+                        if branches.is_empty() {
+                            payer_fates(rc, &mut out.fates[rc.file], PAYER_NOTHING);
+                        } else {
+                            same.push(r);
+                        }
+                        for (b, sn) in branches {
                             found.entry(b).or_default().push((r, sn));
                         }
                     }
@@ -800,7 +809,11 @@ fn decide(p: &KnownPatient, rs: &[usize], receipts: &[Receipt<'_>], out: &mut Li
         }
         Storage::None => {
             // The latest 診療年月's receipts give the identifier.
-            let latest = rs.iter().map(|&r| receipts[r].month()).max().unwrap_or_default();
+            let latest = rs
+                .iter()
+                .map(|&r| receipts[r].month())
+                .max()
+                .unwrap_or_default();
             let mut cands: BTreeMap<String, Vec<(usize, MemberId, &Record, usize)>> =
                 BTreeMap::new();
             for &r in rs {

@@ -119,7 +119,10 @@ fn links_by_karte_number_ignoring_leading_zeros_and_fills_the_branch() {
 
 #[test]
 fn a_patch_is_not_applied_to_a_patient_whose_identifier_changed() {
-    let l = run(&[r("7", INS, &["01"])], &[patient("7", Some("06139999::12:"))]);
+    let l = run(
+        &[r("7", INS, &["01"])],
+        &[patient("7", Some("06139999::12:"))],
+    );
     let mut p = PatientRecord {
         member_id: patient("x", Some("01130012::9:")).member_id,
         ..PatientRecord::default()
@@ -203,7 +206,11 @@ fn receipts_disagreeing_on_the_branch_withhold_the_patient() {
     assert_eq!(codes_of(&l), vec!["M405"]);
     let d = &l.diagnostics.iter().next().unwrap();
     // Both sources named; the values (PHI) only in the excerpt.
-    assert!(d.message.contains("line 4") && d.message.contains("line 9"), "{}", d.message);
+    assert!(
+        d.message.contains("line 4") && d.message.contains("line 9"),
+        "{}",
+        d.message
+    );
     assert!(!d.message.contains("02"));
     assert_eq!(
         l.patches["7"],
@@ -218,13 +225,25 @@ fn receipts_disagreeing_on_the_branch_withhold_the_patient() {
 
 #[test]
 fn storage_branch_wins_nothing_a_conflict_withholds() {
-    let agree = run(&[r("7", INS, &["01"])], &[patient("7", Some("06139999::12:01"))]);
+    let agree = run(
+        &[r("7", INS, &["01"])],
+        &[patient("7", Some("06139999::12:01"))],
+    );
     assert!(agree.patches.is_empty());
     assert_eq!(agree.patients["7"], P_CONFIRMED);
-    let differ = run(&[r("7", INS, &["02"])], &[patient("7", Some("06139999::12:01"))]);
+    let differ = run(
+        &[r("7", INS, &["02"])],
+        &[patient("7", Some("06139999::12:01"))],
+    );
     assert!(matches!(differ.patches["7"], Patch::Withhold { .. }));
     assert!(
-        differ.diagnostics.iter().next().unwrap().message.contains("the storage (IN1/ZI1)")
+        differ
+            .diagnostics
+            .iter()
+            .next()
+            .unwrap()
+            .message
+            .contains("the storage (IN1/ZI1)")
     );
 }
 
@@ -241,7 +260,10 @@ fn a_receipt_of_another_insurance_adds_nothing() {
 
 #[test]
 fn malformed_branch_is_reported_and_not_used() {
-    let l = run(&[r("7", INS, &["1"])], &[patient("7", Some("06139999::12:"))]);
+    let l = run(
+        &[r("7", INS, &["1"])],
+        &[patient("7", Some("06139999::12:"))],
+    );
     assert_eq!(codes_of(&l), vec!["M409"]);
     assert!(l.patches.is_empty());
 }
@@ -274,7 +296,10 @@ fn latest_month_gives_the_identifier_and_disagreement_withholds() {
         &[r("7", Some(("01130012", "", "5")), &[]), r("7", INS, &[])],
         &[patient("7", None)],
     );
-    assert!(matches!(l.patches["7"], Patch::Withhold { expected: None, .. }));
+    assert!(matches!(
+        l.patches["7"],
+        Patch::Withhold { expected: None, .. }
+    ));
 }
 
 #[test]
@@ -288,12 +313,12 @@ fn a_withheld_patient_stays_withheld_and_unchanged() {
 
 #[test]
 fn every_record_is_accounted_for() {
-    let f = file(&[r("7", INS, &["01"]), r("8", Some(("06139999", "", "99")), &[])]);
+    let f = file(&[
+        r("7", INS, &["01"]),
+        r("8", Some(("06139999", "", "99")), &[]),
+    ]);
     let l = link(
-        &[ReceiptFile {
-            file: "a",
-            uke: &f,
-        }],
+        &[ReceiptFile { file: "a", uke: &f }],
         &[patient("7", Some("06139999::12:"))],
     );
     let counted: usize = tally(&l).values().flat_map(|m| m.values()).sum();
