@@ -222,6 +222,7 @@ pub(crate) fn report(receipts: &Receipts, out: &Path, mut report: Value) -> Resu
             "receipts": receipts_n,
             "records": receipts.tally,
             "patients": receipts.patients,
+            "lineage": "receipts.jsonl (holds PHI: links receipts to patient ids)",
         });
         section.sort_all_objects();
         o.insert("receipts".into(), section);
@@ -258,6 +259,10 @@ pub(crate) fn print(report: &Value, ctx: &mut Context<'_>) -> Result<(), Failure
             }
         }
     }
+    writeln!(
+        ctx.stdout,
+        "  record by record: receipts.jsonl in the output folder (holds PHI)"
+    )?;
     if let Some(ps) = r["patients"].as_object() {
         let total: u64 = ps.values().filter_map(Value::as_u64).sum();
         writeln!(ctx.stdout, "  patients with linked receipts: {total}")?;
@@ -266,4 +271,157 @@ pub(crate) fn print(report: &Value, ctx: &mut Context<'_>) -> Result<(), Failure
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Context;
+    use serde_json::Value;
+    use std::path::Path;
+
+    fn run_cli(args: &[&str], cwd: &Path) -> (u8, String) {
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let code = {
+            let mut ctx = Context {
+                cwd: cwd.to_path_buf(),
+                stdout: &mut out,
+                stderr: &mut err,
+            };
+            crate::run(args.iter().copied(), &mut ctx)
+        };
+        (
+            code,
+            String::from_utf8(out).unwrap() + &String::from_utf8(err).unwrap(),
+        )
+    }
+
+    fn total(v: &Value) -> u64 {
+        v.as_object()
+            .map(|o| o.values().filter_map(Value::as_u64).sum())
+            .unwrap_or(0)
+    }
+
+    /// Every receipt record is accounted for (counted here from the bytes, independently
+    /// of the parser), receipts add no Condition, and the output does not depend on the
+    /// thread count.
+    #[test]
+    fn receipts_are_accounted_for_and_never_conditions() {
+        let dir = std::env::temp_dir().join(format!("kakehashi-receipts-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let synth = [
+            "kakehashi",
+            "synth",
+            "ssmix2",
+            "--patients",
+            "5",
+            "--seed",
+            "4",
+            "--out",
+            "st",
+        ];
+        assert_eq!(run_cli(&synth, &dir).0, 0);
+        let uke = [
+            "kakehashi",
+            "synth",
+            "uke",
+            "--storage-patients",
+            "4",
+            "--storage-seed",
+            "4",
+            "--conflicting-branch",
+            "--receipts",
+            "2",
+            "--seed",
+            "1",
+            "--out",
+            "r.UKE",
+        ];
+        assert_eq!(run_cli(&uke, &dir).0, 0);
+        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/synth.kakehashi.toml");
+        let config = config.to_str().unwrap();
+        let convert = |out: &str, jobs: &str, receipts: bool| {
+            let mut a = vec![
+                "kakehashi",
+                "convert",
+                "st",
+                "--config",
+                config,
+                "--out",
+                out,
+                "--as-of",
+                "2026-11-23",
+                "--no-ledger",
+                "--jobs",
+                jobs,
+            ];
+            if receipts {
+                a.extend(["--receipts", "r.UKE"]);
+            }
+            let (code, text) = run_cli(&a, &dir);
+            assert!(code < 2, "{text}");
+            let report: Value =
+                serde_json::from_slice(&std::fs::read(dir.join(out).join("report.json")).unwrap())
+                    .unwrap();
+            (report, text)
+        };
+        let (with, text) = convert("a", "1", true);
+        let (with3, text3) = convert("b", "3", true);
+        let (without, _) = convert("c", "2", false);
+        assert_eq!(with, with3);
+        assert_eq!(text.replace("b/", "a/"), text3.replace("b/", "a/"));
+        for f in ["receipts.jsonl", "lineage.jsonl", "diagnostics.jsonl"] {
+            assert_eq!(
+                std::fs::read(dir.join("a").join(f)).unwrap(),
+                std::fs::read(dir.join("b").join(f)).unwrap(),
+                "{f}"
+            );
+        }
+        // Records in the file: CR LF lines before the 0x1A end mark.
+        let bytes = std::fs::read(dir.join("r.UKE")).unwrap();
+        let lines = bytes
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty() && *l != b"\x1a")
+            .count() as u64;
+        let r = &with["receipts"];
+        let counted: u64 = r["records"].as_object().unwrap().values().map(total).sum();
+        assert_eq!(counted, lines);
+        assert_eq!(r["records_read"].as_u64(), Some(lines));
+        assert_eq!(
+            std::fs::read_to_string(dir.join("a/receipts.jsonl"))
+                .unwrap()
+                .lines()
+                .count() as u64,
+            lines
+        );
+        // 5 storage receipts (4 + the conflicting one) and 2 unknown people.
+        assert_eq!(r["receipts"].as_u64(), Some(7));
+        assert_eq!(total(&r["records"]["RE"]), 7);
+        assert_eq!(r["records"]["RE"]["linked by カルテ番号"].as_u64(), Some(5));
+        // Receipts add no Condition: the same Condition records with and without them,
+        // and no Condition's lineage names a receipt file.
+        assert_eq!(
+            total(&with["records"]["Condition"]),
+            total(&without["records"]["Condition"])
+        );
+        let lineage = std::fs::read_to_string(dir.join("a/lineage.jsonl")).unwrap();
+        assert!(!lineage.contains("r.UKE"));
+        // The 枝番 reached the bundles.
+        let bundles = std::fs::read_dir(dir.join("a/bundles")).unwrap();
+        let with_branch = bundles
+            .filter_map(|e| std::fs::read_to_string(e.unwrap().path()).ok())
+            .filter(|t| t.contains("JP_Insurance_memberID"))
+            .filter(|t| {
+                t.split("\"value\": \"").skip(1).any(|v| {
+                    v.split('"')
+                        .next()
+                        .is_some_and(|v| v.matches(':').count() == 3 && !v.ends_with(':'))
+                })
+            })
+            .count();
+        assert!(with_branch > 0);
+        assert!(without["receipts"].is_null());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -261,7 +261,7 @@ fn storage_member(m: Option<&MemberId>) -> Storage {
     }
 }
 
-fn field<'r>(r: &'r Record, col: usize) -> &'r str {
+fn field(r: &Record, col: usize) -> &str {
     r.field(col).map(str::trim).unwrap_or("")
 }
 
