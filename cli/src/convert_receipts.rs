@@ -422,6 +422,25 @@ mod tests {
             .count();
         assert!(with_branch > 0);
         assert!(without["receipts"].is_null());
+        // A receipt file that cannot be read is an input error (C001), not a silent skip.
+        let a = [
+            "kakehashi",
+            "convert",
+            "st",
+            "--config",
+            config,
+            "--out",
+            "d",
+            "--as-of",
+            "2026-11-23",
+            "--no-ledger",
+            "--receipts",
+            "missing.UKE",
+        ];
+        let (code, text) = run_cli(&a, &dir);
+        assert_eq!(code, 1, "{text}");
+        let diags = std::fs::read_to_string(dir.join("d/diagnostics.jsonl")).unwrap();
+        assert!(diags.contains("\"C001\"") && diags.contains("missing.UKE"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

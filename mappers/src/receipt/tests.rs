@@ -331,3 +331,45 @@ fn every_record_is_accounted_for() {
     assert_eq!(t["SY"][SY_UNLINKED], 1);
     assert_eq!(t["SI"][DETAIL], 1);
 }
+
+fn bytes(receipts: &[R<'_>]) -> Vec<u8> {
+    let f = file(receipts);
+    let mut text: Vec<String> = f
+        .records
+        .iter()
+        .map(|r| r.record.text().to_owned())
+        .collect();
+    text.push(String::new());
+    let mut b = text.join("\r\n").into_bytes();
+    b.push(0x1a);
+    b
+}
+
+proptest::proptest! {
+    /// Damaged files (a byte changed, the end cut off) never panic the linker, and every
+    /// record the parser read gets exactly one fate.
+    #[test]
+    fn damaged_files_are_still_accounted_for(
+        pos in 0usize..2000,
+        byte in proptest::prelude::any::<u8>(),
+        cut in 0usize..2000,
+    ) {
+        let mut b = bytes(&[
+            r("7", INS, &["01"]),
+            r("7", INS, &["02"]),
+            r("", Some(("  133066", "あ", "１２")), &["03"]),
+        ]);
+        if !b.is_empty() {
+            let i = pos % b.len();
+            b[i] = byte;
+            b.truncate(b.len() - cut % b.len());
+        }
+        let f = parsers::uke::parse(&b);
+        let l = link(
+            &[ReceiptFile { file: "x", uke: &f }],
+            &[patient("7", Some("06139999::12:")), patient("8", Some("00133066:あ:12:"))],
+        );
+        let counted: usize = tally(&l).values().flat_map(|m| m.values()).sum();
+        proptest::prop_assert_eq!(counted, f.records.len());
+    }
+}
