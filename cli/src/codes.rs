@@ -13,5 +13,12 @@ pub const UNSEEN_NOT_DELETED: Code = Code::new(
     "submitted unit of a patient absent from this run's input: held, not deleted",
 );
 
+/// A receipts' patch made for a patient that the run then mapped differently.
+pub const RECEIPT_PATCH_STALE: Code = Code::new(
+    "C300",
+    Warning,
+    "receipts' change not applied: the patient differs from the one they were linked to",
+);
+
 /// Every code of this module, for `docs/diagnostics.md`.
-pub const ALL: &[&Code] = &[&UNREADABLE, &UNSEEN_NOT_DELETED];
+pub const ALL: &[&Code] = &[&UNREADABLE, &UNSEEN_NOT_DELETED, &RECEIPT_PATCH_STALE];

@@ -69,6 +69,9 @@ pub struct Args {
     /// Show protected health information in diagnostics.
     #[arg(long)]
     pub show_phi: bool,
+    /// UKE receipt files (レセ電, 医科) of the same hospital: linked to the patients (枝番), counted, never Conditions.
+    #[arg(long, num_args = 1..)]
+    pub receipts: Vec<PathBuf>,
 }
 
 /// Everything a worker needs, shared read-only.
@@ -81,6 +84,7 @@ struct Shared<'a> {
     as_of: &'a str,
     years: &'a BTreeMap<String, u16>,
     default_year: u16,
+    receipts: &'a crate::convert_receipts::Receipts,
 }
 
 /// One patient's files.
@@ -277,7 +281,20 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let years = ledger
         .known_years()
         .map_err(|e| ledger_err(e, Path::new("ledger")))?;
+    let mctx = mappers::Context {
+        config: &config,
+        terms: &index,
+        lab_sets: &lab_sets,
+        as_of: &as_of,
+    };
+    let receipts = crate::convert_receipts::prepare(
+        &args.receipts,
+        ctx,
+        jobs.iter().map(|j| j.files.as_slice()),
+        &mctx,
+    )?;
     let shared = Shared {
+        receipts: &receipts,
         config: &config,
         index: &index,
         lab_sets: &lab_sets,
@@ -302,6 +319,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     writer.diagnostics(&table_diags)?;
     writer.diagnostics(&extended)?;
     writer.diagnostics(&lab_diags)?;
+    writer.diagnostics(&receipts.diagnostics)?;
     // A bar on a terminal only (hidden in tests, pipes and golden output).
     let progress = crate::progress::bar(jobs.len() as u64, "patients");
     run_parallel(&jobs, threads, &shared, |p| {
@@ -358,6 +376,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         &summary,
         jobs.len(),
     )?;
+    let report = crate::convert_receipts::report(&receipts, &out, report)?;
     // Only after every output is written does the ledger remember the run.
     ledger
         .commit(&plan, &plan_input, &as_of)
@@ -369,6 +388,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         writeln!(ctx.stdout, "note: {note}")?;
     }
     writeln!(ctx.stdout, "{}", report_lines(&report).join("\n"))?;
+    crate::convert_receipts::print(&report, ctx)?;
     writeln!(ctx.stdout, "plan: {summary} ({shown_out}/plan.jsonl)")?;
     writeln!(
         ctx.stdout,
@@ -503,7 +523,8 @@ fn patient(job: &PatientJob, sh: &Shared<'_>, validator: &Validator<'_>) -> Pati
     }
     // Fates of messages; records of history are not counted as records.
     let skipped: Vec<Option<&'static str>> = messages.iter().map(|m| m.mapped.skipped).collect();
-    let assembled = assemble::assemble(&local_id, messages);
+    let mut assembled = assemble::assemble(&local_id, messages);
+    crate::convert_receipts::apply(sh.receipts, &mut assembled.patient, &mut out.diagnostics);
     for (fate, skip) in assembled.fates.iter().zip(skipped) {
         match (fate, skip) {
             (Fate::Current, Some(reason)) => out.message(&format!("skipped: {reason}")),

@@ -53,6 +53,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
             ledger: None,
             no_ledger: false,
             show_phi: false,
+            receipts: Vec::new(),
         },
         ctx,
     )?;

@@ -81,6 +81,7 @@ type CmdResult = Result<u8, Failure>;
 
 mod codes;
 mod convert;
+mod convert_receipts;
 mod demo;
 mod document_checkup;
 mod inspect;
@@ -145,6 +146,7 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(fhir::validate::codes::ALL);
     all.extend(fhir::model::codes::ALL);
     all.extend(mappers::codes::ALL);
+    all.extend(mappers::receipt::codes::ALL);
     all.extend(codes::ALL);
     all.extend(mappers::checkup::codes::ALL);
     all.extend(ledger::codes::ALL);

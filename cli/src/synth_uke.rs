@@ -2,7 +2,7 @@
 
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
-use synth::uke::{Layout, Options, generate};
+use synth::uke::{Layout, Options, Storage, generate_for};
 
 /// Date layout on the command line.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -16,9 +16,20 @@ pub(crate) enum LayoutArg {
 /// Arguments of `synth uke`.
 #[derive(Args, Debug)]
 pub(crate) struct SynthUkeArgs {
-    /// Number of receipts.
-    #[arg(long)]
+    /// Number of receipts for fictitious people (after those of `--storage-patients`).
+    #[arg(long, default_value_t = 0)]
     receipts: u32,
+    /// Also write one receipt for each of the first N patients of the storage that
+    /// `kakehashi synth ssmix2 --seed <--storage-seed>` makes (same ids as カルテ番号,
+    /// names, birth dates, sex, insurers; an SN 枝番 in the Western layout), first.
+    #[arg(long, default_value_t = 0)]
+    storage_patients: u64,
+    /// Seed of that storage.
+    #[arg(long, default_value_t = 0)]
+    storage_seed: u64,
+    /// Give the last storage patient a second receipt with a different SN 枝番.
+    #[arg(long)]
+    conflicting_branch: bool,
     /// Seed (same seed → same bytes).
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -36,13 +47,22 @@ pub(crate) fn run(args: SynthUkeArgs, ctx: &mut crate::Context<'_>) -> Result<u8
         LayoutArg::Era => Layout::Era,
         LayoutArg::Western => Layout::Western,
     };
-    let bytes = generate(
+    let storage = (args.storage_patients > 0).then_some(Storage {
+        seed: args.storage_seed,
+        patients: args.storage_patients,
+        conflicting_branch: args.conflicting_branch,
+    });
+    let bytes = generate_for(
         &Options {
             receipts: args.receipts,
             layout,
         },
+        storage.as_ref(),
         args.seed,
     );
+    let count = u64::from(args.receipts)
+        + args.storage_patients
+        + u64::from(args.conflicting_branch && args.storage_patients > 0);
     let path = ctx.resolve(&args.out);
     std::fs::write(&path, &bytes).map_err(|e| crate::Failure::io(&args.out, e))?;
     writeln!(
@@ -50,7 +70,7 @@ pub(crate) fn run(args: SynthUkeArgs, ctx: &mut crate::Context<'_>) -> Result<u8
         "wrote {} ({} bytes, {} receipts)",
         args.out.display(),
         bytes.len(),
-        args.receipts
+        count
     )?;
     Ok(crate::EXIT_OK)
 }

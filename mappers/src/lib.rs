@@ -13,6 +13,7 @@
 //! - [`bundle`]: records → JP_Patient_eCS, JP_Condition_eCS,
 //!   JP_AllergyIntolerance_eCS, JP_Observation_LabResult_eCS (fhirbolt R4 types)
 //!   and JP_Bundle_CLINS with UUID v5 fullUrls;
+//! - [`receipt`]: UKE receipts → links to storage patients, 枝番 / identifier patches, record fates;
 //! - [`time`]: HL7 times → FHIR times with the site's offset;
 //! - [`checkup`]: 特定健診 CDA XML records → the eCheckup document Bundle.
 //!
@@ -47,6 +48,7 @@ pub mod medication;
 pub mod message;
 pub mod observation;
 pub mod patient;
+pub mod receipt;
 pub mod record;
 pub mod time;
 pub mod unit;

@@ -446,6 +446,39 @@ impl Generator {
     }
 }
 
+/// The identity of generated patient `index` (0-based) of a storage generated with
+/// `seed`: what the same hospital's receipts carry (for [`crate::uke`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Person {
+    /// Patient id (the storage folder, PID-3.1; the receipts' カルテ番号).
+    pub id: String,
+    /// Family name (漢字, カナ).
+    pub family: (&'static str, &'static str),
+    /// Given name (漢字, カナ).
+    pub given: (&'static str, &'static str),
+    /// True for a woman.
+    pub female: bool,
+    /// Birth date (year, month, day).
+    pub birth: (i64, u32, u32),
+    /// 保険者番号 of the IN1 (8 digits).
+    pub insurer: String,
+}
+
+/// The identity of patient `index` of the storage [`generate`] makes with `seed`
+/// (the same values its PID and IN1 carry).
+pub fn person(seed: u64, index: u64) -> Person {
+    let mut rng = Rng::derive(seed, index);
+    let p = make_patient(index, &mut rng);
+    Person {
+        id: p.id,
+        family: p.family,
+        given: p.given,
+        female: p.sex == "F",
+        birth: p.birth.parts(),
+        insurer: p.insurer,
+    }
+}
+
 fn pick<T: Copy>(rng: &mut Rng, items: &[T], default: T) -> T {
     rng.choose(items).copied().unwrap_or(default)
 }

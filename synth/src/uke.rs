@@ -94,9 +94,96 @@ fn days(rng: &mut Rng, count: u32) -> String {
     v.join(",")
 }
 
+/// Receipts for the patients of a storage that [`crate::ssmix2::generate`] made: the same
+/// hospital's claims, so they carry the patients' ids (カルテ番号), names, birth dates, sex
+/// and insurers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Storage {
+    /// The storage's seed.
+    pub seed: u64,
+    /// How many of its patients (the first ones) get a receipt.
+    pub patients: u64,
+    /// Give the last of them a second receipt whose SN 枝番 differs from the first's
+    /// (a conflict a linker must report, not resolve).
+    pub conflicting_branch: bool,
+}
+
+/// Who a receipt is for.
+struct Who {
+    karte: String,
+    name: String,
+    kana: String,
+    sex: u64,
+    birth: (u32, u32, u32),
+    insurer: String,
+    symbol: String,
+    number: String,
+    branch: String,
+}
+
+fn random_who(rng: &mut Rng, r: u32) -> Who {
+    let (fam, fam_k) = *rng.pick(FAMILY);
+    let (giv, giv_k) = *rng.pick(GIVEN);
+    let sex = 1 + rng.below(2);
+    let by = 1940 + rng.below(70) as u32;
+    let bm = 1 + rng.below(12) as u32;
+    let bd = 1 + rng.below(28) as u32;
+    let karte = format!("{:08}", 1 + rng.below(99_999));
+    Who {
+        karte,
+        name: format!("{fam}　{giv}"),
+        kana: format!("{fam_k}　{giv_k}"),
+        sex,
+        birth: (by, bm, bd),
+        insurer: String::new(),
+        symbol: format!("{:04}", r % 10000),
+        number: String::new(),
+        branch: String::new(),
+    }
+}
+
+fn storage_who(p: &crate::ssmix2::Person, branch: u64) -> Who {
+    Who {
+        karte: p.id.clone(),
+        name: format!("{}　{}", p.family.0, p.given.0),
+        kana: format!("{}　{}", p.family.1, p.given.1),
+        sex: if p.female { 2 } else { 1 },
+        birth: (p.birth.0 as u32, p.birth.1, p.birth.2),
+        insurer: p.insurer.clone(),
+        // The generated storage's IN1 carries no 記号・番号: neither do its receipts, so
+        // both sources describe the same insurance.
+        symbol: String::new(),
+        number: String::new(),
+        branch: format!("{branch:02}"),
+    }
+}
+
 /// The lines (without line ends) of a file, as text.
 pub fn lines(opts: &Options, seed: u64) -> Vec<String> {
+    lines_for(opts, None, seed)
+}
+
+/// The lines of a file with receipts for a generated storage's patients first (see
+/// [`Storage`]), then `opts.receipts` receipts for fictitious people the storage does
+/// not know.
+pub fn lines_for(opts: &Options, storage: Option<&Storage>, seed: u64) -> Vec<String> {
     let mut rng = Rng::new(seed);
+    let mut known: Vec<Who> = Vec::new();
+    if let Some(st) = storage {
+        for i in 0..st.patients {
+            let p = crate::ssmix2::person(st.seed, i);
+            known.push(storage_who(&p, rng.below(3)));
+        }
+        if st.conflicting_branch
+            && let Some(last) = known.last()
+        {
+            let p = crate::ssmix2::person(st.seed, st.patients - 1);
+            let other: u64 = last.branch.parse::<u64>().unwrap_or(0) + 1;
+            known.push(storage_who(&p, other));
+        }
+    }
+    let count = known.len() as u32 + opts.receipts;
+    let mut known = known.into_iter();
     let dt = Dates(opts.layout);
     let (y, m) = (2024u32, 4u32);
     let mut out = Vec::new();
@@ -106,21 +193,22 @@ pub fn lines(opts: &Options, seed: u64) -> Vec<String> {
     ));
     let mut ho_ko = 0u64;
     let mut total = 0u64;
-    for r in 1..=opts.receipts {
-        let (fam, fam_k) = *rng.pick(FAMILY);
-        let (giv, giv_k) = *rng.pick(GIVEN);
-        let sex = 1 + rng.below(2);
-        let by = 1940 + rng.below(70) as u32;
-        let bm = 1 + rng.below(12) as u32;
-        let bd = 1 + rng.below(28) as u32;
-        let karte = format!("{:08}", 1 + rng.below(99_999));
+    for r in 1..=count {
+        let stored = known.next();
+        let from_storage = stored.is_some();
+        let who = match stored {
+            Some(w) => w,
+            None => random_who(&mut rng, r),
+        };
+        let (by, bm, bd) = who.birth;
+        let karte = who.karte.clone();
         let mut re = vec![
             "RE".to_owned(),
             r.to_string(),
             "1112".into(),
             dt.ym(y, m),
-            format!("{fam}　{giv}"),
-            sex.to_string(),
+            who.name.clone(),
+            who.sex.to_string(),
             dt.ymd(by, bm, bd),
             String::new(),
             String::new(),
@@ -138,7 +226,7 @@ pub fn lines(opts: &Options, seed: u64) -> Vec<String> {
             String::new(),
         ];
         re.extend(std::iter::repeat_n(String::new(), 15));
-        re.push(format!("{fam_k}　{giv_k}"));
+        re.push(who.kana.clone());
         re.push(String::new());
         out.push(re.join(","));
         // Acts first, to know the total.
@@ -175,11 +263,15 @@ pub fn lines(opts: &Options, seed: u64) -> Vec<String> {
         if rng.below(4) == 0 {
             body.push("CO,11,1,810000001,全角の自由記載コメント".to_owned());
         }
-        let insurer = *rng.pick(INSURERS);
+        let (insurer, symbol, number) = if from_storage {
+            (who.insurer.clone(), who.symbol.clone(), who.number.clone())
+        } else {
+            let insurer = (*rng.pick(INSURERS)).to_owned();
+            let number = (1000 + rng.below(9000)).to_string();
+            (insurer, who.symbol.clone(), number)
+        };
         out.push(format!(
-            "HO,{insurer},{:04},{},1,{points},,,,,,{},,,",
-            r % 10000,
-            1000 + rng.below(9000),
+            "HO,{insurer},{symbol},{number},1,{points},,,,,,{},,,",
             points * 3
         ));
         ho_ko += 1;
@@ -192,7 +284,14 @@ pub fn lines(opts: &Options, seed: u64) -> Vec<String> {
             ho_ko += 1;
         }
         if opts.layout == Layout::Western {
-            out.push(format!("SN,1,01,{insurer},,,{:02},,", rng.below(3)));
+            if from_storage {
+                out.push(format!(
+                    "SN,1,01,{insurer},{symbol},{number},{},,",
+                    who.branch
+                ));
+            } else {
+                out.push(format!("SN,1,01,{insurer},,,{:02},,", rng.below(3)));
+            }
             let mut jd = vec!["JD".to_owned(), "1".into()];
             jd.extend((1..=31).map(|d| {
                 if d % 7 == 1 {
@@ -214,7 +313,12 @@ pub fn lines(opts: &Options, seed: u64) -> Vec<String> {
 
 /// A whole file: CP932 bytes, CR LF after every record, then 0x1A.
 pub fn generate(opts: &Options, seed: u64) -> Vec<u8> {
-    let mut text = lines(opts, seed).join("\r\n");
+    generate_for(opts, None, seed)
+}
+
+/// A whole file with receipts for a generated storage's patients first ([`lines_for`]).
+pub fn generate_for(opts: &Options, storage: Option<&Storage>, seed: u64) -> Vec<u8> {
+    let mut text = lines_for(opts, storage, seed).join("\r\n");
     text.push_str("\r\n");
     let (bytes, _, _) = SHIFT_JIS.encode(&text);
     let mut v = bytes.into_owned();
@@ -256,5 +360,47 @@ mod tests {
             )[0]
             .ends_with(",50604,00,03-0000-0000")
         );
+    }
+}
+
+#[cfg(test)]
+mod storage_tests {
+    use super::*;
+
+    #[test]
+    fn receipts_for_a_storage_carry_its_patients_ids_and_insurers() {
+        let o = Options {
+            receipts: 1,
+            layout: Layout::Western,
+        };
+        let st = Storage {
+            seed: 3,
+            patients: 2,
+            conflicting_branch: true,
+        };
+        let l = lines_for(&o, Some(&st), 9);
+        assert_eq!(l, lines_for(&o, Some(&st), 9));
+        let re: Vec<&String> = l.iter().filter(|x| x.starts_with("RE,")).collect();
+        assert_eq!(re.len(), 4);
+        let p0 = crate::ssmix2::person(3, 0);
+        let p1 = crate::ssmix2::person(3, 1);
+        assert_eq!(re[0].split(',').nth(13), Some(p0.id.as_str()));
+        assert_eq!(re[1].split(',').nth(13), Some(p1.id.as_str()));
+        assert_eq!(re[2].split(',').nth(13), Some(p1.id.as_str()));
+        let sn: Vec<&str> = l
+            .iter()
+            .filter(|x| x.starts_with("SN,"))
+            .filter_map(|x| x.split(',').nth(6))
+            .collect();
+        assert_eq!(sn.len(), 4);
+        assert_ne!(sn[1], sn[2], "the conflicting pair differs");
+        let ho: Vec<&str> = l
+            .iter()
+            .filter(|x| x.starts_with("HO,"))
+            .filter_map(|x| x.split(',').nth(1))
+            .collect();
+        assert_eq!(ho[0], p0.insurer);
+        // Without a storage, the file is what it always was.
+        assert_eq!(lines_for(&o, None, 9), lines(&o, 9));
     }
 }
