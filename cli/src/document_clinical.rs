@@ -246,20 +246,10 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
                 )
                 .at(Location::default().file(shown_req.clone()).element("kind")),
             );
-            return finish_without_document(&d, opts, ctx);
+            return finish_without_document(&d, first_error(&d), opts, ctx);
         }
-        None => return finish_without_document(&d, opts, ctx),
+        None => return finish_without_document(&d, first_error(&d), opts, ctx),
     };
-    if kind == Kind::Discharge {
-        d.push(
-            Diagnostic::new(
-                &document::codes::KIND_NOT_SUPPORTED,
-                "退院時サマリー (document discharge) is not supported yet",
-            )
-            .at(Location::default().file(shown_req.clone()).element("kind")),
-        );
-        return finish_without_document(&d, opts, ctx);
-    }
     // Attachments, relative to the request file.
     let req_dir = args
         .request
@@ -308,13 +298,15 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
         .zip(attachment_bytes.iter())
         .map(|(a, b)| (a, b.as_slice()))
         .collect();
-    let built = document::referral::build(&req, &config, &sources, &pairs);
+    let built = document::build(&req, &config, &sources, &pairs);
     let doc = match built {
         Ok(doc) => doc,
         Err(mut md) => {
             md.set_file(&shown_req);
+            // The document's own reason comes first in the summary line, not the storage's.
+            let reason = first_error(&md);
             d.extend(md);
-            return finish_without_document(&d, opts, ctx);
+            return finish_without_document(&d, reason, opts, ctx);
         }
     };
     let mut md = doc.diagnostics.clone();
@@ -405,15 +397,7 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
         ctx.stdout.write_all(&bytes)?;
         ctx.stdout.write_all(&outcome)?;
     } else {
-        let out = ctx.resolve(&args.out);
-        let dir = out.parent().map(Path::to_path_buf).unwrap_or_default();
-        let name = out
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "document.json".into());
-        let stem = name.strip_suffix(".json").unwrap_or(&name).to_owned();
-        let q = dir.join("quarantine").join(&name);
-        let o = dir.join("quarantine").join(format!("{stem}.outcome.json"));
+        let (q, o, name) = quarantine_paths(&ctx.resolve(&args.out));
         write(&q, &bytes)?;
         write(&o, &outcome)?;
         writeln!(
@@ -425,20 +409,115 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
     Ok(EXIT_INPUT_ERRORS)
 }
 
-/// Prints the diagnostics and the no-document line; exit 1.
+/// Where an invalid document goes: `quarantine/<name>` and
+/// `quarantine/<stem>.outcome.json` next to `out`, and the name shown.
+fn quarantine_paths(out: &Path) -> (PathBuf, PathBuf, String) {
+    let dir = out.parent().map(Path::to_path_buf).unwrap_or_default();
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "document.json".into());
+    let stem = name.strip_suffix(".json").unwrap_or(&name).to_owned();
+    (
+        dir.join("quarantine").join(&name),
+        dir.join("quarantine").join(format!("{stem}.outcome.json")),
+        name,
+    )
+}
+
+fn first_error(d: &Diagnostics) -> &'static str {
+    d.iter()
+        .find(|x| x.severity == Severity::Error)
+        .map(|x| x.code.id)
+        .unwrap_or("")
+}
+
+/// Prints the diagnostics and the no-document line (naming `reason`); exit 1.
 fn finish_without_document(
     d: &Diagnostics,
+    reason: &str,
     opts: RenderOptions,
     ctx: &mut Context<'_>,
 ) -> CmdResult {
     for x in d.iter() {
         writeln!(ctx.stdout, "{}", x.render_human(opts))?;
     }
-    let first = d
-        .iter()
-        .find(|x| x.severity == Severity::Error)
-        .map(|x| x.code.id)
-        .unwrap_or("");
-    writeln!(ctx.stdout, "no document written ({first})")?;
+    writeln!(ctx.stdout, "no document written ({reason})")?;
     Ok(EXIT_INPUT_ERRORS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quarantine_sits_next_to_the_output() {
+        let (q, o, name) = quarantine_paths(Path::new("/x/out/referral.json"));
+        assert_eq!(q, Path::new("/x/out/quarantine/referral.json"));
+        assert_eq!(o, Path::new("/x/out/quarantine/referral.outcome.json"));
+        assert_eq!(name, "referral.json");
+    }
+
+    #[test]
+    fn the_referral_is_written_valid_with_one_lineage_line_per_entry() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let out = std::env::temp_dir().join(format!("kakehashi-referral-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let file = out.join("r.json");
+        let (mut so, mut se) = (Vec::new(), Vec::new());
+        let mut ctx = Context {
+            cwd: root.clone(),
+            stdout: &mut so,
+            stderr: &mut se,
+        };
+        let argv = [
+            "kakehashi",
+            "document",
+            "referral",
+            "--storage",
+            "golden/ssmix2/nho-sample/sampleData",
+            "--request",
+            "golden/document/referral-nho/request.toml",
+            "--config",
+            "kakehashi.toml",
+            "--out",
+            &file.display().to_string(),
+        ];
+        let code = crate::run(argv, &mut ctx);
+        let text = String::from_utf8_lossy(&so).into_owned();
+        // The sample storage's own T001 findings make the exit 1, the document is valid.
+        assert_eq!(code, EXIT_INPUT_ERRORS, "{text}");
+        assert!(text.contains(": 20 entries, valid"), "{text}");
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        let conf = crate::validate::load("clins").unwrap_or_else(|e| panic!("{}", e.0));
+        let errata = Errata::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let v = Validator::new(&conf)
+            .with_errata(&errata)
+            .with_code_systems(&crate::validate::REGISTRY);
+        let r = v.validate_json(&bytes, &[]);
+        assert!(r.is_valid(), "{:?}", r.issues);
+        let bundle: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let urls: Vec<&str> = bundle["entry"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .skip(1)
+            .map(|e| e["fullUrl"].as_str().unwrap_or(""))
+            .collect();
+        let mut lin = file.clone().into_os_string();
+        lin.push(".lineage.jsonl");
+        let lines = std::fs::read_to_string(&lin).unwrap_or_default();
+        let lin_urls: Vec<String> = lines
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap_or_default()["fullUrl"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(lin_urls, urls);
+        assert!(!out.join("quarantine").exists());
+        let _ = std::fs::remove_dir_all(&out);
+    }
 }

@@ -706,6 +706,33 @@ impl<'a> Doc<'a> {
     }
 }
 
+/// Builds the document the request asks for: the one entry point the CLI calls.
+/// `Err` holds the diagnostics when no document can be built.
+///
+/// The discharge summary builder plugs in here (`Kind::Discharge`); until it
+/// lands, a discharge request answers `M309`.
+pub fn build(
+    req: &DocumentRequest,
+    config: &SiteConfig,
+    src: &Sources,
+    attachments: &[referral::AttachmentBytes<'_>],
+) -> Result<DocumentBundle, Diagnostics> {
+    match req.kind {
+        request::Kind::Referral => referral::build(req, config, src, attachments),
+        request::Kind::Discharge => {
+            let mut d = Diagnostics::default();
+            d.push(
+                Diagnostic::new(
+                    &codes::KIND_NOT_SUPPORTED,
+                    "退院時サマリー (kind = \"discharge\") is not supported yet",
+                )
+                .at(Location::default().element("kind")),
+            );
+            Err(d)
+        }
+    }
+}
+
 fn table_rows<'a>(codings: impl Iterator<Item = &'a crate::record::Coding>) -> Vec<String> {
     let mut v: Vec<String> = codings.filter_map(|c| c.table_row.clone()).collect();
     v.sort();
