@@ -107,6 +107,8 @@ pub(crate) struct PatientStorage {
     pub diagnostics: Diagnostics,
     /// Files read.
     pub files: usize,
+    /// Messages by outcome (`mapped`, `skipped: …`), as `convert` counts them.
+    pub messages: BTreeMap<String, usize>,
 }
 
 /// Reads the folder of patient `id` below the storage root (`aaa/bbb/<id>`);
@@ -176,10 +178,22 @@ pub(crate) fn read_patient(
             });
         }
     }
+    let skipped: Vec<Option<&'static str>> = messages.iter().map(|m| m.mapped.skipped).collect();
+    let assembled = assemble::assemble(id, messages);
+    let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
+    for (fate, skip) in assembled.fates.iter().zip(skipped) {
+        let o = match (fate, skip) {
+            (assemble::Fate::Current, Some(reason)) => format!("skipped: {reason}"),
+            (assemble::Fate::Current, None) => "mapped".to_owned(),
+            (f, _) => format!("skipped: {}", f.as_str()),
+        };
+        *outcomes.entry(o).or_default() += 1;
+    }
     Ok(Some(PatientStorage {
-        assembled: assemble::assemble(id, messages),
+        assembled,
         diagnostics: d,
         files,
+        messages: outcomes,
     }))
 }
 
@@ -285,12 +299,12 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
         as_of: &as_of,
     };
     let storage = read_patient(ctx, &args.storage, &req.patient, &mctx)?;
-    let (sources, files) = match storage {
+    let (sources, files, message_outcomes) = match storage {
         Some(s) => {
             d.extend(s.diagnostics);
-            (Sources::from_assembled(&s.assembled), s.files)
+            (Sources::from_assembled(&s.assembled), s.files, s.messages)
         }
-        None => (Sources::default(), 0),
+        None => (Sources::default(), 0, BTreeMap::new()),
     };
     let pairs: Vec<_> = req
         .attachments
@@ -321,6 +335,9 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
         *tally.entry((t.resource, t.outcome.as_str())).or_default() += 1;
     }
     writeln!(ctx.stdout, "read {files} files of patient storage")?;
+    for (o, n) in &message_outcomes {
+        writeln!(ctx.stdout, "messages: {n} {o}")?;
+    }
     for ((r, o), n) in &tally {
         writeln!(ctx.stdout, "{r}: {n} {o}")?;
     }

@@ -10,9 +10,12 @@
 //! - [`Doc`]: one document being built — its key (`機関番号^年^document_id`, also
 //!   Bundle.identifier), the Patient fullUrl, the entries in bundle order, the
 //!   lineage of each entry, the accounting of source records and the diagnostics;
-//!   [`Doc::organization`], [`Doc::practitioner`], [`Doc::encounter`],
-//!   [`Doc::add_records`]-style helpers ([`Doc::condition`], [`Doc::allergy`],
-//!   [`Doc::observation`], [`Doc::medication`], [`Doc::attachment`]) add entries;
+//!   [`Doc::patient`], [`Doc::organization`], [`Doc::practitioner`],
+//!   [`Doc::encounter`] add the request's parties; [`Doc::condition`],
+//!   [`Doc::allergy`], [`Doc::observation`], [`Doc::medication`] add a source
+//!   record when its mapper submits it (else count it as withheld);
+//!   [`Doc::attachment`] adds a PDF; [`Doc::add`] adds any other resource a kind
+//!   builds itself; [`Doc::left_out`] counts a record a kind leaves out;
 //! - [`section`] / [`empty_section`] / [`narrative`]: Composition sections with
 //!   XHTML text (`status` `additional`, as the profiles fix it);
 //! - [`DocType`] + [`Doc::finish`]: the Composition (type, title, category, event,
@@ -320,7 +323,9 @@ impl<'a> Doc<'a> {
         });
     }
 
-    fn push(
+    /// Adds an entry (in bundle order) with its lineage (empty: built from the
+    /// request) and the table rows it used.
+    pub fn add(
         &mut self,
         url: &str,
         resource: impl fhir::model::IntoResource,
@@ -368,7 +373,7 @@ impl<'a> Doc<'a> {
         }
         let r = bundle::patient(p, self.config, &self.last_updated);
         let url = self.patient_url.clone();
-        self.push(&url, r, "Patient", p.lineage.clone(), Vec::new());
+        self.add(&url, r, "Patient", p.lineage.clone(), Vec::new());
         true
     }
 
@@ -417,7 +422,7 @@ impl<'a> Doc<'a> {
             },
             ..Default::default()
         };
-        self.push(&url, r, "Organization", Vec::new(), Vec::new());
+        self.add(&url, r, "Organization", Vec::new(), Vec::new());
         url
     }
 
@@ -462,7 +467,7 @@ impl<'a> Doc<'a> {
             name,
             ..Default::default()
         };
-        self.push(&url, r, "Practitioner", Vec::new(), Vec::new());
+        self.add(&url, r, "Practitioner", Vec::new(), Vec::new());
         url
     }
 
@@ -493,7 +498,7 @@ impl<'a> Doc<'a> {
             reason_code: reason.map(build::text_concept).into_iter().collect(),
             ..Default::default()
         };
-        self.push(&url, r, "Encounter", Vec::new(), Vec::new());
+        self.add(&url, r, "Encounter", Vec::new(), Vec::new());
         url
     }
 
@@ -514,7 +519,7 @@ impl<'a> Doc<'a> {
                 .chain(c.encounter_class.iter())
                 .chain(c.outcome.iter()),
         );
-        self.push(&url, r, "Condition", c.lineage.clone(), rows);
+        self.add(&url, r, "Condition", c.lineage.clone(), rows);
         self.count("Condition", format!("included (section {section})"));
         Some(url)
     }
@@ -534,7 +539,7 @@ impl<'a> Doc<'a> {
                 .chain(a.category.iter())
                 .chain(a.severity.iter()),
         );
-        self.push(&url, r, "AllergyIntolerance", a.lineage.clone(), rows);
+        self.add(&url, r, "AllergyIntolerance", a.lineage.clone(), rows);
         self.count(
             "AllergyIntolerance",
             format!("included (section {section})"),
@@ -569,7 +574,7 @@ impl<'a> Doc<'a> {
                 .chain(o.specimen.iter())
                 .chain(o.department.iter()),
         );
-        self.push(&url, r, "Observation", o.lineage.clone(), rows);
+        self.add(&url, r, "Observation", o.lineage.clone(), rows);
         self.count("Observation", format!("included (section {section})"));
         Some(url)
     }
@@ -582,7 +587,7 @@ impl<'a> Doc<'a> {
             return None;
         };
         let url = crate::medication::full_url(&self.key, m);
-        self.push(&url, r, "MedicationRequest", m.lineage.clone(), Vec::new());
+        self.add(&url, r, "MedicationRequest", m.lineage.clone(), Vec::new());
         self.count("MedicationRequest", format!("included (section {section})"));
         Some(url)
     }
@@ -620,7 +625,7 @@ impl<'a> Doc<'a> {
             }],
             ..Default::default()
         };
-        self.push(&url, r, "DocumentReference", Vec::new(), Vec::new());
+        self.add(&url, r, "DocumentReference", Vec::new(), Vec::new());
         url
     }
 

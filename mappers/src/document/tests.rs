@@ -366,3 +366,19 @@ fn no_document_without_a_patient_a_pdf_or_the_right_kind() {
         vec!["M310"]
     );
 }
+
+#[test]
+fn the_documented_example_request_reads() {
+    let doc = include_str!("../../../docs/document-request.md");
+    let block = doc
+        .split_once("```toml\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(b, _)| b)
+        .unwrap_or_default();
+    let (r, ids) = request(block);
+    assert!(ids.is_empty(), "{ids:?}");
+    let r = r.unwrap_or_else(|| panic!("no request"));
+    assert_eq!(r.attachments.len(), 1);
+    assert_eq!(r.narrative.social_history.as_deref(), Some("喫煙なし"));
+    assert_eq!(r.sources.from.as_deref(), Some("2011-06-01"));
+}
