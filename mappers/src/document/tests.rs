@@ -382,3 +382,35 @@ fn the_documented_example_request_reads() {
     assert_eq!(r.narrative.social_history.as_deref(), Some("喫煙なし"));
     assert_eq!(r.sources.from.as_deref(), Some("2011-06-01"));
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_text_is_read_or_refused_without_panicking(text in "\\PC{0,200}") {
+            let (r, d) = DocumentRequest::parse(&text, &site());
+            // No request without a reason, and never both a request and an error.
+            prop_assert!(r.is_some() != d.has_errors());
+        }
+
+        #[test]
+        fn truncations_and_byte_flips_of_a_request_never_panic(cut in 0usize..700, at in 0usize..700, b in 0u8..128) {
+            let mut bytes = REQUEST.as_bytes().to_vec();
+            if let Some(x) = bytes.get_mut(at) {
+                *x = b;
+            }
+            bytes.truncate(cut);
+            if let Ok(text) = std::str::from_utf8(&bytes) {
+                let (r, d) = DocumentRequest::parse(text, &site());
+                prop_assert!(r.is_some() != d.has_errors());
+                if let Some(r) = r {
+                    let src = Sources { patient: Some(patient()), ..Default::default() };
+                    // A request that reads always builds (or says why not).
+                    let _ = build(&r, &site(), &src, &[]);
+                }
+            }
+        }
+    }
+}
