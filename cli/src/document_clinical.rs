@@ -15,6 +15,10 @@
 //!    - invalid → `quarantine/<name>` and `quarantine/<stem>.outcome.json` next to
 //!      `FILE`; nothing at `FILE`.
 //!
+//!    Each result removes the other's files of an earlier run (a valid document
+//!    its stale quarantined copy; a quarantined one the earlier `FILE` and lineage,
+//!    so an old version is never sent as if it were this one).
+//!
 //! Standard output: the diagnostics, one line per source record kind and fate
 //! (the accounting: every record of the patient is included, withheld or left out
 //! with its reason), and the result line. `--out -` prints the bundle (or the
@@ -382,9 +386,10 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
         } else {
             let out = ctx.resolve(&args.out);
             write(&out, &bytes)?;
-            let mut lin = out.clone().into_os_string();
-            lin.push(".lineage.jsonl");
-            write(Path::new(&lin), lineage.as_bytes())?;
+            write(&lineage_path(&out), lineage.as_bytes())?;
+            // An earlier run's quarantined copy of this document is no longer current.
+            let (q, o, _) = quarantine_paths(&out);
+            remove_stale(&[q, o])?;
         }
         return Ok(if d.has_errors() {
             EXIT_INPUT_ERRORS
@@ -414,7 +419,11 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
         ctx.stdout.write_all(&bytes)?;
         ctx.stdout.write_all(&outcome)?;
     } else {
-        let (q, o, name) = quarantine_paths(&ctx.resolve(&args.out));
+        let out = ctx.resolve(&args.out);
+        let (q, o, name) = quarantine_paths(&out);
+        // When in doubt, withhold: an earlier valid version at --out must not be sent
+        // as if it were this one.
+        remove_stale(&[lineage_path(&out), out])?;
         write(&q, &bytes)?;
         write(&o, &outcome)?;
         writeln!(
@@ -424,6 +433,25 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
         )?;
     }
     Ok(EXIT_INPUT_ERRORS)
+}
+
+/// `FILE.lineage.jsonl` beside `FILE`.
+fn lineage_path(out: &Path) -> PathBuf {
+    let mut lin = out.to_path_buf().into_os_string();
+    lin.push(".lineage.jsonl");
+    PathBuf::from(lin)
+}
+
+/// Removes earlier outputs that this run's result replaces (absent ones are fine).
+fn remove_stale(paths: &[PathBuf]) -> Result<(), Failure> {
+    for p in paths {
+        match std::fs::remove_file(p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Failure::io(p, e)),
+        }
+    }
+    Ok(())
 }
 
 /// Where an invalid document goes: `quarantine/<name>` and
@@ -481,6 +509,9 @@ mod tests {
         let out = std::env::temp_dir().join(format!("kakehashi-referral-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&out);
         let file = out.join("r.json");
+        // A quarantined copy from an earlier run: stale once this run's is valid.
+        let stale = out.join("quarantine/r.json");
+        write(&stale, b"{}").unwrap_or_else(|e| panic!("{}", e.0));
         let (mut so, mut se) = (Vec::new(), Vec::new());
         let mut ctx = Context {
             cwd: root.clone(),
@@ -534,7 +565,24 @@ mod tests {
             })
             .collect();
         assert_eq!(lin_urls, urls);
-        assert!(!out.join("quarantine").exists());
+        assert!(!stale.exists());
+        // The same document, now invalid (紹介元 = 紹介先: one Organization where two are
+        // required): quarantined, and the earlier valid file and lineage are removed.
+        let argv2: Vec<String> = argv
+            .iter()
+            .map(|a| a.replace("referral-nho", "referral-quarantine"))
+            .collect();
+        let (mut so2, mut se2) = (Vec::new(), Vec::new());
+        let mut ctx2 = Context {
+            cwd: root.clone(),
+            stdout: &mut so2,
+            stderr: &mut se2,
+        };
+        assert_eq!(crate::run(argv2, &mut ctx2), EXIT_INPUT_ERRORS);
+        assert!(!file.exists());
+        assert!(!Path::new(&lin).exists());
+        assert!(stale.exists());
+        assert!(out.join("quarantine/r.outcome.json").exists());
         let _ = std::fs::remove_dir_all(&out);
     }
 }
