@@ -374,6 +374,7 @@ impl<'a> Doc<'a> {
         let r = bundle::patient(p, self.config, &self.last_updated);
         let url = self.patient_url.clone();
         self.add(&url, r, "Patient", p.lineage.clone(), Vec::new());
+        self.count("Patient", "included (Composition.subject)");
         true
     }
 

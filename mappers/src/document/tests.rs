@@ -305,6 +305,7 @@ fn conditions_go_to_340_or_370_and_withheld_ones_are_counted() {
     assert_eq!(
         outcomes,
         vec![
+            "included (Composition.subject)",
             "included (section 340)",
             "included (section 370)",
             "left out: ended more than 5 years before the issue date",
