@@ -36,6 +36,7 @@
 
 #![deny(missing_docs)]
 
+pub mod admission;
 pub mod allergy;
 pub mod assemble;
 pub mod bundle;
