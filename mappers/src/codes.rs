@@ -313,6 +313,25 @@ pub const ADMISSION_AMBIGUOUS: Code = Code::new(
     "several stays match the admission the request names; give the admission time",
 );
 
+/// The stay has no mapped encounter class.
+pub const STAY_NO_CLASS: Code = Code::new(
+    "M363",
+    Error,
+    "the stay's PV1-2 maps to no encounter class: its Encounter cannot be built",
+);
+/// The request lacks the hospital course.
+pub const NO_HOSPITAL_COURSE: Code = Code::new(
+    "M364",
+    Error,
+    "the discharge request lacks narrative.hospital_course (入院中経過 needs it)",
+);
+/// No condition was active during the stay.
+pub const NO_STAY_CONDITION: Code = Code::new(
+    "M365",
+    Error,
+    "no submittable Condition was active during the stay (退院時診断 needs one)",
+);
+
 /// Every code of this module, for `docs/diagnostics.md`.
 pub const ALL: &[&Code] = &[
     &CONFIG_SYNTAX,
@@ -374,4 +393,7 @@ pub const ALL: &[&Code] = &[
     &ADMISSION_NOT_FOUND,
     &STAY_NOT_DISCHARGED,
     &ADMISSION_AMBIGUOUS,
+    &STAY_NO_CLASS,
+    &NO_HOSPITAL_COURSE,
+    &NO_STAY_CONDITION,
 ];
