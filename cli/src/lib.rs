@@ -83,6 +83,7 @@ mod codes;
 mod convert;
 mod demo;
 mod document_checkup;
+mod document_clinical;
 mod inspect;
 mod inspect_uke;
 mod synth_ssmix2;
@@ -124,6 +125,10 @@ enum Command {
 enum DocumentCommand {
     /// 特定健診 CDA XML (hc08) files, folders or submission ZIPs → eCheckup document bundles.
     Checkup(document_checkup::Args),
+    /// 診療情報提供書: a request (TOML) + the patient's SS-MIX2 storage → a validated eReferral bundle.
+    Referral(document_clinical::Args),
+    /// 退院時サマリー: a request (TOML) + the patient's SS-MIX2 storage → an eDischargeSummary bundle.
+    Discharge(document_clinical::Args),
 }
 
 #[derive(Subcommand)]
@@ -147,6 +152,7 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(mappers::codes::ALL);
     all.extend(codes::ALL);
     all.extend(mappers::checkup::codes::ALL);
+    all.extend(mappers::document::codes::ALL);
     all.extend(ledger::codes::ALL);
     all.extend(coverage::codes::ALL);
     all.sort_by_key(|c| c.id);
@@ -182,6 +188,12 @@ where
         Command::Synth(SynthCommand::Ssmix2(args)) => synth_ssmix2::run(args, ctx),
         Command::Synth(SynthCommand::Uke(args)) => synth_uke::run(args, ctx),
         Command::Document(DocumentCommand::Checkup(args)) => document_checkup::run(args, ctx),
+        Command::Document(DocumentCommand::Referral(args)) => {
+            document_clinical::run(mappers::document::request::Kind::Referral, args, ctx)
+        }
+        Command::Document(DocumentCommand::Discharge(args)) => {
+            document_clinical::run(mappers::document::request::Kind::Discharge, args, ctx)
+        }
     };
     match result {
         Ok(code) => code,

@@ -14,7 +14,9 @@
 //!   JP_AllergyIntolerance_eCS, JP_Observation_LabResult_eCS (fhirbolt R4 types)
 //!   and JP_Bundle_CLINS with UUID v5 fullUrls;
 //! - [`time`]: HL7 times → FHIR times with the site's offset;
-//! - [`checkup`]: 特定健診 CDA XML records → the eCheckup document Bundle.
+//! - [`checkup`]: 特定健診 CDA XML records → the eCheckup document Bundle;
+//! - [`document`]: document requests + SS-MIX2 records → clinical document Bundles
+//!   (診療情報提供書 eReferral; the shared core for 退院時サマリー).
 //!
 //! ```
 //! use mappers::{config::SiteConfig, Context, Input, LabSets, Sink};
@@ -44,6 +46,7 @@ pub mod checkup;
 pub mod codes;
 pub mod condition;
 pub mod config;
+pub mod document;
 pub mod medication;
 pub mod message;
 pub mod observation;
