@@ -107,6 +107,8 @@ pub(crate) struct PatientStorage {
     pub diagnostics: Diagnostics,
     /// Files read.
     pub files: usize,
+    /// ADT-22 / ADT-42 / ADT-52 events (the stays of a discharge summary).
+    pub adt: Vec<mappers::admission::AdtMessage>,
 }
 
 /// Reads the folder of patient `id` below the storage root (`aaa/bbb/<id>`);
@@ -128,6 +130,7 @@ pub(crate) fn read_patient(
     let shown = rel.display().to_string();
     let mut d = Diagnostics::default();
     let mut messages: Vec<SourceMessage> = Vec::new();
+    let mut adt: Vec<mappers::admission::AdtMessage> = Vec::new();
     let mut files = 0;
     for step in crate::walk::Walk::new(full, &shown) {
         let e = match step {
@@ -165,6 +168,16 @@ pub(crate) fn read_patient(
             };
             let mut sink = Sink::default();
             let mapped = mappers::message::map(mctx, &input, &name.data_type, &mut sink);
+            if mappers::admission::kind_of(&name.data_type).is_some() {
+                let event = mappers::admission::event(mctx, &input, &name.data_type, &mut sink);
+                adt.push(mappers::admission::AdtMessage {
+                    file: e.display.clone(),
+                    data_type: name.data_type.clone(),
+                    written_at: name.written_at.clone(),
+                    condition: name.condition,
+                    event,
+                });
+            }
             d.extend(sink.diagnostics);
             messages.push(SourceMessage {
                 file: e.display.clone(),
@@ -180,6 +193,7 @@ pub(crate) fn read_patient(
         assembled: assemble::assemble(id, messages),
         diagnostics: d,
         files,
+        adt,
     }))
 }
 
@@ -250,16 +264,6 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
         }
         None => return finish_without_document(&d, opts, ctx),
     };
-    if kind == Kind::Discharge {
-        d.push(
-            Diagnostic::new(
-                &document::codes::KIND_NOT_SUPPORTED,
-                "退院時サマリー (document discharge) is not supported yet",
-            )
-            .at(Location::default().file(shown_req.clone()).element("kind")),
-        );
-        return finish_without_document(&d, opts, ctx);
-    }
     // Attachments, relative to the request file.
     let req_dir = args
         .request
@@ -295,12 +299,31 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
         as_of: &as_of,
     };
     let storage = read_patient(ctx, &args.storage, &req.patient, &mctx)?;
-    let (sources, files) = match storage {
+    let (sources, files, adt) = match storage {
         Some(s) => {
             d.extend(s.diagnostics);
-            (Sources::from_assembled(&s.assembled), s.files)
+            (Sources::from_assembled(&s.assembled), s.files, s.adt)
         }
-        None => (Sources::default(), 0),
+        None => (Sources::default(), 0, Vec::new()),
+    };
+    // The stays (discharge summaries): ADT-22/42/52 assembled in time order.
+    let mut stay_lines = Vec::new();
+    let stays = if kind == Kind::Discharge {
+        let mut sink = Sink::default();
+        let s = mappers::admission::stays(adt, &mut sink);
+        d.extend(sink.diagnostics);
+        for st in &s.stays {
+            stay_lines.push(format!(
+                "stay: admitted {}, {}, {} transfer(s)",
+                st.admitted(),
+                st.discharged()
+                    .map_or("not discharged".to_owned(), |t| format!("discharged {t}")),
+                st.transfers.len()
+            ));
+        }
+        s.stays
+    } else {
+        Vec::new()
     };
     let pairs: Vec<_> = req
         .attachments
@@ -308,7 +331,10 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
         .zip(attachment_bytes.iter())
         .map(|(a, b)| (a, b.as_slice()))
         .collect();
-    let built = document::referral::build(&req, &config, &sources, &pairs);
+    let built = match kind {
+        Kind::Referral => document::referral::build(&req, &config, &sources, &pairs),
+        Kind::Discharge => document::discharge::build(&req, &config, &sources, &stays, &pairs),
+    };
     let doc = match built {
         Ok(doc) => doc,
         Err(mut md) => {
@@ -329,6 +355,9 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
         *tally.entry((t.resource, t.outcome.as_str())).or_default() += 1;
     }
     writeln!(ctx.stdout, "read {files} files of patient storage")?;
+    for l in &stay_lines {
+        writeln!(ctx.stdout, "{l}")?;
+    }
     for ((r, o), n) in &tally {
         writeln!(ctx.stdout, "{r}: {n} {o}")?;
     }
@@ -434,11 +463,14 @@ fn finish_without_document(
     for x in d.iter() {
         writeln!(ctx.stdout, "{}", x.render_human(opts))?;
     }
-    let first = d
+    // The last error is the one that stopped the document (the storage's own
+    // findings come first).
+    let last = d
         .iter()
+        .rev()
         .find(|x| x.severity == Severity::Error)
         .map(|x| x.code.id)
         .unwrap_or("");
-    writeln!(ctx.stdout, "no document written ({first})")?;
+    writeln!(ctx.stdout, "no document written ({last})")?;
     Ok(EXIT_INPUT_ERRORS)
 }

@@ -23,6 +23,7 @@
 //! records go where; see its module for the eReferral rules.
 
 pub mod codes;
+pub mod discharge;
 pub mod referral;
 pub mod request;
 #[cfg(test)]
