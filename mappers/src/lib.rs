@@ -13,6 +13,7 @@
 //! - [`bundle`]: records → JP_Patient_eCS, JP_Condition_eCS,
 //!   JP_AllergyIntolerance_eCS, JP_Observation_LabResult_eCS (fhirbolt R4 types)
 //!   and JP_Bundle_CLINS with UUID v5 fullUrls;
+//! - [`admission`]: ADT-22/42/52 → inpatient stays (admission, transfers, discharge);
 //! - [`time`]: HL7 times → FHIR times with the site's offset;
 //! - [`checkup`]: 特定健診 CDA XML records → the eCheckup document Bundle;
 //! - [`document`]: document requests + SS-MIX2 records → clinical document Bundles
