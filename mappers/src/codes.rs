@@ -332,6 +332,13 @@ pub const NO_STAY_CONDITION: Code = Code::new(
     "no submittable Condition was active during the stay (退院時診断 needs one)",
 );
 
+/// A request part a discharge summary does not use.
+pub const DISCHARGE_UNUSED_PART: Code = Code::new(
+    "M366",
+    Warning,
+    "the request gives a part the discharge summary does not use (the stay is the encounter and the period)",
+);
+
 /// Every code of this module, for `docs/diagnostics.md`.
 pub const ALL: &[&Code] = &[
     &CONFIG_SYNTAX,
@@ -396,4 +403,5 @@ pub const ALL: &[&Code] = &[
     &STAY_NO_CLASS,
     &NO_HOSPITAL_COURSE,
     &NO_STAY_CONDITION,
+    &DISCHARGE_UNUSED_PART,
 ];

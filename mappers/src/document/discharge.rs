@@ -252,6 +252,29 @@ pub fn build(
         return Err(doc.diagnostics);
     }
     let n = req.narrative.clone();
+    // Parts of the request this document has no place for: said, not dropped.
+    let unused = [
+        ("encounter", req.encounter.is_some()),
+        (
+            "sources",
+            req.sources.from.is_some() || req.sources.to.is_some(),
+        ),
+        ("narrative.physical_findings", n.physical_findings.is_some()),
+        ("narrative.clinical_course", n.clinical_course.is_some()),
+        ("narrative.treatment_plan", n.treatment_plan.is_some()),
+        ("narrative.remarks", n.remarks.is_some()),
+    ];
+    for (key, given) in unused {
+        if given {
+            doc.diagnostics.push(
+                Diagnostic::new(
+                    &codes::DISCHARGE_UNUSED_PART,
+                    format!("`{key}` is not used by a discharge summary"),
+                )
+                .at(Location::default().element(key)),
+            );
+        }
+    }
     let as_of: String = from.chars().filter(char::is_ascii_digit).collect();
 
     // People and organisations.

@@ -323,6 +323,26 @@ fn the_latest_discharged_stay_without_a_named_admission() {
     let req = request(&text);
     let d = build(&req, &site(), &sources(), &[stay(true)], &[]).unwrap();
     assert_eq!(d.identifier, "2213456789^2011^DIS-1");
+    assert!(d.diagnostics.is_empty());
+}
+
+#[test]
+fn parts_a_discharge_summary_does_not_use_are_reported() {
+    let text = format!("{REQUEST}remarks = \"備考\"\n[encounter]\nclass = \"IMP\"\n");
+    let req = request(&text);
+    let d = build(&req, &site(), &sources(), &[stay(true)], &[]).unwrap();
+    let got: Vec<(&str, String)> = d
+        .diagnostics
+        .iter()
+        .map(|x| (x.code.id, x.location.element.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("M366", "encounter".to_owned()),
+            ("M366", "narrative.remarks".to_owned())
+        ]
+    );
 }
 
 fn error_of(text: &str, src: &Sources, stays: &[Stay]) -> Vec<&'static str> {
