@@ -15,6 +15,10 @@
 //!    - invalid → `quarantine/<name>` and `quarantine/<stem>.outcome.json` next to
 //!      `FILE`; nothing at `FILE`.
 //!
+//!    Each result removes the other's files of an earlier run (a valid document
+//!    its stale quarantined copy; a quarantined one the earlier `FILE` and lineage,
+//!    so an old version is never sent as if it were this one).
+//!
 //! Standard output: the diagnostics, one line per source record kind and fate
 //! (the accounting: every record of the patient is included, withheld or left out
 //! with its reason), and the result line. `--out -` prints the bundle (or the
@@ -99,6 +103,9 @@ pub(crate) fn load_tables(config: &SiteConfig, base: &Path) -> Result<Index, Fai
     Ok(Index::new(&tables))
 }
 
+/// The outcome line of messages `convert` skips as carrying none of the items.
+const SKIPPED_NO_ITEM: &str = "skipped: data type carries none of the 5 items";
+
 /// One patient's storage, read and mapped as `convert` maps it.
 pub(crate) struct PatientStorage {
     /// The assembled records.
@@ -107,8 +114,12 @@ pub(crate) struct PatientStorage {
     pub diagnostics: Diagnostics,
     /// Files read.
     pub files: usize,
+    /// Messages by outcome (`mapped`, `skipped: …`), as `convert` counts them.
+    pub messages: BTreeMap<String, usize>,
     /// ADT-22 / ADT-42 / ADT-52 events (the stays of a discharge summary).
     pub adt: Vec<mappers::admission::AdtMessage>,
+    /// What mapping those events said (reported for discharge summaries only).
+    pub adt_diagnostics: Diagnostics,
 }
 
 /// Reads the folder of patient `id` below the storage root (`aaa/bbb/<id>`);
@@ -131,6 +142,7 @@ pub(crate) fn read_patient(
     let mut d = Diagnostics::default();
     let mut messages: Vec<SourceMessage> = Vec::new();
     let mut adt: Vec<mappers::admission::AdtMessage> = Vec::new();
+    let mut adt_diagnostics = Diagnostics::default();
     let mut files = 0;
     for step in crate::walk::Walk::new(full, &shown) {
         let e = match step {
@@ -169,7 +181,9 @@ pub(crate) fn read_patient(
             let mut sink = Sink::default();
             let mapped = mappers::message::map(mctx, &input, &name.data_type, &mut sink);
             if mappers::admission::kind_of(&name.data_type).is_some() {
-                let event = mappers::admission::event(mctx, &input, &name.data_type, &mut sink);
+                let mut adt_sink = Sink::default();
+                let event = mappers::admission::event(mctx, &input, &name.data_type, &mut adt_sink);
+                adt_diagnostics.extend(adt_sink.diagnostics);
                 adt.push(mappers::admission::AdtMessage {
                     file: e.display.clone(),
                     data_type: name.data_type.clone(),
@@ -189,11 +203,24 @@ pub(crate) fn read_patient(
             });
         }
     }
+    let skipped: Vec<Option<&'static str>> = messages.iter().map(|m| m.mapped.skipped).collect();
+    let assembled = assemble::assemble(id, messages);
+    let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
+    for (fate, skip) in assembled.fates.iter().zip(skipped) {
+        let o = match (fate, skip) {
+            (assemble::Fate::Current, Some(reason)) => format!("skipped: {reason}"),
+            (assemble::Fate::Current, None) => "mapped".to_owned(),
+            (f, _) => format!("skipped: {}", f.as_str()),
+        };
+        *outcomes.entry(o).or_default() += 1;
+    }
     Ok(Some(PatientStorage {
-        assembled: assemble::assemble(id, messages),
+        assembled,
         diagnostics: d,
         files,
+        messages: outcomes,
         adt,
+        adt_diagnostics,
     }))
 }
 
@@ -260,9 +287,9 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
                 )
                 .at(Location::default().file(shown_req.clone()).element("kind")),
             );
-            return finish_without_document(&d, opts, ctx);
+            return finish_without_document(&d, first_error(&d), opts, ctx);
         }
-        None => return finish_without_document(&d, opts, ctx),
+        None => return finish_without_document(&d, first_error(&d), opts, ctx),
     };
     // Attachments, relative to the request file.
     let req_dir = args
@@ -299,20 +326,48 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
         as_of: &as_of,
     };
     let storage = read_patient(ctx, &args.storage, &req.patient, &mctx)?;
-    let (sources, files, adt) = match storage {
+    let (mut sources, files, mut message_outcomes, adt, adt_diagnostics) = match storage {
         Some(s) => {
             d.extend(s.diagnostics);
-            (Sources::from_assembled(&s.assembled), s.files, s.adt)
+            (
+                Sources::from_assembled(&s.assembled),
+                s.files,
+                s.messages,
+                s.adt,
+                s.adt_diagnostics,
+            )
         }
-        None => (Sources::default(), 0, Vec::new()),
+        None => (
+            Sources::default(),
+            0,
+            BTreeMap::new(),
+            Vec::new(),
+            Diagnostics::default(),
+        ),
     };
     // The stays (discharge summaries): ADT-22/42/52 assembled in time order.
     let mut stay_lines = Vec::new();
-    let stays = if kind == Kind::Discharge {
+    if kind == Kind::Discharge {
+        // The current ADT-22/42/52 messages convert skips are this document's stays.
+        let current = adt
+            .iter()
+            .filter(|m| m.condition == ssmix2::ConditionFlag::Current)
+            .count();
+        if let Some(n) = message_outcomes.get_mut(SKIPPED_NO_ITEM)
+            && *n >= current
+            && current > 0
+        {
+            *n -= current;
+            if *n == 0 {
+                message_outcomes.remove(SKIPPED_NO_ITEM);
+            }
+            message_outcomes.insert("read as stay events (ADT-22/42/52)".to_owned(), current);
+        }
         let mut sink = Sink::default();
-        let s = mappers::admission::stays(adt, &mut sink);
+        sources.stays = mappers::admission::stays(adt, &mut sink).stays;
+        d.extend(adt_diagnostics);
         d.extend(sink.diagnostics);
-        for st in &s.stays {
+        for st in &sources.stays {
             stay_lines.push(format!(
                 "stay: admitted {}, {}, {} transfer(s)",
                 st.admitted(),
@@ -321,26 +376,22 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
                 st.transfers.len()
             ));
         }
-        s.stays
-    } else {
-        Vec::new()
-    };
+    }
     let pairs: Vec<_> = req
         .attachments
         .iter()
         .zip(attachment_bytes.iter())
         .map(|(a, b)| (a, b.as_slice()))
         .collect();
-    let built = match kind {
-        Kind::Referral => document::referral::build(&req, &config, &sources, &pairs),
-        Kind::Discharge => document::discharge::build(&req, &config, &sources, &stays, &pairs),
-    };
+    let built = document::build(&req, &config, &sources, &pairs);
     let doc = match built {
         Ok(doc) => doc,
         Err(mut md) => {
             md.set_file(&shown_req);
+            // The document's own reason comes first in the summary line, not the storage's.
+            let reason = first_error(&md);
             d.extend(md);
-            return finish_without_document(&d, opts, ctx);
+            return finish_without_document(&d, reason, opts, ctx);
         }
     };
     let mut md = doc.diagnostics.clone();
@@ -357,6 +408,9 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
     writeln!(ctx.stdout, "read {files} files of patient storage")?;
     for l in &stay_lines {
         writeln!(ctx.stdout, "{l}")?;
+    }
+    for (o, n) in &message_outcomes {
+        writeln!(ctx.stdout, "messages: {n} {o}")?;
     }
     for ((r, o), n) in &tally {
         writeln!(ctx.stdout, "{r}: {n} {o}")?;
@@ -402,9 +456,10 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
         } else {
             let out = ctx.resolve(&args.out);
             write(&out, &bytes)?;
-            let mut lin = out.clone().into_os_string();
-            lin.push(".lineage.jsonl");
-            write(Path::new(&lin), lineage.as_bytes())?;
+            write(&lineage_path(&out), lineage.as_bytes())?;
+            // An earlier run's quarantined copy of this document is no longer current.
+            let (q, o, _) = quarantine_paths(&out);
+            remove_stale(&[q, o])?;
         }
         return Ok(if d.has_errors() {
             EXIT_INPUT_ERRORS
@@ -435,14 +490,10 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
         ctx.stdout.write_all(&outcome)?;
     } else {
         let out = ctx.resolve(&args.out);
-        let dir = out.parent().map(Path::to_path_buf).unwrap_or_default();
-        let name = out
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "document.json".into());
-        let stem = name.strip_suffix(".json").unwrap_or(&name).to_owned();
-        let q = dir.join("quarantine").join(&name);
-        let o = dir.join("quarantine").join(format!("{stem}.outcome.json"));
+        let (q, o, name) = quarantine_paths(&out);
+        // When in doubt, withhold: an earlier valid version at --out must not be sent
+        // as if it were this one.
+        remove_stale(&[lineage_path(&out), out])?;
         write(&q, &bytes)?;
         write(&o, &outcome)?;
         writeln!(
@@ -454,23 +505,154 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
     Ok(EXIT_INPUT_ERRORS)
 }
 
-/// Prints the diagnostics and the no-document line; exit 1.
+/// `FILE.lineage.jsonl` beside `FILE`.
+fn lineage_path(out: &Path) -> PathBuf {
+    let mut lin = out.to_path_buf().into_os_string();
+    lin.push(".lineage.jsonl");
+    PathBuf::from(lin)
+}
+
+/// Removes earlier outputs that this run's result replaces (absent ones are fine).
+fn remove_stale(paths: &[PathBuf]) -> Result<(), Failure> {
+    for p in paths {
+        match std::fs::remove_file(p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Failure::io(p, e)),
+        }
+    }
+    Ok(())
+}
+
+/// Where an invalid document goes: `quarantine/<name>` and
+/// `quarantine/<stem>.outcome.json` next to `out`, and the name shown.
+fn quarantine_paths(out: &Path) -> (PathBuf, PathBuf, String) {
+    let dir = out.parent().map(Path::to_path_buf).unwrap_or_default();
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "document.json".into());
+    let stem = name.strip_suffix(".json").unwrap_or(&name).to_owned();
+    (
+        dir.join("quarantine").join(&name),
+        dir.join("quarantine").join(format!("{stem}.outcome.json")),
+        name,
+    )
+}
+
+fn first_error(d: &Diagnostics) -> &'static str {
+    d.iter()
+        .find(|x| x.severity == Severity::Error)
+        .map(|x| x.code.id)
+        .unwrap_or("")
+}
+
+/// Prints the diagnostics and the no-document line (naming `reason`); exit 1.
 fn finish_without_document(
     d: &Diagnostics,
+    reason: &str,
     opts: RenderOptions,
     ctx: &mut Context<'_>,
 ) -> CmdResult {
     for x in d.iter() {
         writeln!(ctx.stdout, "{}", x.render_human(opts))?;
     }
-    // The last error is the one that stopped the document (the storage's own
-    // findings come first).
-    let last = d
-        .iter()
-        .rev()
-        .find(|x| x.severity == Severity::Error)
-        .map(|x| x.code.id)
-        .unwrap_or("");
-    writeln!(ctx.stdout, "no document written ({last})")?;
+    writeln!(ctx.stdout, "no document written ({reason})")?;
     Ok(EXIT_INPUT_ERRORS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quarantine_sits_next_to_the_output() {
+        let (q, o, name) = quarantine_paths(Path::new("/x/out/referral.json"));
+        assert_eq!(q, Path::new("/x/out/quarantine/referral.json"));
+        assert_eq!(o, Path::new("/x/out/quarantine/referral.outcome.json"));
+        assert_eq!(name, "referral.json");
+    }
+
+    #[test]
+    fn the_referral_is_written_valid_with_one_lineage_line_per_entry() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let out = std::env::temp_dir().join(format!("kakehashi-referral-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let file = out.join("r.json");
+        // A quarantined copy from an earlier run: stale once this run's is valid.
+        let stale = out.join("quarantine/r.json");
+        write(&stale, b"{}").unwrap_or_else(|e| panic!("{}", e.0));
+        let (mut so, mut se) = (Vec::new(), Vec::new());
+        let mut ctx = Context {
+            cwd: root.clone(),
+            stdout: &mut so,
+            stderr: &mut se,
+        };
+        let argv = [
+            "kakehashi",
+            "document",
+            "referral",
+            "--storage",
+            "golden/ssmix2/nho-sample/sampleData",
+            "--request",
+            "golden/document/referral-nho/request.toml",
+            "--config",
+            "kakehashi.toml",
+            "--out",
+            &file.display().to_string(),
+        ];
+        let code = crate::run(argv, &mut ctx);
+        let text = String::from_utf8_lossy(&so).into_owned();
+        // The sample storage's own T001 findings make the exit 1, the document is valid.
+        assert_eq!(code, EXIT_INPUT_ERRORS, "{text}");
+        assert!(text.contains(": 20 entries, valid"), "{text}");
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        let conf = crate::validate::load("clins").unwrap_or_else(|e| panic!("{}", e.0));
+        let errata = Errata::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let v = Validator::new(&conf)
+            .with_errata(&errata)
+            .with_code_systems(&crate::validate::REGISTRY);
+        let r = v.validate_json(&bytes, &[]);
+        assert!(r.is_valid(), "{:?}", r.issues);
+        let bundle: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let urls: Vec<&str> = bundle["entry"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .skip(1)
+            .map(|e| e["fullUrl"].as_str().unwrap_or(""))
+            .collect();
+        let mut lin = file.clone().into_os_string();
+        lin.push(".lineage.jsonl");
+        let lines = std::fs::read_to_string(&lin).unwrap_or_default();
+        let lin_urls: Vec<String> = lines
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap_or_default()["fullUrl"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(lin_urls, urls);
+        assert!(!stale.exists());
+        // The same document, now invalid (紹介元 = 紹介先: one Organization where two are
+        // required): quarantined, and the earlier valid file and lineage are removed.
+        let argv2: Vec<String> = argv
+            .iter()
+            .map(|a| a.replace("referral-nho", "referral-quarantine"))
+            .collect();
+        let (mut so2, mut se2) = (Vec::new(), Vec::new());
+        let mut ctx2 = Context {
+            cwd: root.clone(),
+            stdout: &mut so2,
+            stderr: &mut se2,
+        };
+        assert_eq!(crate::run(argv2, &mut ctx2), EXIT_INPUT_ERRORS);
+        assert!(!file.exists());
+        assert!(!Path::new(&lin).exists());
+        assert!(stale.exists());
+        assert!(out.join("quarantine/r.outcome.json").exists());
+        let _ = std::fs::remove_dir_all(&out);
+    }
 }

@@ -73,6 +73,13 @@ pub const ATTACHMENT_TYPE: Code = Code::new(
     "attachment content type is not application/pdf",
 );
 
+/// An attachment's bytes are not a PDF file.
+pub const ATTACHMENT_NOT_PDF: Code = Code::new(
+    "M312",
+    Error,
+    "attachment file does not start with %PDF-; it is not attached and no document is built",
+);
+
 /// Every code of this module.
 pub const ALL: &[&Code] = &[
     &REQUEST_SYNTAX,
@@ -87,4 +94,5 @@ pub const ALL: &[&Code] = &[
     &KIND_NOT_SUPPORTED,
     &KIND_MISMATCH,
     &ATTACHMENT_TYPE,
+    &ATTACHMENT_NOT_PDF,
 ];

@@ -60,7 +60,7 @@ pub const DOC_TYPE: DocType = DocType {
 pub const NO_SOURCE_TEXT: &str = "記載なし（情報源なし）";
 
 /// An attachment with the bytes the CLI read.
-pub type AttachmentBytes<'a> = (&'a Attachment, &'a [u8]);
+pub type AttachmentBytes<'a> = super::referral::AttachmentBytes<'a>;
 
 const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 const PARTICIPATION: &str = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType";
@@ -180,12 +180,11 @@ fn active_on(c: &ConditionRecord, from: &str, to: &str) -> bool {
     began.is_some_and(|b| day(b) <= to) && ended.is_none_or(|e| day(e) >= from)
 }
 
-/// Builds the eDischargeSummary for the stay the request names.
+/// Builds the eDischargeSummary for the stay the request names (among `src.stays`).
 pub fn build(
     req: &DocumentRequest,
     config: &SiteConfig,
     src: &Sources,
-    stays: &[Stay],
     attachments: &[AttachmentBytes<'_>],
 ) -> Result<DocumentBundle, Diagnostics> {
     let mut doc = Doc::new(req, config);
@@ -205,7 +204,7 @@ pub fn build(
             return Err(doc.diagnostics);
         }
     };
-    let stay = match crate::admission::select(stays, discharge.admission.as_deref()) {
+    let stay = match crate::admission::select(&src.stays, discharge.admission.as_deref()) {
         Ok(s) => s,
         Err(d) => {
             let mut d = *d;
@@ -310,7 +309,7 @@ pub fn build(
             field: e.at.field.as_ref().map(|f| f.path()).unwrap_or_default(),
         })
         .collect();
-    doc.push(&encounter_url, encounter, "Encounter", lineage, Vec::new());
+    doc.add(&encounter_url, encounter, "Encounter", lineage, Vec::new());
 
     // Conditions.
     let (mut on_admission, mut on_discharge, mut past) =

@@ -10,9 +10,12 @@
 //! - [`Doc`]: one document being built — its key (`機関番号^年^document_id`, also
 //!   Bundle.identifier), the Patient fullUrl, the entries in bundle order, the
 //!   lineage of each entry, the accounting of source records and the diagnostics;
-//!   [`Doc::organization`], [`Doc::practitioner`], [`Doc::encounter`],
-//!   [`Doc::add_records`]-style helpers ([`Doc::condition`], [`Doc::allergy`],
-//!   [`Doc::observation`], [`Doc::medication`], [`Doc::attachment`]) add entries;
+//!   [`Doc::patient`], [`Doc::organization`], [`Doc::practitioner`],
+//!   [`Doc::encounter`] add the request's parties; [`Doc::condition`],
+//!   [`Doc::allergy`], [`Doc::observation`], [`Doc::medication`] add a source
+//!   record when its mapper submits it (else count it as withheld);
+//!   [`Doc::attachment`] adds a PDF; [`Doc::add`] adds any other resource a kind
+//!   builds itself; [`Doc::left_out`] counts a record a kind leaves out;
 //! - [`section`] / [`empty_section`] / [`narrative`]: Composition sections with
 //!   XHTML text (`status` `additional`, as the profiles fix it);
 //! - [`DocType`] + [`Doc::finish`]: the Composition (type, title, category, event,
@@ -97,6 +100,9 @@ pub struct Sources {
     pub observations: Vec<ObservationRecord>,
     /// Prescription lines (current versions), in order.
     pub medications: Vec<MedicationRecord>,
+    /// Inpatient stays from ADT-22/42/52 ([`crate::admission::stays`]), in
+    /// admission order (discharge summaries).
+    pub stays: Vec<crate::admission::Stay>,
 }
 
 impl Sources {
@@ -321,7 +327,9 @@ impl<'a> Doc<'a> {
         });
     }
 
-    fn push(
+    /// Adds an entry (in bundle order) with its lineage (empty: built from the
+    /// request) and the table rows it used.
+    pub fn add(
         &mut self,
         url: &str,
         resource: impl fhir::model::IntoResource,
@@ -369,7 +377,8 @@ impl<'a> Doc<'a> {
         }
         let r = bundle::patient(p, self.config, &self.last_updated);
         let url = self.patient_url.clone();
-        self.push(&url, r, "Patient", p.lineage.clone(), Vec::new());
+        self.add(&url, r, "Patient", p.lineage.clone(), Vec::new());
+        self.count("Patient", "included (Composition.subject)");
         true
     }
 
@@ -418,7 +427,7 @@ impl<'a> Doc<'a> {
             },
             ..Default::default()
         };
-        self.push(&url, r, "Organization", Vec::new(), Vec::new());
+        self.add(&url, r, "Organization", Vec::new(), Vec::new());
         url
     }
 
@@ -463,7 +472,7 @@ impl<'a> Doc<'a> {
             name,
             ..Default::default()
         };
-        self.push(&url, r, "Practitioner", Vec::new(), Vec::new());
+        self.add(&url, r, "Practitioner", Vec::new(), Vec::new());
         url
     }
 
@@ -494,7 +503,7 @@ impl<'a> Doc<'a> {
             reason_code: reason.map(build::text_concept).into_iter().collect(),
             ..Default::default()
         };
-        self.push(&url, r, "Encounter", Vec::new(), Vec::new());
+        self.add(&url, r, "Encounter", Vec::new(), Vec::new());
         url
     }
 
@@ -515,7 +524,7 @@ impl<'a> Doc<'a> {
                 .chain(c.encounter_class.iter())
                 .chain(c.outcome.iter()),
         );
-        self.push(&url, r, "Condition", c.lineage.clone(), rows);
+        self.add(&url, r, "Condition", c.lineage.clone(), rows);
         self.count("Condition", format!("included (section {section})"));
         Some(url)
     }
@@ -535,7 +544,7 @@ impl<'a> Doc<'a> {
                 .chain(a.category.iter())
                 .chain(a.severity.iter()),
         );
-        self.push(&url, r, "AllergyIntolerance", a.lineage.clone(), rows);
+        self.add(&url, r, "AllergyIntolerance", a.lineage.clone(), rows);
         self.count(
             "AllergyIntolerance",
             format!("included (section {section})"),
@@ -570,7 +579,7 @@ impl<'a> Doc<'a> {
                 .chain(o.specimen.iter())
                 .chain(o.department.iter()),
         );
-        self.push(&url, r, "Observation", o.lineage.clone(), rows);
+        self.add(&url, r, "Observation", o.lineage.clone(), rows);
         self.count("Observation", format!("included (section {section})"));
         Some(url)
     }
@@ -583,7 +592,7 @@ impl<'a> Doc<'a> {
             return None;
         };
         let url = crate::medication::full_url(&self.key, m);
-        self.push(&url, r, "MedicationRequest", m.lineage.clone(), Vec::new());
+        self.add(&url, r, "MedicationRequest", m.lineage.clone(), Vec::new());
         self.count("MedicationRequest", format!("included (section {section})"));
         Some(url)
     }
@@ -621,7 +630,7 @@ impl<'a> Doc<'a> {
             }],
             ..Default::default()
         };
-        self.push(&url, r, "DocumentReference", Vec::new(), Vec::new());
+        self.add(&url, r, "DocumentReference", Vec::new(), Vec::new());
         url
     }
 
@@ -704,6 +713,23 @@ impl<'a> Doc<'a> {
             tally: self.tally,
             diagnostics: self.diagnostics,
         }
+    }
+}
+
+/// Builds the document the request asks for: the one entry point the CLI calls.
+/// `Err` holds the diagnostics when no document can be built.
+///
+/// The discharge summary builder plugs in here (`Kind::Discharge`); until it
+/// lands, a discharge request answers `M309`.
+pub fn build(
+    req: &DocumentRequest,
+    config: &SiteConfig,
+    src: &Sources,
+    attachments: &[referral::AttachmentBytes<'_>],
+) -> Result<DocumentBundle, Diagnostics> {
+    match req.kind {
+        request::Kind::Referral => referral::build(req, config, src, attachments),
+        request::Kind::Discharge => discharge::build(req, config, src, attachments),
     }
 }
 

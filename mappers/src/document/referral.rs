@@ -71,7 +71,19 @@ pub fn build(
             return Err(doc.diagnostics);
         }
     };
-    if !doc.patient(src.patient.as_ref()) {
+    for (i, (a, bytes)) in attachments.iter().enumerate() {
+        if !bytes.starts_with(b"%PDF-") {
+            doc.diagnostics.push(
+                Diagnostic::new(
+                    &codes::ATTACHMENT_NOT_PDF,
+                    format!("`attachments[{i}].path` is not a PDF file"),
+                )
+                .at(Location::default().element(format!("attachments[{i}].path")))
+                .excerpt(diagnostics::Excerpt::text(a.path.clone())),
+            );
+        }
+    }
+    if doc.diagnostics.has_errors() || !doc.patient(src.patient.as_ref()) {
         return Err(doc.diagnostics);
     }
     let n = req.narrative.clone();

@@ -178,6 +178,7 @@ fn sources() -> Sources {
             med("M3", "2011-11-25", "3"),  // inpatient use, ended before the discharge
             med("M4", "2011-07-01", "5"),  // ended before the admission
         ],
+        stays: vec![stay(true)],
     }
 }
 
@@ -202,7 +203,7 @@ fn sub<'a>(c: &'a fhir::model::Composition, code: &str) -> Option<&'a Compositio
 #[test]
 fn sections_follow_the_stay() {
     let req = request(REQUEST);
-    let d = build(&req, &site(), &sources(), &[stay(true)], &[]).unwrap();
+    let d = build(&req, &site(), &sources(), &[]).unwrap();
     let c = composition(&d);
     // The event is the stay, without a code.
     let ev = &c.event[0];
@@ -321,7 +322,7 @@ fn sections_follow_the_stay() {
 fn the_latest_discharged_stay_without_a_named_admission() {
     let text = REQUEST.replace("[discharge]\nadmission = \"2011-11-20\"\n", "");
     let req = request(&text);
-    let d = build(&req, &site(), &sources(), &[stay(true)], &[]).unwrap();
+    let d = build(&req, &site(), &sources(), &[]).unwrap();
     assert_eq!(d.identifier, "2213456789^2011^DIS-1");
     assert!(d.diagnostics.is_empty());
 }
@@ -330,7 +331,7 @@ fn the_latest_discharged_stay_without_a_named_admission() {
 fn parts_a_discharge_summary_does_not_use_are_reported() {
     let text = format!("{REQUEST}remarks = \"備考\"\n[encounter]\nclass = \"IMP\"\n");
     let req = request(&text);
-    let d = build(&req, &site(), &sources(), &[stay(true)], &[]).unwrap();
+    let d = build(&req, &site(), &sources(), &[]).unwrap();
     let got: Vec<(&str, String)> = d
         .diagnostics
         .iter()
@@ -347,7 +348,11 @@ fn parts_a_discharge_summary_does_not_use_are_reported() {
 
 fn error_of(text: &str, src: &Sources, stays: &[Stay]) -> Vec<&'static str> {
     let req = request(text);
-    match build(&req, &site(), src, stays, &[]) {
+    let src = Sources {
+        stays: stays.to_vec(),
+        ..src.clone()
+    };
+    match build(&req, &site(), &src, &[]) {
         Ok(_) => panic!("a document was built"),
         Err(d) => d.iter().map(|x| x.code.id).collect(),
     }
