@@ -432,3 +432,23 @@ fn conditions_active_in_a_stay() {
     ));
     assert!(!active_on(&c(None, None), f, t));
 }
+
+#[test]
+fn the_documented_discharge_request_reads() {
+    let doc = include_str!("../../../../docs/document-request.md");
+    let block = doc
+        .split("```toml\n")
+        .nth(2)
+        .and_then(|rest| rest.split_once("```"))
+        .map(|(b, _)| b)
+        .unwrap_or_default();
+    let (r, d) = DocumentRequest::parse(block, &site());
+    assert!(d.is_empty(), "{d:?}");
+    let r = r.unwrap();
+    assert_eq!(r.kind, Kind::Discharge);
+    assert_eq!(
+        r.discharge.and_then(|d| d.admission).as_deref(),
+        Some("2011-11-20")
+    );
+    assert!(r.narrative.hospital_course.is_some());
+}
