@@ -18,7 +18,7 @@
 //! stay, a discharge closes it. What cannot be assembled is said with its place
 //! (file, segment, field): a discharge without an admission (M352) or dated before
 //! the admission it names (M353), an admission while a stay is open (M354: the
-//! earlier stay stays incomplete), a transfer outside any stay (M355). A stay
+//! earlier stay is kept without a discharge), a transfer outside any stay (M355). A stay
 //! still open at the end is in progress (no discharge), which is no error until a
 //! document asks for its summary (M361).
 
@@ -406,7 +406,9 @@ impl Stay {
 /// One patient's stays.
 #[derive(Clone, Debug, Default)]
 pub struct Stays {
-    /// Assembled stays in admission order (the last may be open).
+    /// Assembled stays in admission order (any may lack a discharge: the last
+    /// when the patient is in hospital, others when an admission followed without
+    /// a discharge, M354).
     pub stays: Vec<Stay>,
     /// The fate of every message, in input order.
     pub fates: Vec<Fate>,
@@ -502,6 +504,9 @@ pub fn stays(messages: Vec<AdtMessage>, sink: &mut Sink) -> Stays {
                         .at(ev.at.clone())
                         .excerpt(Excerpt::text(ev.time.clone())),
                     );
+                    // Kept as it was sent: an admission (with its transfers) and no
+                    // discharge; no summary can be written for it (M361).
+                    out.push(prev);
                 }
                 open = Some(Stay {
                     admission: (*ev).clone(),

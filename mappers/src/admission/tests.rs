@@ -292,8 +292,16 @@ fn overlapping_stays() {
         .discharge("d", "201104031000", "201104101100");
     let (s, codes) = c.run();
     assert_eq!(codes, ["M354"]);
-    assert_eq!(s.stays.len(), 1);
-    assert_eq!(s.stays[0].admission.file, "a2");
+    // The earlier admission is kept, without a discharge: no summary for it.
+    assert_eq!(s.stays.len(), 2);
+    assert_eq!(s.stays[0].admission.file, "a1");
+    assert!(s.stays[0].discharge.is_none());
+    assert_eq!(s.stays[1].admission.file, "a2");
+    assert_eq!(
+        select(&s.stays, Some("2011-04-01")).unwrap_err().code.id,
+        "M361"
+    );
+    assert_eq!(select(&s.stays, None).unwrap().admission.file, "a2");
     let text = c
         .sink
         .diagnostics
@@ -504,4 +512,88 @@ fn sort_keys_and_precision() {
     assert!(same_time(("20111120000000", 8), ("20111120160000", 12)));
     assert!(!same_time(("20111120160000", 12), ("20111120163000", 12)));
     assert!(same_time(("20111120160000", 10), ("20111120163000", 12)));
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn kind_strategy() -> impl Strategy<Value = (u8, u8, bool, u8)> {
+        // (kind 0..3, day 1..28, cancel, flag 0..3)
+        (0u8..3, 1u8..28, proptest::bool::weighted(0.15), 0u8..10)
+    }
+
+    proptest! {
+        /// Any set of events: no panic, and every current event is accounted for —
+        /// in a stay, withdrawn or superseded (its fate), or named by a diagnostic.
+        #[test]
+        fn every_event_is_in_a_stay_or_reported(events in proptest::collection::vec(kind_strategy(), 0..12)) {
+            let mut c = Case::new();
+            for (i, (k, day, cancel, flag)) in events.iter().enumerate() {
+                let at = format!("201104{day:02}1000");
+                let flag = match flag {
+                    0 => ConditionFlag::Deleted,
+                    1 => ConditionFlag::Superseded,
+                    _ => ConditionFlag::Current,
+                };
+                let name = format!("f{i}");
+                let text = match (k, cancel) {
+                    (0, false) => adt("A01", "", "32^1^1", "01", &at, ""),
+                    (0, true) => adt("A11", "", "", "", &at, ""),
+                    (1, false) => adt("A02", &at, "41^1^1", "01", "", ""),
+                    (1, true) => adt("A12", &at, "", "", "", ""),
+                    (_, false) => adt("A03", "", "41^1^1", "01", "", &at),
+                    (_, true) => adt("A13", "", "", "", "", &at),
+                };
+                let dt = ["ADT-22", "ADT-42", "ADT-52"][usize::from(*k)];
+                c.add(&name, dt, flag, text);
+            }
+            let msgs = c.msgs.clone();
+            let (s, _) = c.run();
+            prop_assert_eq!(s.fates.len(), msgs.len());
+            for (i, m) in msgs.iter().enumerate() {
+                let Some(ev) = &m.event else { continue };
+                if ev.cancel || s.fates[i] != Fate::Current {
+                    continue;
+                }
+                let in_stay = s.stays.iter().any(|st| st.events().any(|e| e.file == m.file));
+                let reported = c.sink.diagnostics.iter().any(|d| {
+                    d.location.file.as_deref() == Some(m.file.as_str())
+                        || d.message.contains(&format!("({})", m.file))
+                });
+                prop_assert!(in_stay || reported, "{} unaccounted", m.file);
+            }
+            // Each stay is in time order; a discharged stay ends before the next begins.
+            for st in &s.stays {
+                let keys: Vec<&str> = st.events().map(|e| e.key.as_str()).collect();
+                prop_assert!(keys.windows(2).all(|w| w[0] <= w[1]));
+            }
+            for w in s.stays.windows(2) {
+                prop_assert!(w[0].admission.key <= w[1].admission.key);
+                if let Some(d) = &w[0].discharge {
+                    prop_assert!(d.key <= w[1].admission.key);
+                }
+            }
+        }
+
+        /// Byte flips in a message never make the event mapper panic.
+        #[test]
+        fn flipped_messages_never_panic(at in 0usize..200, byte in any::<u8>(), dt in 0usize..3) {
+            let text = adt("A03", "201104101100", "41^410^2", "01", "201104011000", "201104101100");
+            let mut bytes = text.into_bytes();
+            if at < bytes.len() {
+                bytes[at] = byte;
+            }
+            let mut sink = Sink::default();
+            let f = Hl7File::parse(&bytes);
+            if let Some(msg) = f.messages().next() {
+                let cfg = config();
+                let index = terms();
+                let sets = LabSets::default();
+                let ctx = Context { config: &cfg, terms: &index, lab_sets: &sets, as_of: "20261123" };
+                let input = Input { file: "x", folder_patient_id: "42", message: msg };
+                let _ = event(&ctx, &input, ["ADT-22", "ADT-42", "ADT-52"][dt], &mut sink);
+            }
+        }
+    }
 }
