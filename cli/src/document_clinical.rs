@@ -103,6 +103,9 @@ pub(crate) fn load_tables(config: &SiteConfig, base: &Path) -> Result<Index, Fai
     Ok(Index::new(&tables))
 }
 
+/// The outcome line of messages `convert` skips as carrying none of the items.
+const SKIPPED_NO_ITEM: &str = "skipped: data type carries none of the 5 items";
+
 /// One patient's storage, read and mapped as `convert` maps it.
 pub(crate) struct PatientStorage {
     /// The assembled records.
@@ -113,6 +116,10 @@ pub(crate) struct PatientStorage {
     pub files: usize,
     /// Messages by outcome (`mapped`, `skipped: …`), as `convert` counts them.
     pub messages: BTreeMap<String, usize>,
+    /// ADT-22 / ADT-42 / ADT-52 events (the stays of a discharge summary).
+    pub adt: Vec<mappers::admission::AdtMessage>,
+    /// What mapping those events said (reported for discharge summaries only).
+    pub adt_diagnostics: Diagnostics,
 }
 
 /// Reads the folder of patient `id` below the storage root (`aaa/bbb/<id>`);
@@ -134,6 +141,8 @@ pub(crate) fn read_patient(
     let shown = rel.display().to_string();
     let mut d = Diagnostics::default();
     let mut messages: Vec<SourceMessage> = Vec::new();
+    let mut adt: Vec<mappers::admission::AdtMessage> = Vec::new();
+    let mut adt_diagnostics = Diagnostics::default();
     let mut files = 0;
     for step in crate::walk::Walk::new(full, &shown) {
         let e = match step {
@@ -171,6 +180,18 @@ pub(crate) fn read_patient(
             };
             let mut sink = Sink::default();
             let mapped = mappers::message::map(mctx, &input, &name.data_type, &mut sink);
+            if mappers::admission::kind_of(&name.data_type).is_some() {
+                let mut adt_sink = Sink::default();
+                let event = mappers::admission::event(mctx, &input, &name.data_type, &mut adt_sink);
+                adt_diagnostics.extend(adt_sink.diagnostics);
+                adt.push(mappers::admission::AdtMessage {
+                    file: e.display.clone(),
+                    data_type: name.data_type.clone(),
+                    written_at: name.written_at.clone(),
+                    condition: name.condition,
+                    event,
+                });
+            }
             d.extend(sink.diagnostics);
             messages.push(SourceMessage {
                 file: e.display.clone(),
@@ -198,6 +219,8 @@ pub(crate) fn read_patient(
         diagnostics: d,
         files,
         messages: outcomes,
+        adt,
+        adt_diagnostics,
     }))
 }
 
@@ -303,13 +326,57 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
         as_of: &as_of,
     };
     let storage = read_patient(ctx, &args.storage, &req.patient, &mctx)?;
-    let (sources, files, message_outcomes) = match storage {
+    let (mut sources, files, mut message_outcomes, adt, adt_diagnostics) = match storage {
         Some(s) => {
             d.extend(s.diagnostics);
-            (Sources::from_assembled(&s.assembled), s.files, s.messages)
+            (
+                Sources::from_assembled(&s.assembled),
+                s.files,
+                s.messages,
+                s.adt,
+                s.adt_diagnostics,
+            )
         }
-        None => (Sources::default(), 0, BTreeMap::new()),
+        None => (
+            Sources::default(),
+            0,
+            BTreeMap::new(),
+            Vec::new(),
+            Diagnostics::default(),
+        ),
     };
+    // The stays (discharge summaries): ADT-22/42/52 assembled in time order.
+    let mut stay_lines = Vec::new();
+    if kind == Kind::Discharge {
+        // The current ADT-22/42/52 messages convert skips are this document's stays.
+        let current = adt
+            .iter()
+            .filter(|m| m.condition == ssmix2::ConditionFlag::Current)
+            .count();
+        if let Some(n) = message_outcomes.get_mut(SKIPPED_NO_ITEM)
+            && *n >= current
+            && current > 0
+        {
+            *n -= current;
+            if *n == 0 {
+                message_outcomes.remove(SKIPPED_NO_ITEM);
+            }
+            message_outcomes.insert("read as stay events (ADT-22/42/52)".to_owned(), current);
+        }
+        let mut sink = Sink::default();
+        sources.stays = mappers::admission::stays(adt, &mut sink).stays;
+        d.extend(adt_diagnostics);
+        d.extend(sink.diagnostics);
+        for st in &sources.stays {
+            stay_lines.push(format!(
+                "stay: admitted {}, {}, {} transfer(s)",
+                st.admitted(),
+                st.discharged()
+                    .map_or("not discharged".to_owned(), |t| format!("discharged {t}")),
+                st.transfers.len()
+            ));
+        }
+    }
     let pairs: Vec<_> = req
         .attachments
         .iter()
@@ -339,6 +406,9 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
         *tally.entry((t.resource, t.outcome.as_str())).or_default() += 1;
     }
     writeln!(ctx.stdout, "read {files} files of patient storage")?;
+    for l in &stay_lines {
+        writeln!(ctx.stdout, "{l}")?;
+    }
     for (o, n) in &message_outcomes {
         writeln!(ctx.stdout, "messages: {n} {o}")?;
     }

@@ -252,7 +252,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(e.active(&load_set("clins")).len(), 1);
+        assert_eq!(e.active(&load_set("clins")).len(), 2);
         assert_eq!(e.active(&load_set("echeckup")).len(), 2);
         assert!(e.active(&load_set("edischarge")).is_empty());
     }

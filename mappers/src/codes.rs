@@ -237,6 +237,108 @@ pub const EXTRA_TIMING: Code = Code::new(
     "prescription line has more than one TQ1: only the first is converted",
 );
 
+/// An admission, transfer or discharge without a usable event time.
+pub const ADT_NO_TIME: Code = Code::new(
+    "M350",
+    Error,
+    "admission, transfer or discharge has no usable event time (PV1-44 / EVN-6 / PV1-45); the event is not used",
+);
+/// The message type does not belong to the data type.
+pub const ADT_WRONG_MESSAGE: Code = Code::new(
+    "M351",
+    Warning,
+    "message type does not belong to the ADT data type (e.g. ADT-22 without ADT^A01 / ADT^A11); the event is not used",
+);
+/// A discharge with no open stay.
+pub const DISCHARGE_WITHOUT_ADMISSION: Code = Code::new(
+    "M352",
+    Error,
+    "discharge without an admission: no stay can be assembled from it",
+);
+/// A discharge dated before its admission.
+pub const DISCHARGE_BEFORE_ADMISSION: Code = Code::new(
+    "M353",
+    Error,
+    "discharge dated before its admission: the stay cannot be assembled",
+);
+/// An admission while another stay is open.
+pub const OVERLAPPING_STAYS: Code = Code::new(
+    "M354",
+    Error,
+    "admission while another stay has no discharge: the earlier stay cannot be completed",
+);
+/// A transfer outside any stay.
+pub const TRANSFER_OUTSIDE_STAY: Code = Code::new(
+    "M355",
+    Warning,
+    "transfer (ADT-42) outside any stay; not used",
+);
+/// A cancellation that matches no event.
+pub const CANCEL_UNMATCHED: Code = Code::new(
+    "M356",
+    Warning,
+    "cancellation (ADT^A11 / A12 / A13) matches no event of the same kind and time",
+);
+/// The discharge's admission time differs from the stay's.
+pub const ADMISSION_TIME_DISAGREES: Code = Code::new(
+    "M357",
+    Warning,
+    "the discharge message's admission time (PV1-44) differs from the stay's admission",
+);
+/// Two current files hold the same event.
+pub const DUPLICATE_EVENT: Code = Code::new(
+    "M358",
+    Info,
+    "two current files record the same event; the newer one is used",
+);
+/// The ward department is not mapped.
+pub const ADT_NO_DEPARTMENT: Code =
+    Code::new("M359", Warning, "PV1-10 names no department the site maps");
+/// The request names an admission the storage does not hold.
+pub const ADMISSION_NOT_FOUND: Code = Code::new(
+    "M360",
+    Error,
+    "no assembled stay matches the admission the request names",
+);
+/// The stay has no discharge.
+pub const STAY_NOT_DISCHARGED: Code = Code::new(
+    "M361",
+    Error,
+    "the stay has no discharge: no discharge summary can be written for it",
+);
+/// Several stays match the request.
+pub const ADMISSION_AMBIGUOUS: Code = Code::new(
+    "M362",
+    Error,
+    "several stays match the admission the request names; give the admission time",
+);
+
+/// The stay has no mapped encounter class.
+pub const STAY_NO_CLASS: Code = Code::new(
+    "M363",
+    Error,
+    "the stay's PV1-2 maps to no encounter class: its Encounter cannot be built",
+);
+/// The request lacks the hospital course.
+pub const NO_HOSPITAL_COURSE: Code = Code::new(
+    "M364",
+    Error,
+    "the discharge request lacks narrative.hospital_course (入院中経過 needs it)",
+);
+/// No condition was active during the stay.
+pub const NO_STAY_CONDITION: Code = Code::new(
+    "M365",
+    Error,
+    "no submittable Condition was active during the stay (退院時診断 needs one)",
+);
+
+/// A request part a discharge summary does not use.
+pub const DISCHARGE_UNUSED_PART: Code = Code::new(
+    "M366",
+    Warning,
+    "the request gives a part the discharge summary does not use (the stay is the encounter and the period)",
+);
+
 /// Every code of this module, for `docs/diagnostics.md`.
 pub const ALL: &[&Code] = &[
     &CONFIG_SYNTAX,
@@ -285,4 +387,21 @@ pub const ALL: &[&Code] = &[
     &NO_UNIT,
     &DOSE_RANGE,
     &EXTRA_TIMING,
+    &ADT_NO_TIME,
+    &ADT_WRONG_MESSAGE,
+    &DISCHARGE_WITHOUT_ADMISSION,
+    &DISCHARGE_BEFORE_ADMISSION,
+    &OVERLAPPING_STAYS,
+    &TRANSFER_OUTSIDE_STAY,
+    &CANCEL_UNMATCHED,
+    &ADMISSION_TIME_DISAGREES,
+    &DUPLICATE_EVENT,
+    &ADT_NO_DEPARTMENT,
+    &ADMISSION_NOT_FOUND,
+    &STAY_NOT_DISCHARGED,
+    &ADMISSION_AMBIGUOUS,
+    &STAY_NO_CLASS,
+    &NO_HOSPITAL_COURSE,
+    &NO_STAY_CONDITION,
+    &DISCHARGE_UNUSED_PART,
 ];

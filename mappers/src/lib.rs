@@ -14,6 +14,7 @@
 //!   JP_AllergyIntolerance_eCS, JP_Observation_LabResult_eCS (fhirbolt R4 types)
 //!   and JP_Bundle_CLINS with UUID v5 fullUrls;
 //! - [`receipt`]: UKE receipts → links to storage patients, 枝番 / identifier patches, record fates;
+//! - [`admission`]: ADT-22/42/52 → inpatient stays (admission, transfers, discharge);
 //! - [`time`]: HL7 times → FHIR times with the site's offset;
 //! - [`checkup`]: 特定健診 CDA XML records → the eCheckup document Bundle;
 //! - [`document`]: document requests + SS-MIX2 records → clinical document Bundles
@@ -39,6 +40,7 @@
 
 #![deny(missing_docs)]
 
+pub mod admission;
 pub mod allergy;
 pub mod assemble;
 pub mod bundle;

@@ -17,6 +17,7 @@
 //! | OMP-01 | RDE^O11: ORC/RXE/TQ1/RXR per drug (HOT9, JAMI 用法コード) | 70 % of visits |
 //! | OML-11 | OUL^R22: SPM/OBR/ORC + about 10 OBX (JLAC10 codes from the JP-CLINS code systems) | 60 % of visits |
 //! | ADT-22 / ADT-52 | ADT^A01 admission / ADT^A03 discharge | 15 % of patients have a stay |
+//! | ADT-42 | ADT^A02 transfer: out to the ICU ward and back (PV1-3 new bed, PV1-6 prior bed, EVN-6 time) | 40 % of stays of 5 days or more |
 //!
 //! Codes come from the NHO sample storage and the JP-CLINS examples (see
 //! `tables`); two conventions are local because no public table was at hand: a
@@ -30,6 +31,8 @@
 //!
 //! The same seed gives the same bytes, and patient *n* does not depend on the
 //! number of patients (each patient draws from its own stream, [`Rng::derive`]).
+//! Transfers draw from a stream of their own and come last in a patient's files,
+//! so adding them left every other file of a seed byte for byte as it was.
 //!
 //! **Faults.** With [`Options::fault_rate`] > 0, that share of message files gets
 //! one realistic fault ([`FaultKind`]) and the storage root gets a manifest,
@@ -542,6 +545,15 @@ fn make_patient(index: u64, rng: &mut Rng) -> Patient {
     }
 }
 
+/// The seed mix of the transfer stream (ASCII "transfer").
+const TRANSFER_STREAM: u64 = 0x7472_616e_7366_6572;
+
+/// A patient's ward, room and bed during a stay.
+fn stay_bed(p: &Patient) -> (u64, u64, u64) {
+    let ward = 30 + (p.index % 8);
+    (ward, ward * 10 + (p.index % 7), 1 + p.index % 4)
+}
+
 fn xcn(doc: (&str, &str, &str)) -> String {
     format!("{}^{}^{}^^^^^^^L^^^^^I", doc.0, doc.1, doc.2)
 }
@@ -684,6 +696,7 @@ impl Ctx {
         };
 
         let mut encounters: Vec<(Date, bool)> = visits.iter().map(|d| (*d, false)).collect();
+        let mut transfers: Vec<Draft> = Vec::new();
         if let Some((admit, discharge)) = stay {
             let a_at = admit.at(rng.range(9, 16) as u32, rng.range(0, 59) as u32, 0, 0);
             let ts = a_at.plus_minutes(rng.range(30, 600) as i64);
@@ -727,6 +740,7 @@ impl Ctx {
             });
             encounters.push((admit, true));
             encounters.push((admit.plus(2), true));
+            transfers = self.transfers(p, a_at, d_at, dept.0, doctor);
         }
 
         for (day, inpatient) in encounters {
@@ -868,7 +882,78 @@ impl Ctx {
                 }
             }
         }
+        // Last, so the other files' fault draws are unchanged.
+        out.extend(transfers);
         out
+    }
+
+    /// ADT-42 transfers of a stay (their own random stream): for 40 % of stays
+    /// of at least 5 days, out to the ICU ward the day after admission and back to
+    /// the original bed two or three days later.
+    fn transfers(
+        &self,
+        p: &Patient,
+        admit: Stamp,
+        discharge: Stamp,
+        dept: &'static str,
+        doctor: (&str, &str, &str),
+    ) -> Vec<Draft> {
+        let mut rng = Rng::derive(self.seed ^ TRANSFER_STREAM, p.index);
+        if discharge.date.since(admit.date) < 5 || !rng.chance(0.4) {
+            return Vec::new();
+        }
+        let (ward, room, bed) = stay_bed(p);
+        let home = format!("{ward}^{room}^{bed}^^^N");
+        let icu = format!("ICU^{}^{}^^^N", 1 + p.index % 6, 1 + p.index % 2);
+        let out_at = admit
+            .date
+            .plus(1)
+            .at(rng.range(9, 17) as u32, rng.range(0, 59) as u32, 0, 0);
+        let back_at = out_at.date.plus(rng.range(2, 3) as i64).at(
+            rng.range(9, 17) as u32,
+            rng.range(0, 59) as u32,
+            0,
+            0,
+        );
+        let mut drafts = Vec::new();
+        for (n, (at, to, from)) in [(out_at, &icu, &home), (back_at, &home, &icu)]
+            .into_iter()
+            .enumerate()
+        {
+            let ts = at.plus_minutes(rng.range(5, 120) as i64);
+            // Control ids outside the patient's counter (which stays below 9000).
+            let control = format!("{}{:04}", ts.ts14(), 9001 + n);
+            let mut m = Msg::default();
+            m.push(self.msh("ADT^A02^ADT_A02", ts, control));
+            m.push(
+                Seg::new("EVN")
+                    .f(2, ts.ts12())
+                    .f(6, at.ts12())
+                    .f(7, "SEND001"),
+            );
+            m.push(p.pid(false));
+            m.push(
+                Seg::new("PV1")
+                    .f(1, "0001")
+                    .f(2, "I")
+                    .f(3, to.as_str())
+                    .f(6, from.as_str())
+                    .f(7, xcn(doctor))
+                    .f(10, dept)
+                    .f(17, xcn(doctor))
+                    .f(44, admit.ts12()),
+            );
+            drafts.push(Draft {
+                care_date: Some(at.date),
+                data_type: "ADT-42",
+                order_no: NO_ORDER.into(),
+                occurred: ts,
+                dept,
+                flag: 1,
+                msg: m,
+            });
+        }
+        drafts
     }
 
     fn adt00(&self, p: &Patient, at: Stamp, control: String, rng: &mut Rng) -> Msg {
@@ -1049,18 +1134,11 @@ impl Ctx {
         }
         m.push(evn);
         m.push(p.pid(false));
-        let ward = 30 + (p.index % 8);
+        let (ward, room, bed) = stay_bed(p);
         let mut pv1 = Seg::new("PV1")
             .f(1, "0001")
             .f(2, "I")
-            .f(
-                3,
-                format!(
-                    "{ward}^{}^{}^^^N",
-                    ward * 10 + (p.index % 7),
-                    1 + p.index % 4
-                ),
-            )
+            .f(3, format!("{ward}^{room}^{bed}^^^N"))
             .f(7, xcn(doctor))
             .f(10, dept)
             .f(17, xcn(doctor))
@@ -1312,6 +1390,7 @@ impl Ctx {
                     "OMP-01" => ("ORC", 9),
                     "OML-11" => ("SPM", 17),
                     "ADT-22" => ("PV1", 44),
+                    "ADT-42" => ("EVN", 6),
                     _ => ("PV1", 45),
                 };
                 let mut shown = String::new();
@@ -1329,7 +1408,7 @@ impl Ctx {
             Some(FaultKind::MissingSegment) => {
                 let name = match d.data_type {
                     "ADT-00" | "ADT-61" => "EVN",
-                    "ADT-22" | "ADT-52" => "PV1",
+                    "ADT-22" | "ADT-42" | "ADT-52" => "PV1",
                     "PPR-01" => "PID",
                     "OMP-01" => "RXR",
                     _ => "SPM",

@@ -26,6 +26,7 @@
 //! records go where; see its module for the eReferral rules.
 
 pub mod codes;
+pub mod discharge;
 pub mod referral;
 pub mod request;
 #[cfg(test)]
@@ -99,6 +100,9 @@ pub struct Sources {
     pub observations: Vec<ObservationRecord>,
     /// Prescription lines (current versions), in order.
     pub medications: Vec<MedicationRecord>,
+    /// Inpatient stays from ADT-22/42/52 ([`crate::admission::stays`]), in
+    /// admission order (discharge summaries).
+    pub stays: Vec<crate::admission::Stay>,
 }
 
 impl Sources {
@@ -725,17 +729,7 @@ pub fn build(
 ) -> Result<DocumentBundle, Diagnostics> {
     match req.kind {
         request::Kind::Referral => referral::build(req, config, src, attachments),
-        request::Kind::Discharge => {
-            let mut d = Diagnostics::default();
-            d.push(
-                Diagnostic::new(
-                    &codes::KIND_NOT_SUPPORTED,
-                    "退院時サマリー (kind = \"discharge\") is not supported yet",
-                )
-                .at(Location::default().element("kind")),
-            );
-            Err(d)
-        }
+        request::Kind::Discharge => discharge::build(req, config, src, attachments),
     }
 }
 

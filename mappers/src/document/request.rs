@@ -189,7 +189,8 @@ pub struct RawReferral {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDischarge {
-    /// The admission to summarise: its visit number (PV1-19) or admission date.
+    /// The admission to summarise: its admission date or time (`2011-11-20`,
+    /// `2011-11-20T16:00`, a prefix of the FHIR time); none: the latest discharged stay.
     pub admission: Option<String>,
 }
 

@@ -361,7 +361,8 @@ fn no_document_without_a_patient_a_pdf_or_the_right_kind() {
         kind: Kind::Discharge,
         ..req.clone()
     };
-    assert_eq!(ids(build(&discharge, &site(), &src, &[])), vec!["M309"]);
+    // A discharge request goes to the discharge builder, which needs its `[discharge]` part.
+    assert_eq!(ids(build(&discharge, &site(), &src, &[])), vec!["M310"]);
     assert_eq!(
         ids(referral::build(&discharge, &site(), &src, &[])),
         vec!["M310"]

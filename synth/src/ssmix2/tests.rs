@@ -145,6 +145,7 @@ fn messages_are_valid_iso_2022_jp_and_match_their_file_names() {
         let expected = match p[4].as_str() {
             "ADT-00" => "ADT^A08^ADT_A01",
             "ADT-22" => "ADT^A01^ADT_A01",
+            "ADT-42" => "ADT^A02^ADT_A02",
             "ADT-52" => "ADT^A03^ADT_A03",
             "ADT-61" => "ADT^A60^ADT_A60",
             "PPR-01" => "PPR^ZD1^PPR_ZD1",
@@ -161,6 +162,7 @@ fn messages_are_valid_iso_2022_jp_and_match_their_file_names() {
             "OMP-01" => field(&segs, "ORC", 9),
             "OML-11" => field(&segs, "SPM", 17),
             "ADT-22" => field(&segs, "PV1", 44),
+            "ADT-42" => field(&segs, "EVN", 6),
             "ADT-52" => field(&segs, "PV1", 45),
             _ => None,
         };
@@ -180,7 +182,7 @@ fn messages_are_valid_iso_2022_jp_and_match_their_file_names() {
         }
     }
     for t in [
-        "ADT-00", "ADT-22", "ADT-52", "ADT-61", "PPR-01", "OMP-01", "OML-11",
+        "ADT-00", "ADT-22", "ADT-42", "ADT-52", "ADT-61", "PPR-01", "OMP-01", "OML-11",
     ] {
         assert!(
             types.get(t).copied().unwrap_or(0) > 0,
@@ -320,6 +322,7 @@ fn every_fault_in_the_manifest_is_in_its_file() {
                     "OMP-01" => ("ORC", 9),
                     "OML-11" => ("SPM", 17),
                     "ADT-22" => ("PV1", 44),
+                    "ADT-42" => ("EVN", 6),
                     _ => ("PV1", 45),
                 };
                 let t = text.unwrap();
@@ -438,4 +441,47 @@ fn names_outside_jis_x_0208_are_made_encodable() {
         seen |= text.contains("血清アルブミン■");
     }
     assert!(seen);
+}
+
+#[test]
+fn transfers_lie_inside_their_stay_and_return_to_the_bed() {
+    let files = storage(300, 7, 0.0);
+    // patient → (admission PV1-44, discharge PV1-45, PV1-3 at admission, transfers)
+    type StayInfo = (String, String, String, Vec<(String, String, String)>);
+    let mut stays: BTreeMap<String, StayInfo> = BTreeMap::new();
+    for (path, bytes) in &files {
+        let p = parts(path);
+        if !matches!(p[4].as_str(), "ADT-22" | "ADT-42" | "ADT-52") {
+            continue;
+        }
+        let text = decode(bytes).unwrap();
+        let segs = segments(&text);
+        let e = stays.entry(p[2].clone()).or_default();
+        let f = |s: &str, n: usize| field(&segs, s, n).unwrap_or("").to_owned();
+        match p[4].as_str() {
+            "ADT-22" => {
+                e.0 = f("PV1", 44);
+                e.2 = f("PV1", 3);
+            }
+            "ADT-52" => e.1 = f("PV1", 45),
+            _ => {
+                assert_eq!(segs[0][8], "ADT^A02^ADT_A02");
+                assert_eq!(&f("EVN", 6)[..8], p[3].as_str(), "{path:?}");
+                e.3.push((f("EVN", 6), f("PV1", 3), f("PV1", 6)));
+            }
+        }
+    }
+    let with_transfers: Vec<_> = stays.values().filter(|s| !s.3.is_empty()).collect();
+    assert!(!with_transfers.is_empty());
+    for (admit, discharge, bed, transfers) in with_transfers {
+        let mut t = transfers.clone();
+        t.sort();
+        assert_eq!(t.len(), 2);
+        assert!(admit.as_str() < t[0].0.as_str() && t[1].0.as_str() < discharge.as_str());
+        // Out of the admission bed to the ICU, then back.
+        assert_eq!(&t[0].2, bed);
+        assert!(t[0].1.starts_with("ICU^"));
+        assert_eq!(t[1].2, t[0].1);
+        assert_eq!(&t[1].1, bed);
+    }
 }
