@@ -268,3 +268,18 @@ proptest::proptest! {
         }
     }
 }
+
+/// Regression (found by `mapped_flips_stay_writable`): a reference-range bound
+/// that is not a decimal (`1:9`) is reported and left out, and the bundle stays
+/// writable as FHIR JSON.
+#[test]
+fn a_non_decimal_range_bound_is_left_out() {
+    let s = std::str::from_utf8(SAMPLE).unwrap_or_default();
+    let bound = "<high value=\"129\" unit=\"mm[Hg]\"/>";
+    assert!(s.contains(bound));
+    let xml = s.replacen(bound, "<high value=\"1:9\" unit=\"mm[Hg]\"/>", 1);
+    let (doc, d) = parsers::checkup::read(xml.as_bytes());
+    assert!(d.iter().any(|x| x.message.contains("bound is left out")));
+    let b = map(&doc.unwrap());
+    assert!(json::to_vec(&b.bundle.into_resource()).is_ok());
+}

@@ -746,25 +746,28 @@ fn observation(o: &Node, cx: &mut Ctx<'_>) -> Observation {
         v3(o, "interpretationCode").and_then(|i| nonempty(i.attr("code")).map(str::to_owned));
     ob.method = v3(o, "methodCode").and_then(|m| code_value(m, Some(METHOD_CODE_SYSTEM)));
     if let Some(rv) = o.descend(HL7_V3, &["referenceRange", "observationRange", "value"]) {
-        let r = Range {
-            low: v3(rv, "low").and_then(pq),
-            high: v3(rv, "high").and_then(pq),
-        };
-        for (b, n) in [(&r.low, v3(rv, "low")), (&r.high, v3(rv, "high"))] {
-            if let (Some(b), Some(n)) = (b, n)
-                && !is_decimal(&b.value)
-            {
-                let loc = cx.at(n);
-                cx.d.push(
-                    Diagnostic::new(
-                        &codes::BAD_NUMBER,
-                        "reference range bound is not a decimal number",
-                    )
-                    .at(loc)
-                    .excerpt(Excerpt::text(b.value.clone())),
-                );
+        // A bound that is not a decimal is reported and left out (FHIR cannot carry it).
+        let mut bound = |name: &str| {
+            let n = v3(rv, name)?;
+            let b = pq(n)?;
+            if is_decimal(&b.value) {
+                return Some(b);
             }
-        }
+            let loc = cx.at(n);
+            cx.d.push(
+                Diagnostic::new(
+                    &codes::BAD_NUMBER,
+                    "reference range bound is not a decimal number; the bound is left out",
+                )
+                .at(loc)
+                .excerpt(Excerpt::text(b.value)),
+            );
+            None
+        };
+        let r = Range {
+            low: bound("low"),
+            high: bound("high"),
+        };
         if r.low.is_some() || r.high.is_some() {
             ob.range = Some(r);
         }
