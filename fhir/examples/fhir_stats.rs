@@ -176,6 +176,45 @@ fn throughput(root: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> 
     let lab_file = root.join("jp-clins/examples/Bundle-Bundle-CLINS-Observations-Example-01.json");
     let lab_bytes = std::fs::read(&lab_file)?;
     let lab: serde_json::Value = serde_json::from_slice(&lab_bytes)?;
+    if let Some(out) = std::env::var_os("FHIR_STATS_DIGEST") {
+        // every finding on the JP-CLINS examples and on a 2000-entry bundle, to diff
+        // two builds (same verdicts, same messages, same invariant counts)
+        use std::fmt::Write as _;
+        let mut text = String::new();
+        let dir = root.join("jp-clins/examples");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        files.sort();
+        let mut inputs: Vec<(String, serde_json::Value)> = Vec::new();
+        for f in files {
+            inputs.push((
+                f.display().to_string(),
+                serde_json::from_slice(&std::fs::read(&f)?)?,
+            ));
+        }
+        inputs.push(("big".into(), big_bundle(&lab, 2000)?));
+        for (name, value) in &inputs {
+            let r = v.validate(value, &[]);
+            writeln!(
+                text,
+                "{name}: valid {} resources {} invariants {} not evaluable {}",
+                r.is_valid(),
+                r.resources,
+                r.invariants_evaluated,
+                r.invariants_not_evaluable
+            )?;
+            for i in &r.issues {
+                writeln!(
+                    text,
+                    "  {} {:?} {} {}",
+                    i.code.id, i.severity, i.expression, i.message
+                )?;
+            }
+        }
+        std::fs::write(out, text)?;
+        return Ok(());
+    }
     let first = v.validate(&lab, &[]); // warms the caches
     let (w, c) = cold.lap();
     println!(
@@ -226,17 +265,8 @@ fn throughput(root: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> 
         return Ok(()); // profiling the lab bundle alone
     }
     // large bundles: the lab bundle's observations repeated, each referencing the patient
-    let entries = lab["entry"].as_array().ok_or("no entries")?;
     for n in [10_000usize, 100_000] {
-        let mut big = lab.clone();
-        let mut out = vec![entries[0].clone()];
-        let obs: Vec<_> = entries.iter().skip(1).collect();
-        for i in 0..n {
-            let mut e = obs[i % obs.len()].clone();
-            e["fullUrl"] = serde_json::json!(format!("urn:uuid:00000000-0000-4000-8000-{i:012}"));
-            out.push(e);
-        }
-        big["entry"] = serde_json::Value::Array(out);
+        let big = big_bundle(&lab, n)?;
         let t = Clock::start();
         let r = v.validate(&big, &[]);
         let (secs, cpu_secs) = t.lap();
@@ -304,6 +334,29 @@ fn children_cpu() -> f64 {
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<&str> = rest.split_whitespace().collect();
     // rest starts at field 3 (state): cutime is field 16, cstime 17
-    let tick = |i: usize| f.get(i - 3).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    let tick = |i: usize| {
+        f.get(i - 3)
+            .and_then(|x| x.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (tick(16) + tick(17)) / 100.0 // USER_HZ is 100 on Linux
+}
+
+/// The lab bundle's observations repeated `n` times (fresh fullUrls), each
+/// referencing the patient of the first entry.
+fn big_bundle(
+    lab: &serde_json::Value,
+    n: usize,
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let entries = lab["entry"].as_array().ok_or("no entries")?;
+    let mut big = lab.clone();
+    let mut out = vec![entries[0].clone()];
+    let obs: Vec<_> = entries.iter().skip(1).collect();
+    for i in 0..n {
+        let mut e = obs[i % obs.len()].clone();
+        e["fullUrl"] = serde_json::json!(format!("urn:uuid:00000000-0000-4000-8000-{i:012}"));
+        out.push(e);
+    }
+    big["entry"] = serde_json::Value::Array(out);
+    Ok(big)
 }
