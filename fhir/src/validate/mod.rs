@@ -1196,7 +1196,7 @@ impl<'c> Validator<'c> {
             }
             if name == "extension" || name == "modifierExtension" {
                 for (item, ipath) in &typed {
-                    self.extension_context(run, item.value, node, sd, ed, ipath);
+                    self.extension_context(run, item.value, node, sd, ed, ipath, scope);
                 }
             }
             if ced.slicing.is_some() {
@@ -1343,7 +1343,7 @@ impl<'c> Validator<'c> {
                         ty: Some("Extension"),
                     };
                     let ipath = Path::Item(path, "extension", i);
-                    self.extension_context(run, e, node, sd, ed, &ipath);
+                    self.extension_context(run, e, node, sd, ed, &ipath, scope);
                     let sd2 = self.type_sd_for(en, &esd.elements[0]).unwrap_or(esd);
                     self.element(run, en, sd2, 0, &ipath, scope);
                 }
@@ -1452,16 +1452,21 @@ impl<'c> Validator<'c> {
     /// An extension whose definition (found by its `url`) lists contexts must be
     /// used on one of them: `element` contexts name a type (or an ancestor type)
     /// of the element holding it, or its path; `extension` contexts the URL of the
-    /// extension holding it. Contexts that cannot be judged here (`fhirpath`, a
-    /// resource path seen from inside a data type's definition) are allowed.
-    fn extension_context(
+    /// extension holding it; `fhirpath` contexts an expression evaluated on the
+    /// enclosing resource whose result must include the holding element (an
+    /// expression that cannot be evaluated allows the use and says so, V030). A
+    /// resource path seen from inside a data type's definition cannot be judged
+    /// there and is allowed.
+    #[allow(clippy::too_many_arguments)]
+    fn extension_context<'a>(
         &self,
-        run: &mut Run<'_>,
+        run: &mut Run<'a>,
         ext: &Value,
         parent: Node<'_>,
         sd: &StructureDefinition,
         ed: &ElementDefinition,
         path: &Path<'_>,
+        scope: Scope<'a>,
     ) {
         let Some(url) = ext.fget("url").and_then(Value::as_str) else {
             return;
@@ -1476,6 +1481,30 @@ impl<'c> Validator<'c> {
             .ty
             .or_else(|| ed.types.first().map(|t| t.code.as_str()));
         let full_path = sd.kind == "resource";
+        // fhirpath contexts: the holding element is among the nodes the expression
+        // selects in the enclosing resource (`None`: the expression cannot be evaluated)
+        let not_evaluable: RefCell<Vec<(String, String)>> = RefCell::new(Vec::new());
+        let in_fhirpath_context = |expr: &str| -> bool {
+            let env = Env {
+                resource: Some(scope.resource),
+                root_resource: Some(scope.root),
+                resolver: run.bundle.map(|b| b as &dyn Resolver<'a>),
+            };
+            match self.expression(expr).evaluate(scope.resource, None, env) {
+                Ok(nodes) => nodes.iter().any(|i| {
+                    i.node().is_some_and(|n| {
+                        (!parent.value.is_null() && std::ptr::eq(n.value, parent.value))
+                            || n.ext
+                                .zip(parent.ext)
+                                .is_some_and(|(a, b)| std::ptr::eq(a, b))
+                    })
+                }),
+                Err(e) => {
+                    not_evaluable.borrow_mut().push((expr.to_owned(), e.0));
+                    true
+                }
+            }
+        };
         // `types`: the holding element's type and its ancestors (HumanName, Element),
         // looked up only when a cheaper test does not decide
         let allowed_with = |types: Option<&[&str]>| {
@@ -1499,6 +1528,8 @@ impl<'c> Validator<'c> {
                             && (own_type == Some("Extension")
                                 || types.is_some_and(|t| t.contains(&"Extension")))
                 }
+                // evaluated once (the first pass, without the ancestor types)
+                "fhirpath" => types.is_none() && in_fhirpath_context(expr),
                 _ => true,
             })
         };
@@ -1515,6 +1546,18 @@ impl<'c> Validator<'c> {
             }
             allowed_with(Some(&types))
         };
+        for (expr, why) in not_evaluable.take() {
+            self.issue(
+                run,
+                &codes::EXTENSION_CONTEXT_NOT_EVALUABLE,
+                path,
+                &format!(
+                    "extension {}: context expression {expr} could not be evaluated ({why}); the use was allowed",
+                    esd.url
+                ),
+                None,
+            );
+        }
         if !allowed {
             let list: Vec<&str> = esd.contexts.iter().map(|(_, e)| e.as_str()).collect();
             self.issue(
