@@ -1038,7 +1038,7 @@ impl<'a, 'e> Ctx<'a, 'e> {
                 let Some(sub) = self.arg_str(args, 0, input, focus, name)? else {
                     return Ok(Vec::new());
                 };
-                vec![Item::Int(char_index_of(&s, &sub))]
+                vec![Item::Int(char_index_of(s, &sub))]
             }
             ("substring", 1 | 2) => {
                 let Some(s) = singleton_str(&c, name)? else {
@@ -1052,7 +1052,7 @@ impl<'a, 'e> Ctx<'a, 'e> {
                 } else {
                     None
                 };
-                char_substring(&s, start, len)
+                char_substring(s, start, len)
                     .map(Item::Str)
                     .into_iter()
                     .collect()
@@ -1100,7 +1100,7 @@ impl<'a, 'e> Ctx<'a, 'e> {
                 let Some(p) = self.arg_str(args, 0, input, focus, name)? else {
                     return Ok(Vec::new());
                 };
-                vec![Item::Bool(self.regex(&p)?.is_match(&s))]
+                vec![Item::Bool(self.regex(&p)?.is_match(s))]
             }
             ("replaceMatches", 2) => {
                 let Some(s) = singleton_str(&c, name)? else {
