@@ -211,8 +211,15 @@ type SliceTargets<'c> = FxMap<(usize, usize, usize), Option<(&'c Arc<StructureDe
 /// (system, code) pairs of an expanded value set.
 type Expansion = HashSet<(String, String)>;
 
-/// JSON entries found for one child definition: key, value, `_key` part, choice suffix.
-type Found<'a> = Vec<(&'a str, &'a Value, Option<&'a Value>, Option<&'a str>)>;
+/// JSON entries found for the child definitions: position in the children list,
+/// key, value, `_key` part, choice suffix.
+type Found<'a> = Vec<(
+    usize,
+    &'a str,
+    &'a Value,
+    Option<&'a Value>,
+    Option<&'a str>,
+)>;
 
 /// Per-StructureDefinition lookup: children of each element id.
 struct SdIndex {
@@ -233,6 +240,8 @@ struct SdIndex {
 #[derive(Default)]
 struct KidNames {
     exact: FxMap<String, usize>,
+    /// The entries of `exact` in definition order, scanned when they are few.
+    list: Vec<(String, usize)>,
     choices: Vec<(String, usize)>,
 }
 
@@ -241,7 +250,11 @@ impl KidNames {
     /// first child in definition order whose name is the key or whose choice
     /// prefix starts it (followed by an upper-case type name).
     fn find<'k>(&self, key: &'k str) -> Option<(usize, Option<&'k str>)> {
-        let exact = self.exact.get(key).copied();
+        let exact = if self.list.len() <= 12 {
+            self.list.iter().find(|(n, _)| n == key).map(|(_, d)| *d)
+        } else {
+            self.exact.get(key).copied()
+        };
         for (prefix, di) in &self.choices {
             if exact.is_some_and(|e| e <= *di) {
                 break;
@@ -727,7 +740,10 @@ impl<'c> Validator<'c> {
                     let mut names = KidNames::default();
                     for (di, &k) in kids.iter().enumerate() {
                         let name = last_name(&sd.elements[k].path);
-                        names.exact.entry(name.to_owned()).or_insert(di);
+                        if !names.exact.contains_key(name) {
+                            names.exact.insert(name.to_owned(), di);
+                            names.list.push((name.to_owned(), di));
+                        }
                         if let Some(prefix) = name.strip_suffix("[x]") {
                             names.choices.push((prefix.to_owned(), di));
                         }
@@ -991,7 +1007,9 @@ impl<'c> Validator<'c> {
             return;
         };
         // match JSON keys to child definitions (by position in `defs`)
-        let mut by_def: Vec<Found<'a>> = vec![Vec::new(); defs.len()];
+        // (one flat list sorted by definition, stably: JSON order within a definition;
+        // a Vec per definition cost an allocation per key)
+        let mut keyed: Found<'a> = Vec::with_capacity(obj.len());
         for (key, v) in obj {
             if key == "resourceType" || key == "fhir_comments" {
                 continue;
@@ -1019,13 +1037,23 @@ impl<'c> Validator<'c> {
             } else {
                 (v, crate::fhirpath::underscored(obj, key))
             };
-            by_def[d].push((base_key, val, ext, choice));
+            keyed.push((d, base_key, val, ext, choice));
         }
+        keyed.sort_by_key(|f| f.0);
+        let mut cursor = 0;
+        // buffers reused for every child definition
+        let mut items: Vec<(Node<'a>, Path<'_>, Option<&'a str>)> = Vec::new();
+        let mut typed: Vec<(Node<'a>, Path<'_>)> = Vec::new();
         for (di, &d) in defs.iter().enumerate() {
             let ced = &kid_sd.elements[d];
             let name = kid_idx.name(kid_sd, d);
-            let entries = std::mem::take(&mut by_def[di]);
-            let mut items: Vec<(Node<'a>, Path<'_>, Option<&'a str>)> = Vec::new();
+            let start = cursor;
+            while cursor < keyed.len() && keyed[cursor].0 == di {
+                cursor += 1;
+            }
+            let entries = keyed.get(start..cursor).unwrap_or_default();
+            items.clear();
+            typed.clear();
             if entries.len() > 1 {
                 self.issue(
                     run,
@@ -1035,7 +1063,7 @@ impl<'c> Validator<'c> {
                     None,
                 );
             }
-            for (key, val, ext, choice) in entries {
+            for &(_, key, val, ext, choice) in entries {
                 let repeating = ced.base_max != Max::N(1);
                 match (val, repeating) {
                     (Value::Array(a), true) => {
@@ -1166,8 +1194,7 @@ impl<'c> Validator<'c> {
                     None,
                 );
             }
-            let mut typed = Vec::with_capacity(items.len());
-            for (mut item, ipath, choice) in items {
+            for (mut item, ipath, choice) in items.drain(..) {
                 let ty = match &choice {
                     Some(suffix) => {
                         let t = ced
