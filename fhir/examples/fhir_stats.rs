@@ -3,6 +3,14 @@
 //! run (with the functions it lacks).
 //!
 //! `cargo run --release -p fhir --example fhir_stats`
+//!
+//! Environment: `FHIR_STATS_REPS=N` (lab bundle repetitions, default 200),
+//! `FHIR_STATS_ONLY_THROUGHPUT=1` (skip the per-set figures: for profiling and
+//! `bench/validator.sh`), `FHIR_STATS_NO_BIG=1`, `FHIR_STATS_NO_ORACLE=1`,
+//! `FHIR_STATS_ORACLE_100K=1`. Times are wall clock and CPU time of this thread
+//! (`/proc/thread-self/schedstat`, so a busy machine shows in the gap between
+//! the two). Allocations: run under `heaptrack` (unsafe code, hence a counting
+//! allocator, is forbidden in the workspace).
 
 use fhir::conformance::{Conformance, PACKAGE_SETS};
 use fhir::fhirpath::Expression;
@@ -10,8 +18,32 @@ use fhir::package::Package;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
+/// CPU time of this thread in seconds (0 where /proc is unavailable).
+fn cpu() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |ns| ns / 1e9)
+}
+
+/// A wall + CPU stopwatch.
+struct Clock(Instant, f64);
+
+impl Clock {
+    fn start() -> Clock {
+        Clock(Instant::now(), cpu())
+    }
+    /// (wall, cpu) seconds since start.
+    fn lap(&self) -> (f64, f64) {
+        (self.0.elapsed().as_secs_f64(), cpu() - self.1)
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vendor/fhir-profiles");
+    if std::env::var_os("FHIR_STATS_ONLY_THROUGHPUT").is_some() {
+        return throughput(&root);
+    }
     let mut all_exprs: BTreeMap<String, (String, bool)> = BTreeMap::new(); // expr -> (key, jp)
     let mut instances = 0usize;
     let mut jp_instances = 0usize;
@@ -110,74 +142,140 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// references at two sizes (linear time shows as equal resources/s).
 fn throughput(root: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
     use fhir::validate::Validator;
+    // cold start as the CLI does it (cli::validate::load_packages): read each
+    // folder's .tgz files in PackageSpec::order_files order, stop at the exact version
+    let cold = Clock::start();
     let set = fhir::conformance::package_set("clins").ok_or("no clins set")?;
     let mut candidates = Vec::new();
-    for folder in set.folders() {
-        let mut files: Vec<_> = std::fs::read_dir(root.join(folder))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "tgz"))
+    let mut unzip = (0.0, 0.0);
+    for spec in set.packages {
+        let dir = root.join(spec.folder);
+        let mut names: Vec<String> = std::fs::read_dir(&dir)?
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .filter(|n| n.ends_with(".tgz"))
             .collect();
-        files.sort();
-        for f in files {
-            candidates.push((folder.to_owned(), Package::from_tgz(&std::fs::read(&f)?)?));
+        spec.order_files(&mut names);
+        for n in names {
+            let bytes = std::fs::read(dir.join(&n))?;
+            let u = Clock::start();
+            let p = Package::from_tgz(&bytes)?;
+            let (w, c) = u.lap();
+            unzip = (unzip.0 + w, unzip.1 + c);
+            let exact = spec.version.is_some_and(|v| v == p.version);
+            candidates.push((spec.folder.to_owned(), p));
+            if exact {
+                break;
+            }
         }
     }
-    let t_index = Instant::now();
+    let read = cold.lap();
     let pkgs = set.select(&candidates).map_err(|s| format!("{s:?}"))?;
     let conf = Conformance::load(&pkgs);
+    let indexed = cold.lap();
     let v = Validator::new(&conf);
-    let lab: serde_json::Value = serde_json::from_slice(&std::fs::read(
-        root.join("jp-clins/examples/Bundle-Bundle-CLINS-Observations-Example-01.json"),
-    )?)?;
-    let _ = v.validate(&lab, &[]); // warm the caches
+    let lab_file = root.join("jp-clins/examples/Bundle-Bundle-CLINS-Observations-Example-01.json");
+    let lab_bytes = std::fs::read(&lab_file)?;
+    let lab: serde_json::Value = serde_json::from_slice(&lab_bytes)?;
+    if let Some(out) = std::env::var_os("FHIR_STATS_DIGEST") {
+        // every finding on the JP-CLINS examples and on a 2000-entry bundle, to diff
+        // two builds (same verdicts, same messages, same invariant counts)
+        use std::fmt::Write as _;
+        let mut text = String::new();
+        let dir = root.join("jp-clins/examples");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        files.sort();
+        let mut inputs: Vec<(String, serde_json::Value)> = Vec::new();
+        for f in files {
+            inputs.push((
+                f.display().to_string(),
+                serde_json::from_slice(&std::fs::read(&f)?)?,
+            ));
+        }
+        inputs.push(("big".into(), big_bundle(&lab, 2000)?));
+        for (name, value) in &inputs {
+            let r = v.validate(value, &[]);
+            writeln!(
+                text,
+                "{name}: valid {} resources {} invariants {} not evaluable {}",
+                r.is_valid(),
+                r.resources,
+                r.invariants_evaluated,
+                r.invariants_not_evaluable
+            )?;
+            for i in &r.issues {
+                writeln!(
+                    text,
+                    "  {} {:?} {} {}",
+                    i.code.id, i.severity, i.expression, i.message
+                )?;
+            }
+        }
+        std::fs::write(out, text)?;
+        return Ok(());
+    }
+    let first = v.validate(&lab, &[]); // warms the caches
+    let (w, c) = cold.lap();
     println!(
-        "clins: index + first validation of the lab bundle (lazy parsing of the definitions it needs): {:.1} ms",
-        t_index.elapsed().as_secs_f64() * 1e3
+        "cold start (clins, as the CLI loads it): {:.1} ms wall / {:.1} ms CPU = read+unzip {:.1}/{:.1} (unzip alone {:.1}/{:.1}) + index {:.1}/{:.1} + first validation of the lab bundle {:.1}/{:.1} ({} issues)",
+        w * 1e3,
+        c * 1e3,
+        read.0 * 1e3,
+        read.1 * 1e3,
+        unzip.0 * 1e3,
+        unzip.1 * 1e3,
+        (indexed.0 - read.0) * 1e3,
+        (indexed.1 - read.1) * 1e3,
+        (w - indexed.0) * 1e3,
+        (c - indexed.1) * 1e3,
+        first.issues.len()
     );
-    let t = Instant::now();
-    let mut resources = 0;
     // FHIR_STATS_REPS=N repeats more (for profiling: `perf record`; FHIR_STATS_NO_BIG=1
     // skips the large bundles)
     let reps: usize = std::env::var("FHIR_STATS_REPS")
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(200);
+    let t = Clock::start();
+    let mut resources = 0;
     for _ in 0..reps {
         resources += v.validate(&lab, &[]).resources;
     }
-    let secs = t.elapsed().as_secs_f64();
+    let (secs, cpu_secs) = t.lap();
     println!(
-        "CLINS lab bundle x{reps}: {resources} resources in {:.1} ms = {:.0} resources/s (invariants on)",
+        "CLINS lab bundle x{reps}: {resources} resources in {:.1} ms wall / {:.1} ms CPU = {:.0} resources/s wall, {:.0} resources/s CPU (invariants on)",
         secs * 1e3,
-        resources as f64 / secs
+        cpu_secs * 1e3,
+        resources as f64 / secs,
+        resources as f64 / cpu_secs,
     );
-    oracle(
-        &root.join("jp-clins/examples/Bundle-Bundle-CLINS-Observations-Example-01.json"),
-        "CLINS lab bundle (once)",
-        resources / reps,
+    let t = Clock::start();
+    for _ in 0..reps {
+        resources += v.validate_json(&lab_bytes, &[]).resources;
+    }
+    let (secs2, cpu2) = t.lap();
+    println!(
+        "CLINS lab bundle from bytes (JSON parse included) x{reps}: {:.0} resources/s wall, {:.0} resources/s CPU",
+        (resources / 2) as f64 / secs2,
+        (resources / 2) as f64 / cpu2,
     );
+    oracle(&lab_file, "CLINS lab bundle (once)", resources / 2 / reps);
     if std::env::var_os("FHIR_STATS_NO_BIG").is_some() {
         return Ok(()); // profiling the lab bundle alone
     }
     // large bundles: the lab bundle's observations repeated, each referencing the patient
-    let entries = lab["entry"].as_array().ok_or("no entries")?;
     for n in [10_000usize, 100_000] {
-        let mut big = lab.clone();
-        let mut out = vec![entries[0].clone()];
-        let obs: Vec<_> = entries.iter().skip(1).collect();
-        for i in 0..n {
-            let mut e = obs[i % obs.len()].clone();
-            e["fullUrl"] = serde_json::json!(format!("urn:uuid:00000000-0000-4000-8000-{i:012}"));
-            out.push(e);
-        }
-        big["entry"] = serde_json::Value::Array(out);
-        let t = Instant::now();
+        let big = big_bundle(&lab, n)?;
+        let t = Clock::start();
         let r = v.validate(&big, &[]);
-        let secs = t.elapsed().as_secs_f64();
+        let (secs, cpu_secs) = t.lap();
         println!(
-            "bundle with {n} entries: {:.0} ms, {:.0} resources/s, {} issues ({} errors)",
+            "bundle with {n} entries: {:.0} ms wall / {:.0} ms CPU, {:.0} resources/s wall, {:.0} resources/s CPU, {} issues ({} errors)",
             secs * 1e3,
+            cpu_secs * 1e3,
             r.resources as f64 / secs,
+            r.resources as f64 / cpu_secs,
             r.issues.len(),
             r.issues
                 .iter()
@@ -208,18 +306,57 @@ fn oracle(file: &std::path::Path, what: &str, resources: usize) {
         return;
     }
     let t = Instant::now();
+    let c0 = children_cpu();
     let out = std::process::Command::new(&tool)
         .arg("--no-fhirkit")
         .arg(file)
         .output();
     let secs = t.elapsed().as_secs_f64();
+    let csecs = children_cpu() - c0;
     match out {
         Ok(o) => println!(
-            "  fhir-oracle on the {what}: {:.0} ms wall ({:.0} resources/s incl. start-up), exit {}",
+            "  fhir-oracle on the {what}: {:.0} ms wall / {:.0} ms CPU ({:.0} resources/s wall incl. start-up), exit {}",
             secs * 1e3,
+            csecs * 1e3,
             resources as f64 / secs,
             o.status.code().unwrap_or(-1)
         ),
         Err(e) => println!("  fhir-oracle could not run: {e}"),
     }
+}
+
+/// CPU seconds of waited-for children (`cutime + cstime` of /proc/self/stat).
+fn children_cpu() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // fields after the command name (which is in parentheses)
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // rest starts at field 3 (state): cutime is field 16, cstime 17
+    let tick = |i: usize| {
+        f.get(i - 3)
+            .and_then(|x| x.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (tick(16) + tick(17)) / 100.0 // USER_HZ is 100 on Linux
+}
+
+/// The lab bundle's observations repeated `n` times (fresh fullUrls), each
+/// referencing the patient of the first entry.
+fn big_bundle(
+    lab: &serde_json::Value,
+    n: usize,
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let entries = lab["entry"].as_array().ok_or("no entries")?;
+    let mut big = lab.clone();
+    let mut out = vec![entries[0].clone()];
+    let obs: Vec<_> = entries.iter().skip(1).collect();
+    for i in 0..n {
+        let mut e = obs[i % obs.len()].clone();
+        e["fullUrl"] = serde_json::json!(format!("urn:uuid:00000000-0000-4000-8000-{i:012}"));
+        out.push(e);
+    }
+    big["entry"] = serde_json::Value::Array(out);
+    Ok(big)
 }

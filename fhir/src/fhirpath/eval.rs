@@ -1,8 +1,9 @@
 //! Evaluation of a parsed expression over `serde_json::Value` resources.
 
 use super::parser::{BinOp, Expr};
-use super::value::{Item, Node, PRIMITIVES, Scalar, parse_datetime};
+use super::value::{FastGet, Item, Node, PRIMITIVES, Scalar, parse_datetime};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -157,7 +158,7 @@ fn push_values<'a>(
 }
 
 fn node_ty<'a>(v: &'a Value, ty: Option<&'a str>) -> Option<&'a str> {
-    v.get("resourceType").and_then(Value::as_str).or(ty)
+    v.fget("resourceType").and_then(Value::as_str).or(ty)
 }
 
 /// Children named `name` of a node (choice types `value[x]` included).
@@ -170,7 +171,7 @@ fn member<'a>(out: &mut Collection<'a>, n: &Node<'a>, name: &str) {
             _ => return,
         },
     };
-    if let Some(v) = obj.get(name) {
+    if let Some(v) = obj.fget(name) {
         let ext = underscored(obj, name);
         push_values(out, v, ext, None);
         return;
@@ -210,7 +211,7 @@ pub(crate) fn underscored<'m>(
         buf[0] = b'_';
         buf[1..=n].copy_from_slice(name.as_bytes());
         if let Ok(k) = std::str::from_utf8(&buf[..=n]) {
-            return obj.get(k);
+            return obj.fget(k);
         }
     }
     obj.get(&format!("_{name}"))
@@ -237,7 +238,7 @@ fn children<'a>(out: &mut Collection<'a>, n: &Node<'a>) {
             continue;
         }
         if let Some(base) = k.strip_prefix('_') {
-            if !obj.contains_key(base) {
+            if obj.fget(base).is_none() {
                 push_values(out, &NULL, Some(v), None);
             }
             continue;
@@ -286,7 +287,12 @@ fn item_eq(a: &Item<'_>, b: &Item<'_>) -> Option<bool> {
     {
         return Some(x.value == y.value);
     }
-    match (a.scalar()?, b.scalar()?) {
+    scalar_eq(a.scalar()?, b.scalar()?)
+}
+
+/// Equality of two scalars (`=`); `None` when not comparable.
+fn scalar_eq(a: Scalar<'_>, b: Scalar<'_>) -> Option<bool> {
+    match (a, b) {
         (Scalar::Str(x), Scalar::Str(y)) => Some(x == y),
         (Scalar::Date(x), Scalar::Str(y))
         | (Scalar::Str(x), Scalar::Date(y))
@@ -372,7 +378,7 @@ fn is_type(item: &Item<'_>, t: &str) -> bool {
             if let Some(ty) = n.ty {
                 return ty == t
                     || (t == "Resource" || t == "DomainResource")
-                        && n.value.get("resourceType").is_some()
+                        && n.value.fget("resourceType").is_some()
                     || (ty == "SimpleQuantity" || ty == "Age" || ty == "Duration")
                         && t == "Quantity";
             }
@@ -593,7 +599,7 @@ impl<'a, 'e> Ctx<'a, 'e> {
                 Item::Node(Node {
                     value: v,
                     ext: None,
-                    ty: v.get("resourceType").and_then(Value::as_str),
+                    ty: v.fget("resourceType").and_then(Value::as_str),
                 })
             })
             .into_iter()
@@ -658,6 +664,18 @@ impl<'a, 'e> Ctx<'a, 'e> {
                 }));
             }
             _ => {}
+        }
+        // `x = 'literal'` / `x != 'literal'` without materialising the literal
+        // (the same result as coll_eq against a one-string collection)
+        if let (BinOp::Eq | BinOp::Ne, Expr::Str(lit)) = (op, r) {
+            let eq = match a.len() {
+                0 => None,
+                1 => a[0]
+                    .scalar()
+                    .and_then(|x| scalar_eq(x, Scalar::Str(lit.as_str()))),
+                _ => Some(false),
+            };
+            return Ok(b(if op == BinOp::Eq { eq } else { eq.map(|x| !x) }));
         }
         let c = self.eval(r, input, focus)?;
         match op {
@@ -738,12 +756,16 @@ impl<'a, 'e> Ctx<'a, 'e> {
     where
         F: FnMut(&Item<'a>, Collection<'a>) -> Result<bool, EvalError>,
     {
+        // one input buffer for every item
+        let mut one: Collection<'a> = Vec::with_capacity(1);
         for (i, item) in c.iter().enumerate() {
             let focus = Focus {
                 this: Some(item.clone()),
                 index: Some(i),
             };
-            let r = self.eval(arg, &vec![item.clone()], &focus)?;
+            one.clear();
+            one.push(item.clone());
+            let r = self.eval(arg, &one, &focus)?;
             if !f(item, r)? {
                 break;
             }
@@ -751,19 +773,23 @@ impl<'a, 'e> Ctx<'a, 'e> {
         Ok(())
     }
 
-    fn arg_str(
+    /// A string argument (a literal is borrowed, not evaluated).
+    fn arg_str<'x>(
         &self,
-        args: &[Expr],
+        args: &'x [Expr],
         i: usize,
         input: &Collection<'a>,
         focus: &Focus<'a>,
         what: &str,
-    ) -> Result<Option<String>, EvalError> {
+    ) -> Result<Option<Cow<'x, str>>, EvalError> {
         let Some(e) = args.get(i) else {
             return fail(format!("{what}: missing argument"));
         };
+        if let Expr::Str(lit) = e {
+            return Ok(Some(Cow::Borrowed(lit.as_str())));
+        }
         let c = self.eval(e, input, focus)?;
-        Ok(singleton_str(&c, what)?.map(str::to_owned))
+        Ok(singleton_str(&c, what)?.map(|s| Cow::Owned(s.to_owned())))
     }
 
     fn arg_int(
@@ -808,10 +834,6 @@ impl<'a, 'e> Ctx<'a, 'e> {
         focus: &Focus<'a>,
     ) -> R<'a> {
         let nargs = args.len();
-        // string functions take the single input string
-        let string_input = |what: &str| -> Result<Option<String>, EvalError> {
-            Ok(singleton_str(&c, what)?.map(str::to_owned))
-        };
         Ok(match (name, nargs) {
             ("empty", 0) => vec![Item::Bool(c.is_empty())],
             ("exists", 0) => vec![Item::Bool(!c.is_empty())],
@@ -1010,16 +1032,16 @@ impl<'a, 'e> Ctx<'a, 'e> {
                 Some(i) => vec![Item::Bool(i.to_text().is_some())],
             },
             ("indexOf", 1) => {
-                let Some(s) = string_input(name)? else {
+                let Some(s) = singleton_str(&c, name)? else {
                     return Ok(Vec::new());
                 };
                 let Some(sub) = self.arg_str(args, 0, input, focus, name)? else {
                     return Ok(Vec::new());
                 };
-                vec![Item::Int(char_index_of(&s, &sub))]
+                vec![Item::Int(char_index_of(s, &sub))]
             }
             ("substring", 1 | 2) => {
-                let Some(s) = string_input(name)? else {
+                let Some(s) = singleton_str(&c, name)? else {
                     return Ok(Vec::new());
                 };
                 let Some(start) = self.arg_int(args, 0, input, focus, name)? else {
@@ -1030,26 +1052,26 @@ impl<'a, 'e> Ctx<'a, 'e> {
                 } else {
                     None
                 };
-                char_substring(&s, start, len)
+                char_substring(s, start, len)
                     .map(Item::Str)
                     .into_iter()
                     .collect()
             }
             ("startsWith" | "endsWith" | "contains", 1) => {
-                let Some(s) = string_input(name)? else {
+                let Some(s) = singleton_str(&c, name)? else {
                     return Ok(Vec::new());
                 };
                 let Some(p) = self.arg_str(args, 0, input, focus, name)? else {
                     return Ok(Vec::new());
                 };
                 vec![Item::Bool(match name {
-                    "startsWith" => s.starts_with(&p),
-                    "endsWith" => s.ends_with(&p),
-                    _ => s.contains(&p),
+                    "startsWith" => s.starts_with(&*p),
+                    "endsWith" => s.ends_with(&*p),
+                    _ => s.contains(&*p),
                 })]
             }
             ("upper" | "lower" | "trim" | "length", 0) => {
-                let Some(s) = string_input(name)? else {
+                let Some(s) = singleton_str(&c, name)? else {
                     return Ok(Vec::new());
                 };
                 vec![match name {
@@ -1060,7 +1082,7 @@ impl<'a, 'e> Ctx<'a, 'e> {
                 }]
             }
             ("replace", 2) => {
-                let Some(s) = string_input(name)? else {
+                let Some(s) = singleton_str(&c, name)? else {
                     return Ok(Vec::new());
                 };
                 let (Some(p), Some(r)) = (
@@ -1069,19 +1091,19 @@ impl<'a, 'e> Ctx<'a, 'e> {
                 ) else {
                     return Ok(Vec::new());
                 };
-                vec![Item::Str(s.replace(&p, &r))]
+                vec![Item::Str(s.replace(&*p, &r))]
             }
             ("matches", 1) => {
-                let Some(s) = string_input(name)? else {
+                let Some(s) = singleton_str(&c, name)? else {
                     return Ok(Vec::new());
                 };
                 let Some(p) = self.arg_str(args, 0, input, focus, name)? else {
                     return Ok(Vec::new());
                 };
-                vec![Item::Bool(self.regex(&p)?.is_match(&s))]
+                vec![Item::Bool(self.regex(&p)?.is_match(s))]
             }
             ("replaceMatches", 2) => {
-                let Some(s) = string_input(name)? else {
+                let Some(s) = singleton_str(&c, name)? else {
                     return Ok(Vec::new());
                 };
                 let (Some(p), Some(r)) = (
@@ -1090,9 +1112,7 @@ impl<'a, 'e> Ctx<'a, 'e> {
                 ) else {
                     return Ok(Vec::new());
                 };
-                vec![Item::Str(
-                    self.regex(&p)?.replace_all(&s, r.as_str()).into_owned(),
-                )]
+                vec![Item::Str(self.regex(&p)?.replace_all(s, &*r).into_owned())]
             }
             ("abs", 0) => match c.first() {
                 None => Vec::new(),
@@ -1149,9 +1169,9 @@ impl<'a, 'e> Ctx<'a, 'e> {
                 exts.into_iter()
                     .filter(|e| {
                         e.node()
-                            .and_then(|n| n.value.get("url"))
+                            .and_then(|n| n.value.fget("url"))
                             .and_then(Value::as_str)
-                            == Some(url.as_str())
+                            == Some(&*url)
                     })
                     .collect()
             }
@@ -1163,7 +1183,7 @@ impl<'a, 'e> Ctx<'a, 'e> {
                 for i in &c {
                     let r = match i {
                         Item::Node(n) if n.value.is_object() => {
-                            n.value.get("reference").and_then(Value::as_str)
+                            n.value.fget("reference").and_then(Value::as_str)
                         }
                         other => other.as_str(),
                     };
@@ -1171,7 +1191,7 @@ impl<'a, 'e> Ctx<'a, 'e> {
                         out.push(Item::Node(Node {
                             value: target,
                             ext: None,
-                            ty: target.get("resourceType").and_then(Value::as_str),
+                            ty: target.fget("resourceType").and_then(Value::as_str),
                         }));
                     }
                 }

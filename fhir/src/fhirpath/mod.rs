@@ -27,6 +27,7 @@ mod value;
 pub(crate) use eval::underscored;
 pub use eval::{Collection, Env, EvalError, FUNCTIONS, Resolver};
 pub use parser::{BinOp, Expr, ParseError, parse};
+pub(crate) use value::FastGet;
 pub use value::{DateTime, Item, Node, PRIMITIVES, parse_datetime};
 
 use std::collections::BTreeSet;
@@ -144,7 +145,7 @@ impl Expression {
             Node {
                 value: context,
                 ext: None,
-                ty: ty.or_else(|| context.get("resourceType").and_then(|v| v.as_str())),
+                ty: ty.or_else(|| context.fget("resourceType").and_then(|v| v.as_str())),
             },
             env,
         )

@@ -1,7 +1,40 @@
 //! The items a FHIRPath collection holds, and date/time comparison.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::cmp::Ordering;
+
+/// Objects with at most this many keys are searched by a scan: FHIR objects are
+/// small, and a scan of a few keys (compared by length first) is cheaper than
+/// the SipHash of serde_json's `preserve_order` map on every look-up.
+const SCAN_MAX: usize = 8;
+
+/// Field look-up on JSON objects, by a scan for small objects (same result as
+/// `get`).
+pub(crate) trait FastGet {
+    /// The value under `key` (`None` when absent or not an object).
+    fn fget(&self, key: &str) -> Option<&Value>;
+}
+
+impl FastGet for Map<String, Value> {
+    #[inline]
+    fn fget(&self, key: &str) -> Option<&Value> {
+        if self.len() <= SCAN_MAX {
+            self.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+        } else {
+            self.get(key)
+        }
+    }
+}
+
+impl FastGet for Value {
+    #[inline]
+    fn fget(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Object(o) => o.fget(key),
+            _ => None,
+        }
+    }
+}
 
 /// A node of the resource being evaluated (a JSON value with its FHIR typing).
 #[derive(Clone, Copy, Debug)]
@@ -89,10 +122,10 @@ impl<'a> Item<'a> {
                 Value::Number(x) => Scalar::Num(x.as_f64()?),
                 Value::Object(o) => {
                     // Quantity-like node
-                    let v = o.get("value")?.as_f64()?;
+                    let v = o.fget("value")?.as_f64()?;
                     let unit = o
-                        .get("code")
-                        .or_else(|| o.get("unit"))
+                        .fget("code")
+                        .or_else(|| o.fget("unit"))
                         .and_then(Value::as_str)
                         .unwrap_or("");
                     Scalar::Quantity(v, unit)

@@ -138,6 +138,14 @@ pub const INVALID_IN_CODE_SYSTEM: Code = Code::new(
     "code not valid in its code system (code-system registry)",
 );
 
+/// An extension context of type `fhirpath` whose expression the evaluator cannot
+/// run: the use is allowed, never silently.
+pub const EXTENSION_CONTEXT_NOT_EVALUABLE: Code = Code::new(
+    "V030",
+    Severity::Warning,
+    "extension context expression could not be evaluated",
+);
+
 /// Every code of the validator, in id order.
 pub const ALL: &[&Code] = &[
     &NOT_JSON,
@@ -169,6 +177,7 @@ pub const ALL: &[&Code] = &[
     &SLICE_OUT_OF_ORDER,
     &EXTENSION_CONTEXT,
     &INVALID_IN_CODE_SYSTEM,
+    &EXTENSION_CONTEXT_NOT_EVALUABLE,
 ];
 
 /// Every concrete resource type of FHIR R4 (4.0.1), from the StructureDefinitions of

@@ -25,7 +25,7 @@ mod primitive;
 
 use crate::conformance::{Conformance, ElementDefinition, Max, StructureDefinition};
 use crate::errata::{Effect, Errata, Erratum, StrictPack, StrictRule};
-use crate::fhirpath::{Env, Expression, Node, PRIMITIVES, Resolver, Verdict};
+use crate::fhirpath::{Env, Expression, FastGet, Node, PRIMITIVES, Resolver, Verdict};
 use diagnostics::{Code, Diagnostic, Excerpt, Location, Phi, Severity};
 use serde_json::{Map, Value, json};
 use std::cell::RefCell;
@@ -200,7 +200,7 @@ impl Report {
 }
 
 /// See [`Validator::slice_fixed`].
-type SliceFixedCache = FxMap<(usize, usize, String), Rc<SliceFixed>>;
+type SliceFixedCache = FxMap<(usize, usize, usize), Rc<SliceFixed>>;
 
 /// Compiled relative paths and the values fixed there (`None`: no fixed values).
 type SliceFixed = Option<Vec<(Rc<Expression>, Value)>>;
@@ -211,8 +211,15 @@ type SliceTargets<'c> = FxMap<(usize, usize, usize), Option<(&'c Arc<StructureDe
 /// (system, code) pairs of an expanded value set.
 type Expansion = HashSet<(String, String)>;
 
-/// JSON entries found for one child definition: key, value, `_key` part, choice suffix.
-type Found<'a> = Vec<(&'a str, &'a Value, Option<&'a Value>, Option<&'a str>)>;
+/// JSON entries found for the child definitions: position in the children list,
+/// key, value, `_key` part, choice suffix.
+type Found<'a> = Vec<(
+    usize,
+    &'a str,
+    &'a Value,
+    Option<&'a Value>,
+    Option<&'a str>,
+)>;
 
 /// Per-StructureDefinition lookup: children of each element id.
 struct SdIndex {
@@ -233,6 +240,8 @@ struct SdIndex {
 #[derive(Default)]
 struct KidNames {
     exact: FxMap<String, usize>,
+    /// The entries of `exact` in definition order, scanned when they are few.
+    list: Vec<(String, usize)>,
     choices: Vec<(String, usize)>,
 }
 
@@ -241,7 +250,11 @@ impl KidNames {
     /// first child in definition order whose name is the key or whose choice
     /// prefix starts it (followed by an upper-case type name).
     fn find<'k>(&self, key: &'k str) -> Option<(usize, Option<&'k str>)> {
-        let exact = self.exact.get(key).copied();
+        let exact = if self.list.len() <= 12 {
+            self.list.iter().find(|(n, _)| n == key).map(|(_, d)| *d)
+        } else {
+            self.exact.get(key).copied()
+        };
         for (prefix, di) in &self.choices {
             if exact.is_some_and(|e| e <= *di) {
                 break;
@@ -362,7 +375,7 @@ pub struct Validator<'c> {
     index: RefCell<FxMap<usize, Rc<SdIndex>>>,
     invariant_exprs: RefCell<FxMap<u64, Rc<Expression>>>,
     exprs: RefCell<FxMap<String, Rc<Expression>>>,
-    /// (definition, slice element, discriminator path) → fixed/pattern values on the
+    /// (definition, slice element, discriminator index) → fixed/pattern values on the
     /// slice's descendants under that path, with the compiled relative path.
     slice_fixed: RefCell<SliceFixedCache>,
     expansions: RefCell<FxMap<String, Option<Rc<Expansion>>>>,
@@ -405,6 +418,8 @@ impl<'a> Resolver<'a> for BundleIndex<'a> {
 struct Run<'a> {
     report: Report,
     done_constraints: FxSet<(usize, usize, u64)>,
+    /// Emptied `done_constraints` sets kept for reuse.
+    spare_sets: Vec<FxSet<(usize, usize, u64)>>,
     done_resources: FxSet<usize>,
     done_profiles: FxSet<(usize, usize)>,
     seen: HashSet<String>,
@@ -440,7 +455,7 @@ fn pattern_matches(pattern: &Value, value: &Value) -> bool {
     match (pattern, value) {
         (Value::Object(p), Value::Object(v)) => p
             .iter()
-            .all(|(k, pv)| v.get(k).is_some_and(|vv| pattern_matches(pv, vv))),
+            .all(|(k, pv)| v.fget(k).is_some_and(|vv| pattern_matches(pv, vv))),
         (Value::Array(p), Value::Array(v)) => p
             .iter()
             .all(|pi| v.iter().any(|vi| pattern_matches(pi, vi))),
@@ -564,13 +579,14 @@ impl<'c> Validator<'c> {
         let mut run = Run {
             report: Report::default(),
             done_constraints: FxSet::default(),
+            spare_sets: Vec::new(),
             done_resources: FxSet::default(),
             done_profiles: FxSet::default(),
             seen: HashSet::new(),
             bundle: None,
             unchecked_vs: BTreeSet::new(),
         };
-        let Some(rt) = res.get("resourceType").and_then(Value::as_str) else {
+        let Some(rt) = res.fget("resourceType").and_then(Value::as_str) else {
             self.issue(
                 &mut run,
                 &codes::NOT_JSON,
@@ -724,7 +740,10 @@ impl<'c> Validator<'c> {
                     let mut names = KidNames::default();
                     for (di, &k) in kids.iter().enumerate() {
                         let name = last_name(&sd.elements[k].path);
-                        names.exact.entry(name.to_owned()).or_insert(di);
+                        if !names.exact.contains_key(name) {
+                            names.exact.insert(name.to_owned(), di);
+                            names.list.push((name.to_owned(), di));
+                        }
                         if let Some(prefix) = name.strip_suffix("[x]") {
                             names.choices.push((prefix.to_owned(), di));
                         }
@@ -810,7 +829,7 @@ impl<'c> Validator<'c> {
             return;
         };
         let rt = obj
-            .get("resourceType")
+            .fget("resourceType")
             .and_then(Value::as_str)
             .unwrap_or("");
         let base = self.type_definition(rt).filter(|sd| sd.kind == "resource");
@@ -836,8 +855,8 @@ impl<'c> Validator<'c> {
         };
         let mut sds: Vec<&Arc<StructureDefinition>> = vec![base];
         let declared = obj
-            .get("meta")
-            .and_then(|m| m.get("profile"))
+            .fget("meta")
+            .and_then(|m| m.fget("profile"))
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -873,7 +892,9 @@ impl<'c> Validator<'c> {
         // Invariants reached twice (through the base definition and a profile) run
         // once: the set of those done is per resource, so it stays small and hot
         // whatever the Bundle's size (the enclosing resource's set is put back after).
-        let outer = std::mem::take(&mut run.done_constraints);
+        // (the sets are recycled: a fresh one would grow and rehash for every resource)
+        let fresh = run.spare_sets.pop().unwrap_or_default();
+        let outer = std::mem::replace(&mut run.done_constraints, fresh);
         for sd in sds {
             if run
                 .done_profiles
@@ -883,7 +904,9 @@ impl<'c> Validator<'c> {
                 self.strict_rules(run, node, sd, path, scope);
             }
         }
-        run.done_constraints = outer;
+        let mut used = std::mem::replace(&mut run.done_constraints, outer);
+        used.clear();
+        run.spare_sets.push(used);
     }
 
     /// The strict pack's rules of profile `sd` (warnings, V025).
@@ -984,7 +1007,9 @@ impl<'c> Validator<'c> {
             return;
         };
         // match JSON keys to child definitions (by position in `defs`)
-        let mut by_def: Vec<Found<'a>> = vec![Vec::new(); defs.len()];
+        // (one flat list sorted by definition, stably: JSON order within a definition;
+        // a Vec per definition cost an allocation per key)
+        let mut keyed: Found<'a> = Vec::with_capacity(obj.len());
         for (key, v) in obj {
             if key == "resourceType" || key == "fhir_comments" {
                 continue;
@@ -993,7 +1018,7 @@ impl<'c> Validator<'c> {
                 Some(b) => (b, true),
                 None => (key.as_str(), false),
             };
-            if is_ext && obj.contains_key(base_key) {
+            if is_ext && obj.fget(base_key).is_some() {
                 continue; // handled with its value
             }
             let found = names.find(base_key);
@@ -1012,13 +1037,23 @@ impl<'c> Validator<'c> {
             } else {
                 (v, crate::fhirpath::underscored(obj, key))
             };
-            by_def[d].push((base_key, val, ext, choice));
+            keyed.push((d, base_key, val, ext, choice));
         }
+        keyed.sort_by_key(|f| f.0);
+        let mut cursor = 0;
+        // buffers reused for every child definition
+        let mut items: Vec<(Node<'a>, Path<'_>, Option<&'a str>)> = Vec::new();
+        let mut typed: Vec<(Node<'a>, Path<'_>)> = Vec::new();
         for (di, &d) in defs.iter().enumerate() {
             let ced = &kid_sd.elements[d];
             let name = kid_idx.name(kid_sd, d);
-            let entries = std::mem::take(&mut by_def[di]);
-            let mut items: Vec<(Node<'a>, Path<'_>, Option<&'a str>)> = Vec::new();
+            let start = cursor;
+            while cursor < keyed.len() && keyed[cursor].0 == di {
+                cursor += 1;
+            }
+            let entries = keyed.get(start..cursor).unwrap_or_default();
+            items.clear();
+            typed.clear();
             if entries.len() > 1 {
                 self.issue(
                     run,
@@ -1028,7 +1063,7 @@ impl<'c> Validator<'c> {
                     None,
                 );
             }
-            for (key, val, ext, choice) in entries {
+            for &(_, key, val, ext, choice) in entries {
                 let repeating = ced.base_max != Max::N(1);
                 match (val, repeating) {
                     (Value::Array(a), true) => {
@@ -1159,8 +1194,7 @@ impl<'c> Validator<'c> {
                     None,
                 );
             }
-            let mut typed = Vec::with_capacity(items.len());
-            for (mut item, ipath, choice) in items {
+            for (mut item, ipath, choice) in items.drain(..) {
                 let ty = match &choice {
                     Some(suffix) => {
                         let t = ced
@@ -1189,7 +1223,7 @@ impl<'c> Validator<'c> {
             }
             if name == "extension" || name == "modifierExtension" {
                 for (item, ipath) in &typed {
-                    self.extension_context(run, item.value, node, sd, ed, ipath);
+                    self.extension_context(run, item.value, node, sd, ed, ipath, scope);
                 }
             }
             if ced.slicing.is_some() {
@@ -1218,7 +1252,7 @@ impl<'c> Validator<'c> {
             return None;
         }
         if code == "Extension"
-            && let Some(url) = node.value.get("url").and_then(Value::as_str)
+            && let Some(url) = node.value.fget("url").and_then(Value::as_str)
             && let Some(sd) = self.profile(url)
         {
             return Some(sd);
@@ -1324,7 +1358,7 @@ impl<'c> Validator<'c> {
             }
             self.invariants(run, node, sd, ed, path, scope);
             if let Some(ext) = node.ext
-                && let Some(Value::Array(exts)) = ext.get("extension")
+                && let Some(Value::Array(exts)) = ext.fget("extension")
             {
                 let Some(esd) = self.type_definition("Extension") else {
                     return;
@@ -1336,7 +1370,7 @@ impl<'c> Validator<'c> {
                         ty: Some("Extension"),
                     };
                     let ipath = Path::Item(path, "extension", i);
-                    self.extension_context(run, e, node, sd, ed, &ipath);
+                    self.extension_context(run, e, node, sd, ed, &ipath, scope);
                     let sd2 = self.type_sd_for(en, &esd.elements[0]).unwrap_or(esd);
                     self.element(run, en, sd2, 0, &ipath, scope);
                 }
@@ -1383,7 +1417,7 @@ impl<'c> Validator<'c> {
             };
             let rt = node
                 .value
-                .get("resourceType")
+                .fget("resourceType")
                 .and_then(Value::as_str)
                 .unwrap_or("");
             // Several profiles on one type are alternatives: the resource must conform to
@@ -1409,6 +1443,7 @@ impl<'c> Validator<'c> {
                         let mut trial = Run {
                             report: Report::default(),
                             done_constraints: FxSet::default(),
+                            spare_sets: Vec::new(),
                             done_resources: FxSet::default(),
                             done_profiles: FxSet::default(),
                             seen: HashSet::new(),
@@ -1444,18 +1479,23 @@ impl<'c> Validator<'c> {
     /// An extension whose definition (found by its `url`) lists contexts must be
     /// used on one of them: `element` contexts name a type (or an ancestor type)
     /// of the element holding it, or its path; `extension` contexts the URL of the
-    /// extension holding it. Contexts that cannot be judged here (`fhirpath`, a
-    /// resource path seen from inside a data type's definition) are allowed.
-    fn extension_context(
+    /// extension holding it; `fhirpath` contexts an expression evaluated on the
+    /// enclosing resource whose result must include the holding element (an
+    /// expression that cannot be evaluated allows the use and says so, V030). A
+    /// resource path seen from inside a data type's definition cannot be judged
+    /// there and is allowed.
+    #[allow(clippy::too_many_arguments)]
+    fn extension_context<'a>(
         &self,
-        run: &mut Run<'_>,
+        run: &mut Run<'a>,
         ext: &Value,
         parent: Node<'_>,
         sd: &StructureDefinition,
         ed: &ElementDefinition,
         path: &Path<'_>,
+        scope: Scope<'a>,
     ) {
-        let Some(url) = ext.get("url").and_then(Value::as_str) else {
+        let Some(url) = ext.fget("url").and_then(Value::as_str) else {
             return;
         };
         let Some(esd) = self.profile(url) else {
@@ -1468,6 +1508,30 @@ impl<'c> Validator<'c> {
             .ty
             .or_else(|| ed.types.first().map(|t| t.code.as_str()));
         let full_path = sd.kind == "resource";
+        // fhirpath contexts: the holding element is among the nodes the expression
+        // selects in the enclosing resource (`None`: the expression cannot be evaluated)
+        let not_evaluable: RefCell<Vec<(String, String)>> = RefCell::new(Vec::new());
+        let in_fhirpath_context = |expr: &str| -> bool {
+            let env = Env {
+                resource: Some(scope.resource),
+                root_resource: Some(scope.root),
+                resolver: run.bundle.map(|b| b as &dyn Resolver<'a>),
+            };
+            match self.expression(expr).evaluate(scope.resource, None, env) {
+                Ok(nodes) => nodes.iter().any(|i| {
+                    i.node().is_some_and(|n| {
+                        (!parent.value.is_null() && std::ptr::eq(n.value, parent.value))
+                            || n.ext
+                                .zip(parent.ext)
+                                .is_some_and(|(a, b)| std::ptr::eq(a, b))
+                    })
+                }),
+                Err(e) => {
+                    not_evaluable.borrow_mut().push((expr.to_owned(), e.0));
+                    true
+                }
+            }
+        };
         // `types`: the holding element's type and its ancestors (HumanName, Element),
         // looked up only when a cheaper test does not decide
         let allowed_with = |types: Option<&[&str]>| {
@@ -1486,11 +1550,13 @@ impl<'c> Validator<'c> {
                             && !expr.starts_with(&format!("{}.", sd.type_name)))
                 }
                 "extension" => {
-                    parent.value.get("url").and_then(Value::as_str) == Some(expr.as_str())
+                    parent.value.fget("url").and_then(Value::as_str) == Some(expr.as_str())
                         || expr == "Extension"
                             && (own_type == Some("Extension")
                                 || types.is_some_and(|t| t.contains(&"Extension")))
                 }
+                // evaluated once (the first pass, without the ancestor types)
+                "fhirpath" => types.is_none() && in_fhirpath_context(expr),
                 _ => true,
             })
         };
@@ -1507,6 +1573,18 @@ impl<'c> Validator<'c> {
             }
             allowed_with(Some(&types))
         };
+        for (expr, why) in not_evaluable.take() {
+            self.issue(
+                run,
+                &codes::EXTENSION_CONTEXT_NOT_EVALUABLE,
+                path,
+                &format!(
+                    "extension {}: context expression {expr} could not be evaluated ({why}); the use was allowed",
+                    esd.url
+                ),
+                None,
+            );
+        }
         if !allowed {
             let list: Vec<&str> = esd.contexts.iter().map(|(_, e)| e.as_str()).collect();
             self.issue(
@@ -1535,7 +1613,7 @@ impl<'c> Validator<'c> {
         path: &Path<'_>,
         scope: Scope<'_>,
     ) {
-        let Some(r) = v.get("reference").and_then(Value::as_str) else {
+        let Some(r) = v.fget("reference").and_then(Value::as_str) else {
             return;
         };
         let targets: Vec<&str> = ed
@@ -1550,17 +1628,17 @@ impl<'c> Validator<'c> {
         let target = if let Some(id) = r.strip_prefix('#') {
             scope
                 .root
-                .get("contained")
+                .fget("contained")
                 .and_then(Value::as_array)
                 .and_then(|cs| {
                     cs.iter()
-                        .find(|c| c.get("id").and_then(Value::as_str) == Some(id))
+                        .find(|c| c.fget("id").and_then(Value::as_str) == Some(id))
                 })
         } else {
             run.bundle.and_then(|b| b.get(r))
         };
         let Some(rt) = target
-            .and_then(|t| t.get("resourceType"))
+            .and_then(|t| t.fget("resourceType"))
             .and_then(Value::as_str)
         else {
             return;
@@ -1614,7 +1692,6 @@ impl<'c> Validator<'c> {
             if !run.done_constraints.insert(key) {
                 continue;
             }
-            let e = self.invariant_expression(c.fingerprint, &c.expression);
             let resolver: Option<&'a dyn Resolver<'a>> = run.bundle.map(|b| b as &dyn Resolver<'a>);
             let env = Env {
                 resource: Some(scope.resource),
@@ -1637,7 +1714,8 @@ impl<'c> Validator<'c> {
                     Verdict::Fail
                 }
             } else {
-                e.check_node(node, env)
+                self.invariant_expression(c.fingerprint, &c.expression)
+                    .check_node(node, env)
             };
             match verdict {
                 Verdict::Pass => {}
@@ -1741,7 +1819,7 @@ impl<'c> Validator<'c> {
                     let ok = match ty {
                         "Coding" => coding_in(v, &extended),
                         "CodeableConcept" => v
-                            .get("coding")
+                            .fget("coding")
                             .and_then(Value::as_array)
                             .is_some_and(|cs| cs.iter().any(|c| coding_in(c, &extended))),
                         _ => v
@@ -1787,7 +1865,7 @@ impl<'c> Validator<'c> {
         }
         let ok = match ty {
             "Coding" => coding_in(v, &exp),
-            "CodeableConcept" => match v.get("coding").and_then(Value::as_array) {
+            "CodeableConcept" => match v.fget("coding").and_then(Value::as_array) {
                 Some(cs) => cs.iter().any(|c| coding_in(c, &exp)),
                 None => true,
             },
@@ -1838,7 +1916,7 @@ impl<'c> Validator<'c> {
         let codings: Vec<&Value> = match ty {
             "Coding" => vec![v],
             "CodeableConcept" => v
-                .get("coding")
+                .fget("coding")
                 .and_then(Value::as_array)
                 .map(|cs| cs.iter().collect())
                 .unwrap_or_default(),
@@ -1846,8 +1924,8 @@ impl<'c> Validator<'c> {
         };
         for (i, c) in codings.iter().enumerate() {
             let (Some(system), Some(code)) = (
-                c.get("system").and_then(Value::as_str),
-                c.get("code").and_then(Value::as_str),
+                c.fget("system").and_then(Value::as_str),
+                c.fget("code").and_then(Value::as_str),
             ) else {
                 continue;
             };
@@ -1908,16 +1986,16 @@ impl<'c> Validator<'c> {
         })?;
         let mut out = HashSet::new();
         if let Some(contains) = vs
-            .get("expansion")
-            .and_then(|e| e.get("contains"))
+            .fget("expansion")
+            .and_then(|e| e.fget("contains"))
             .and_then(Value::as_array)
         {
             collect_contains(contains, &mut out);
             return Some(out);
         }
-        let compose = vs.get("compose")?;
+        let compose = vs.fget("compose")?;
         for inc in compose
-            .get("include")
+            .fget("include")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -1925,7 +2003,7 @@ impl<'c> Validator<'c> {
             out.extend(self.expand_include(inc, seen)?);
         }
         for exc in compose
-            .get("exclude")
+            .fget("exclude")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -1942,24 +2020,24 @@ impl<'c> Validator<'c> {
         inc: &Value,
         seen: &mut HashSet<String>,
     ) -> Option<HashSet<(String, String)>> {
-        let system = inc.get("system").and_then(Value::as_str);
-        if let Some(filters) = inc.get("filter") {
+        let system = inc.fget("system").and_then(Value::as_str);
+        if let Some(filters) = inc.fget("filter") {
             // hierarchy filters over a complete code system; anything else cannot be
             // expanded offline
-            if inc.get("concept").is_some() || inc.get("valueSet").is_some() {
+            if inc.fget("concept").is_some() || inc.fget("valueSet").is_some() {
                 return None;
             }
             let system = system?;
             let cs = self.conf.code_system(system)?;
-            if cs.get("content").and_then(Value::as_str) != Some("complete") {
+            if cs.fget("content").and_then(Value::as_str) != Some("complete") {
                 return None;
             }
-            let concepts = cs.get("concept").and_then(Value::as_array)?;
+            let concepts = cs.fget("concept").and_then(Value::as_array)?;
             let mut set: Option<HashSet<(String, String)>> = None;
             for f in filters.as_array()? {
-                let prop = f.get("property").and_then(Value::as_str)?;
-                let op = f.get("op").and_then(Value::as_str)?;
-                let value = f.get("value").and_then(Value::as_str)?;
+                let prop = f.fget("property").and_then(Value::as_str)?;
+                let op = f.fget("op").and_then(Value::as_str)?;
+                let value = f.fget("value").and_then(Value::as_str)?;
                 if prop != "concept" || !matches!(op, "is-a" | "descendent-of") {
                     return None;
                 }
@@ -1968,7 +2046,7 @@ impl<'c> Validator<'c> {
                 if op == "is-a" {
                     s.insert((system.to_owned(), value.to_owned()));
                 }
-                if let Some(sub) = root.get("concept").and_then(Value::as_array) {
+                if let Some(sub) = root.fget("concept").and_then(Value::as_array) {
                     collect_concepts(system, sub, &mut s);
                 }
                 set = Some(match set {
@@ -1981,27 +2059,31 @@ impl<'c> Validator<'c> {
         let mut set: Option<HashSet<(String, String)>> = None;
         if let Some(system) = system {
             let mut s = HashSet::new();
-            if let Some(concepts) = inc.get("concept").and_then(Value::as_array) {
+            if let Some(concepts) = inc.fget("concept").and_then(Value::as_array) {
                 for c in concepts {
-                    if let Some(code) = c.get("code").and_then(Value::as_str) {
+                    if let Some(code) = c.fget("code").and_then(Value::as_str) {
                         s.insert((system.to_owned(), code.to_owned()));
                     }
                 }
             } else {
                 let cs = self.conf.code_system(system)?;
                 if cs
-                    .get("content")
+                    .fget("content")
                     .and_then(Value::as_str)
                     .is_some_and(|c| c != "complete")
                 {
                     return None;
                 }
-                collect_concepts(system, cs.get("concept").and_then(Value::as_array)?, &mut s);
+                collect_concepts(
+                    system,
+                    cs.fget("concept").and_then(Value::as_array)?,
+                    &mut s,
+                );
             }
             set = Some(s);
         }
         for vs in inc
-            .get("valueSet")
+            .fget("valueSet")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -2105,7 +2187,7 @@ impl<'c> Validator<'c> {
                     let s = slices[si];
                     let mut it = *item;
                     if let Some(t) = sd.elements[s].types.first()
-                        && it.value.get("resourceType").is_none()
+                        && it.value.fget("resourceType").is_none()
                         && sd.elements[s].types.len() == 1
                     {
                         it.ty = Some(t.code.as_str());
@@ -2163,12 +2245,16 @@ impl<'c> Validator<'c> {
 
     /// Fixed / pattern values on the descendants of slice `s` under `dpath`, with
     /// their paths relative to it compiled (`None`: there are none). Cached.
-    fn slice_fixed(&self, sd: &StructureDefinition, s: usize, dpath: &str) -> Rc<SliceFixed> {
-        let key = (
-            sd as *const StructureDefinition as usize,
-            s,
-            dpath.to_owned(),
-        );
+    /// Keyed by (definition, slice, discriminator index): `dpath` is that
+    /// discriminator's path.
+    fn slice_fixed(
+        &self,
+        sd: &StructureDefinition,
+        s: usize,
+        di: usize,
+        dpath: &str,
+    ) -> Rc<SliceFixed> {
+        let key = (sd as *const StructureDefinition as usize, s, di);
         if let Some(v) = self.slice_fixed.borrow().get(&key) {
             return v.clone();
         }
@@ -2298,7 +2384,7 @@ impl<'c> Validator<'c> {
                                 continue;
                             }
                             // fixed values on the slice's descendants decide
-                            let fixed = self.slice_fixed(sd, s, dpath);
+                            let fixed = self.slice_fixed(sd, s, di, dpath);
                             let Some(fixed) = fixed.as_ref() else {
                                 return None;
                             };
@@ -2347,7 +2433,7 @@ impl<'c> Validator<'c> {
                     };
                     let actual: Vec<&str> = values
                         .iter()
-                        .filter_map(|v| v.get("resourceType").and_then(Value::as_str))
+                        .filter_map(|v| v.fget("resourceType").and_then(Value::as_str))
                         .collect();
                     if actual.is_empty() || !actual.iter().any(|a| types.contains(a)) {
                         return Some(false);
@@ -2372,8 +2458,8 @@ impl<'c> Validator<'c> {
                         return None;
                     }
                     let declared = values.iter().any(|v| {
-                        v.get("meta")
-                            .and_then(|m| m.get("profile"))
+                        v.fget("meta")
+                            .and_then(|m| m.fget("profile"))
                             .and_then(Value::as_array)
                             .is_some_and(|ps| {
                                 ps.iter().filter_map(Value::as_str).any(|p| {
@@ -2397,7 +2483,7 @@ impl<'c> Validator<'c> {
         // a document's Composition (its first entry) must have every reference resolved
         // in the Bundle (the document is self-contained)
         let document_composition = rt == "Bundle"
-            && root.get("type").and_then(Value::as_str) == Some("document")
+            && root.fget("type").and_then(Value::as_str) == Some("document")
             && root
                 .pointer("/entry/0/resource/resourceType")
                 .and_then(Value::as_str)
@@ -2406,13 +2492,13 @@ impl<'c> Validator<'c> {
         if rt == "Bundle" {
             let bundle = Path::Root("Bundle");
             for (i, e) in root
-                .get("entry")
+                .fget("entry")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
                 .enumerate()
             {
-                if let Some(r) = e.get("resource") {
+                if let Some(r) = e.fget("resource") {
                     let entry = Path::Item(&bundle, "entry", i);
                     let walk = RefWalk {
                         container: Some(r),
@@ -2449,10 +2535,10 @@ impl<'c> Validator<'c> {
         match v {
             Value::Object(o) => {
                 let mut walk = walk;
-                if o.contains_key("resourceType") && !walk.in_contained {
+                if o.fget("resourceType").is_some() && !walk.in_contained {
                     walk.container = Some(v);
                 }
-                if let Some(Value::String(r)) = o.get("reference") {
+                if let Some(Value::String(r)) = o.fget("reference") {
                     self.reference(run, r, path, walk);
                 }
                 for (k, x) in o {
@@ -2497,11 +2583,11 @@ impl<'c> Validator<'c> {
             let ok = id.is_empty()
                 || walk
                     .container
-                    .and_then(|c| c.get("contained"))
+                    .and_then(|c| c.fget("contained"))
                     .and_then(Value::as_array)
                     .is_some_and(|cs| {
                         cs.iter()
-                            .any(|c| c.get("id").and_then(Value::as_str) == Some(id))
+                            .any(|c| c.fget("id").and_then(Value::as_str) == Some(id))
                     });
             if !ok {
                 self.issue(
@@ -2582,7 +2668,7 @@ const DOM_3: &str = "contained.where((('#'+id in (%resource.descendants().refere
 /// string value counts as a reference/canonical/uri/url (the JSON carries no types):
 /// a string element holding exactly `#id` would pass where the typed rule fails.
 fn dom_3_holds(node: &Value, resource: &Value) -> bool {
-    let Some(cs) = node.get("contained").and_then(Value::as_array) else {
+    let Some(cs) = node.fget("contained").and_then(Value::as_array) else {
         return true;
     };
     fn strings<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
@@ -2596,7 +2682,7 @@ fn dom_3_holds(node: &Value, resource: &Value) -> bool {
     let mut refs = Vec::new();
     strings(resource, &mut refs);
     cs.iter().all(|c| {
-        let Some(id) = c.get("id").and_then(Value::as_str) else {
+        let Some(id) = c.fget("id").and_then(Value::as_str) else {
             return true;
         };
         if refs.iter().any(|r| r.get(1..) == Some(id)) {
@@ -2627,8 +2713,8 @@ fn ele_1_holds(n: Node<'_>) -> bool {
 }
 
 fn declared_profiles(res: &Value) -> Vec<&str> {
-    res.get("meta")
-        .and_then(|m| m.get("profile"))
+    res.fget("meta")
+        .and_then(|m| m.fget("profile"))
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -2680,8 +2766,8 @@ fn type_matches_suffix(code: &str, suffix: &str) -> bool {
 }
 
 fn coding_in(c: &Value, exp: &HashSet<(String, String)>) -> bool {
-    let code = c.get("code").and_then(Value::as_str);
-    let system = c.get("system").and_then(Value::as_str);
+    let code = c.fget("code").and_then(Value::as_str);
+    let system = c.fget("system").and_then(Value::as_str);
     match (system, code) {
         (Some(s), Some(k)) => exp.contains(&(s.to_owned(), k.to_owned())),
         (None, Some(k)) => exp.iter().any(|(_, c)| c == k),
@@ -2692,12 +2778,12 @@ fn coding_in(c: &Value, exp: &HashSet<(String, String)>) -> bool {
 fn collect_contains(cs: &[Value], out: &mut HashSet<(String, String)>) {
     for c in cs {
         if let (Some(s), Some(k)) = (
-            c.get("system").and_then(Value::as_str),
-            c.get("code").and_then(Value::as_str),
+            c.fget("system").and_then(Value::as_str),
+            c.fget("code").and_then(Value::as_str),
         ) {
             out.insert((s.to_owned(), k.to_owned()));
         }
-        if let Some(sub) = c.get("contains").and_then(Value::as_array) {
+        if let Some(sub) = c.fget("contains").and_then(Value::as_array) {
             collect_contains(sub, out);
         }
     }
@@ -2705,11 +2791,11 @@ fn collect_contains(cs: &[Value], out: &mut HashSet<(String, String)>) {
 
 fn find_concept<'v>(cs: &'v [Value], code: &str) -> Option<&'v Value> {
     for c in cs {
-        if c.get("code").and_then(Value::as_str) == Some(code) {
+        if c.fget("code").and_then(Value::as_str) == Some(code) {
             return Some(c);
         }
         if let Some(found) = c
-            .get("concept")
+            .fget("concept")
             .and_then(Value::as_array)
             .and_then(|sub| find_concept(sub, code))
         {
@@ -2721,10 +2807,10 @@ fn find_concept<'v>(cs: &'v [Value], code: &str) -> Option<&'v Value> {
 
 fn collect_concepts(system: &str, cs: &[Value], out: &mut HashSet<(String, String)>) {
     for c in cs {
-        if let Some(k) = c.get("code").and_then(Value::as_str) {
+        if let Some(k) = c.fget("code").and_then(Value::as_str) {
             out.insert((system.to_owned(), k.to_owned()));
         }
-        if let Some(sub) = c.get("concept").and_then(Value::as_array) {
+        if let Some(sub) = c.fget("concept").and_then(Value::as_array) {
             collect_concepts(system, sub, out);
         }
     }
@@ -2734,20 +2820,20 @@ fn index_bundle(b: &Value) -> BundleIndex<'_> {
     let mut by_url = HashMap::new();
     let mut by_type_id = HashMap::new();
     for e in b
-        .get("entry")
+        .fget("entry")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
     {
-        let Some(r) = e.get("resource") else {
+        let Some(r) = e.fget("resource") else {
             continue;
         };
-        if let Some(u) = e.get("fullUrl").and_then(Value::as_str) {
+        if let Some(u) = e.fget("fullUrl").and_then(Value::as_str) {
             by_url.insert(u, r);
         }
         if let (Some(t), Some(id)) = (
-            r.get("resourceType").and_then(Value::as_str),
-            r.get("id").and_then(Value::as_str),
+            r.fget("resourceType").and_then(Value::as_str),
+            r.fget("id").and_then(Value::as_str),
         ) {
             by_type_id.insert((t, id), r);
         }

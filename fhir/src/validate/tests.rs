@@ -789,3 +789,103 @@ fn code_system_registry_checks_unexpandable_bindings() {
         "{v029:#?}"
     );
 }
+
+/// Extension contexts of type `fhirpath` are evaluated on the enclosing resource:
+/// the holding element must be among the nodes selected (V028 otherwise); an
+/// expression the evaluator cannot run allows the use with a warning (V030).
+#[test]
+fn fhirpath_extension_contexts_are_evaluated() {
+    use crate::package::Package;
+    let set = crate::conformance::package_set("clins").unwrap();
+    let candidates = crate::conformance::tests::candidates(set);
+    let mut pkgs: Vec<&Package> = set.select(&candidates).unwrap();
+    // the eCS diagnosis-type extension, republished under two new URLs whose
+    // contexts are FHIRPath expressions
+    let old = "http://jpfhir.jp/fhir/eCS/Extension/StructureDefinition/JP_eCS_DiagnosisType";
+    let text = pkgs
+        .iter()
+        .flat_map(|p| p.json_resources())
+        .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+        .find(|t| {
+            t.contains("\"StructureDefinition\"")
+                && (t.contains(&format!("\"url\": \"{old}\""))
+                    || t.contains(&format!("\"url\":\"{old}\"")))
+        })
+        .unwrap();
+    let variant = |url: &str, expr: &str| -> Vec<u8> {
+        let mut sd: Value = serde_json::from_str(&text.replace(old, url)).unwrap();
+        sd["context"] = json!([{"type": "fhirpath", "expression": expr}]);
+        serde_json::to_vec(&sd).unwrap()
+    };
+    let on_code = "http://example.org/StructureDefinition/on-observation-code";
+    let broken = "http://example.org/StructureDefinition/broken-context";
+    let extra = Package {
+        name: "test.fhirpath.contexts".into(),
+        version: "0.0.1".into(),
+        files: [
+            (
+                "package/StructureDefinition-a.json".to_owned(),
+                variant(on_code, "Observation.code"),
+            ),
+            (
+                "package/StructureDefinition-b.json".to_owned(),
+                variant(broken, "Observation.frobnicate()"),
+            ),
+        ]
+        .into_iter()
+        .collect(),
+    };
+    pkgs.push(&extra);
+    let conf = Conformance::load(&pkgs);
+    let v = Validator::new(&conf);
+    let b = example("Bundle-Bundle-CLINS-Observations-Example-01.json");
+    let ext = |url: &str| {
+        json!({
+            "url": url,
+            "valueCodeableConcept": {"coding": [{"system": "http://jpfhir.jp/fhir/core/CodeSystem/JP_ConditionDiagnosisType_CS", "code": "1"}]}
+        })
+    };
+    let with = |at: &[&str], url: &str| {
+        let mut m = b.clone();
+        let mut node = &mut m["entry"][1]["resource"];
+        for k in at {
+            node = &mut node[*k];
+        }
+        node["extension"] = json!([ext(url)]);
+        v.validate(&m, &[])
+    };
+    let codes_at = |r: &Report, code: &str| -> Vec<String> {
+        r.issues
+            .iter()
+            .filter(|i| i.code.id == code)
+            .map(|i| i.expression.clone())
+            .collect()
+    };
+    // where the expression selects: allowed
+    let r = with(&["code"], on_code);
+    assert!(codes_at(&r, "V028").is_empty(), "{:?}", errors(&r));
+    // elsewhere (the Observation itself, its category): V028
+    let r = with(&[], on_code);
+    assert_eq!(
+        codes_at(&r, "V028"),
+        ["Bundle.entry[1].resource.extension[0]"],
+        "{:?}",
+        errors(&r)
+    );
+    let mut m = b.clone();
+    m["entry"][1]["resource"]["category"][0]["extension"] = json!([ext(on_code)]);
+    let r = v.validate(&m, &[]);
+    assert_eq!(
+        codes_at(&r, "V028"),
+        ["Bundle.entry[1].resource.category[0].extension[0]"],
+        "{:?}",
+        errors(&r)
+    );
+    // an expression that cannot be evaluated: allowed, with a warning
+    let r = with(&[], broken);
+    assert!(codes_at(&r, "V028").is_empty(), "{:?}", errors(&r));
+    assert_eq!(
+        codes_at(&r, "V030"),
+        ["Bundle.entry[1].resource.extension[0]"]
+    );
+}
