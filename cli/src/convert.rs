@@ -102,11 +102,13 @@ enum Phase {
     Ndjson,
     Diagnostics,
     Files,
-    /// A worker waiting for the writer (the reorder buffer is full).
+    /// A worker waiting for the lock on the reorder buffer.
     Blocked,
+    /// A worker handing finished patients to the writer, in order.
+    Sink,
 }
 
-const PHASES: [&str; 11] = [
+const PHASES: [&str; 12] = [
     "read",
     "parse+map",
     "assemble",
@@ -117,7 +119,8 @@ const PHASES: [&str; 11] = [
     "ndjson",
     "diagnostics",
     "files",
-    "blocked",
+    "lock-wait",
+    "write-in-order",
 ];
 
 /// Per-phase timers of one thread; they cost nothing when off. For the
@@ -147,7 +150,7 @@ impl Laps {
             .spent
             .iter()
             .zip(PHASES)
-            .filter(|(_, p)| *p != "blocked")
+            .filter(|(_, p)| *p != "lock-wait")
             .map(|(d, _)| d.as_secs_f64())
             .sum();
         let parts: Vec<String> = self
@@ -521,65 +524,66 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     })
 }
 
+/// Patients done but not yet handed on, and the next one the sink wants.
+struct Order<S> {
+    pending: BTreeMap<usize, PatientOut>,
+    want: usize,
+    sink: S,
+    failed: Option<Failure>,
+}
+
 /// Processes patients on `threads` workers and hands each result to `sink` in
 /// patient order (a reorder buffer), so output bytes do not depend on scheduling.
-/// Returns the per-thread timing lines (empty unless `shared.timings`).
+/// There is no writer thread: the worker that completes the patient the sink
+/// waits for hands it on (and any that were waiting behind it) under a lock, so
+/// no thread sleeps and wakes per patient. Returns the per-thread timing lines
+/// (empty unless `shared.timings`).
 fn run_parallel(
     jobs: &[PatientJob],
     threads: usize,
     shared: &Shared<'_>,
-    mut sink: impl FnMut(PatientOut) -> Result<(), Failure>,
+    sink: impl FnMut(PatientOut) -> Result<(), Failure> + Send,
 ) -> Result<Vec<String>, Failure> {
     let next = AtomicUsize::new(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
     let threads = threads.clamp(1, jobs.len().max(1));
-    std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, PatientOut)>(threads * 4);
+    let order = std::sync::Mutex::new(Order {
+        pending: BTreeMap::new(),
+        want: 0,
+        sink,
+        failed: None,
+    });
+    let lines = std::thread::scope(|scope| {
         let mut workers = Vec::new();
         for _ in 0..threads {
-            let tx = tx.clone();
-            let next = &next;
+            let (next, stop, order) = (&next, &stop, &order);
             workers.push(scope.spawn(move || {
                 let validator = Validator::new(shared.conformance)
                     .with_errata(shared.errata)
                     .with_code_systems(&crate::validate::REGISTRY);
                 let mut laps = Laps::new(shared.timings);
-                loop {
+                while !stop.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
                     let out = patient(job, shared, &validator, &mut laps);
-                    let sent = tx.send((i, out));
+                    // A worker that panicked while holding the lock left the
+                    // order half done: stop (the scope re-raises its panic).
+                    let Ok(mut o) = order.lock() else { break };
                     laps.lap(Phase::Blocked);
-                    if sent.is_err() {
-                        break;
+                    let o = &mut *o;
+                    o.pending.insert(i, out);
+                    while let Some(out) = o.pending.remove(&o.want) {
+                        o.want += 1;
+                        if let Err(e) = (o.sink)(out) {
+                            o.failed.get_or_insert(e);
+                            stop.store(true, Ordering::Relaxed);
+                            break;
+                        }
                     }
+                    laps.lap(Phase::Sink);
                 }
                 laps
             }));
-        }
-        drop(tx);
-        let mut pending: BTreeMap<usize, PatientOut> = BTreeMap::new();
-        let mut want = 0usize;
-        let mut waiting = std::time::Duration::ZERO;
-        let mut busy = std::time::Duration::ZERO;
-        let clock = |on: bool| on.then(std::time::Instant::now);
-        let mut t = clock(shared.timings);
-        let mut rx = rx.into_iter();
-        loop {
-            let got = rx.next();
-            if let Some(t0) = t {
-                waiting += t0.elapsed();
-                t = clock(true);
-            }
-            let Some((i, out)) = got else { break };
-            pending.insert(i, out);
-            while let Some(out) = pending.remove(&want) {
-                sink(out)?;
-                want += 1;
-            }
-            if let Some(t0) = t {
-                busy += t0.elapsed();
-                t = clock(true);
-            }
         }
         let mut lines = Vec::new();
         for (n, w) in workers.into_iter().enumerate() {
@@ -589,15 +593,15 @@ fn run_parallel(
                 lines.push(laps.line(&format!("worker {}", n + 1)));
             }
         }
-        if shared.timings {
-            lines.push(format!(
-                "timings: writer: busy {:.2} s, waiting for workers {:.2} s",
-                busy.as_secs_f64(),
-                waiting.as_secs_f64()
-            ));
-        }
-        Ok(lines)
-    })
+        lines
+    });
+    let o = order
+        .into_inner()
+        .map_err(|_| Failure("a worker failed while writing outputs".into()))?;
+    if let Some(e) = o.failed {
+        return Err(e);
+    }
+    Ok(lines)
 }
 
 /// One patient: read, map, assemble, build, validate ([`convert_patient`]);
