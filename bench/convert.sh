@@ -2,7 +2,10 @@
 # End-to-end benchmark of `kakehashi convert` (parse → map → bundle → validate →
 # write) on generated SS-MIX2 storage. Not part of the tests; nothing asserts a time.
 #
-#   bench/convert.sh [--patients N] [--seed S] [--update-baseline]
+#   bench/convert.sh [--patients N] [--seed S] [--bin PATH] [--update-baseline]
+#
+# --bin PATH: time that kakehashi binary instead of building this tree's (to
+# compare an older build on the same storage, in the same session).
 #
 # Needs about 3 GB of free disk per 10 000 patients while a run's outputs exist.
 #
@@ -13,7 +16,9 @@
 # (OML-11) messages per second per core, the 2-thread speed-up, and peak RSS at
 # both sizes (flat memory: the ratio stays near 1 as the storage grows); (5) check
 # that the outputs of --jobs 1 and --jobs 2 are byte-identical; (6) compare with
-# bench/convert-baseline.json (targets and the last recorded figures).
+# bench/convert-baseline.json (targets and the last recorded figures); (7) print
+# the per-thread phase timers of the two big runs (KAKEHASHI_TIMINGS=1: busy
+# time per phase for each worker, busy and waiting time of the writer).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -22,19 +27,23 @@ work="$here/.work/convert"
 patients=10000
 seed=1
 update=0
+bin=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --patients) patients="$2"; shift 2 ;;
     --seed) seed="$2"; shift 2 ;;
+    --bin) bin="$2"; shift 2 ;;
     --update-baseline) update=1; shift ;;
-    *) echo "usage: bench/convert.sh [--patients N] [--seed S] [--update-baseline]" >&2; exit 2 ;;
+    *) echo "usage: bench/convert.sh [--patients N] [--seed S] [--bin PATH] [--update-baseline]" >&2; exit 2 ;;
   esac
 done
 small=$(( patients / 4 ))
 
 cd "$repo"
-cargo build --release --locked -q --bin kakehashi
-bin="$repo/target/release/kakehashi"
+if [ -z "$bin" ]; then
+  cargo build --release --locked -q --bin kakehashi
+  bin="$repo/target/release/kakehashi"
+fi
 config="$repo/bench/synth.kakehashi.toml"
 
 mkdir -p "$work"
@@ -52,7 +61,7 @@ run() {
   if [ -n "$pin" ] && command -v taskset > /dev/null; then
     cmd=(taskset -c "$pin" "${cmd[@]}")
   fi
-  /usr/bin/time -f "%e %M %U %S" -o "$work/time-$name" "${cmd[@]}" > "$work/stdout-$name" || true
+  KAKEHASHI_TIMINGS=1 /usr/bin/time -f "%e %M %U %S" -o "$work/time-$name" "${cmd[@]}" > "$work/stdout-$name" 2> "$work/stderr-$name" || true
   tail -n 1 "$work/time-$name" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }'
 }
 
@@ -63,6 +72,10 @@ read -r ws rsss cs < <(run small "$work/storage-$small-$seed" 1 0)
 
 # Same bytes whatever the thread count.
 if diff -r "$work/out-j1" "$work/out-j2" > /dev/null; then same=yes; else same=NO; fi
+
+for name in j1 j2; do
+  grep '^timings:' "$work/stderr-$name" | sed "s/^/  $name /" || true
+done
 
 # Keep the report, drop the outputs (a 10 000-patient run writes gigabytes).
 cp "$work/out-j1/report.json" "$work/report-j1.json"

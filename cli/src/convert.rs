@@ -21,6 +21,9 @@
 //! ```
 //!
 //! The summary printed on stdout says first which safety policies applied.
+//!
+//! For the benchmark (`bench/convert.sh`), `KAKEHASHI_TIMINGS=1` prints each
+//! worker's busy time per phase on stderr (never in an output file).
 
 use crate::ledger::{self, Ledger, Observed};
 use crate::walk::{Step, Walk};
@@ -85,6 +88,87 @@ struct Shared<'a> {
     years: &'a BTreeMap<String, u16>,
     default_year: u16,
     receipts: &'a crate::convert_receipts::Receipts,
+    /// The output folder: workers write the unit files themselves (each to its
+    /// own name, so the order does not matter).
+    out: &'a Path,
+    opts: RenderOptions,
+    /// Per-phase timers on (`KAKEHASHI_TIMINGS`, for the benchmark).
+    timings: bool,
+}
+
+/// The phases a worker spends its time in (`KAKEHASHI_TIMINGS=1` prints them).
+#[derive(Clone, Copy)]
+enum Phase {
+    Read,
+    ParseMap,
+    Assemble,
+    Build,
+    WriteJson,
+    ParseJson,
+    Validate,
+    Ndjson,
+    Diagnostics,
+    Files,
+    /// A worker waiting for the lock on the reorder buffer.
+    Blocked,
+    /// A worker handing finished patients to the writer, in order.
+    Sink,
+}
+
+const PHASES: [&str; 12] = [
+    "read",
+    "parse+map",
+    "assemble",
+    "build",
+    "fhir-json",
+    "json-parse",
+    "validate",
+    "ndjson",
+    "diagnostics",
+    "files",
+    "lock-wait",
+    "write-in-order",
+];
+
+/// Per-phase timers of one thread; they cost nothing when off. For the
+/// benchmark only: printed on stderr, never in an output.
+struct Laps {
+    last: Option<std::time::Instant>,
+    spent: [std::time::Duration; PHASES.len()],
+}
+
+impl Laps {
+    fn new(on: bool) -> Laps {
+        Laps {
+            last: on.then(std::time::Instant::now),
+            spent: Default::default(),
+        }
+    }
+    /// Charges the time since the previous lap to `phase`.
+    fn lap(&mut self, phase: Phase) {
+        if let Some(last) = &mut self.last {
+            let now = std::time::Instant::now();
+            self.spent[phase as usize] += now - *last;
+            *last = now;
+        }
+    }
+    fn line(&self, who: &str) -> String {
+        let busy: f64 = self
+            .spent
+            .iter()
+            .zip(PHASES)
+            .filter(|(_, p)| *p != "lock-wait")
+            .map(|(d, _)| d.as_secs_f64())
+            .sum();
+        let parts: Vec<String> = self
+            .spent
+            .iter()
+            .zip(PHASES)
+            .filter(|(d, _)| !d.is_zero())
+            .map(|(d, p)| format!("{p} {:.2}", d.as_secs_f64()))
+            .collect();
+        format!("timings: {who}: busy {busy:.2} s ({})", parts.join(", "))
+    }
 }
 
 /// One patient's files.
@@ -101,26 +185,75 @@ struct UnitOut {
     outcome: Option<Vec<u8>>,
 }
 
-/// What one patient produced.
+/// What one patient produced. The worker writes the unit files and renders the
+/// diagnostics, NDJSON and lineage lines to bytes; the writer only appends them
+/// in patient order and adds up the tallies.
 #[derive(Default)]
 struct PatientOut {
     diagnostics: Diagnostics,
+    /// `diagnostics` rendered, one JSON line each, and their tallies.
+    diagnostic_lines: Vec<u8>,
+    by_code: BTreeMap<&'static str, usize>,
+    by_severity: BTreeMap<&'static str, usize>,
+    /// Units written (to bundles/ or quarantine/), by resource type.
+    written: BTreeMap<&'static str, usize>,
+    quarantined: BTreeMap<&'static str, usize>,
+    /// The first unit file that could not be written.
+    write_error: Option<Failure>,
     files: usize,
     unreadable: usize,
     empty_files: usize,
     messages: BTreeMap<String, usize>,
     records: BTreeMap<(String, String), usize>,
-    units: Vec<UnitOut>,
     empty_units: BTreeMap<String, usize>,
-    ndjson: BTreeMap<&'static str, Vec<String>>,
-    lineage: Vec<String>,
+    /// NDJSON lines by resource type: the bytes and the number of lines.
+    ndjson: BTreeMap<&'static str, (Vec<u8>, usize)>,
+    /// Lineage lines.
+    lineage: Vec<u8>,
     /// Units the ledger knows that this run saw (for the plan), with their member id.
     observed: Vec<Observed>,
     /// The patient's 被保険者個人識別子, when a current ADT-00 gives one.
     member_seen: Option<String>,
 }
 
+/// Appends `v` as one compact JSON line (keys as the value holds them).
+fn push_line(buf: &mut Vec<u8>, v: &Value) {
+    // Writing to a Vec fails only for a value serde_json cannot write (a
+    // non-string map key), which a `Value` cannot hold.
+    if serde_json::to_writer(&mut *buf, v).is_ok() {
+        buf.push(b'\n');
+    }
+}
+
+/// Renders diagnostics as sorted JSON lines and tallies them by code and severity.
+fn render_diagnostics(
+    d: &Diagnostics,
+    opts: RenderOptions,
+    buf: &mut Vec<u8>,
+    by_code: &mut BTreeMap<&'static str, usize>,
+    by_severity: &mut BTreeMap<&'static str, usize>,
+) {
+    for x in d.iter() {
+        *by_code.entry(x.code.id).or_default() += 1;
+        *by_severity
+            .entry(match x.code.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Info => "info",
+            })
+            .or_default() += 1;
+        let mut v = x.to_json(opts);
+        v.sort_all_objects();
+        push_line(buf, &v);
+    }
+}
+
 impl PatientOut {
+    fn push_ndjson(&mut self, t: &'static str, v: &Value) {
+        let (buf, n) = self.ndjson.entry(t).or_default();
+        push_line(buf, v);
+        *n += 1;
+    }
     fn message(&mut self, outcome: &str) {
         *self.messages.entry(outcome.to_owned()).or_default() += 1;
     }
@@ -303,6 +436,11 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         as_of: &as_of,
         years: &years,
         default_year,
+        out: &out,
+        opts: RenderOptions {
+            show_phi: args.show_phi,
+        },
+        timings: std::env::var_os("KAKEHASHI_TIMINGS").is_some(),
     };
     let threads = if args.jobs == 0 {
         std::thread::available_parallelism()
@@ -322,11 +460,16 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     writer.diagnostics(&receipts.diagnostics)?;
     // A bar on a terminal only (hidden in tests, pipes and golden output).
     let progress = crate::progress::bar(jobs.len() as u64, "patients");
-    run_parallel(&jobs, threads, &shared, |p| {
+    let laps = run_parallel(&jobs, threads, &shared, |p| {
         progress.inc(1);
         writer.patient(p)
     })?;
     progress.finish_and_clear();
+    if shared.timings {
+        for l in laps {
+            writeln!(ctx.stderr, "{l}")?;
+        }
+    }
     let plan_input = std::mem::take(&mut writer.observed);
     let mut plan = ledger
         .plan(default_year, &plan_input)
@@ -404,52 +547,140 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     })
 }
 
+/// Patients done but not yet handed on, and the next one the sink wants.
+struct Order<S> {
+    pending: BTreeMap<usize, PatientOut>,
+    want: usize,
+    sink: S,
+    failed: Option<Failure>,
+}
+
 /// Processes patients on `threads` workers and hands each result to `sink` in
 /// patient order (a reorder buffer), so output bytes do not depend on scheduling.
+/// There is no writer thread: the worker that completes the patient the sink
+/// waits for hands it on (and any that were waiting behind it) under a lock, so
+/// no thread sleeps and wakes per patient. Returns the per-thread timing lines
+/// (empty unless `shared.timings`).
 fn run_parallel(
     jobs: &[PatientJob],
     threads: usize,
     shared: &Shared<'_>,
-    mut sink: impl FnMut(PatientOut) -> Result<(), Failure>,
-) -> Result<(), Failure> {
+    sink: impl FnMut(PatientOut) -> Result<(), Failure> + Send,
+) -> Result<Vec<String>, Failure> {
     let next = AtomicUsize::new(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
     let threads = threads.clamp(1, jobs.len().max(1));
-    std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, PatientOut)>(threads * 4);
+    let order = std::sync::Mutex::new(Order {
+        pending: BTreeMap::new(),
+        want: 0,
+        sink,
+        failed: None,
+    });
+    let lines = std::thread::scope(|scope| {
+        let mut workers = Vec::new();
         for _ in 0..threads {
-            let tx = tx.clone();
-            let next = &next;
-            scope.spawn(move || {
+            let (next, stop, order) = (&next, &stop, &order);
+            workers.push(scope.spawn(move || {
                 let validator = Validator::new(shared.conformance)
                     .with_errata(shared.errata)
                     .with_code_systems(&crate::validate::REGISTRY);
-                loop {
+                let mut laps = Laps::new(shared.timings);
+                while !stop.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
-                    let out = patient(job, shared, &validator);
-                    if tx.send((i, out)).is_err() {
-                        break;
+                    let out = patient(job, shared, &validator, &mut laps);
+                    // A worker that panicked while holding the lock left the
+                    // order half done: stop (the scope re-raises its panic).
+                    let Ok(mut o) = order.lock() else { break };
+                    laps.lap(Phase::Blocked);
+                    let o = &mut *o;
+                    o.pending.insert(i, out);
+                    while let Some(out) = o.pending.remove(&o.want) {
+                        o.want += 1;
+                        if let Err(e) = (o.sink)(out) {
+                            o.failed.get_or_insert(e);
+                            stop.store(true, Ordering::Relaxed);
+                            break;
+                        }
                     }
+                    laps.lap(Phase::Sink);
                 }
-            });
+                laps
+            }));
         }
-        drop(tx);
-        let mut pending: BTreeMap<usize, PatientOut> = BTreeMap::new();
-        let mut want = 0usize;
-        for (i, out) in rx {
-            pending.insert(i, out);
-            while let Some(out) = pending.remove(&want) {
-                sink(out)?;
-                want += 1;
+        let mut lines = Vec::new();
+        for (n, w) in workers.into_iter().enumerate() {
+            // A worker's panic is the scope's panic, as if it were not joined here.
+            let laps = w.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            if laps.last.is_some() {
+                lines.push(laps.line(&format!("worker {}", n + 1)));
             }
         }
-        Ok(())
-    })
+        lines
+    });
+    let o = order
+        .into_inner()
+        .map_err(|_| Failure("a worker failed while writing outputs".into()))?;
+    if let Some(e) = o.failed {
+        return Err(e);
+    }
+    Ok(lines)
 }
 
-/// One patient: read, map, assemble, build, validate.
-fn patient(job: &PatientJob, sh: &Shared<'_>, validator: &Validator<'_>) -> PatientOut {
+/// One patient: read, map, assemble, build, validate ([`convert_patient`]);
+/// then write its unit files and render its diagnostics, here on the worker.
+fn patient(
+    job: &PatientJob,
+    sh: &Shared<'_>,
+    validator: &Validator<'_>,
+    laps: &mut Laps,
+) -> PatientOut {
     let mut out = PatientOut::default();
+    let units = convert_patient(job, sh, validator, laps, &mut out);
+    for u in units {
+        let (dir, tally) = match &u.outcome {
+            None => ("bundles", &mut out.written),
+            Some(_) => ("quarantine", &mut out.quarantined),
+        };
+        *tally.entry(u.resource_type).or_default() += 1;
+        if out.write_error.is_some() {
+            continue;
+        }
+        let path = sh.out.join(dir).join(format!("{}.json", u.unit_id));
+        if let Err(e) = std::fs::write(&path, &u.bytes) {
+            out.write_error = Some(Failure::io(&path, e));
+            continue;
+        }
+        if let Some(o) = &u.outcome {
+            let path = sh.out.join(dir).join(format!("{}.outcome.json", u.unit_id));
+            if let Err(e) = std::fs::write(&path, o) {
+                out.write_error = Some(Failure::io(&path, e));
+            }
+        }
+    }
+    laps.lap(Phase::Files);
+    let diagnostics = std::mem::take(&mut out.diagnostics);
+    render_diagnostics(
+        &diagnostics,
+        sh.opts,
+        &mut out.diagnostic_lines,
+        &mut out.by_code,
+        &mut out.by_severity,
+    );
+    laps.lap(Phase::Diagnostics);
+    out
+}
+
+/// Reads, maps, assembles, builds and validates one patient's units; tallies
+/// into `out` and returns the units to write.
+fn convert_patient(
+    job: &PatientJob,
+    sh: &Shared<'_>,
+    validator: &Validator<'_>,
+    laps: &mut Laps,
+    out: &mut PatientOut,
+) -> Vec<UnitOut> {
+    let mut units = Vec::new();
     let ctx = mappers::Context {
         config: sh.config,
         terms: sh.index,
@@ -460,7 +691,9 @@ fn patient(job: &PatientJob, sh: &Shared<'_>, validator: &Validator<'_>) -> Pati
     let mut local_id = String::new();
     for entry in &job.files {
         out.files += 1;
-        let bytes = match std::fs::read(&entry.path) {
+        let read = std::fs::read(&entry.path);
+        laps.lap(Phase::Read);
+        let bytes = match read {
             Ok(b) => b,
             Err(e) => {
                 out.unreadable += 1;
@@ -520,6 +753,7 @@ fn patient(job: &PatientJob, sh: &Shared<'_>, validator: &Validator<'_>) -> Pati
         if !any {
             out.empty_files += 1;
         }
+        laps.lap(Phase::ParseMap);
     }
     // Fates of messages; records of history are not counted as records.
     let skipped: Vec<Option<&'static str>> = messages.iter().map(|m| m.mapped.skipped).collect();
@@ -532,25 +766,22 @@ fn patient(job: &PatientJob, sh: &Shared<'_>, validator: &Validator<'_>) -> Pati
             (f, _) => out.message(&format!("skipped: {}", f.as_str())),
         }
     }
+    laps.lap(Phase::Assemble);
     let Some(p) = assembled.patient.as_ref() else {
         for u in &assembled.units {
-            count_all(
-                &mut out,
-                u,
-                "skipped: no current ADT-00 (patient) for the unit",
-            );
+            count_all(out, u, "skipped: no current ADT-00 (patient) for the unit");
         }
-        count_medications(&mut out, &assembled, "skipped: no current ADT-00 (patient)");
-        return out;
+        count_medications(out, &assembled, "skipped: no current ADT-00 (patient)");
+        return units;
     };
     if let Some(Submission::Withheld(reason)) = &p.submission {
         out.record("Patient", &format!("withheld: {reason}"), 1);
         let why = format!("skipped: patient not submitted ({reason})");
         for u in &assembled.units {
-            count_all(&mut out, u, &why);
+            count_all(out, u, &why);
         }
-        count_medications(&mut out, &assembled, &why);
-        return out;
+        count_medications(out, &assembled, &why);
+        return units;
     }
     let member_id = p
         .member_id
@@ -569,10 +800,11 @@ fn patient(job: &PatientJob, sh: &Shared<'_>, validator: &Validator<'_>) -> Pati
         let year = sh.years.get(&unit_id).copied().unwrap_or(sh.default_year);
         let ident = u.key.bundle_identifier(&sh.config.institution_number, year);
         let Some(ts) = assemble::instant(&u.written_at, tz) else {
-            count_all(&mut out, u, "skipped: no 発生日時 to time the unit");
+            count_all(out, u, "skipped: no 発生日時 to time the unit");
             continue;
         };
-        let (b, submitted) = build_unit(sh, u, year, &ts, p, &mut out, &ident);
+        let (b, submitted) = build_unit(sh, u, year, &ts, p, out, &ident);
+        laps.lap(Phase::Build);
         let kind = u.key.resource_type();
         if submitted == 0 {
             *out.empty_units
@@ -589,7 +821,8 @@ fn patient(job: &PatientJob, sh: &Shared<'_>, validator: &Validator<'_>) -> Pati
                 continue;
             }
         };
-        let report = validator.validate_json(&bytes, &[]);
+        laps.lap(Phase::WriteJson);
+        let (report, value) = validate_bytes(validator, &bytes, laps);
         let valid = report.is_valid();
         out.record(
             kind,
@@ -603,6 +836,7 @@ fn patient(job: &PatientJob, sh: &Shared<'_>, validator: &Validator<'_>) -> Pati
             // A quarantined unit is held: nothing is sent, the ledger keeps its last state.
             hash: valid.then(|| sha1_smol::Sha1::from(&bytes).digest().to_string()),
         });
+        laps.lap(Phase::WriteJson);
         if valid {
             if !patient_written {
                 patient_written = true;
@@ -614,13 +848,16 @@ fn patient(job: &PatientJob, sh: &Shared<'_>, validator: &Validator<'_>) -> Pati
                         obj.insert("id".into(), Value::String(uuid_of(&patient_url).to_owned()));
                     }
                     v.sort_all_objects();
-                    out.ndjson.entry("Patient").or_default().push(v.to_string());
+                    out.push_ndjson("Patient", &v);
                 }
             }
-            ndjson(&mut out, &bytes, None, &patient_ref);
+            if let Some(v) = value {
+                ndjson(out, v, None, &patient_ref);
+            }
+            laps.lap(Phase::Ndjson);
         }
         let outcome = (!valid).then(|| crate::validate::outcome_bytes(&report));
-        out.units.push(UnitOut {
+        units.push(UnitOut {
             unit_id,
             resource_type: kind,
             bytes,
@@ -656,21 +893,22 @@ fn patient(job: &PatientJob, sh: &Shared<'_>, validator: &Validator<'_>) -> Pati
             continue;
         };
         let url = mappers::medication::full_url(&scope, m);
-        let report = validator.validate_json(&bytes, &[]);
+        laps.lap(Phase::WriteJson);
+        let (report, value) = validate_bytes(validator, &bytes, laps);
         if report.is_valid() {
-            ndjson(&mut out, &bytes, Some(&url), &patient_ref);
-            out.lineage.push(lineage_line(
-                &scope,
-                &url,
-                "MedicationRequest",
-                &m.lineage,
-                &[],
-            ));
+            if let Some(v) = value {
+                ndjson(out, v, Some(&url), &patient_ref);
+            }
+            push_line(
+                &mut out.lineage,
+                &lineage_line(&scope, &url, "MedicationRequest", &m.lineage, &[]),
+            );
+            laps.lap(Phase::Ndjson);
             out.record("MedicationRequest", "exported (NDJSON)", 1);
         } else {
             out.record("MedicationRequest", "quarantined", 1);
             let o = crate::validate::outcome_bytes(&report);
-            out.units.push(UnitOut {
+            units.push(UnitOut {
                 unit_id: format!("M-{}", uuid_of(&url)),
                 resource_type: "MedicationRequest",
                 bytes,
@@ -678,7 +916,25 @@ fn patient(job: &PatientJob, sh: &Shared<'_>, validator: &Validator<'_>) -> Pati
             });
         }
     }
-    out
+    units
+}
+
+/// Validates FHIR JSON bytes, parsing them once: the parsed value comes back
+/// for the NDJSON (`None` only if the bytes are not JSON, which the report says).
+fn validate_bytes(
+    validator: &Validator<'_>,
+    bytes: &[u8],
+    laps: &mut Laps,
+) -> (fhir::validate::Report, Option<Value>) {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(v) => {
+            laps.lap(Phase::ParseJson);
+            let report = validator.validate(&v, &[]);
+            laps.lap(Phase::Validate);
+            (report, Some(v))
+        }
+        Err(_) => (validator.validate_json(bytes, &[]), None),
+    }
 }
 
 fn count_all(out: &mut PatientOut, u: &Unit, why: &str) {
@@ -742,13 +998,16 @@ fn build_unit(
                         .chain(c.prefix_modifiers.iter().flat_map(|m| m.coding.iter()))
                         .chain(c.postfix_modifiers.iter().flat_map(|m| m.coding.iter())),
                 );
-                out.lineage.push(lineage_line(
-                    ident,
-                    &bundle::condition_url(ident, c),
-                    "Condition",
-                    &c.lineage,
-                    &rows,
-                ));
+                push_line(
+                    &mut out.lineage,
+                    &lineage_line(
+                        ident,
+                        &bundle::condition_url(ident, c),
+                        "Condition",
+                        &c.lineage,
+                        &rows,
+                    ),
+                );
             }
             (
                 bundle::conditions(cfg, &u.key, year, ts, sh.as_of, p, &u.conditions),
@@ -768,13 +1027,16 @@ fn build_unit(
                         .chain(a.category.iter())
                         .chain(a.severity.iter()),
                 );
-                out.lineage.push(lineage_line(
-                    ident,
-                    &bundle::allergy_url(ident, i, a),
-                    "AllergyIntolerance",
-                    &a.lineage,
-                    &rows,
-                ));
+                push_line(
+                    &mut out.lineage,
+                    &lineage_line(
+                        ident,
+                        &bundle::allergy_url(ident, i, a),
+                        "AllergyIntolerance",
+                        &a.lineage,
+                        &rows,
+                    ),
+                );
             }
             (
                 bundle::allergies(cfg, &u.key, year, ts, p, &u.allergies),
@@ -801,13 +1063,16 @@ fn build_unit(
                         .chain(o.encounter_class.iter())
                         .chain(value_rows),
                 );
-                out.lineage.push(lineage_line(
-                    ident,
-                    &bundle::observation_url(ident, i, o),
-                    "Observation",
-                    &o.lineage,
-                    &rows,
-                ));
+                push_line(
+                    &mut out.lineage,
+                    &lineage_line(
+                        ident,
+                        &bundle::observation_url(ident, i, o),
+                        "Observation",
+                        &o.lineage,
+                        &rows,
+                    ),
+                );
             }
             (
                 bundle::lab_report(cfg, &u.key, year, ts, p, &u.observations),
@@ -830,7 +1095,7 @@ fn lineage_line(
     kind: &str,
     lineage: &[Lineage],
     rows: &[String],
-) -> String {
+) -> Value {
     let sources: Vec<Value> = lineage
         .iter()
         .map(|l| json!({"element": l.element, "file": l.file, "segment": l.segment, "field": l.field}))
@@ -843,7 +1108,7 @@ fn lineage_line(
         "tableRows": rows,
     });
     v.sort_all_objects();
-    v.to_string()
+    v
 }
 
 /// The NDJSON id of a resource: the UUID of its fullUrl.
@@ -855,10 +1120,7 @@ fn uuid_of(full_url: &str) -> &str {
 /// NDJSON outputs as Bulk Data wants them: each with an `id` (its fullUrl's
 /// UUID) and references to the patient rewritten to `Patient/<id>`. Patients are
 /// written once per patient (by [`patient`]), not once per bundle.
-fn ndjson(out: &mut PatientOut, bytes: &[u8], full_url: Option<&str>, patient_ref: &str) {
-    let Ok(mut v) = serde_json::from_slice::<Value>(bytes) else {
-        return;
-    };
+fn ndjson(out: &mut PatientOut, mut v: Value, full_url: Option<&str>, patient_ref: &str) {
     let mut resources: Vec<(String, Value)> = Vec::new();
     let mut patient_urls: Vec<String> = Vec::new();
     if v.get("resourceType").and_then(Value::as_str) == Some("Bundle") {
@@ -908,7 +1170,7 @@ fn ndjson(out: &mut PatientOut, bytes: &[u8], full_url: Option<&str>, patient_re
             obj.insert("id".into(), Value::String(uuid_of(&url).to_owned()));
         }
         r.sort_all_objects();
-        out.ndjson.entry(t).or_default().push(r.to_string());
+        out.push_ndjson(t, &r);
     }
 }
 
@@ -967,26 +1229,30 @@ impl Writer {
 
     fn diagnostics(&mut self, d: &Diagnostics) -> Result<(), Failure> {
         use std::io::Write;
-        for x in d.iter() {
-            *self.by_code.entry(x.code.id).or_default() += 1;
-            *self
-                .by_severity
-                .entry(match x.code.severity {
-                    Severity::Error => "error",
-                    Severity::Warning => "warning",
-                    Severity::Info => "info",
-                })
-                .or_default() += 1;
-            let mut v = x.to_json(self.opts);
-            v.sort_all_objects();
-            writeln!(self.diagnostics, "{v}")?;
-        }
+        let mut buf = Vec::new();
+        render_diagnostics(
+            d,
+            self.opts,
+            &mut buf,
+            &mut self.by_code,
+            &mut self.by_severity,
+        );
+        self.diagnostics.write_all(&buf)?;
         Ok(())
     }
 
     fn patient(&mut self, p: PatientOut) -> Result<(), Failure> {
         use std::io::Write;
-        self.diagnostics(&p.diagnostics)?;
+        if let Some(e) = p.write_error {
+            return Err(e);
+        }
+        self.diagnostics.write_all(&p.diagnostic_lines)?;
+        for (k, n) in p.by_code {
+            *self.by_code.entry(k).or_default() += n;
+        }
+        for (k, n) in p.by_severity {
+            *self.by_severity.entry(k).or_default() += n;
+        }
         self.files += p.files;
         self.unreadable += p.unreadable;
         self.empty_files += p.empty_files;
@@ -999,37 +1265,23 @@ impl Writer {
         for (k, n) in p.empty_units {
             *self.empty_units.entry(k).or_default() += n;
         }
-        for u in p.units {
-            let (dir, tally) = match &u.outcome {
-                None => ("bundles", &mut self.units_written),
-                Some(_) => ("quarantine", &mut self.units_quarantined),
-            };
-            *tally.entry(u.resource_type.to_owned()).or_default() += 1;
-            let path = self.out.join(dir).join(format!("{}.json", u.unit_id));
-            std::fs::write(&path, &u.bytes).map_err(|e| Failure::io(&path, e))?;
-            if let Some(o) = &u.outcome {
-                let path = self
-                    .out
-                    .join(dir)
-                    .join(format!("{}.outcome.json", u.unit_id));
-                std::fs::write(&path, o).map_err(|e| Failure::io(&path, e))?;
-            }
+        for (k, n) in p.written {
+            *self.units_written.entry(k.to_owned()).or_default() += n;
         }
-        for (t, lines) in p.ndjson {
+        for (k, n) in p.quarantined {
+            *self.units_quarantined.entry(k.to_owned()).or_default() += n;
+        }
+        for (t, (bytes, lines)) in p.ndjson {
             if !self.ndjson.contains_key(t) {
                 let w = create(&self.out.join("ndjson").join(format!("{t}.ndjson")))?;
                 self.ndjson.insert(t, w);
             }
             if let Some(w) = self.ndjson.get_mut(t) {
-                for l in &lines {
-                    writeln!(w, "{l}")?;
-                }
+                w.write_all(&bytes)?;
             }
-            *self.ndjson_lines.entry(t).or_default() += lines.len();
+            *self.ndjson_lines.entry(t).or_default() += lines;
         }
-        for l in p.lineage {
-            writeln!(self.lineage, "{l}")?;
-        }
+        self.lineage.write_all(&p.lineage)?;
         self.observed.extend(p.observed);
         self.members_seen.extend(p.member_seen);
         Ok(())
@@ -1174,6 +1426,72 @@ mod tests {
         v.as_object()
             .map(|o| o.values().filter_map(Value::as_u64).sum())
             .unwrap_or(0)
+    }
+
+    /// The workers hand patients to the writer in patient order whatever their
+    /// number: every output file has the same bytes with 1, 2 and 5 threads.
+    #[test]
+    fn outputs_do_not_depend_on_the_number_of_threads() {
+        let dir =
+            std::env::temp_dir().join(format!("kakehashi-convert-jobs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let synth = [
+            "kakehashi",
+            "synth",
+            "ssmix2",
+            "--patients",
+            "9",
+            "--seed",
+            "7",
+            "--out",
+            "st",
+        ];
+        let (code, text) = run_cli(&synth, &dir);
+        assert_eq!(code, 0, "{text}");
+        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/synth.kakehashi.toml");
+        let config = config.to_str().unwrap();
+        let mut runs = Vec::new();
+        for jobs in ["1", "2", "5"] {
+            let out = format!("out-{jobs}");
+            let args = [
+                "kakehashi",
+                "convert",
+                "st",
+                "--config",
+                config,
+                "--out",
+                &out,
+                "--as-of",
+                "2026-11-23",
+                "--no-ledger",
+                "--jobs",
+                jobs,
+            ];
+            let (code, text) = run_cli(&args, &dir);
+            assert!(code < 2, "{text}");
+            let root = dir.join(&out);
+            let mut all = Vec::new();
+            files(&root, &mut all);
+            all.sort();
+            let contents: Vec<(PathBuf, Vec<u8>)> = all
+                .into_iter()
+                .map(|p| {
+                    let b = std::fs::read(&p).unwrap();
+                    (p.strip_prefix(&root).unwrap().to_path_buf(), b)
+                })
+                .collect();
+            runs.push(contents);
+        }
+        assert!(runs[0].len() > 10, "{:?}", runs[0].len());
+        assert!(
+            runs[0]
+                .iter()
+                .any(|(p, b)| p.ends_with("ndjson/Observation.ndjson") && !b.is_empty())
+        );
+        assert!(runs[1] == runs[0], "2 threads differ from 1");
+        assert!(runs[2] == runs[0], "5 threads differ from 1");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// Every input is accounted for: the report's message outcomes add up to the
