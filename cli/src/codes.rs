@@ -6,11 +6,12 @@ use diagnostics::Severity::{Error, Warning};
 /// An input file that could not be read.
 pub const UNREADABLE: Code = Code::new("C001", Error, "input file cannot be read");
 
-/// A unit the ledger holds live whose patient this run did not see at all.
+/// A unit the ledger holds live whose patient's member id this run did not
+/// produce: the patient is absent from the input or was withheld whole.
 pub const UNSEEN_NOT_DELETED: Code = Code::new(
     "C002",
     Warning,
-    "submitted unit of a patient absent from this run's input: held, not deleted",
+    "submitted unit of a patient absent from this run's output (not in the input, or withheld): held, not deleted",
 );
 
 /// A receipts' patch made for a patient that the run then mapped differently.

@@ -475,7 +475,8 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         .plan(default_year, &plan_input)
         .map_err(|e| ledger_err(e, Path::new("ledger")))?;
     // When in doubt, withhold: a live unit of a patient this run did not see at all
-    // (a run over part of the storage) is held, not deleted. Deletions stand for
+    // (a run over part of the storage), or saw but withheld whole (conflicting
+    // 枝番 sources, no valid insurance), is held, not deleted. Deletions stand for
     // patients the run saw (a `_0` file, a unit that became empty) and for the old
     // member id of a unit re-created under a new one.
     let recreated: std::collections::BTreeSet<String> = plan
@@ -493,8 +494,9 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
             held.push(Diagnostic::new(
                 &crate::codes::UNSEEN_NOT_DELETED,
                 format!(
-                    "unit {} is live in the ledger but its patient is not in this run; \
-                     run over the whole storage to plan its deletion",
+                    "unit {} is live in the ledger but nothing of its patient's member id came \
+                     out of this run (the patient is not in the input, or was withheld); held, \
+                     not deleted: a run that sees the patient decides",
                     item.unit_id
                 ),
             ));
