@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Validator benchmark (issue #6): the throughput part of the `fhir_stats` example
+# Validator benchmark: the throughput part of the `fhir_stats` example
 # (cold start of the clins set as the CLI loads it, CLINS lab bundle resources/s
 # with invariants executed, 10k vs 100k-entry bundles with cross references, and
 # fhir-oracle on the same files), pinned to one CPU. Not a test; nothing asserts
