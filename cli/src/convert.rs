@@ -267,7 +267,11 @@ impl PatientOut {
     }
 }
 
-fn read_config(ctx: &mut Context<'_>, path: &Path) -> Result<(SiteConfig, PathBuf), Failure> {
+/// Reads the site configuration; returns it and the folder its tables are relative to.
+pub(crate) fn read_config(
+    ctx: &mut Context<'_>,
+    path: &Path,
+) -> Result<(SiteConfig, PathBuf), Failure> {
     let full = ctx.resolve(path);
     let text = std::fs::read_to_string(&full).map_err(|e| Failure::io(path, e))?;
     match SiteConfig::parse(&text) {
@@ -283,7 +287,9 @@ fn read_config(ctx: &mut Context<'_>, path: &Path) -> Result<(SiteConfig, PathBu
     }
 }
 
-fn load_tables(
+/// Loads the configuration's mapping tables: the index, `id@version` of each, and
+/// their warnings (a table with errors stops the run).
+pub(crate) fn load_tables(
     config: &SiteConfig,
     base: &Path,
 ) -> Result<(Index, Vec<String>, Diagnostics), Failure> {

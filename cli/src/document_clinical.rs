@@ -32,7 +32,6 @@ use fhir::errata::Errata;
 use fhir::model::{IntoResource, json};
 use fhir::validate::Validator;
 use mappers::assemble::{self, SourceMessage};
-use mappers::config::SiteConfig;
 use mappers::document::request::{DocumentRequest, Kind};
 use mappers::document::{self, DocumentBundle, Sources};
 use mappers::{LabSets, Sink};
@@ -40,7 +39,6 @@ use parsers::ssmix2;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use terminologies::lookup::Index;
 
 /// Arguments of `document referral` and `document discharge`.
 #[derive(ClapArgs, Debug)]
@@ -63,44 +61,6 @@ pub struct Args {
     /// Show protected health information in diagnostics.
     #[arg(long)]
     pub show_phi: bool,
-}
-
-/// Reads the site configuration; returns it and the folder its tables are relative to.
-pub(crate) fn read_config(
-    ctx: &mut Context<'_>,
-    path: &Path,
-) -> Result<(SiteConfig, PathBuf), Failure> {
-    let full = ctx.resolve(path);
-    let text = std::fs::read_to_string(&full).map_err(|e| Failure::io(path, e))?;
-    match SiteConfig::parse(&text) {
-        Ok(c) => Ok((c, full.parent().map(Path::to_path_buf).unwrap_or_default())),
-        Err(d) => {
-            let mut d = *d;
-            d.location.file = Some(path.display().to_string());
-            Err(Failure(format!(
-                "site configuration is not usable:\n{}",
-                d.render_human(RenderOptions::default())
-            )))
-        }
-    }
-}
-
-/// Loads the configuration's mapping tables (a table with errors stops the run).
-pub(crate) fn load_tables(config: &SiteConfig, base: &Path) -> Result<Index, Failure> {
-    let mut tables = Vec::new();
-    for rel in &config.tables {
-        let p = base.join(rel);
-        let bytes = std::fs::read(&p).map_err(|e| Failure::io(Path::new(rel), e))?;
-        let (t, mut d) = terminologies::table::parse_sssom(&bytes);
-        d.set_file(rel);
-        if d.has_errors() {
-            return Err(Failure(format!(
-                "table {rel} has errors (run `kakehashi tables check`)"
-            )));
-        }
-        tables.push(t);
-    }
-    Ok(Index::new(&tables))
 }
 
 /// The outcome line of messages `convert` skips as carrying none of the items.
@@ -261,7 +221,7 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let opts = RenderOptions {
         show_phi: args.show_phi,
     };
-    let (config, base) = read_config(ctx, &args.config)?;
+    let (config, base) = crate::convert::read_config(ctx, &args.config)?;
     let shown_req = args.request.display().to_string();
     let req_path = ctx.resolve(&args.request);
     let text = std::fs::read(&req_path).map_err(|e| Failure::io(&args.request, e))?;
@@ -304,7 +264,8 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
         attachment_bytes.push(bytes);
     }
 
-    let index = load_tables(&config, &base)?;
+    // Table warnings are `tables check`'s business here; a table with errors stops.
+    let (index, _, _) = crate::convert::load_tables(&config, &base)?;
     let packages = crate::validate::load_packages("clins")?;
     let refs: Vec<&fhir::package::Package> = packages.iter().collect();
     let conformance = fhir::conformance::Conformance::load(&refs);
