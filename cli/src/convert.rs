@@ -1398,26 +1398,10 @@ fn report_lines(r: &Value) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use crate::Context;
     use serde_json::Value;
     use std::path::{Path, PathBuf};
 
-    fn run_cli(args: &[&str], cwd: &Path) -> (u8, String) {
-        let mut out = Vec::new();
-        let mut err = Vec::new();
-        let code = {
-            let mut ctx = Context {
-                cwd: cwd.to_path_buf(),
-                stdout: &mut out,
-                stderr: &mut err,
-            };
-            crate::run(args.iter().copied(), &mut ctx)
-        };
-        (
-            code,
-            String::from_utf8(out).unwrap() + &String::from_utf8(err).unwrap(),
-        )
-    }
+    use crate::run_cli;
 
     fn files(dir: &Path, out: &mut Vec<PathBuf>) {
         for e in std::fs::read_dir(dir).unwrap() {

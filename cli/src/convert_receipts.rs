@@ -275,26 +275,10 @@ pub(crate) fn print(report: &Value, ctx: &mut Context<'_>) -> Result<(), Failure
 
 #[cfg(test)]
 mod tests {
-    use crate::Context;
     use serde_json::Value;
     use std::path::Path;
 
-    fn run_cli(args: &[&str], cwd: &Path) -> (u8, String) {
-        let mut out = Vec::new();
-        let mut err = Vec::new();
-        let code = {
-            let mut ctx = Context {
-                cwd: cwd.to_path_buf(),
-                stdout: &mut out,
-                stderr: &mut err,
-            };
-            crate::run(args.iter().copied(), &mut ctx)
-        };
-        (
-            code,
-            String::from_utf8(out).unwrap() + &String::from_utf8(err).unwrap(),
-        )
-    }
+    use crate::run_cli;
 
     fn total(v: &Value) -> u64 {
         v.as_object()

@@ -207,3 +207,22 @@ where
         }
     }
 }
+
+/// Runs the command line `args` (program name included) in `cwd`; returns the
+/// exit code and standard output followed by standard error (tests only).
+#[cfg(test)]
+pub(crate) fn run_cli(args: &[&str], cwd: &std::path::Path) -> (u8, String) {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = {
+        let mut ctx = Context {
+            cwd: cwd.to_path_buf(),
+            stdout: &mut out,
+            stderr: &mut err,
+        };
+        run(args.iter().copied(), &mut ctx)
+    };
+    (
+        code,
+        String::from_utf8_lossy(&out).into_owned() + &String::from_utf8_lossy(&err),
+    )
+}

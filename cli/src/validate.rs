@@ -427,23 +427,10 @@ mod tests {
         std::fs::write(&bad, text.replace("J9FC11310000", "J9FC99990000")).unwrap();
         let master = root.join("terminologies/data/jfagy/JFAGY_J9FN_20250401_R01.csv");
         let run = |extra: &[&std::path::Path]| {
-            let mut args: Vec<String> = vec!["kakehashi".into(), "validate".into()];
-            for p in extra {
-                args.push(p.display().to_string());
-            }
-            let (mut out, mut err) = (Vec::new(), Vec::new());
-            let code = {
-                let mut ctx = Context {
-                    cwd: dir.clone(),
-                    stdout: &mut out,
-                    stderr: &mut err,
-                };
-                crate::run(args, &mut ctx)
-            };
-            (
-                code,
-                String::from_utf8_lossy(&out).into_owned() + &String::from_utf8_lossy(&err),
-            )
+            let paths: Vec<String> = extra.iter().map(|p| p.display().to_string()).collect();
+            let mut args = vec!["kakehashi", "validate"];
+            args.extend(paths.iter().map(String::as_str));
+            crate::run_cli(&args, &dir)
         };
         let m = std::path::PathBuf::from("--master");
         let (code, out) = run(&[&m, &master, &good]);
