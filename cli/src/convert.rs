@@ -104,7 +104,6 @@ enum Phase {
     Assemble,
     Build,
     WriteJson,
-    ParseJson,
     Validate,
     Ndjson,
     Diagnostics,
@@ -115,13 +114,12 @@ enum Phase {
     Sink,
 }
 
-const PHASES: [&str; 12] = [
+const PHASES: [&str; 11] = [
     "read",
     "parse+map",
     "assemble",
     "build",
     "fhir-json",
-    "json-parse",
     "validate",
     "ndjson",
     "diagnostics",
@@ -820,8 +818,10 @@ fn convert_patient(
                 .or_default() += 1;
             continue;
         }
-        let bytes = match fhir::model::json::to_vec(&b.into_resource()) {
-            Ok(b) => b,
+        // The value is built straight from the model and validated; the file's
+        // bytes are written from that same value (no JSON text parsed back).
+        let value = match fhir::model::json::to_value(b.into_resource()) {
+            Ok(v) => v,
             Err(d) => {
                 out.diagnostics
                     .push((*d).at(Location::default().file(unit_id.clone())));
@@ -829,8 +829,10 @@ fn convert_patient(
                 continue;
             }
         };
+        let bytes = fhir::model::json::value_bytes(&value);
         laps.lap(Phase::WriteJson);
-        let (report, value) = validate_bytes(validator, &bytes, laps);
+        let report = validator.validate(&value, &[]);
+        laps.lap(Phase::Validate);
         let valid = report.is_valid();
         out.record(
             kind,
@@ -842,16 +844,14 @@ fn convert_patient(
             resource_type: kind.to_owned(),
             member_id: member_id.clone(),
             // A quarantined unit is held: nothing is sent, the ledger keeps its last state.
-            hash: valid.then(|| sha1_smol::Sha1::from(&bytes).digest().to_string()),
+            hash: valid.then(|| fhir::model::id::sha1_hex(&bytes)),
         });
         laps.lap(Phase::WriteJson);
         if valid {
             if !patient_written {
                 patient_written = true;
                 let r = bundle::patient(p, sh.config, &ts).into_resource();
-                if let Ok(pb) = fhir::model::json::to_vec(&r)
-                    && let Ok(mut v) = serde_json::from_slice::<Value>(&pb)
-                {
+                if let Ok(mut v) = fhir::model::json::to_value(r) {
                     if let Some(obj) = v.as_object_mut() {
                         obj.insert("id".into(), Value::String(uuid_of(&patient_url).to_owned()));
                     }
@@ -859,9 +859,7 @@ fn convert_patient(
                     out.push_ndjson("Patient", &v);
                 }
             }
-            if let Some(v) = value {
-                ndjson(out, v, None, &patient_ref);
-            }
+            ndjson(out, value, None, &patient_ref);
             laps.lap(Phase::Ndjson);
         }
         let outcome = (!valid).then(|| crate::validate::outcome_bytes(&report));
@@ -896,17 +894,16 @@ fn convert_patient(
             out.record("MedicationRequest", &why, 1);
             continue;
         };
-        let Ok(bytes) = fhir::model::json::to_vec(&r.into_resource()) else {
+        let Ok(value) = fhir::model::json::to_value(r.into_resource()) else {
             out.record("MedicationRequest", "skipped: not writable as FHIR JSON", 1);
             continue;
         };
         let url = mappers::medication::full_url(&scope, m);
         laps.lap(Phase::WriteJson);
-        let (report, value) = validate_bytes(validator, &bytes, laps);
+        let report = validator.validate(&value, &[]);
+        laps.lap(Phase::Validate);
         if report.is_valid() {
-            if let Some(v) = value {
-                ndjson(out, v, Some(&url), &patient_ref);
-            }
+            ndjson(out, value, Some(&url), &patient_ref);
             push_line(
                 &mut out.lineage,
                 &lineage_line(&scope, &url, "MedicationRequest", &m.lineage, &[]),
@@ -915,6 +912,7 @@ fn convert_patient(
             out.record("MedicationRequest", "exported (NDJSON)", 1);
         } else {
             out.record("MedicationRequest", "quarantined", 1);
+            let bytes = fhir::model::json::value_bytes(&value);
             let o = crate::validate::outcome_bytes(&report);
             units.push(UnitOut {
                 unit_id: format!("M-{}", uuid_of(&url)),
@@ -925,24 +923,6 @@ fn convert_patient(
         }
     }
     units
-}
-
-/// Validates FHIR JSON bytes, parsing them once: the parsed value comes back
-/// for the NDJSON (`None` only if the bytes are not JSON, which the report says).
-fn validate_bytes(
-    validator: &Validator<'_>,
-    bytes: &[u8],
-    laps: &mut Laps,
-) -> (fhir::validate::Report, Option<Value>) {
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(v) => {
-            laps.lap(Phase::ParseJson);
-            let report = validator.validate(&v, &[]);
-            laps.lap(Phase::Validate);
-            (report, Some(v))
-        }
-        Err(_) => (validator.validate_json(bytes, &[]), None),
-    }
 }
 
 fn count_all(out: &mut PatientOut, u: &Unit, why: &str) {

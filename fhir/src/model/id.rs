@@ -28,15 +28,29 @@ pub const NAMESPACE_URL: [u8; 16] = [
 
 /// A version-5 UUID of `name` in `namespace` (RFC 9562 §5.5).
 pub fn uuid_v5(namespace: &[u8; 16], name: &[u8]) -> [u8; 16] {
-    let mut h = sha1_smol::Sha1::new();
+    use sha1::Digest;
+    let mut h = sha1::Sha1::new();
     h.update(namespace);
     h.update(name);
-    let digest = h.digest().bytes();
+    let digest = h.finalize();
     let mut u = [0u8; 16];
     u.copy_from_slice(&digest[..16]);
     u[6] = (u[6] & 0x0f) | 0x50;
     u[8] = (u[8] & 0x3f) | 0x80;
     u
+}
+
+/// The SHA-1 digest of `bytes` as 40 lower-case hex digits (content hashes:
+/// the ledger compares them to tell a changed unit from an unchanged one).
+pub fn sha1_hex(bytes: &[u8]) -> String {
+    use sha1::Digest;
+    let digest = sha1::Sha1::digest(bytes);
+    let mut s = String::with_capacity(40);
+    for b in digest.iter() {
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    s
 }
 
 /// The canonical lower-case `8-4-4-4-12` text of a UUID.

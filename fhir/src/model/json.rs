@@ -67,6 +67,36 @@ pub fn to_vec(resource: &Resource) -> Result<Vec<u8>, Box<Diagnostic>> {
     }
 }
 
+/// The JSON value of `resource`, built straight from the model (no text in
+/// between): the same elements, order and decimal texts as [`to_vec`] writes,
+/// so `value_bytes(&to_value(r)?)` is byte for byte `to_vec(&r)?` (tested).
+/// For callers that need both the value (to validate it) and the bytes.
+pub fn to_value(resource: Resource) -> Result<Value, Box<Diagnostic>> {
+    let config = SerializationConfig { always_sort: true };
+    fhirbolt::json::to_json_value(resource, Some(config)).map_err(|e| {
+        Box::new(
+            Diagnostic::new(
+                &codes::NOT_WRITABLE,
+                "the resource holds a value FHIR JSON cannot express",
+            )
+            .excerpt(Excerpt::text(e.to_string())),
+        )
+    })
+}
+
+/// Writes a JSON value as [`to_vec`] writes a resource: two-space indentation,
+/// keys in the value's order, one final newline.
+pub fn value_bytes(value: &Value) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(4096);
+    // Writing a `Value` into a Vec cannot fail: its keys are strings and the
+    // writer is infallible.
+    if serde_json::to_writer_pretty(&mut bytes, value).is_err() {
+        bytes.clear();
+    }
+    bytes.push(b'\n');
+    bytes
+}
+
 /// Reads FHIR JSON bytes into a given resource struct, e.g. `read_as::<Patient>`.
 /// Another resourceType is a `V106`.
 ///

@@ -453,6 +453,40 @@ fn uuid_v5_matches_the_rfc_and_python() {
     assert_ne!(id::uuid(&[b"a"]), id::uuid(&[b"a", b""]));
 }
 
+#[test]
+fn sha1_hex_matches_the_fips_vectors() {
+    // FIPS 180-2 appendix A: "abc" and the 448-bit two-block message.
+    assert_eq!(
+        id::sha1_hex(b"abc"),
+        "a9993e364706816aba3e25717850c26c9cd0d89d"
+    );
+    assert_eq!(
+        id::sha1_hex(b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+        "84983e441c3bd26ebaae4aa1f95129e5e54670f1"
+    );
+    assert_eq!(
+        id::sha1_hex(b""),
+        "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+    );
+}
+
+#[test]
+fn the_value_writer_gives_the_bytes_of_the_resource_writer() {
+    // convert validates the value and writes the file from it: the file must be
+    // what `to_vec` would have written, for every example (decimals, extensions,
+    // contained resources, primitives with `_element` parts).
+    for (name, bytes) in examples_cached() {
+        let r = read(bytes).unwrap_or_else(|d| panic!("{name}: {}", d.message));
+        let direct = to_vec(&r).unwrap();
+        let v = super::json::to_value(r).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&super::json::value_bytes(&v)),
+            String::from_utf8_lossy(&direct),
+            "{name}"
+        );
+    }
+}
+
 proptest! {
     #[test]
     fn reading_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
