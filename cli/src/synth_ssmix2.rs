@@ -35,12 +35,30 @@ pub struct Args {
     /// JP-CLINS 1.5.2 snapshot.
     #[arg(long, value_name = "TGZ")]
     package: Option<PathBuf>,
+    /// Write only the files of these data types (comma-separated, e.g.
+    /// `ADT-00,OML-11` for a storage of patients and lab results). The generator
+    /// still draws every file, so each file written is byte for byte the one a
+    /// full storage of the same seed holds. Not with `--faults`.
+    #[arg(long, value_name = "TYPES", value_delimiter = ',')]
+    only: Vec<String>,
+}
+
+/// The data type of a generated file (the third part of its SS-MIX2 name).
+fn data_type(rel: &Path) -> Option<&str> {
+    rel.file_name()?.to_str()?.split('_').nth(2)
 }
 
 /// Runs the command.
 pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     if !(0.0..=1.0).contains(&args.faults) {
         writeln!(ctx.stderr, "kakehashi: --faults must be between 0 and 1")?;
+        return Ok(EXIT_USAGE);
+    }
+    if !args.only.is_empty() && args.faults > 0.0 {
+        writeln!(
+            ctx.stderr,
+            "kakehashi: --only and --faults cannot be combined"
+        )?;
         return Ok(EXIT_USAGE);
     }
     let package = match &args.package {
@@ -71,6 +89,11 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         if rel == Path::new(synth::ssmix2::FAULT_MANIFEST) {
             let m = ctx.resolve(&manifest);
             std::fs::write(&m, &data).map_err(|e| io_failure(&m, e))?;
+            continue;
+        }
+        if !args.only.is_empty()
+            && !data_type(&rel).is_some_and(|t| args.only.iter().any(|o| o == t))
+        {
             continue;
         }
         let path = out.join(&rel);
@@ -205,6 +228,73 @@ mod tests {
             String::from_utf8(out).unwrap(),
             String::from_utf8(err).unwrap(),
         )
+    }
+
+    #[test]
+    fn only_writes_the_chosen_types_as_a_full_storage_has_them() {
+        let dir = std::env::temp_dir().join(format!("kakehashi-synth-only-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = [
+            "kakehashi",
+            "synth",
+            "ssmix2",
+            "--patients",
+            "4",
+            "--seed",
+            "9",
+        ];
+        let (code, _, err) = run_cli(&[&base[..], &["--out", "full"]].concat(), &dir);
+        assert_eq!(code, 0, "{err}");
+        let (code, _, err) = run_cli(
+            &[&base[..], &["--out", "labs", "--only", "ADT-00,OML-11"]].concat(),
+            &dir,
+        );
+        assert_eq!(code, 0, "{err}");
+        fn walk(root: &Path, at: &Path, out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(at).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(root, &p, out);
+                } else {
+                    out.push(p.strip_prefix(root).unwrap().to_path_buf());
+                }
+            }
+        }
+        let files = |root: &Path| -> Vec<PathBuf> {
+            let mut v = Vec::new();
+            walk(root, root, &mut v);
+            v.sort();
+            v
+        };
+        let full = files(&dir.join("full"));
+        let labs = files(&dir.join("labs"));
+        let wanted: Vec<PathBuf> = full
+            .iter()
+            .filter(|p| matches!(data_type(p), Some("ADT-00" | "OML-11")))
+            .cloned()
+            .collect();
+        assert!(wanted.len() < full.len());
+        assert!(wanted.iter().any(|p| data_type(p) == Some("OML-11")));
+        assert_eq!(labs, wanted);
+        for p in &labs {
+            assert_eq!(
+                std::fs::read(dir.join("labs").join(p)).unwrap(),
+                std::fs::read(dir.join("full").join(p)).unwrap(),
+                "{}",
+                p.display()
+            );
+        }
+        let (code, _, err) = run_cli(
+            &[
+                &base[..],
+                &["--out", "x", "--only", "OML-11", "--faults", "0.1"],
+            ]
+            .concat(),
+            &dir,
+        );
+        assert_eq!(code, 2, "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
