@@ -79,6 +79,8 @@ pub struct Args {
 
 /// Everything a worker needs, shared read-only.
 struct Shared<'a> {
+    /// The storage the packed file names of the jobs are under.
+    root: &'a crate::walk::Root,
     config: &'a SiteConfig,
     index: &'a Index,
     lab_sets: &'a LabSets,
@@ -171,7 +173,7 @@ impl Laps {
 
 /// One patient's files.
 struct PatientJob {
-    files: Vec<crate::walk::Entry>,
+    files: Vec<crate::walk::Packed>,
 }
 
 /// A unit's outcome.
@@ -373,12 +375,17 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
 
     // Inputs, grouped by patient (the walk is sorted, so is the grouping).
     let shown = args.storage.display().to_string();
-    let mut jobs: BTreeMap<String, Vec<crate::walk::Entry>> = BTreeMap::new();
+    // (held packed: the list of a whole storage is the run's one input-sized structure)
+    let root = crate::walk::Root::new(ctx.resolve(&args.storage), &shown);
+    let mut jobs: BTreeMap<String, Vec<crate::walk::Packed>> = BTreeMap::new();
     let mut io_failed = false;
     let mut extended = Diagnostics::default();
     for step in Walk::new(ctx.resolve(&args.storage), &shown) {
         match step {
-            Step::File(e) => jobs.entry(patient_key(&e.components)).or_default().push(e),
+            Step::File(e) => jobs
+                .entry(patient_key(&e.components))
+                .or_default()
+                .push(e.pack()),
             Step::Extended(e) => extended.push(
                 Diagnostic::new(
                     &parsers::ssmix2::codes::EXTENDED_STORAGE,
@@ -427,10 +434,12 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let receipts = crate::convert_receipts::prepare(
         &args.receipts,
         ctx,
-        jobs.iter().map(|j| j.files.as_slice()),
+        jobs.iter()
+            .map(|j| j.files.iter().map(|p| root.unpack(p)).collect()),
         &mctx,
     )?;
     let shared = Shared {
+        root: &root,
         receipts: &receipts,
         config: &config,
         index: &index,
@@ -695,7 +704,8 @@ fn convert_patient(
     };
     let mut messages: Vec<SourceMessage> = Vec::new();
     let mut local_id = String::new();
-    for entry in &job.files {
+    for packed in &job.files {
+        let entry = &sh.root.unpack(packed);
         out.files += 1;
         let read = std::fs::read(&entry.path);
         laps.lap(Phase::Read);

@@ -51,10 +51,10 @@ pub(crate) struct Receipts {
 
 /// Reads, decodes and links the receipt files. `patients` are the run's patient jobs
 /// (each a patient folder's files); `mctx` the run's mapper context.
-pub(crate) fn prepare<'j>(
+pub(crate) fn prepare(
     paths: &[PathBuf],
     ctx: &mut Context<'_>,
-    patients: impl Iterator<Item = &'j [Entry]>,
+    patients: impl Iterator<Item = Vec<Entry>>,
     mctx: &mappers::Context<'_>,
 ) -> Result<Receipts, Failure> {
     let mut r = Receipts::default();
@@ -83,7 +83,7 @@ pub(crate) fn prepare<'j>(
         r.files.push(shown);
     }
     let known: Vec<KnownPatient> = patients
-        .filter_map(|files| storage_patient(files, mctx))
+        .filter_map(|files| storage_patient(&files, mctx))
         .map(|p| KnownPatient::from_record(&p))
         .collect();
     let refs: Vec<ReceiptFile<'_>> = files

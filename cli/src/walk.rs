@@ -18,6 +18,60 @@ pub struct Entry {
     pub display: String,
 }
 
+impl Entry {
+    /// The entry in one allocation, for commands that hold the file list of a
+    /// whole storage while they work through it ([`Root::unpack`] gives it back).
+    pub fn pack(&self) -> Packed {
+        Packed(self.components.join("/").into_boxed_str())
+    }
+}
+
+/// An [`Entry`] packed as its components joined by `/` (a file name never holds
+/// one): a tenth of the memory of the entry, which keeps the walk's three
+/// copies of the path (path, components, display).
+#[derive(Debug)]
+pub struct Packed(Box<str>);
+
+/// The input a walk started from, to unpack its [`Packed`] entries.
+pub struct Root {
+    path: PathBuf,
+    display: String,
+    is_file: bool,
+}
+
+impl Root {
+    /// The input at `path` (resolved), shown as `display`, as [`Walk::new`] takes it.
+    pub fn new(path: PathBuf, display: &str) -> Root {
+        let is_file = fs::metadata(&path).is_ok_and(|m| !m.is_dir());
+        Root {
+            path,
+            display: display.trim_end_matches('/').to_owned(),
+            is_file,
+        }
+    }
+
+    /// The entry the walk gave, rebuilt from its packed form.
+    pub fn unpack(&self, p: &Packed) -> Entry {
+        let components: Vec<String> = p.0.split('/').map(str::to_owned).collect();
+        if self.is_file {
+            return Entry {
+                path: self.path.clone(),
+                components,
+                display: self.display.clone(),
+            };
+        }
+        let mut path = self.path.clone();
+        for c in &components {
+            path.push(c);
+        }
+        Entry {
+            path,
+            display: format!("{}/{}", self.display, p.0),
+            components,
+        }
+    }
+}
+
 /// A walk step: a file, or a problem with a path (reported, the walk goes on).
 pub enum Step {
     /// A regular file.
@@ -199,4 +253,46 @@ pub(crate) fn collect_files(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(w: Walk) -> Vec<Entry> {
+        w.filter_map(|s| match s {
+            Step::File(e) => Some(e),
+            _ => None,
+        })
+        .collect()
+    }
+
+    #[test]
+    fn packed_entries_unpack_to_what_the_walk_gave() {
+        let dir = std::env::temp_dir().join(format!("kakehashi-walk-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let deep = dir.join("000/001/0000001/20250101/OML-11");
+        fs::create_dir_all(&deep).unwrap();
+        fs::write(
+            deep.join("0000001_20250101_OML-11_1_20250101120000000_01_1"),
+            b"x",
+        )
+        .unwrap();
+        fs::write(dir.join("loose file"), b"y").unwrap();
+        for (input, shown) in [
+            (dir.clone(), "storage/"),
+            (dir.join("loose file"), "one/loose file"),
+        ] {
+            let root = Root::new(input.clone(), shown);
+            let walked = files(Walk::new(input, shown));
+            assert!(!walked.is_empty());
+            for e in walked {
+                let back = root.unpack(&e.pack());
+                assert_eq!(back.path, e.path);
+                assert_eq!(back.components, e.components);
+                assert_eq!(back.display, e.display);
+            }
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }
