@@ -36,7 +36,7 @@ use mappers::assemble::{self, Fate, SourceMessage, Unit};
 use mappers::config::SiteConfig;
 use mappers::record::{Coding, Lineage, Submission};
 use mappers::unit::UnitKey;
-use mappers::{LabSets, Sink, bundle};
+use mappers::{LabSets, Sink, bundle, receipt};
 use parsers::ssmix2;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -88,6 +88,10 @@ struct Shared<'a> {
     errata: &'a Errata,
     as_of: &'a str,
     years: &'a BTreeMap<String, u16>,
+    /// Per patient, the member id whose 枝番 receipts gave in an earlier run.
+    branches: &'a BTreeMap<String, String>,
+    /// The ledger as the user named it (diagnostics' location).
+    ledger_shown: &'a str,
     default_year: u16,
     receipts: &'a crate::convert_receipts::Receipts,
     /// The output folder: workers write the unit files themselves (each to its
@@ -214,6 +218,9 @@ struct PatientOut {
     observed: Vec<Observed>,
     /// The patient's 被保険者個人識別子, when a current ADT-00 gives one.
     member_seen: Option<String>,
+    /// (local id, member id) when a receipt completed the 枝番 this run (the
+    /// ledger keeps it for later runs).
+    learnt: Option<(String, String)>,
 }
 
 /// Appends `v` as one compact JSON line (keys as the value holds them).
@@ -425,6 +432,9 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let years = ledger
         .known_years()
         .map_err(|e| ledger_err(e, Path::new("ledger")))?;
+    let branches = ledger
+        .branches()
+        .map_err(|e| ledger_err(e, Path::new("ledger")))?;
     let mctx = mappers::Context {
         config: &config,
         terms: &index,
@@ -438,8 +448,14 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
             .map(|j| j.files.iter().map(|p| root.unpack(p)).collect()),
         &mctx,
     )?;
+    let ledger_shown = match &args.ledger {
+        Some(p) => p.display().to_string(),
+        None => args.out.join("ledger.sqlite").display().to_string(),
+    };
     let shared = Shared {
         root: &root,
+        branches: &branches,
+        ledger_shown: &ledger_shown,
         receipts: &receipts,
         config: &config,
         index: &index,
@@ -484,6 +500,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         }
     }
     let plan_input = std::mem::take(&mut writer.observed);
+    let learnt = std::mem::take(&mut writer.learnt);
     let mut plan = ledger
         .plan(default_year, &plan_input)
         .map_err(|e| ledger_err(e, Path::new("ledger")))?;
@@ -537,7 +554,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let report = crate::convert_receipts::report(&receipts, &out, report)?;
     // Only after every output is written does the ledger remember the run.
     ledger
-        .commit(&plan, &plan_input, &as_of)
+        .commit(&plan, &plan_input, &learnt, &as_of)
         .map_err(|e| ledger_err(e, Path::new("ledger")))?;
 
     // Summary.
@@ -774,7 +791,27 @@ fn convert_patient(
     // Fates of messages; records of history are not counted as records.
     let skipped: Vec<Option<&'static str>> = messages.iter().map(|m| m.mapped.skipped).collect();
     let mut assembled = assemble::assemble(&local_id, messages);
+    // Receipts may complete the 枝番; the ledger remembers one they gave in an
+    // earlier run (mappers::receipt: same patient, same insurance only).
+    let storage_member = assembled
+        .patient
+        .as_ref()
+        .and_then(|p| p.member_id.as_ref())
+        .map(|m| m.value.clone());
     crate::convert_receipts::apply(sh.receipts, &mut assembled.patient, &mut out.diagnostics);
+    if let Some(p) = assembled.patient.as_mut() {
+        if let Some(m) = receipt::learnt_branch(storage_member.as_deref(), p) {
+            out.learnt = Some((p.local_id.clone(), m));
+        } else if let Some(old) = sh.branches.get(&p.local_id)
+            && let Some(d) = receipt::remember_branch(p, old)
+        {
+            out.diagnostics.push(
+                d.at(Location::default()
+                    .file(sh.ledger_shown)
+                    .element("Patient.identifier")),
+            );
+        }
+    }
     for (fate, skip) in assembled.fates.iter().zip(skipped) {
         match (fate, skip) {
             (Fate::Current, Some(reason)) => out.message(&format!("skipped: {reason}")),
@@ -1191,6 +1228,7 @@ struct Writer {
     empty_units: BTreeMap<String, usize>,
     observed: Vec<Observed>,
     members_seen: std::collections::BTreeSet<String>,
+    learnt: Vec<(String, String)>,
     /// Patients whose units were all submitted-or-empty, for the report.
     ndjson_lines: BTreeMap<&'static str, usize>,
 }
@@ -1221,6 +1259,7 @@ impl Writer {
             empty_units: BTreeMap::new(),
             observed: Vec::new(),
             members_seen: std::collections::BTreeSet::new(),
+            learnt: Vec::new(),
             ndjson_lines: BTreeMap::new(),
         })
     }
@@ -1282,6 +1321,7 @@ impl Writer {
         self.lineage.write_all(&p.lineage)?;
         self.observed.extend(p.observed);
         self.members_seen.extend(p.member_seen);
+        self.learnt.extend(p.learnt);
         Ok(())
     }
 

@@ -18,6 +18,11 @@
 //!   changed it.
 //! - `run`: one row per committed run: its label (the caller's as-of time; the
 //!   ledger never reads the wall clock) and the counts of its plan.
+//! - `branch` (schema 2): per patient (local id), the 被保険者個人識別子 whose 枝番 a
+//!   linked receipt supplied, and the run that learnt it: a later run without
+//!   receipts completes the identifier with it again (`M410`) instead of
+//!   re-creating the patient's units under a shorter one. A schema-1 ledger gains
+//!   the table when it is first opened (nothing else changes).
 //!
 //! **The ledger holds PHI**: the 被保険者個人識別子 (insurer number, symbol, number,
 //! branch) of every patient ever submitted. Keep it like the source data (same
@@ -62,7 +67,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// The schema version this release reads and writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// `PRAGMA application_id` of a kakehashi ledger ("KKHL"): tells our file from
 /// another program's SQLite database.
@@ -95,6 +100,15 @@ CREATE TABLE unit (
     first_run     INTEGER NOT NULL REFERENCES run(number),
     last_run      INTEGER NOT NULL REFERENCES run(number),
     changed_run   INTEGER NOT NULL REFERENCES run(number)
+) STRICT;
+";
+
+/// Schema 2: the 枝番 learnt from receipts, per patient.
+const SCHEMA_2: &str = "
+CREATE TABLE branch (
+    patient    TEXT PRIMARY KEY NOT NULL,
+    member_id  TEXT NOT NULL,
+    learnt_run INTEGER NOT NULL REFERENCES run(number)
 ) STRICT;
 ";
 
@@ -388,7 +402,13 @@ impl Ledger {
                 "an SQLite database of another program".to_owned(),
             ));
         }
-        if version != SCHEMA_VERSION {
+        if version == 1 {
+            // Schema 1 → 2: one table more.
+            let tx = ledger.conn.transaction()?;
+            tx.execute_batch(SCHEMA_2)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            tx.commit()?;
+        } else if version != SCHEMA_VERSION {
             return Err(LedgerError::SchemaVersion {
                 found: version,
                 expected: SCHEMA_VERSION,
@@ -417,6 +437,7 @@ impl Ledger {
     fn create_schema(&mut self) -> Result<(), LedgerError> {
         let tx = self.conn.transaction()?;
         tx.execute_batch(SCHEMA)?;
+        tx.execute_batch(SCHEMA_2)?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('institution_number', ?1)",
             params![self.institution_number],
@@ -425,6 +446,21 @@ impl Ledger {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Per patient (local id), the member id whose 枝番 a receipt supplied in an
+    /// earlier run (PHI).
+    pub fn branches(&self) -> Result<BTreeMap<String, String>, LedgerError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT patient, member_id FROM branch ORDER BY patient")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut out = BTreeMap::new();
+        for row in rows {
+            let (k, v): (String, String) = row?;
+            out.insert(k, v);
+        }
+        Ok(out)
     }
 
     /// The institution number the ledger belongs to.
@@ -573,7 +609,9 @@ impl Ledger {
 
     /// Records a plan after its outputs were written, in one transaction: a new
     /// run numbered after the last, labelled `run_label` (the as-of time: the
-    /// ledger reads no clock), and each unit's year, hash, member id and state.
+    /// ledger reads no clock), each unit's year, hash, member id and state, and
+    /// the member ids whose 枝番 receipts supplied this run (`learnt`: patient
+    /// local id, member id).
     /// `observed` must be the units the plan was made from (their hashes are
     /// stored). A plan that does not match the ledger (made before another
     /// commit, or edited) is refused and nothing is written.
@@ -581,6 +619,7 @@ impl Ledger {
         &mut self,
         plan: &[PlanItem],
         observed: &[Observed],
+        learnt: &[(String, String)],
         run_label: &str,
     ) -> Result<(), LedgerError> {
         let hashes: HashMap<&str, &Observed> =
@@ -602,6 +641,15 @@ impl Ledger {
         let run = tx.last_insert_rowid();
         for item in plan {
             apply(&tx, item, &hashes, run)?;
+        }
+        for (patient, member_id) in learnt {
+            tx.execute(
+                "INSERT INTO branch (patient, member_id, learnt_run) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (patient) DO UPDATE SET
+                    member_id = excluded.member_id, learnt_run = excluded.learnt_run
+                 WHERE member_id != excluded.member_id",
+                params![patient, member_id, run],
+            )?;
         }
         tx.commit()?;
         Ok(())

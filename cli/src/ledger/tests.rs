@@ -25,7 +25,7 @@ fn actions(plan: &[PlanItem]) -> Vec<(String, Action, String)> {
 /// Plans and commits one run; returns the plan.
 fn run(ledger: &mut Ledger, year: u16, observed: &[Observed], label: &str) -> Vec<PlanItem> {
     let plan = ledger.plan(year, observed).unwrap();
-    ledger.commit(&plan, observed, label).unwrap();
+    ledger.commit(&plan, observed, &[], label).unwrap();
     plan
 }
 
@@ -281,9 +281,9 @@ fn bad_input_is_an_error() {
 fn stale_plan_is_refused_and_writes_nothing() {
     let mut l = Ledger::in_memory(INST).unwrap();
     let plan = l.plan(2026, &first_run()).unwrap();
-    l.commit(&plan, &first_run(), "r1").unwrap();
+    l.commit(&plan, &first_run(), &[], "r1").unwrap();
     // The same create plan again: the units are live now.
-    let e = l.commit(&plan, &first_run(), "r2").unwrap_err();
+    let e = l.commit(&plan, &first_run(), &[], "r2").unwrap_err();
     assert_eq!(e.code().id, "C108");
     assert_eq!(
         l.runs().unwrap(),
@@ -293,7 +293,7 @@ fn stale_plan_is_refused_and_writes_nothing() {
     // Observed units missing for a create.
     let mut l = Ledger::in_memory(INST).unwrap();
     let plan = l.plan(2026, &first_run()).unwrap();
-    let e = l.commit(&plan, &[], "r1").unwrap_err();
+    let e = l.commit(&plan, &[], &[], "r1").unwrap_err();
     assert_eq!(e.code().id, "C108");
     assert_eq!(l.year_of("A-9999013").unwrap(), None);
 }
@@ -332,6 +332,43 @@ fn file_ledger_persists_and_is_one_file() {
     assert_eq!(e.code().id, "C103");
     let msg = e.to_string();
     assert!(msg.contains(INST) && msg.contains("1318814790"), "{msg}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn branches_learnt_are_kept_per_patient_and_a_schema_1_ledger_gains_their_table() {
+    let dir = std::env::temp_dir().join(format!("kakehashi-ledger-branch-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ledger.sqlite");
+    {
+        let mut l = Ledger::open(&path, INST).unwrap();
+        let plan = l.plan(2026, &first_run()).unwrap();
+        let learnt = vec![("0001".to_owned(), "06050116::1:01".to_owned())];
+        l.commit(&plan, &first_run(), &learnt, "r1").unwrap();
+        assert_eq!(l.branches().unwrap()["0001"], "06050116::1:01");
+        // Learnt again with another 枝番: the newest is kept.
+        let plan = l.plan(2026, &first_run()).unwrap();
+        let learnt = vec![("0001".to_owned(), "06050116::1:02".to_owned())];
+        l.commit(&plan, &first_run(), &learnt, "r2").unwrap();
+        assert_eq!(l.branches().unwrap()["0001"], "06050116::1:02");
+    }
+    // Make it a schema-1 file: no branch table, user_version 1.
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("DROP TABLE branch").unwrap();
+        c.pragma_update(None, "user_version", 1).unwrap();
+    }
+    let l = Ledger::open(&path, INST).unwrap();
+    assert!(l.branches().unwrap().is_empty());
+    assert_eq!(l.runs().unwrap(), 2);
+    drop(l);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let v: i64 = c
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, SCHEMA_VERSION);
+    drop(c);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -431,6 +468,7 @@ fn errors_never_carry_member_ids() {
                 ..plan[0].clone()
             }],
             &first_run(),
+            &[],
             "r2",
         )
         .unwrap_err();

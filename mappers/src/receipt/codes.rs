@@ -59,6 +59,19 @@ pub const NO_KEY: Code = Code::new(
 /// 枝番 not two digits.
 pub const BRANCH_SHAPE: Code = Code::new("M409", Warning, "SN 枝番 is not two digits; not used");
 
+/// A 枝番 a receipt gave in an earlier run, kept by the ledger, completes the identifier.
+pub const BRANCH_REMEMBERED: Code = Code::new(
+    "M410",
+    Info,
+    "枝番 from the ledger (a linked receipt gave it in an earlier run) completes the 被保険者個人識別子",
+);
+/// The ledger's 枝番 belongs to another insurance than the storage's current one.
+pub const BRANCH_REMEMBERED_OTHER: Code = Code::new(
+    "M411",
+    Warning,
+    "the ledger's 枝番 was learnt for another insurance (保険者番号・記号・番号 changed); not used",
+);
+
 /// Every code of this module, for `docs/diagnostics.md`.
 pub const ALL: &[&Code] = &[
     &NO_MATCH,
@@ -71,4 +84,6 @@ pub const ALL: &[&Code] = &[
     &IDENTIFIER_FROM_RECEIPT,
     &NO_KEY,
     &BRANCH_SHAPE,
+    &BRANCH_REMEMBERED,
+    &BRANCH_REMEMBERED_OTHER,
 ];

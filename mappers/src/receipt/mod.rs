@@ -34,6 +34,12 @@
 //!   the linked receipts of the latest 診療年月 give it (`M407`): HO → `保険者番号8:記号:番号:枝番`;
 //!   no HO and a 生活保護 KO (公費負担者番号 法別 `12`) → the public-payer form
 //!   `公費負担者番号8::受給者番号7:` (`JP_PublicPayer_memberID`). Different candidates → withheld (`M405`).
+//! - **A 枝番 learnt earlier**: the ledger keeps the identifier a receipt completed
+//!   ([`learnt_branch`]), so a later run without receipts (or whose receipts no longer
+//!   reach the patient) completes it again ([`remember_branch`], `M410`) instead of
+//!   sending the patient's units under a shorter identifier (a delete + create at the
+//!   service). Only for the same patient (local id) and the same 保険者番号・記号・番号:
+//!   another insurance leaves the identifier as the storage gives it (`M411`).
 //! - A patient the storage's rules withhold (自費, no valid insurance) stays withheld;
 //!   receipts do not override the storage's insurance (validity on the as-of date is the
 //!   storage's to say).
@@ -171,6 +177,66 @@ pub fn apply(patch: &Patch, p: &mut PatientRecord) -> bool {
             true
         }
     }
+}
+
+/// The member id to remember for the patient after this run's [`apply`]: its
+/// 被保険者個人識別子 when it has a 枝番 the storage did not give (`storage` is the
+/// value the storage gave, before any patch). `None` otherwise.
+pub fn learnt_branch(storage: Option<&str>, p: &PatientRecord) -> Option<String> {
+    let m = p.member_id.as_ref()?;
+    if m.system != uri::INSURANCE_MEMBER_ID {
+        return None;
+    }
+    // The storage gave the identifier without its 枝番 …
+    let (prefix, branch) = storage?.rsplit_once(':')?;
+    if !branch.is_empty() {
+        return None;
+    }
+    // … and this run completed it (same insurance, a 枝番 now).
+    let (now_prefix, now_branch) = m.value.rsplit_once(':')?;
+    (now_prefix == prefix && !now_branch.is_empty()).then(|| m.value.clone())
+}
+
+/// Completes the patient's identifier with the 枝番 of `remembered` (a member id
+/// [`learnt_branch`] gave in an earlier run) when this run's identifier has none
+/// and the same 保険者番号・記号・番号. Returns the diagnostic saying what was done
+/// (`M410`), or why not (`M411`); `None` when there was nothing to complete.
+pub fn remember_branch(p: &mut PatientRecord, remembered: &str) -> Option<Diagnostic> {
+    if matches!(p.submission, Some(Submission::Withheld(_))) {
+        return None;
+    }
+    let m = p.member_id.as_mut()?;
+    if m.system != uri::INSURANCE_MEMBER_ID {
+        return None;
+    }
+    let (prefix, branch) = m.value.rsplit_once(':')?;
+    if !branch.is_empty() {
+        return None;
+    }
+    let (old_prefix, old_branch) = remembered.rsplit_once(':')?;
+    if old_branch.is_empty() {
+        return None;
+    }
+    if old_prefix != prefix {
+        return Some(Diagnostic::new(
+            &codes::BRANCH_REMEMBERED_OTHER,
+            "the 枝番 the ledger keeps for this patient was learnt for another insurance; the identifier stays without it",
+        ));
+    }
+    m.value = remembered.to_owned();
+    p.lineage.push(Lineage {
+        element: "Patient.identifier",
+        file: "ledger".into(),
+        segment: String::new(),
+        field: "枝番".into(),
+    });
+    Some(
+        Diagnostic::new(
+            &codes::BRANCH_REMEMBERED,
+            "枝番 from the ledger (a linked receipt gave it in an earlier run) completes the identifier",
+        )
+        .excerpt(Excerpt::phi_text(old_branch.to_owned(), Phi::InsuranceNumber)),
+    )
 }
 
 // Record outcomes.

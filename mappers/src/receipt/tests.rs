@@ -132,6 +132,66 @@ fn a_patch_is_not_applied_to_a_patient_whose_identifier_changed() {
 }
 
 #[test]
+fn a_branch_learnt_from_receipts_is_remembered_for_the_same_insurance_only() {
+    let mut p = PatientRecord {
+        local_id: "7".into(),
+        member_id: patient("x", Some("06139999::12:")).member_id,
+        submission: Some(Submission::Submit),
+        ..PatientRecord::default()
+    };
+    // Nothing learnt while the identifier is the storage's.
+    assert_eq!(learnt_branch(Some("06139999::12:"), &p), None);
+    // A receipt completed it: that is what the ledger keeps.
+    let l = run(
+        &[r("7", INS, &["01"])],
+        &[patient("7", Some("06139999::12:"))],
+    );
+    assert!(apply(&l.patches["7"], &mut p));
+    assert_eq!(
+        learnt_branch(Some("06139999::12:"), &p).as_deref(),
+        Some("06139999::12:01")
+    );
+    // A storage that gives its own 枝番 teaches the ledger nothing.
+    let own = PatientRecord {
+        member_id: patient("x", Some("06139999::12:02")).member_id,
+        ..PatientRecord::default()
+    };
+    assert_eq!(learnt_branch(Some("06139999::12:02"), &own), None);
+
+    // A later run without receipts: the same insurance gets its 枝番 back.
+    let mut later = PatientRecord {
+        local_id: "7".into(),
+        member_id: patient("x", Some("06139999::12:")).member_id,
+        submission: Some(Submission::Submit),
+        ..PatientRecord::default()
+    };
+    let d = remember_branch(&mut later, "06139999::12:01").unwrap();
+    assert_eq!(d.code.id, "M410");
+    assert_eq!(later.member_id.as_ref().unwrap().value, "06139999::12:01");
+    assert_eq!(later.lineage.last().unwrap().file, "ledger");
+    // Already complete: untouched, nothing said.
+    assert!(remember_branch(&mut later, "06139999::12:03").is_none());
+    assert_eq!(later.member_id.as_ref().unwrap().value, "06139999::12:01");
+    // Another insurance (the number changed): not used, and said so.
+    let mut moved = PatientRecord {
+        member_id: patient("x", Some("06139999::13:")).member_id,
+        submission: Some(Submission::Submit),
+        ..PatientRecord::default()
+    };
+    let d = remember_branch(&mut moved, "06139999::12:01").unwrap();
+    assert_eq!(d.code.id, "M411");
+    assert_eq!(moved.member_id.unwrap().value, "06139999::13:");
+    // A withheld patient stays as it is.
+    let mut withheld = PatientRecord {
+        member_id: patient("x", Some("06139999::12:")).member_id,
+        submission: Some(Submission::Withheld(CONFLICT_REASON)),
+        ..PatientRecord::default()
+    };
+    assert!(remember_branch(&mut withheld, "06139999::12:01").is_none());
+    assert_eq!(withheld.member_id.unwrap().value, "06139999::12:");
+}
+
+#[test]
 fn karte_match_with_other_birth_date_is_a_conflict_not_a_link() {
     let mut x = r("7", INS, &["01"]);
     x.birth = "19800101";
