@@ -90,7 +90,7 @@ pub(crate) fn prepare(
         .iter()
         .map(|(name, f)| ReceiptFile { file: name, uke: f })
         .collect();
-    let linked = receipt::link(&refs, &known);
+    let linked = receipt::link(&refs, &known, mctx.config.policy.karte_zeros);
     r.tally = receipt::tally(&linked);
     for outcome in linked.patients.values() {
         *r.patients.entry(outcome).or_default() += 1;

@@ -133,6 +133,18 @@ pub enum LabScope {
     All,
 }
 
+/// How receipt カルテ番号 (RE-14) and storage patient ids are compared when
+/// receipts are linked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KarteZeros {
+    /// `strip` (default): leading zeros do not count (`0000001234` = `1234`): the
+    /// receipt computer and the storage often pad the same number differently.
+    Strip,
+    /// `keep`: leading zeros are part of the number (a site whose numbers `0012`
+    /// and `12` are different patients).
+    Keep,
+}
+
 /// LTS (長期保存) tagging.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Lts {
@@ -159,6 +171,8 @@ pub struct Policy {
     pub criticality: Criticality,
     /// `policy.lab_scope`.
     pub lab_scope: LabScope,
+    /// `policy.karte_zeros`.
+    pub karte_zeros: KarteZeros,
 }
 
 impl Default for Policy {
@@ -172,6 +186,7 @@ impl Default for Policy {
             lts: Lts::default(),
             criticality: Criticality::DrugHigh,
             lab_scope: LabScope::ClinsSets,
+            karte_zeros: KarteZeros::Strip,
         }
     }
 }
@@ -463,6 +478,7 @@ impl Reader {
                 "lts",
                 "allergy_criticality",
                 "lab_scope",
+                "karte_zeros",
             ],
         )?;
         let d = Policy::default();
@@ -543,6 +559,13 @@ impl Reader {
             &[("clins-sets", LabScope::ClinsSets), ("all", LabScope::All)],
             d.lab_scope,
         )?;
+        let karte_zeros = one_of(
+            p,
+            "karte_zeros",
+            "policy.karte_zeros",
+            &[("strip", KarteZeros::Strip), ("keep", KarteZeros::Keep)],
+            d.karte_zeros,
+        )?;
         Ok(Policy {
             patient_id,
             as_of,
@@ -552,6 +575,7 @@ impl Reader {
             lts,
             criticality,
             lab_scope,
+            karte_zeros,
         })
     }
 }

@@ -17,6 +17,7 @@ fn minimal_config_takes_the_documented_defaults() {
     assert_eq!(c.policy.patient_id, PatientIdSource::Folder);
     assert_eq!(c.policy.criticality, Criticality::DrugHigh);
     assert_eq!(c.policy.lab_scope, LabScope::ClinsSets);
+    assert_eq!(c.policy.karte_zeros, KarteZeros::Strip);
     assert!(c.policy.disclosure.is_default());
     assert!(!c.allow_unreviewed);
     // The run report says first that UNINFORMED is the default.
@@ -93,6 +94,7 @@ fn malformed_settings_name_their_key() {
         ("[policy]\npatient_id = \"pid\"\n", "policy.patient_id"),
         ("[policy]\nas_of = \"2011-02-30\"\n", "policy.as_of"),
         ("[policy]\nlab_scope = 3\n", "policy.lab_scope"),
+        ("[policy]\nkarte_zeros = \"pad\"\n", "policy.karte_zeros"),
         (
             "[policy]\nallergy_criticality = \"high\"\n",
             "policy.allergy_criticality",
@@ -150,7 +152,7 @@ fn syntax_errors_carry_a_line() {
 #[test]
 fn declared_policies_are_read() {
     let c = SiteConfig::parse(&format!(
-        "{MIN}[policy]\npatient_id = \"pid3\"\nlab_scope = \"all\"\nallergy_criticality = \"from-severity\"\n\
+        "{MIN}[policy]\npatient_id = \"pid3\"\nlab_scope = \"all\"\nkarte_zeros = \"keep\"\nallergy_criticality = \"from-severity\"\n\
          lts = [\"Condition\"]\nself_pay_plan_types = [\"00\"]\n\
          claim_only = {{ field = \"ZPR-7\", values = [\"保険病名\"] }}\n\
          [policy.disclosure]\nuninformed = {{ field = \"PRB-25.1\", values = [\"V\"] }}\nundelivered_ids = [\"1\"]\n"
@@ -159,6 +161,7 @@ fn declared_policies_are_read() {
     let p = &c.policy;
     assert_eq!(p.patient_id, PatientIdSource::Pid3);
     assert_eq!(p.lab_scope, LabScope::All);
+    assert_eq!(p.karte_zeros, KarteZeros::Keep);
     assert_eq!(p.criticality, Criticality::FromSeverity);
     assert_eq!(p.lts.resource_types, ["Condition"]);
     assert_eq!(

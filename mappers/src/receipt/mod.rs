@@ -6,7 +6,8 @@
 //! # Linking a receipt (RE + its HO/KO/SN/…) to a storage patient
 //!
 //! 1. **カルテ番号** (RE-14 カルテ番号等): compared with the storage patient ids after
-//!    trimming spaces and leading zeros on both sides (`0000001234` = `1234`). Exactly
+//!    trimming spaces and, unless the site says its leading zeros count
+//!    (`policy.karte_zeros = "keep"`), leading zeros on both sides (`0000001234` = `1234`). Exactly
 //!    one patient → linked, unless the receipt's birth date (RE-7) or sex (RE-6) differ
 //!    from that patient's (when both sides have them): then it is **not** linked (`M402`),
 //!    since a reused or mistyped number would give one person's claims to another.
@@ -52,6 +53,7 @@
 
 pub mod codes;
 
+use crate::config::KarteZeros;
 use crate::record::{Lineage, MemberId, PatientRecord, Submission};
 use crate::uri;
 use diagnostics::{Diagnostic, Diagnostics, Excerpt, FieldPath, Location, Phi};
@@ -272,10 +274,15 @@ const P_CONFLICT: &str = "withheld: conflicting 枝番 or identifier";
 const P_NOTHING: &str = "nothing to add";
 const P_WITHHELD: &str = "already withheld by the storage's rules";
 
-const KARTE: keys::KarteOptions = keys::KarteOptions {
-    trim: true,
-    zeros: keys::Zeros::Strip,
-};
+fn karte_options(zeros: KarteZeros) -> keys::KarteOptions {
+    keys::KarteOptions {
+        trim: true,
+        zeros: match zeros {
+            KarteZeros::Strip => keys::Zeros::Strip,
+            KarteZeros::Keep => keys::Zeros::Keep,
+        },
+    }
+}
 
 /// 記号・番号 for comparison: no spaces, full-width ASCII folded to half width.
 fn fold(s: &str) -> String {
@@ -524,8 +531,10 @@ enum How {
 }
 
 /// Links every receipt of `files` to `patients` and decides what each linked patient
-/// gains (see the module documentation for the rules).
-pub fn link(files: &[ReceiptFile<'_>], patients: &[KnownPatient]) -> Linked {
+/// gains (see the module documentation for the rules); `zeros` is the site's
+/// `policy.karte_zeros`.
+pub fn link(files: &[ReceiptFile<'_>], patients: &[KnownPatient], zeros: KarteZeros) -> Linked {
+    let karte_opts = karte_options(zeros);
     let mut out = Linked::default();
     let mut receipts: Vec<Receipt<'_>> = Vec::new();
     for (f, rf) in files.iter().enumerate() {
@@ -535,7 +544,7 @@ pub fn link(files: &[ReceiptFile<'_>], patients: &[KnownPatient]) -> Linked {
     }
     let mut by_id: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, p) in patients.iter().enumerate() {
-        if let Some(k) = KARTE.normalise(&p.local_id) {
+        if let Some(k) = karte_opts.normalise(&p.local_id) {
             by_id.entry(k).or_default().push(i);
         }
     }
@@ -544,7 +553,7 @@ pub fn link(files: &[ReceiptFile<'_>], patients: &[KnownPatient]) -> Linked {
     let mut linked: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (ri, rc) in receipts.iter().enumerate() {
         let karte_loc = loc(rc.name, rc.re, 14, "カルテ番号等");
-        let karte = KARTE.normalise(field(rc.re, 14));
+        let karte = karte_opts.normalise(field(rc.re, 14));
         let birth = rc.birth();
         let gender = rc.gender();
         let mut result: Result<(usize, How), &'static str> = Err(RE_NONE);

@@ -76,6 +76,7 @@ fn run(receipts: &[R<'_>], patients: &[KnownPatient]) -> Linked {
             uke: &f,
         }],
         patients,
+        KarteZeros::Strip,
     )
 }
 
@@ -115,6 +116,32 @@ fn links_by_karte_number_ignoring_leading_zeros_and_fills_the_branch() {
     assert!(apply(&l.patches["0000001234"], &mut p));
     assert_eq!(p.member_id.unwrap().value, "06139999::12:01");
     assert_eq!(p.lineage[0].field, "SN-7");
+}
+
+#[test]
+fn a_site_whose_leading_zeros_count_links_only_the_exact_number() {
+    let other = Some(("01130012", "", "9"));
+    let f = file(&[r("1234", other, &["01"]), r("0012", other, &["02"])]);
+    let files = [ReceiptFile {
+        file: "RECEIPTC.UKE",
+        uke: &f,
+    }];
+    let patients = [
+        patient("0000001234", Some("06139999::12:")),
+        patient("12", Some("06139999::34:")),
+    ];
+    let l = link(&files, &patients, KarteZeros::Keep);
+    // "1234" is not "0000001234", and "0012" is not "12": neither is linked by カルテ番号
+    // (and the fallback by insurance finds no patient with their 記号・番号).
+    assert!(
+        !re_outcomes(&l).contains(&RE_KARTE),
+        "{:?}",
+        re_outcomes(&l)
+    );
+    assert!(l.patients.is_empty(), "{:?}", l.patients);
+    // The default strips the zeros on both sides: both linked.
+    let l = link(&files, &patients, KarteZeros::Strip);
+    assert_eq!(re_outcomes(&l), vec![RE_KARTE, RE_KARTE]);
 }
 
 #[test]
@@ -380,6 +407,7 @@ fn every_record_is_accounted_for() {
     let l = link(
         &[ReceiptFile { file: "a", uke: &f }],
         &[patient("7", Some("06139999::12:"))],
+        KarteZeros::Strip,
     );
     let counted: usize = tally(&l).values().flat_map(|m| m.values()).sum();
     assert_eq!(counted, f.records.len());
@@ -428,6 +456,7 @@ proptest::proptest! {
         let l = link(
             &[ReceiptFile { file: "x", uke: &f }],
             &[patient("7", Some("06139999::12:")), patient("8", Some("00133066:あ:12:"))],
+            KarteZeros::Strip,
         );
         let counted: usize = tally(&l).values().flat_map(|m| m.values()).sum();
         proptest::prop_assert_eq!(counted, f.records.len());
