@@ -1454,10 +1454,7 @@ mod tests {
     /// number: every output file has the same bytes with 1, 2 and 5 threads.
     #[test]
     fn outputs_do_not_depend_on_the_number_of_threads() {
-        let dir =
-            std::env::temp_dir().join(format!("kakehashi-convert-jobs-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch_dir("convert-jobs");
         let synth = [
             "kakehashi",
             "synth",
@@ -1521,9 +1518,7 @@ mod tests {
     /// current lab files, counted here from the bytes, independently of the mappers.
     #[test]
     fn the_run_report_accounts_for_every_message_and_result() {
-        let dir = std::env::temp_dir().join(format!("kakehashi-convert-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch_dir("convert");
         let (code, text) = run_cli(
             &[
                 "kakehashi",

@@ -291,9 +291,7 @@ mod tests {
     /// thread count.
     #[test]
     fn receipts_are_accounted_for_and_never_conditions() {
-        let dir = std::env::temp_dir().join(format!("kakehashi-receipts-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch_dir("receipts");
         let synth = [
             "kakehashi",
             "synth",

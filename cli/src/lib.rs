@@ -208,6 +208,16 @@ where
     }
 }
 
+/// An empty scratch folder for a test, `<temp>/kakehashi-<name>-<pid>` (emptied
+/// if a previous run left it).
+#[cfg(test)]
+pub(crate) fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("kakehashi-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// Runs the command line `args` (program name included) in `cwd`; returns the
 /// exit code and standard output followed by standard error (tests only).
 #[cfg(test)]

@@ -232,9 +232,7 @@ mod tests {
 
     #[test]
     fn only_writes_the_chosen_types_as_a_full_storage_has_them() {
-        let dir = std::env::temp_dir().join(format!("kakehashi-synth-only-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch_dir("synth-only");
         let base = [
             "kakehashi",
             "synth",
@@ -299,9 +297,7 @@ mod tests {
 
     #[test]
     fn writes_a_storage_and_refuses_a_non_empty_folder() {
-        let dir = std::env::temp_dir().join(format!("kakehashi-synth-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch_dir("synth");
         let args = [
             "kakehashi",
             "synth",
@@ -363,9 +359,7 @@ mod tests {
 
     #[test]
     fn inspect_reports_every_injected_fault_and_nothing_on_clean_files() {
-        let dir = std::env::temp_dir().join(format!("kakehashi-synth-f-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch_dir("synth-f");
         let gen_args = [
             "kakehashi",
             "synth",

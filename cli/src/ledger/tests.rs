@@ -337,9 +337,7 @@ fn file_ledger_persists_and_is_one_file() {
 
 #[test]
 fn branches_learnt_are_kept_per_patient_and_a_schema_1_ledger_gains_their_table() {
-    let dir = std::env::temp_dir().join(format!("kakehashi-ledger-branch-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = crate::scratch_dir("ledger-branch");
     let path = dir.join("ledger.sqlite");
     {
         let mut l = Ledger::open(&path, INST).unwrap();
