@@ -360,7 +360,8 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     };
     let default_year: u16 = as_of.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
     let (index, table_versions, table_diags) = load_tables(&config, &base)?;
-    let packages = crate::validate::load_packages("clins")?;
+    let (package_set, packages) =
+        crate::packages::load_named_set(ctx, Some((&config, &base)), "clins")?;
     let refs: Vec<&fhir::package::Package> = packages.iter().collect();
     let conformance = fhir::conformance::Conformance::load(&refs);
     let clins_pkg = packages
@@ -429,6 +430,8 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
             .unwrap_or_else(|| out.join("ledger.sqlite"));
         Ledger::open(&p, &config.institution_number).map_err(|e| ledger_err(e, &p))?
     };
+    // A unit recorded under other packages is replaced even when its bytes match.
+    ledger.set_packages(&package_set.describe());
     let years = ledger
         .known_years()
         .map_err(|e| ledger_err(e, Path::new("ledger")))?;
@@ -565,6 +568,13 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     writeln!(ctx.stdout, "{}", report_lines(&report).join("\n"))?;
     crate::convert_receipts::print(&report, ctx)?;
     writeln!(ctx.stdout, "plan: {summary} ({shown_out}/plan.jsonl)")?;
+    let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in plan.iter().filter_map(|i| i.reason.as_deref()) {
+        *reasons.entry(r).or_default() += 1;
+    }
+    for (r, n) in reasons {
+        writeln!(ctx.stdout, "note: {n} units replaced: {r}")?;
+    }
     writeln!(
         ctx.stdout,
         "outputs: {shown_out}/bundles, {shown_out}/quarantine, {shown_out}/ndjson, {shown_out}/report.json, {shown_out}/lineage.jsonl (holds PHI), {shown_out}/diagnostics.jsonl"

@@ -111,6 +111,7 @@ fn documents(out: &Path, storage: &Path, config: &Path, ctx: &mut Context<'_>) -
         out: docs.join("checkup"),
         no_errata: false,
         show_phi: false,
+        config: Some(config.to_path_buf()),
     };
     let (code, text) = captured(ctx, |sub| document_checkup::run(args, sub))?;
     worst = worst.max(code);
@@ -133,6 +134,7 @@ fn captured(
             cwd: ctx.cwd.clone(),
             stdout: &mut buf,
             stderr: &mut *ctx.stderr,
+            package_cache: ctx.package_cache.clone(),
         };
         f(&mut sub)?
     };

@@ -41,6 +41,10 @@ pub struct Args {
     /// Show protected health information in excerpts.
     #[arg(long)]
     pub show_phi: bool,
+    /// Site configuration whose `echeckup` package pins and sources apply
+    /// (default: the built-in `echeckup` set).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 /// Largest archive member read (64 MiB).
@@ -218,7 +222,15 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     } else {
         Output::Dir(ctx.resolve(&args.out))
     };
-    let conf = crate::validate::load("echeckup")?;
+    let site = match &args.config {
+        Some(c) => Some(crate::convert::read_config(ctx, c)?),
+        None => None,
+    };
+    let (_, conf) = crate::validate::load(
+        ctx,
+        site.as_ref().map(|(c, b)| (c, b.as_path())),
+        "echeckup",
+    )?;
     let mut validator = Validator::new(&conf);
     let errata;
     if !args.no_errata {
@@ -415,6 +427,7 @@ mod tests {
             cwd: golden(""),
             stdout: &mut so,
             stderr: &mut se,
+            package_cache: crate::packages::test_cache(),
         };
         let args = [
             "kakehashi",
@@ -433,7 +446,7 @@ mod tests {
             text.contains("checkup: 6 inputs: 2 converted, 1 quarantined, 2 unreadable, 1 skipped"),
             "{text}"
         );
-        let conf = crate::validate::load("echeckup").unwrap_or_else(|e| panic!("{}", e.0));
+        let conf = crate::validate::load_for_test("echeckup");
         let errata = Errata::builtin().unwrap_or_else(|e| panic!("{e}"));
         let v = Validator::new(&conf).with_errata(&errata);
         for name in [

@@ -266,7 +266,7 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
 
     // Table warnings are `tables check`'s business here; a table with errors stops.
     let (index, _, _) = crate::convert::load_tables(&config, &base)?;
-    let packages = crate::validate::load_packages("clins")?;
+    let (_, packages) = crate::packages::load_named_set(ctx, Some((&config, &base)), "clins")?;
     let refs: Vec<&fhir::package::Package> = packages.iter().collect();
     let conformance = fhir::conformance::Conformance::load(&refs);
     let clins_pkg = packages
@@ -548,6 +548,7 @@ mod tests {
             cwd: root.clone(),
             stdout: &mut so,
             stderr: &mut se,
+            package_cache: crate::packages::test_cache(),
         };
         let argv = [
             "kakehashi",
@@ -568,7 +569,7 @@ mod tests {
         assert_eq!(code, EXIT_INPUT_ERRORS, "{text}");
         assert!(text.contains(": 20 entries, valid"), "{text}");
         let bytes = std::fs::read(&file).unwrap_or_default();
-        let conf = crate::validate::load("clins").unwrap_or_else(|e| panic!("{}", e.0));
+        let conf = crate::validate::load_for_test("clins");
         let errata = Errata::builtin().unwrap_or_else(|e| panic!("{e}"));
         let v = Validator::new(&conf)
             .with_errata(&errata)
@@ -608,6 +609,7 @@ mod tests {
             cwd: root.clone(),
             stdout: &mut so2,
             stderr: &mut se2,
+            package_cache: crate::packages::test_cache(),
         };
         assert_eq!(crate::run(argv2, &mut ctx2), EXIT_INPUT_ERRORS);
         assert!(!file.exists());

@@ -23,6 +23,13 @@
 //!   receipts completes the identifier with it again (`M410`) instead of
 //!   re-creating the patient's units under a shorter one. A schema-1 ledger gains
 //!   the table when it is first opened (nothing else changes).
+//! - `unit.packages` (schema 3): the FHIR packages (`name#version, …`, the pinned
+//!   set) the unit's last bundle was validated under. When a site moves its pins
+//!   (JP-CLINS 1.5.2 → 1.10.0), every live unit recorded under other packages is
+//!   planned as a [`Action::Replace`] even when its bytes did not change, and the
+//!   plan says why, so nothing validated under the old version stays submitted.
+//!   Units recorded before schema 3 have no packages (`''`): they are not replaced
+//!   for that reason, and the next run records its packages for them.
 //!
 //! **The ledger holds PHI**: the 被保険者個人識別子 (insurer number, symbol, number,
 //! branch) of every patient ever submitted. Keep it like the source data (same
@@ -41,6 +48,7 @@
 //! | deleted | bundle | [`Action::Create`] with the **old** year (identifier kept) |
 //! | live, same hash | bundle | [`Action::Unchanged`] |
 //! | live, other hash | bundle | [`Action::Replace`]: the whole unit, same identifier |
+//! | live, same hash, other packages | bundle | [`Action::Replace`], reason: the package set changed |
 //! | live, other member id | bundle | [`Action::Delete`] under the old member id, then [`Action::Create`] under the new, same identifier (`C109`): CLINS keys a bundle by member id + identifier |
 //! | live | absent | [`Action::Delete`]: a command naming member id + identifier, not a bundle |
 //! | any | no valid bundle (quarantined) | [`Action::Held`]: the ledger entry stays as it is, nothing is sent |
@@ -67,7 +75,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// The schema version this release reads and writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// `PRAGMA application_id` of a kakehashi ledger ("KKHL"): tells our file from
 /// another program's SQLite database.
@@ -111,6 +119,9 @@ CREATE TABLE branch (
     learnt_run INTEGER NOT NULL REFERENCES run(number)
 ) STRICT;
 ";
+
+/// Schema 3: per unit, the FHIR packages its last bundle was validated under.
+const SCHEMA_3: &str = "ALTER TABLE unit ADD COLUMN packages TEXT NOT NULL DEFAULT '';";
 
 /// One submission unit as the current run sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -182,6 +193,10 @@ pub struct PlanItem {
     pub resource_type: String,
     /// Set on the delete + create pair of a unit whose member id changed (`C109`).
     pub member_changed: bool,
+    /// Why a unit is replaced: `None` when its content changed; the package
+    /// change (`jp-eCSCLINS.r4 1.5.2 → 1.10.0`) when it was validated under other
+    /// packages before.
+    pub reason: Option<String>,
 }
 
 /// Why the ledger could not do what was asked. Messages never contain a member id.
@@ -311,12 +326,15 @@ struct Row {
     member_id: String,
     hash: String,
     live: bool,
+    packages: String,
 }
 
 /// The submission ledger of one site. See the module documentation.
 pub struct Ledger {
     conn: Connection,
     institution_number: String,
+    /// The package set this run validates under (`''`: not tracked).
+    packages: String,
     /// The file, for messages (`None` in memory).
     path: Option<PathBuf>,
 }
@@ -391,6 +409,7 @@ impl Ledger {
         let mut ledger = Ledger {
             conn,
             institution_number: institution_number.to_owned(),
+            packages: String::new(),
             path,
         };
         if version == 0 && app == 0 && objects == 0 {
@@ -402,10 +421,20 @@ impl Ledger {
                 "an SQLite database of another program".to_owned(),
             ));
         }
-        if version == 1 {
-            // Schema 1 → 2: one table more.
+        if version == 1 || version == 2 {
+            // Schema 1 → 2: one table more; 2 → 3: one column more.
             let tx = ledger.conn.transaction()?;
-            tx.execute_batch(SCHEMA_2)?;
+            if version == 1 {
+                tx.execute_batch(SCHEMA_2)?;
+            }
+            let has_packages: i64 = tx.query_row(
+                "SELECT count(*) FROM pragma_table_info('unit') WHERE name = 'packages'",
+                [],
+                |r| r.get(0),
+            )?;
+            if has_packages == 0 {
+                tx.execute_batch(SCHEMA_3)?;
+            }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         } else if version != SCHEMA_VERSION {
@@ -438,6 +467,7 @@ impl Ledger {
         let tx = self.conn.transaction()?;
         tx.execute_batch(SCHEMA)?;
         tx.execute_batch(SCHEMA_2)?;
+        tx.execute_batch(SCHEMA_3)?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('institution_number', ?1)",
             params![self.institution_number],
@@ -461,6 +491,13 @@ impl Ledger {
             out.insert(k, v);
         }
         Ok(out)
+    }
+
+    /// The package set this run validates under (`name#version, …`,
+    /// `fhir::conformance::PackageSet::describe`): [`Ledger::plan`] replaces live
+    /// units recorded under other packages, [`Ledger::commit`] records it.
+    pub fn set_packages(&mut self, packages: &str) {
+        packages.clone_into(&mut self.packages);
     }
 
     /// The institution number the ledger belongs to.
@@ -511,7 +548,7 @@ impl Ledger {
 
     fn rows(&self) -> Result<BTreeMap<String, Row>, LedgerError> {
         let mut stmt = self.conn.prepare(
-            "SELECT unit_id, resource_type, year, member_id, hash, state FROM unit ORDER BY unit_id",
+            "SELECT unit_id, resource_type, year, member_id, hash, state, packages FROM unit ORDER BY unit_id",
         )?;
         let mut rows = stmt.query([])?;
         let mut out = BTreeMap::new();
@@ -525,6 +562,7 @@ impl Ledger {
                 member_id: r.get(3)?,
                 hash: r.get(4)?,
                 live: state == "live",
+                packages: r.get(6)?,
             };
             out.insert(unit_id, row);
         }
@@ -574,6 +612,7 @@ impl Ledger {
                 member_id: member_id.to_owned(),
                 resource_type: o.resource_type.clone(),
                 member_changed,
+                reason: None,
             };
             let Some(hash) = &o.hash else {
                 plan.push(item(Action::Held, &o.member_id, false));
@@ -587,6 +626,15 @@ impl Ledger {
                     plan.push(item(Action::Create, &o.member_id, true));
                 }
                 Some(r) if &r.hash != hash => plan.push(item(Action::Replace, &o.member_id, false)),
+                Some(r)
+                    if !r.packages.is_empty()
+                        && !self.packages.is_empty()
+                        && r.packages != self.packages =>
+                {
+                    let mut i = item(Action::Replace, &o.member_id, false);
+                    i.reason = Some(package_change(&r.packages, &self.packages));
+                    plan.push(i);
+                }
                 Some(_) => plan.push(item(Action::Unchanged, &o.member_id, false)),
             }
         }
@@ -600,6 +648,7 @@ impl Ledger {
                     member_id: r.member_id.clone(),
                     resource_type: r.resource_type.clone(),
                     member_changed: false,
+                    reason: None,
                 });
             }
         }
@@ -642,6 +691,19 @@ impl Ledger {
         for item in plan {
             apply(&tx, item, &hashes, run)?;
         }
+        if !self.packages.is_empty() {
+            for item in plan {
+                if matches!(
+                    item.action,
+                    Action::Create | Action::Replace | Action::Unchanged
+                ) {
+                    tx.execute(
+                        "UPDATE unit SET packages = ?2 WHERE unit_id = ?1",
+                        params![item.unit_id, self.packages],
+                    )?;
+                }
+            }
+        }
         for (patient, member_id) in learnt {
             tx.execute(
                 "INSERT INTO branch (patient, member_id, learnt_run) VALUES (?1, ?2, ?3)
@@ -654,6 +716,36 @@ impl Ledger {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// What changed between two package sets (`name#version, …`): `jp-eCSCLINS.r4
+/// 1.5.2 → 1.10.0; jp-core.r4 1.1.2-url → 1.1.2-clins`, packages added as
+/// `+name#version`, dropped as `-name#version`.
+pub fn package_change(old: &str, new: &str) -> String {
+    let parse = |s: &str| -> BTreeMap<String, String> {
+        s.split(", ")
+            .filter_map(|p| p.split_once('#'))
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect()
+    };
+    let (a, b) = (parse(old), parse(new));
+    let mut parts = Vec::new();
+    for (name, v) in &b {
+        match a.get(name) {
+            Some(old_v) if old_v != v => parts.push(format!("{name} {old_v} → {v}")),
+            None => parts.push(format!("+{name}#{v}")),
+            _ => {}
+        }
+    }
+    for (name, v) in &a {
+        if !b.contains_key(name) {
+            parts.push(format!("-{name}#{v}"));
+        }
+    }
+    format!(
+        "validated under other packages before: {}",
+        parts.join("; ")
+    )
 }
 
 fn year_from(y: i64, unit_id: &str) -> Result<u16, LedgerError> {
@@ -768,8 +860,8 @@ pub fn plan_diagnostics(plan: &[PlanItem]) -> Vec<Diagnostic> {
 }
 
 /// The plan file: JSON Lines, one item per line with keys in sorted order
-/// (`action`, `identifier`, `member_changed` when set, `member_id`,
-/// `resource_type`, `unit_id`), in plan order (by unit id). Every observed unit
+/// (`action`, `identifier`, `member_changed` when set, `member_id`, `reason`
+/// when a replace is due to a package change, `resource_type`, `unit_id`), in plan order (by unit id). Every observed unit
 /// is listed, unchanged and held ones too. Holds PHI (member ids).
 pub fn write_plan(plan: &[PlanItem]) -> String {
     let mut items: Vec<&PlanItem> = plan.iter().collect();
@@ -777,7 +869,7 @@ pub fn write_plan(plan: &[PlanItem]) -> String {
     let mut out = String::new();
     for i in items {
         out.push_str(&format!(
-            "{{\"action\":{},\"identifier\":{},{}\"member_id\":{},\"resource_type\":{},\"unit_id\":{}}}\n",
+            "{{\"action\":{},\"identifier\":{},{}\"member_id\":{},{}\"resource_type\":{},\"unit_id\":{}}}\n",
             json_str(i.action.as_str()),
             json_str(&i.identifier),
             if i.member_changed {
@@ -786,6 +878,10 @@ pub fn write_plan(plan: &[PlanItem]) -> String {
                 ""
             },
             json_str(&i.member_id),
+            match &i.reason {
+                Some(r) => format!("\"reason\":{},", json_str(r)),
+                None => String::new(),
+            },
             json_str(&i.resource_type),
             json_str(&i.unit_id),
         ));

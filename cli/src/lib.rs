@@ -22,6 +22,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 pub mod ledger;
+pub mod packages;
 pub mod progress;
 pub mod validate;
 
@@ -41,6 +42,8 @@ pub struct Context<'a> {
     pub stdout: &'a mut dyn Write,
     /// Standard error.
     pub stderr: &'a mut dyn Write,
+    /// The FHIR package cache ([`packages::cache_from_env`] for the binary).
+    pub package_cache: PathBuf,
 }
 
 impl Context<'_> {
@@ -114,6 +117,8 @@ enum Command {
     Convert(convert::Args),
     /// Run the main job on the bundled sample data.
     Demo(demo::Args),
+    /// FHIR packages: install them into the package cache, list, remove, diff versions.
+    Packages(packages::Args),
     /// Generate synthetic test data.
     #[command(subcommand)]
     Synth(SynthCommand),
@@ -187,6 +192,7 @@ where
         Command::Validate(a) => validate::run(a, ctx),
         Command::Convert(a) => convert::run(a, ctx),
         Command::Demo(a) => demo::run(a, ctx),
+        Command::Packages(a) => packages::run(a, ctx),
         Command::Synth(SynthCommand::Ssmix2(args)) => synth_ssmix2::run(args, ctx),
         Command::Synth(SynthCommand::Uke(args)) => synth_uke::run(args, ctx),
         Command::Document(DocumentCommand::Checkup(args)) => document_checkup::run(args, ctx),
@@ -228,6 +234,7 @@ pub(crate) fn run_cli(args: &[&str], cwd: &std::path::Path) -> (u8, String) {
             cwd: cwd.to_path_buf(),
             stdout: &mut out,
             stderr: &mut err,
+            package_cache: packages::test_cache(),
         };
         run(args.iter().copied(), &mut ctx)
     };

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
             cwd: std::path::PathBuf::from("."),
             stdout: &mut out,
             stderr: &mut err,
+            package_cache: cli::packages::cache_from_env(),
         };
         cli::run(std::env::args_os(), &mut ctx)
     };

@@ -8,9 +8,6 @@ use crate::{CmdResult, Context, EXIT_OK, EXIT_USAGE, Failure};
 use std::path::{Path, PathBuf};
 use synth::ssmix2::{LabCode, LabSet, Options};
 
-/// The vendored JP-CLINS snapshot package, relative to the vendor folder.
-const JP_CLINS_TGZ: &str = "jp-clins/jp-clins.r4-1.5.2-snap.tgz";
-
 fn io_failure(what: &Path, e: std::io::Error) -> Failure {
     Failure(format!("{}: {e}", what.display()))
 }
@@ -31,8 +28,8 @@ pub struct Args {
     /// `<out>.faults.tsv` beside the storage (not inside it: it is no message).
     #[arg(long, default_value_t = 0.0)]
     faults: f64,
-    /// Read the lab codes from this FHIR package (.tgz) instead of the bundled
-    /// JP-CLINS 1.5.2 snapshot.
+    /// Read the lab codes from this FHIR package (.tgz) instead of the JP-CLINS
+    /// package the built-in `clins` set pins (from the package cache).
     #[arg(long, value_name = "TGZ")]
     package: Option<PathBuf>,
     /// Write only the files of these data types (comma-separated, e.g.
@@ -61,12 +58,21 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         )?;
         return Ok(EXIT_USAGE);
     }
-    let package = match &args.package {
-        Some(p) => ctx.resolve(p),
-        None => crate::walk::vendor_profiles().join(JP_CLINS_TGZ),
+    let lab_codes = match &args.package {
+        Some(p) => {
+            let package = ctx.resolve(p);
+            let tgz = std::fs::read(&package).map_err(|e| io_failure(&package, e))?;
+            lab_codes_from_package(&tgz).map_err(Failure)?
+        }
+        None => {
+            let (_, pkgs) = crate::packages::load_named_set(ctx, None, "clins")?;
+            let clins = pkgs
+                .iter()
+                .find(|p| p.name.to_ascii_lowercase().contains("clins"))
+                .ok_or_else(|| Failure("the clins package set has no JP-CLINS package".into()))?;
+            lab_codes(clins)?
+        }
     };
-    let tgz = std::fs::read(&package).map_err(|e| io_failure(&package, e))?;
-    let lab_codes = lab_codes_from_package(&tgz).map_err(Failure)?;
     let manifest = manifest_path(&args.out);
     let out = ctx.resolve(&args.out);
     if out.exists() {
@@ -134,13 +140,18 @@ fn manifest_path(out: &Path) -> PathBuf {
 /// as the group and its `ja` designation (else display) as the name.
 pub fn lab_codes_from_package(tgz: &[u8]) -> Result<Vec<LabCode>, String> {
     let package = fhir::package::Package::from_tgz(tgz).map_err(|e| format!("package: {e}"))?;
+    lab_codes(&package).map_err(|f| f.0)
+}
+
+/// [`lab_codes_from_package`] of a package already read.
+fn lab_codes(package: &fhir::package::Package) -> Result<Vec<LabCode>, Failure> {
     let mut out = Vec::new();
     for (path, data) in package.json_resources() {
         if !path.contains("CodeSystem") {
             continue;
         }
         let v: serde_json::Value =
-            serde_json::from_slice(data).map_err(|e| format!("{path}: {e}"))?;
+            serde_json::from_slice(data).map_err(|e| Failure(format!("{path}: {e}")))?;
         let url = v.get("url").and_then(|u| u.as_str()).unwrap_or("");
         let set = if url.ends_with("_CoreLabo_CS") {
             LabSet::Core
@@ -177,7 +188,7 @@ pub fn lab_codes_from_package(tgz: &[u8]) -> Result<Vec<LabCode>, String> {
         }
     }
     if !out.iter().any(|c| c.set == LabSet::Core) {
-        return Err("package: no CoreLabo lab code system".to_owned());
+        return Err(Failure("package: no CoreLabo lab code system".to_owned()));
     }
     Ok(out)
 }
@@ -188,7 +199,11 @@ mod tests {
 
     #[test]
     fn reads_both_lab_code_systems_of_the_bundled_package() {
-        let tgz = std::fs::read(crate::walk::vendor_profiles().join(JP_CLINS_TGZ)).unwrap();
+        let tgz = std::fs::read(
+            crate::walk::repository_root()
+                .join("../shared/fhir-profiles/jp-clins/jp-clins.r4-1.5.2-snap.tgz"),
+        )
+        .unwrap();
         let codes = lab_codes_from_package(&tgz).unwrap();
         let core = codes.iter().filter(|c| c.set == LabSet::Core).count();
         let inf = codes.iter().filter(|c| c.set == LabSet::Infection).count();
@@ -220,6 +235,7 @@ mod tests {
                 cwd: cwd.to_path_buf(),
                 stdout: &mut out,
                 stderr: &mut err,
+                package_cache: crate::packages::test_cache(),
             };
             crate::run(args.iter().copied(), &mut ctx)
         };

@@ -87,6 +87,7 @@ mod tests {
                 cwd: cwd.to_path_buf(),
                 stdout: &mut out,
                 stderr: &mut err,
+                package_cache: crate::packages::test_cache(),
             };
             let mut argv = vec!["kakehashi"];
             argv.extend_from_slice(args);

@@ -285,6 +285,7 @@ mod tests {
                 cwd: root,
                 stdout: &mut stdout,
                 stderr: &mut stderr,
+                package_cache: crate::packages::test_cache(),
             };
             crate::run(
                 [

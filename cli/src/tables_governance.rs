@@ -522,6 +522,7 @@ mod tests {
             cwd: dir.to_path_buf(),
             stdout: out,
             stderr: err,
+            package_cache: crate::packages::test_cache(),
         }
     }
 

@@ -8,7 +8,7 @@
 use crate::{CmdResult, Context, EXIT_INPUT_ERRORS, EXIT_OK, EXIT_USAGE, Failure};
 use clap::Args as ClapArgs;
 use diagnostics::{RenderOptions, Severity};
-use fhir::conformance::{Conformance, PACKAGE_SETS, package_set};
+use fhir::conformance::{Conformance, PackageSet};
 use fhir::errata::{Errata, StrictPack};
 use fhir::package::Package;
 use fhir::validate::{CodeSystemOracle, Report, Validator, Validity};
@@ -20,9 +20,15 @@ use terminologies::system::{SYSTEMS, Shape, by_uri};
 /// Arguments of `validate`.
 #[derive(ClapArgs, Debug)]
 pub struct Args {
-    /// Package set: clins (default), jpcore, ereferral, edischarge, echeckup, base.
+    /// Package set: a set name (clins (default), jpcore, ereferral, edischarge,
+    /// echeckup, base, or one the site configuration pins), or the packages
+    /// themselves as NAME#VERSION,… (the R4 base is added when not named).
     #[arg(long, default_value = "clins")]
     pub ig: String,
+    /// Site configuration whose `[packages]` pins and sources to use (default: the
+    /// built-in sets, packages from the cache only).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// Also validate every top-level resource against this profile (repeatable).
     #[arg(long)]
     pub profile: Vec<String>,
@@ -68,52 +74,31 @@ pub(crate) fn outcome_bytes(report: &Report) -> Vec<u8> {
     bytes
 }
 
-/// Loads a named package set's conformance resources from the vendored packages.
-pub(crate) fn load(set_name: &str) -> Result<Conformance, Failure> {
-    let pkgs = load_packages(set_name)?;
+/// Loads a package set (a set name, or `NAME#VERSION,…`) as the site
+/// configuration pins it (`None`: the built-in sets), from the package cache.
+pub(crate) fn load(
+    ctx: &mut Context<'_>,
+    config: Option<(&mappers::config::SiteConfig, &Path)>,
+    set_name: &str,
+) -> Result<(PackageSet, Conformance), Failure> {
+    let (set, pkgs) = crate::packages::load_named_set(ctx, config, set_name)?;
     let refs: Vec<&Package> = pkgs.iter().collect();
-    Ok(Conformance::load(&refs))
+    Ok((set, Conformance::load(&refs)))
 }
 
-/// The packages of a named set, in the set's order.
-pub(crate) fn load_packages(set_name: &str) -> Result<Vec<Package>, Failure> {
-    let Some(set) = package_set(set_name) else {
-        let names: Vec<_> = PACKAGE_SETS.iter().map(|s| s.name).collect();
-        return Err(Failure(format!(
-            "unknown package set '{set_name}' (known: {})",
-            names.join(", ")
-        )));
+/// [`load`] of a built-in set from the test package cache (tests only).
+#[cfg(test)]
+pub(crate) fn load_for_test(set_name: &str) -> Conformance {
+    let (mut o, mut e) = (Vec::new(), Vec::new());
+    let mut ctx = Context {
+        cwd: PathBuf::from("."),
+        stdout: &mut o,
+        stderr: &mut e,
+        package_cache: crate::packages::test_cache(),
     };
-    let root = crate::walk::vendor_profiles();
-    let mut candidates: Vec<(String, Package)> = Vec::new();
-    for spec in set.packages {
-        let dir = root.join(spec.folder);
-        let mut names: Vec<String> = std::fs::read_dir(&dir)
-            .map_err(|e| Failure::io(&dir, e))?
-            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-            .filter(|n| n.ends_with(".tgz"))
-            .collect();
-        spec.order_files(&mut names);
-        for n in names {
-            let f = dir.join(&n);
-            let bytes = std::fs::read(&f).map_err(|e| Failure::io(&f, e))?;
-            let p =
-                Package::from_tgz(&bytes).map_err(|e| Failure(format!("{}: {e}", f.display())))?;
-            let exact = spec.version.is_some_and(|v| v == p.version);
-            candidates.push((spec.folder.to_owned(), p));
-            if exact {
-                break; // the versioned package is found: the folder's others are not needed
-            }
-        }
-    }
-    let pkgs = set.select(&candidates).map_err(|spec| {
-        Failure(format!(
-            "package set {set_name}: no package in {} matches {}",
-            root.join(spec.folder).display(),
-            spec.version.unwrap_or("(any version)")
-        ))
-    })?;
-    Ok(pkgs.into_iter().cloned().collect())
+    load(&mut ctx, None, set_name)
+        .unwrap_or_else(|e| panic!("{}", e.0))
+        .1
 }
 
 /// The code-system registry of `terminologies` as the validator's oracle for
@@ -217,7 +202,11 @@ impl CodeSystemOracle for MasterOracle {
 
 /// Runs `validate`.
 pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
-    let conf = load(&args.ig)?;
+    let site = match &args.config {
+        Some(c) => Some(crate::convert::read_config(ctx, c)?),
+        None => None,
+    };
+    let (set, conf) = load(ctx, site.as_ref().map(|(c, b)| (c, b.as_path())), &args.ig)?;
     let mut files = Vec::new();
     for p in &args.paths {
         crate::walk::collect_files(
@@ -261,7 +250,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let packages = conf.package_list();
     let provenance = validator.provenance();
     if !args.json {
-        writeln!(ctx.stdout, "set {}: {provenance}", args.ig)?;
+        writeln!(ctx.stdout, "set {}: {provenance}", set.name)?;
     }
     let mut any_error = false;
     let mut summaries = Vec::new();
@@ -282,7 +271,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                 "packages": packages,
                 "provenance": provenance,
                 "errata_applied": report.errata_applied.iter().collect::<Vec<_>>(),
-                "set": args.ig,
+                "set": set.name,
                 "invariants": {"evaluated": report.invariants_evaluated, "not_evaluable": report.invariants_not_evaluable},
                 "diagnostics": report.issues.iter().map(|i| {
                     let mut d = i.to_diagnostic();

@@ -215,12 +215,6 @@ pub fn repository_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The vendored FHIR packages: the repository's `vendor/fhir-profiles`. Every
-/// command that needs a package reads it from here at run time.
-pub fn vendor_profiles() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../vendor/fhir-profiles")
-}
-
 /// Collects the files under `given` (a file, or a folder searched recursively),
 /// sorted by path, keeping those whose file name `keep` accepts: `(shown, path)`
 /// pairs, `shown` being `given` joined with the path below it.

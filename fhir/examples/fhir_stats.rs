@@ -12,7 +12,7 @@
 //! the two). Allocations: run under `heaptrack` (unsafe code, hence a counting
 //! allocator, is forbidden in the workspace).
 
-use fhir::conformance::{Conformance, PACKAGE_SETS};
+use fhir::conformance::{Conformance, PackageSet, default_sets};
 use fhir::fhirpath::Expression;
 use fhir::package::Package;
 use std::collections::{BTreeMap, BTreeSet};
@@ -39,31 +39,51 @@ impl Clock {
     }
 }
 
+/// The package file of a built-in pin: the R4 base in `vendor/`, the IG packages
+/// beside the repository (`../shared/fhir-profiles`, as the tests use them).
+fn package_file(r: &fhir::package::PackageRef) -> Result<std::path::PathBuf, String> {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shared = manifest.join("../../shared/fhir-profiles");
+    let rel = match (r.name.as_str(), r.version.as_str()) {
+        ("hl7.fhir.r4.core", "4.0.1") => {
+            return Ok(manifest
+                .join("../vendor/fhir-profiles/r4-core/hl7.fhir.r4.examples-4.0.1-subset.tgz"));
+        }
+        ("jp-core.r4", v) => format!("jp-core/jp-core.r4-{v}.tgz"),
+        ("jp-eCSCLINS.r4", "1.5.2") => "jp-clins/jp-clins.r4-1.5.2-snap.tgz".to_owned(),
+        ("jp-eCSCLINS.r4", v) => format!("jp-clins/jp-eCSCLINS.r4-{v}-snap.tgz"),
+        ("jp-eReferral.r4", _) => "ereferral/jp-eReferral.r4.tgz".to_owned(),
+        ("jp-eDischargeSummary.r4", _) => "edischarge/jp-eDischargeSummary.r4.tgz".to_owned(),
+        ("jp-eCheckupReport.r4", "1.1.3") => "echeckup/jp-eCheckupReport.r4.tgz".to_owned(),
+        ("jp-eCheckupReport.r4", v) => format!("echeckup/jp-eCheckupReport.r4-{v}-snap.tgz"),
+        _ => return Err(format!("no file known for {r}")),
+    };
+    Ok(shared.join(rel))
+}
+
+/// The files of a set's packages, in load order.
+fn set_files(set: &PackageSet) -> Result<Vec<std::path::PathBuf>, String> {
+    set.packages.iter().map(package_file).collect()
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vendor/fhir-profiles");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fhir-profiles");
     if std::env::var_os("FHIR_STATS_ONLY_THROUGHPUT").is_some() {
         return throughput(&root);
     }
     let mut all_exprs: BTreeMap<String, (String, bool)> = BTreeMap::new(); // expr -> (key, jp)
     let mut instances = 0usize;
     let mut jp_instances = 0usize;
-    for set in PACKAGE_SETS {
+    for set in default_sets() {
         let t0 = Instant::now();
-        let mut candidates = Vec::new();
-        for folder in set.folders() {
-            let mut files: Vec<_> = std::fs::read_dir(root.join(folder))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "tgz"))
-                .collect();
-            files.sort();
-            for f in files {
-                candidates.push((folder.to_owned(), Package::from_tgz(&std::fs::read(&f)?)?));
-            }
+        let mut owned = Vec::new();
+        for (f, r) in set_files(&set)?.into_iter().zip(&set.packages) {
+            let mut p = Package::from_tgz(&std::fs::read(&f)?)?;
+            p.version = r.version.clone(); // the cache name, as the CLI knows it
+            owned.push(p);
         }
         let t1 = Instant::now();
-        let pkgs = set
-            .select(&candidates)
-            .map_err(|s| format!("{}: no package for {s:?}", set.name))?;
+        let pkgs: Vec<&Package> = owned.iter().collect();
         let c = Conformance::load(&pkgs);
         let t2 = Instant::now();
         let (sd, vs, cs) = c.counts();
@@ -142,34 +162,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// references at two sizes (linear time shows as equal resources/s).
 fn throughput(root: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
     use fhir::validate::Validator;
-    // cold start as the CLI does it (cli::validate::load_packages): read each
-    // folder's .tgz files in PackageSpec::order_files order, stop at the exact version
+    // cold start from the package files (the CLI reads the unpacked cache instead)
     let cold = Clock::start();
-    let set = fhir::conformance::package_set("clins").ok_or("no clins set")?;
-    let mut candidates = Vec::new();
+    let set = fhir::conformance::resolve_set(&default_sets(), "clins")?;
+    let mut owned = Vec::new();
     let mut unzip = (0.0, 0.0);
-    for spec in set.packages {
-        let dir = root.join(spec.folder);
-        let mut names: Vec<String> = std::fs::read_dir(&dir)?
-            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-            .filter(|n| n.ends_with(".tgz"))
-            .collect();
-        spec.order_files(&mut names);
-        for n in names {
-            let bytes = std::fs::read(dir.join(&n))?;
-            let u = Clock::start();
-            let p = Package::from_tgz(&bytes)?;
-            let (w, c) = u.lap();
-            unzip = (unzip.0 + w, unzip.1 + c);
-            let exact = spec.version.is_some_and(|v| v == p.version);
-            candidates.push((spec.folder.to_owned(), p));
-            if exact {
-                break;
-            }
-        }
+    for (f, r) in set_files(&set)?.into_iter().zip(&set.packages) {
+        let bytes = std::fs::read(&f)?;
+        let u = Clock::start();
+        let mut p = Package::from_tgz(&bytes)?;
+        p.version = r.version.clone(); // the cache name, as the CLI knows it
+        owned.push(p);
+        let (w, c) = u.lap();
+        unzip = (unzip.0 + w, unzip.1 + c);
     }
     let read = cold.lap();
-    let pkgs = set.select(&candidates).map_err(|s| format!("{s:?}"))?;
+    let pkgs: Vec<&Package> = owned.iter().collect();
     let conf = Conformance::load(&pkgs);
     let indexed = cold.lap();
     let v = Validator::new(&conf);

@@ -10,183 +10,214 @@
 //! Loading is lenient: the shipped definitions contain empty strings (`"min": ""`,
 //! `"short": ""`) and the odd wrong type; such values are treated as absent and
 //! counted in [`Conformance::issues`], never a reason to reject a package.
-//! A package the set does not know by file name is selected by its
-//! `package.json` name and version, so a newer package dropped into the folder is
-//! picked up without code changes (the highest version wins when several match).
+//! Sets are pins (`name#version` of each package, [`PackageSet`]): kakehashi's
+//! defaults ([`DEFAULT_PINS`]) or the site's. The caller resolves pins to
+//! packages (the CLI reads them from the package cache); this module only indexes
+//! what it is given.
 
-use crate::package::Package;
+use crate::package::{Package, PackageRef};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// One package a set needs: the vendored folder it lives in and, when the folder
-/// holds several variants, the exact `package.json` version.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PackageSpec {
-    /// Folder under `vendor/fhir-profiles/`.
-    pub folder: &'static str,
-    /// Exact version (e.g. `1.1.2-url`); `None` takes the newest package of the folder.
-    pub version: Option<&'static str>,
-}
+/// The FHIR R4 base package every set starts with (added first when a pin list
+/// does not name it).
+pub const BASE_PACKAGE: &str = "hl7.fhir.r4.core";
+/// Its version.
+pub const BASE_VERSION: &str = "4.0.1";
 
-impl PackageSpec {
-    /// Orders `.tgz` file names so the one most likely to hold this spec comes
-    /// first (its name ends in `-{version}.tgz`); callers read in this order and
-    /// may stop at the first package whose `package.json` version matches.
-    pub fn order_files(&self, names: &mut [String]) {
-        if let Some(v) = self.version {
-            let suffix = format!("-{v}.tgz");
-            names.sort_by_key(|n| (!n.ends_with(&suffix), n.clone()));
-        } else {
-            names.sort();
-        }
-    }
-}
-
-/// A named set of packages validated together.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PackageSet {
-    /// Name used on the command line (`--ig clins`).
-    pub name: &'static str,
-    /// What the set is for, in one line.
-    pub summary: &'static str,
-    /// Packages in load order (later ones override earlier ones on URL collisions).
-    pub packages: &'static [PackageSpec],
-}
-
-const R4: PackageSpec = PackageSpec {
-    folder: "r4-core",
-    version: None,
-};
-
-/// Every named set, `clins` first (the default).
-pub const PACKAGE_SETS: &[PackageSet] = &[
-    PackageSet {
-        name: "clins",
-        summary: "JP Core 1.1.2-url + JP-CLINS 1.5.2 (eReferral, eDischargeSummary, ePCS, CLINS bundles)",
-        packages: &[
-            R4,
-            PackageSpec {
-                folder: "jp-core",
-                version: Some("1.1.2-url"),
-            },
-            PackageSpec {
-                folder: "jp-clins",
-                version: None,
-            },
+/// The sets kakehashi validates against when a site pins none: `(name, what it
+/// is for, packages in load order)`. A site's `[packages.sets]` replaces a set
+/// of the same name.
+pub const DEFAULT_PINS: &[(&str, &str, &[&str])] = &[
+    (
+        "clins",
+        "JP Core 1.1.2-url + JP-CLINS 1.5.2 (eReferral, eDischargeSummary, ePCS, CLINS bundles)",
+        &[
+            "hl7.fhir.r4.core#4.0.1",
+            "jp-core.r4#1.1.2-url",
+            "jp-eCSCLINS.r4#1.5.2",
         ],
-    },
-    PackageSet {
-        name: "jpcore",
-        summary: "JP Core 1.1.2 (OID variant)",
-        packages: &[
-            R4,
-            PackageSpec {
-                folder: "jp-core",
-                version: Some("1.1.2"),
-            },
+    ),
+    (
+        "jpcore",
+        "JP Core 1.1.2 (OID variant)",
+        &["hl7.fhir.r4.core#4.0.1", "jp-core.r4#1.1.2"],
+    ),
+    (
+        "ereferral",
+        "JP Core 1.1.2 + the stand-alone eReferral IG",
+        &[
+            "hl7.fhir.r4.core#4.0.1",
+            "jp-core.r4#1.1.2",
+            "jp-eReferral.r4#1.0.0-temp",
         ],
-    },
-    PackageSet {
-        name: "ereferral",
-        summary: "JP Core 1.1.2 + the stand-alone eReferral IG",
-        packages: &[
-            R4,
-            PackageSpec {
-                folder: "jp-core",
-                version: Some("1.1.2"),
-            },
-            PackageSpec {
-                folder: "ereferral",
-                version: None,
-            },
+    ),
+    (
+        "edischarge",
+        "JP Core 1.1.2 + the stand-alone eDischargeSummary IG",
+        &[
+            "hl7.fhir.r4.core#4.0.1",
+            "jp-core.r4#1.1.2",
+            "jp-eDischargeSummary.r4#1.0.0-temp",
         ],
-    },
-    PackageSet {
-        name: "edischarge",
-        summary: "JP Core 1.1.2 + the stand-alone eDischargeSummary IG",
-        packages: &[
-            R4,
-            PackageSpec {
-                folder: "jp-core",
-                version: Some("1.1.2"),
-            },
-            PackageSpec {
-                folder: "edischarge",
-                version: None,
-            },
+    ),
+    (
+        "echeckup",
+        "JP Core 1.1.2-clins + eCheckupReport 1.1.3",
+        &[
+            "hl7.fhir.r4.core#4.0.1",
+            "jp-core.r4#1.1.2-clins",
+            "jp-eCheckupReport.r4#1.1.3",
         ],
-    },
-    PackageSet {
-        name: "echeckup",
-        summary: "JP Core 1.1.2-clins + eCheckupReport",
-        packages: &[
-            R4,
-            PackageSpec {
-                folder: "jp-core",
-                version: Some("1.1.2-clins"),
-            },
-            PackageSpec {
-                folder: "echeckup",
-                version: None,
-            },
-        ],
-    },
-    PackageSet {
-        name: "base",
-        summary: "FHIR R4 4.0.1 only",
-        packages: &[R4],
-    },
+    ),
+    ("base", "FHIR R4 4.0.1 only", &["hl7.fhir.r4.core#4.0.1"]),
 ];
 
-/// The set called `name`.
-pub fn package_set(name: &str) -> Option<&'static PackageSet> {
-    PACKAGE_SETS.iter().find(|s| s.name == name)
+/// A named set of packages validated together, each pinned to one exact version,
+/// in load order (a later package overrides an earlier one on URL collisions).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackageSet {
+    /// Name used on the command line (`--ig clins`) and in the site configuration.
+    pub name: String,
+    /// Packages in load order; the base package first.
+    pub packages: Vec<PackageRef>,
 }
 
-impl PackageSet {
-    /// Folders the caller must read (`.tgz` files in each), deduplicated, in order.
-    pub fn folders(&self) -> Vec<&'static str> {
-        let mut out: Vec<&'static str> = Vec::new();
-        for p in self.packages {
-            if !out.contains(&p.folder) {
-                out.push(p.folder);
-            }
+/// Why a list of pins is not a package set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SetError {
+    /// A pin is not `NAME#VERSION`.
+    BadPin {
+        /// The set.
+        set: String,
+        /// Why.
+        reason: String,
+    },
+    /// One set names two versions of one package.
+    TwoVersions {
+        /// The set.
+        set: String,
+        /// The package.
+        package: String,
+        /// The first version named.
+        first: String,
+        /// The other version named.
+        second: String,
+    },
+    /// No set of that name, neither pinned by the site nor built in.
+    Unknown {
+        /// The name asked for.
+        set: String,
+        /// The names there are.
+        known: Vec<String>,
+    },
+}
+
+impl std::fmt::Display for SetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SetError::BadPin { set, reason } => write!(f, "package set {set}: {reason}"),
+            SetError::TwoVersions {
+                set,
+                package,
+                first,
+                second,
+            } => write!(
+                f,
+                "package set {set} names two versions of {package} ({first} and {second}); a set pins one version of each package"
+            ),
+            SetError::Unknown { set, known } => write!(
+                f,
+                "unknown package set '{set}' (known: {}; or give NAME#VERSION,…)",
+                known.join(", ")
+            ),
         }
-        out
+    }
+}
+
+impl std::error::Error for SetError {}
+
+impl PackageSet {
+    /// A set from `NAME#VERSION` pins in load order. The base package
+    /// (`hl7.fhir.r4.core#4.0.1`) is put first when the pins do not name it; two
+    /// versions of one package are an error (an exact repeat is dropped).
+    pub fn from_pins<S: AsRef<str>>(name: &str, pins: &[S]) -> Result<PackageSet, SetError> {
+        let mut packages: Vec<PackageRef> = Vec::new();
+        for pin in pins {
+            let r = PackageRef::parse(pin.as_ref().trim()).map_err(|e| SetError::BadPin {
+                set: name.to_owned(),
+                reason: e.to_string(),
+            })?;
+            if let Some(prev) = packages.iter().find(|p| p.name == r.name) {
+                if prev.version != r.version {
+                    return Err(SetError::TwoVersions {
+                        set: name.to_owned(),
+                        package: r.name,
+                        first: prev.version.clone(),
+                        second: r.version,
+                    });
+                }
+                continue;
+            }
+            packages.push(r);
+        }
+        if !packages.iter().any(|p| p.name == BASE_PACKAGE) {
+            packages.insert(
+                0,
+                PackageRef {
+                    name: BASE_PACKAGE.to_owned(),
+                    version: BASE_VERSION.to_owned(),
+                },
+            );
+        }
+        Ok(PackageSet {
+            name: name.to_owned(),
+            packages,
+        })
     }
 
-    /// Picks, for each spec, the package it names among `candidates`
-    /// (`(folder, package)` pairs the caller read). Returns the packages in load
-    /// order, or the first spec nothing matched.
-    pub fn select<'p>(
-        &self,
-        candidates: &'p [(String, Package)],
-    ) -> Result<Vec<&'p Package>, PackageSpec> {
-        let mut out = Vec::new();
-        for spec in self.packages {
-            let mut best: Option<&Package> = None;
-            for (folder, p) in candidates {
-                if folder != spec.folder {
-                    continue;
-                }
-                match spec.version {
-                    Some(v) if p.version != v => continue,
-                    Some(_) => {
-                        best = Some(p);
-                        break;
-                    }
-                    None => {
-                        if best.is_none_or(|b| version_cmp(&p.version, &b.version).is_gt()) {
-                            best = Some(p);
-                        }
-                    }
-                }
-            }
-            out.push(best.ok_or(*spec)?);
-        }
-        Ok(out)
+    /// The packages as `name#version` joined by `, ` (what a run says it
+    /// validated under, and what the ledger remembers per unit).
+    pub fn describe(&self) -> String {
+        self.packages
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
+}
+
+/// The built-in sets ([`DEFAULT_PINS`]), in order.
+pub fn default_sets() -> Vec<PackageSet> {
+    DEFAULT_PINS
+        .iter()
+        .filter_map(|(name, _, pins)| PackageSet::from_pins(name, pins).ok())
+        .collect()
+}
+
+/// What a built-in set is for (`None` for a set only a site pins).
+pub fn set_summary(name: &str) -> Option<&'static str> {
+    DEFAULT_PINS
+        .iter()
+        .find(|(n, ..)| *n == name)
+        .map(|(_, s, _)| *s)
+}
+
+/// The set `name` among `sets`; or, when `name` holds `#`, the explicit set of
+/// the comma-separated `NAME#VERSION` pins it lists.
+pub fn resolve_set(sets: &[PackageSet], name: &str) -> Result<PackageSet, SetError> {
+    if name.contains('#') {
+        let pins: Vec<&str> = name.split(',').filter(|p| !p.trim().is_empty()).collect();
+        return PackageSet::from_pins(name, &pins);
+    }
+    sets.iter()
+        .find(|s| s.name == name)
+        .cloned()
+        .ok_or_else(|| SetError::Unknown {
+            set: name.to_owned(),
+            known: sets.iter().map(|s| s.name.clone()).collect(),
+        })
 }
 
 /// Compares package versions numerically part by part (`1.10.0 > 1.9.2`), text
@@ -823,51 +854,122 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 pub(crate) mod tests {
     use super::*;
 
-    pub(crate) fn vendor_root() -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vendor/fhir-profiles")
+    /// The folder of IG packages beside the repository (`../shared/fhir-profiles`).
+    pub(crate) fn shared_profiles() -> std::path::PathBuf {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fhir-profiles");
+        assert!(
+            p.is_dir(),
+            "{}: the IG packages beside the repository are missing (tests need ../shared)",
+            p.display()
+        );
+        p
     }
 
-    /// Reads every `.tgz` of the set's folders (test helper; the CLI does the same).
-    pub(crate) fn candidates(set: &PackageSet) -> Vec<(String, Package)> {
-        let mut out = Vec::new();
-        for folder in set.folders() {
-            let dir = vendor_root().join(folder);
-            let mut files: Vec<_> = std::fs::read_dir(&dir)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|x| x == "tgz"))
-                .collect();
-            files.sort();
-            for f in files {
-                let p = Package::from_tgz(&std::fs::read(&f).unwrap()).unwrap();
-                out.push((folder.to_owned(), p));
+    /// The package file of a default pin (test helper: the CLI reads the cache).
+    pub(crate) fn package_file(r: &PackageRef) -> std::path::PathBuf {
+        let rel = match (r.name.as_str(), r.version.as_str()) {
+            ("hl7.fhir.r4.core", "4.0.1") => {
+                return std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../vendor/fhir-profiles/r4-core/hl7.fhir.r4.examples-4.0.1-subset.tgz");
             }
-        }
-        out
+            ("jp-core.r4", v) => format!("jp-core/jp-core.r4-{v}.tgz"),
+            ("jp-eCSCLINS.r4", "1.5.2") => "jp-clins/jp-clins.r4-1.5.2-snap.tgz".to_owned(),
+            ("jp-eCSCLINS.r4", v) => format!("jp-clins/jp-eCSCLINS.r4-{v}-snap.tgz"),
+            ("jp-eReferral.r4", _) => "ereferral/jp-eReferral.r4.tgz".to_owned(),
+            ("jp-eDischargeSummary.r4", _) => "edischarge/jp-eDischargeSummary.r4.tgz".to_owned(),
+            ("jp-eCheckupReport.r4", "1.1.3") => "echeckup/jp-eCheckupReport.r4.tgz".to_owned(),
+            ("jp-eCheckupReport.r4", v) => format!("echeckup/jp-eCheckupReport.r4-{v}-snap.tgz"),
+            _ => panic!("no test file for {r}"),
+        };
+        shared_profiles().join(rel)
+    }
+
+    /// The packages of a set, read from their files (test helper).
+    pub(crate) fn packages(set: &PackageSet) -> Vec<Package> {
+        set.packages
+            .iter()
+            .map(|r| {
+                let f = package_file(r);
+                let mut p = Package::from_tgz(
+                    &std::fs::read(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display())),
+                )
+                .unwrap();
+                // known by the pin's name, as the CLI's package cache names it
+                if r.name != BASE_PACKAGE {
+                    p.version = r.version.clone();
+                }
+                p
+            })
+            .collect()
     }
 
     pub(crate) fn load_set(name: &str) -> Conformance {
-        let set = package_set(name).unwrap();
-        let c = candidates(set);
-        let pkgs = set.select(&c).unwrap();
-        Conformance::load(&pkgs)
+        let set = resolve_set(&default_sets(), name).unwrap();
+        let pkgs = packages(&set);
+        let refs: Vec<&Package> = pkgs.iter().collect();
+        Conformance::load(&refs)
     }
 
     #[test]
-    fn every_set_resolves_its_packages() {
-        for set in PACKAGE_SETS {
-            let c = candidates(set);
-            let pkgs = set
-                .select(&c)
-                .unwrap_or_else(|s| panic!("{}: {s:?}", set.name));
+    fn every_default_set_has_its_packages() {
+        assert_eq!(default_sets().len(), DEFAULT_PINS.len());
+        for set in default_sets() {
+            let pkgs = packages(&set);
             assert_eq!(pkgs.len(), set.packages.len());
             assert_eq!(pkgs[0].name, "hl7.fhir.r4.examples");
+            for (p, r) in pkgs.iter().zip(&set.packages).skip(1) {
+                assert_eq!(p.name, r.name, "{}", set.name);
+            }
         }
-        let set = package_set("clins").unwrap();
-        let c = candidates(set);
-        let pkgs = set.select(&c).unwrap();
-        assert_eq!(pkgs[1].version, "1.1.2-url");
-        assert_eq!(pkgs[2].name, "jp-eCSCLINS.r4");
+        let set = resolve_set(&default_sets(), "clins").unwrap();
+        assert_eq!(set.packages[1].version, "1.1.2-url");
+        assert_eq!(set.packages[2].name, "jp-eCSCLINS.r4");
+        assert_eq!(
+            set.describe(),
+            "hl7.fhir.r4.core#4.0.1, jp-core.r4#1.1.2-url, jp-eCSCLINS.r4#1.5.2"
+        );
+    }
+
+    #[test]
+    fn pins_are_checked() {
+        // the base goes first when not named; an exact repeat is dropped
+        let s = PackageSet::from_pins("x", &["jp-core.r4#1.1.2", "jp-core.r4#1.1.2"]).unwrap();
+        assert_eq!(s.describe(), "hl7.fhir.r4.core#4.0.1, jp-core.r4#1.1.2");
+        // two versions of one package in one set
+        let e =
+            PackageSet::from_pins("x", &["jp-core.r4#1.1.2", "jp-core.r4#1.1.2-url"]).unwrap_err();
+        assert!(matches!(e, SetError::TwoVersions { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .contains("two versions of jp-core.r4 (1.1.2 and 1.1.2-url)"),
+            "{e}"
+        );
+        for bad in [
+            "jp-core.r4",
+            "#1.0",
+            "a#",
+            "a#b#c",
+            "../x#1",
+            "a#1/2",
+            "a b#1",
+        ] {
+            assert!(
+                matches!(
+                    PackageSet::from_pins("x", &[bad]),
+                    Err(SetError::BadPin { .. })
+                ),
+                "{bad}"
+            );
+        }
+        // explicit pins on the command line, and unknown names
+        let s = resolve_set(
+            &default_sets(),
+            "jp-core.r4#1.1.2-clins,jp-eCSCLINS.r4#1.10.0",
+        )
+        .unwrap();
+        assert_eq!(s.packages.len(), 3);
+        let e = resolve_set(&default_sets(), "nope").unwrap_err();
+        assert!(e.to_string().contains("known: clins, jpcore"), "{e}");
     }
 
     #[test]

@@ -56,6 +56,13 @@ impl Package {
                 .map_err(|e| PackageError(format!("{path}: corrupt archive: {e}")))?;
             files.insert(path, data);
         }
+        Package::from_files(files)
+    }
+
+    /// A package from its files, keyed by their path inside the package
+    /// (`package/…`), as a package cache folder holds them unpacked. Name and
+    /// version come from `package/package.json` (empty when it is absent).
+    pub fn from_files(files: BTreeMap<String, Vec<u8>>) -> Result<Package, PackageError> {
         let (name, version) = match files.get("package/package.json") {
             Some(pj) => {
                 let v: serde_json::Value = serde_json::from_slice(pj)
@@ -81,22 +88,221 @@ impl Package {
                 .then_some((path.as_str(), data.as_slice()))
         })
     }
+
+    /// The `version` its ImplementationGuide resource states, when the package
+    /// holds one (JP packages published with a placeholder `package.json` version
+    /// sometimes state the real one there).
+    pub fn ig_version(&self) -> Option<String> {
+        self.json_resources()
+            .filter(|(path, _)| {
+                path.rsplit('/')
+                    .next()
+                    .is_some_and(|f| f.starts_with("ImplementationGuide"))
+            })
+            .find_map(|(_, bytes)| {
+                let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+                (v.get("resourceType")?.as_str()? == "ImplementationGuide")
+                    .then(|| v.get("version")?.as_str().map(str::to_owned))
+                    .flatten()
+            })
+    }
+
+    /// `dependencies` of `package.json` as `name#version` references, in file order.
+    pub fn dependencies(&self) -> Vec<PackageRef> {
+        let Some(v) = self
+            .files
+            .get("package/package.json")
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+        else {
+            return Vec::new();
+        };
+        let Some(deps) = v.get("dependencies").and_then(|d| d.as_object()) else {
+            return Vec::new();
+        };
+        deps.iter()
+            .filter_map(|(name, version)| {
+                Some(PackageRef {
+                    name: name.clone(),
+                    version: version.as_str()?.to_owned(),
+                })
+            })
+            .collect()
+    }
+
+    /// StructureDefinitions (by file) that have no snapshot: kakehashi validates
+    /// against snapshots, so a differential-only package cannot be used.
+    pub fn without_snapshot(&self) -> Vec<String> {
+        self.json_resources()
+            .filter(|(path, _)| {
+                path.rsplit('/')
+                    .next()
+                    .is_some_and(|f| f.starts_with("StructureDefinition"))
+            })
+            .filter_map(|(path, bytes)| {
+                let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+                if v.get("resourceType")?.as_str()? != "StructureDefinition" {
+                    return None;
+                }
+                let has = v
+                    .get("snapshot")
+                    .and_then(|s| s.get("element"))
+                    .and_then(|e| e.as_array())
+                    .is_some_and(|e| !e.is_empty());
+                (!has).then(|| path.to_owned())
+            })
+            .collect()
+    }
+}
+
+/// A package named by `name#version`, the form FHIR package caches and
+/// dependency lists use (`jp-eCSCLINS.r4#1.10.0`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PackageRef {
+    /// Package name (`jp-core.r4`).
+    pub name: String,
+    /// Exact version (`1.1.2-url`).
+    pub version: String,
+}
+
+impl PackageRef {
+    /// Parses `name#version`. Both parts are required; neither may hold `#`, a
+    /// path separator, white space or a control character, nor be `.` or `..`
+    /// (the reference names a folder of the package cache).
+    pub fn parse(s: &str) -> Result<PackageRef, PackageError> {
+        let Some((name, version)) = s.split_once('#') else {
+            return Err(PackageError(format!(
+                "'{s}' is not NAME#VERSION (for example jp-eCSCLINS.r4#1.10.0)"
+            )));
+        };
+        check_part("package name", name, s)?;
+        check_part("version", version, s)?;
+        Ok(PackageRef {
+            name: name.to_owned(),
+            version: version.to_owned(),
+        })
+    }
+}
+
+fn check_part(what: &str, part: &str, whole: &str) -> Result<(), PackageError> {
+    let bad = part.is_empty()
+        || part == "."
+        || part == ".."
+        || part
+            .chars()
+            .any(|c| c == '#' || c == '/' || c == '\\' || c.is_whitespace() || c.is_control());
+    if bad {
+        return Err(PackageError(format!(
+            "'{whole}': the {what} '{part}' is empty or holds a character a package name cannot have"
+        )));
+    }
+    Ok(())
+}
+
+impl fmt::Display for PackageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}", self.name, self.version)
+    }
+}
+
+/// True for versions that are placeholders rather than releases: `1.x.x-temp`,
+/// `1.0.0-temp`, `current`, `dev` (JP IG snapshots were published so).
+pub fn is_placeholder_version(v: &str) -> bool {
+    let lower = v.to_ascii_lowercase();
+    lower.is_empty()
+        || lower.contains("temp")
+        || matches!(lower.as_str(), "current" | "dev")
+        || lower.split(['.', '-']).any(|p| p == "x")
+}
+
+/// Published package files whose `package.json` carries a placeholder version,
+/// with the version their IG text states: `(sha256 of the .tgz, name, version,
+/// where the version is stated)`. `packages add` names such a file by this
+/// table when the user gives no `--as`.
+pub const KNOWN_PLACEHOLDERS: &[(&str, &str, &str, &str)] = &[(
+    "aa16b398eac4d8e12d6fee6fb8a67cb9042456e2f569fba51d4a2b1e4a43420c",
+    "jp-eCSCLINS.r4",
+    "1.5.2",
+    "jami-fhir-jp-wg/clinical-core @ ad5ab68, packages_snapshot/: package.json and the IG resource say 1.x.x-temp, the IG text v1.5.2",
+)];
+
+/// How a package file is named in the cache, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Naming {
+    /// The cache name (`name#version`).
+    pub id: PackageRef,
+    /// The version `package.json` declares, when the cache name differs from it.
+    pub declared: Option<String>,
+    /// Why this version: `package.json`, `--as`, `known package file`, `ImplementationGuide.version`,
+    /// or `placeholder` (kept as declared; a warning for the user).
+    pub named_by: &'static str,
+}
+
+/// Names a package for the cache: `alias` (`--as VERSION`) when given; the
+/// `package.json` version when it is a release; else [`KNOWN_PLACEHOLDERS`] by
+/// the file's sha256; else the ImplementationGuide resource's version when that is
+/// a release; else the placeholder itself (`named_by = "placeholder"`).
+pub fn name_package(
+    p: &Package,
+    sha256_hex: &str,
+    alias: Option<&str>,
+) -> Result<Naming, PackageError> {
+    if p.name.is_empty() {
+        return Err(PackageError(
+            "package/package.json names no package (no \"name\")".into(),
+        ));
+    }
+    let make = |version: &str, named_by: &'static str| -> Result<Naming, PackageError> {
+        let id = PackageRef::parse(&format!("{}#{version}", p.name))?;
+        let declared = (p.version != version).then(|| p.version.clone());
+        Ok(Naming {
+            id,
+            declared,
+            named_by,
+        })
+    };
+    if let Some(a) = alias {
+        return make(a, "--as");
+    }
+    if !is_placeholder_version(&p.version) {
+        return make(&p.version, "package.json");
+    }
+    if let Some((_, name, version, _)) = KNOWN_PLACEHOLDERS
+        .iter()
+        .find(|(sha, ..)| *sha == sha256_hex)
+    {
+        if *name != p.name {
+            return Err(PackageError(format!(
+                "the file is the known package {name}#{version}, but its package.json names {}",
+                p.name
+            )));
+        }
+        return make(version, "known package file");
+    }
+    if let Some(v) = p.ig_version().filter(|v| !is_placeholder_version(v)) {
+        return make(&v, "ImplementationGuide.version");
+    }
+    if p.version.is_empty() {
+        return Err(PackageError(
+            "package/package.json states no version; name it with --as VERSION".into(),
+        ));
+    }
+    make(&p.version, "placeholder")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn vendored(rel: &str) -> Vec<u8> {
+    fn shared(rel: &str) -> Vec<u8> {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../vendor/fhir-profiles")
+            .join("../../shared/fhir-profiles")
             .join(rel);
-        std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{} (tests need ../shared): {e}", p.display()))
     }
 
     #[test]
     fn reads_the_clins_package() {
-        let p = Package::from_tgz(&vendored("jp-clins/jp-clins.r4-1.5.2-snap.tgz")).unwrap();
+        let p = Package::from_tgz(&shared("jp-clins/jp-clins.r4-1.5.2-snap.tgz")).unwrap();
         assert!(!p.name.is_empty());
         assert!(
             p.json_resources().count() > 300,
@@ -108,12 +314,79 @@ mod tests {
                 .keys()
                 .any(|k| k.contains("JLAC10-corelabo") || k.to_lowercase().contains("corelabo"))
         );
+        assert!(p.without_snapshot().is_empty());
+        assert_eq!(p.ig_version().as_deref(), Some("1.x.x-temp"));
+        assert_eq!(p.dependencies()[0].to_string(), "hl7.fhir.r4.core#4.0.1");
     }
 
     #[test]
     fn truncated_archive_is_an_error() {
-        let bytes = vendored("jp-clins/jp-clins.r4-1.5.2-snap.tgz");
+        let bytes = shared("jp-clins/jp-clins.r4-1.5.2-snap.tgz");
         assert!(Package::from_tgz(&bytes[..bytes.len() / 2]).is_err());
         assert!(Package::from_tgz(b"not a tgz").is_err());
+    }
+
+    #[test]
+    fn differential_only_packages_are_told_apart() {
+        let p = Package::from_tgz(&shared("jp-clins/jp-eCSCLINS.r4-1.10.0.tgz")).unwrap();
+        assert_eq!(
+            (p.name.as_str(), p.version.as_str()),
+            ("jp-eCSCLINS.r4", "1.10.0")
+        );
+        assert_eq!(p.without_snapshot().len(), 51);
+    }
+
+    #[test]
+    fn placeholder_versions_are_named() {
+        for v in ["1.x.x-temp", "1.0.0-temp", "current", "dev", ""] {
+            assert!(is_placeholder_version(v), "{v}");
+        }
+        for v in ["1.5.2", "1.10.0", "1.1.2-url", "4.0.1", "1.1.2-clins"] {
+            assert!(!is_placeholder_version(v), "{v}");
+        }
+        let sha = |b: &[u8]| -> String {
+            use sha2::Digest;
+            sha2::Sha256::digest(b)
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect()
+        };
+        // the known 1.5.2 snapshot: named by the table
+        let bytes = shared("jp-clins/jp-clins.r4-1.5.2-snap.tgz");
+        let p = Package::from_tgz(&bytes).unwrap();
+        let n = name_package(&p, &sha(&bytes), None).unwrap();
+        assert_eq!(n.id.to_string(), "jp-eCSCLINS.r4#1.5.2");
+        assert_eq!(
+            (n.declared.as_deref(), n.named_by),
+            (Some("1.x.x-temp"), "known package file")
+        );
+        // --as wins
+        let n = name_package(&p, &sha(&bytes), Some("1.5.2-test")).unwrap();
+        assert_eq!((n.id.version.as_str(), n.named_by), ("1.5.2-test", "--as"));
+        assert!(name_package(&p, &sha(&bytes), Some("a/b")).is_err());
+        // eCheckupReport 1.0.0-temp: its IG resource says 1.1.3
+        let bytes = shared("echeckup/jp-eCheckupReport.r4.tgz");
+        let p = Package::from_tgz(&bytes).unwrap();
+        let n = name_package(&p, &sha(&bytes), None).unwrap();
+        assert_eq!(
+            (n.id.to_string().as_str(), n.named_by),
+            ("jp-eCheckupReport.r4#1.1.3", "ImplementationGuide.version")
+        );
+        // eReferral: nothing better known, kept as declared
+        let bytes = shared("ereferral/jp-eReferral.r4.tgz");
+        let p = Package::from_tgz(&bytes).unwrap();
+        let n = name_package(&p, &sha(&bytes), None).unwrap();
+        assert_eq!(
+            (n.id.to_string().as_str(), n.named_by),
+            ("jp-eReferral.r4#1.0.0-temp", "placeholder")
+        );
+        // a release is named as it says
+        let bytes = shared("jp-core/jp-core.r4-1.1.2-url.tgz");
+        let p = Package::from_tgz(&bytes).unwrap();
+        let n = name_package(&p, &sha(&bytes), None).unwrap();
+        assert_eq!(
+            (n.id.to_string().as_str(), n.declared),
+            ("jp-core.r4#1.1.2-url", None)
+        );
     }
 }

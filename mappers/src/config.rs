@@ -44,6 +44,35 @@ pub struct SiteConfig {
     pub allow_unreviewed: bool,
     /// `[policy]`.
     pub policy: Policy,
+    /// `[packages]`: the FHIR package sets the site validates and submits under.
+    pub packages: Packages,
+}
+
+/// `[packages]`: which FHIR packages, at which versions, the site submits under,
+/// and where missing ones may be installed from.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Packages {
+    /// `packages.sources`: where a pinned package missing from the cache may be
+    /// installed from, in order: folders of package files (relative to the
+    /// configuration file) or package registry / publisher URLs (`https://…`).
+    pub sources: Vec<String>,
+    /// `[packages.sets]`: set name → `NAME#VERSION` pins in load order. A set named
+    /// here replaces kakehashi's built-in set of that name
+    /// (`fhir::conformance::DEFAULT_PINS`); the others stay as built in.
+    pub sets: Vec<fhir::conformance::PackageSet>,
+}
+
+impl Packages {
+    /// The sets in force: the site's, then the built-in ones it does not replace.
+    pub fn effective_sets(&self) -> Vec<fhir::conformance::PackageSet> {
+        let mut out = self.sets.clone();
+        for d in fhir::conformance::default_sets() {
+            if !out.iter().any(|s| s.name == d.name) {
+                out.push(d);
+            }
+        }
+        out
+    }
 }
 
 /// An SS-MIX2 診療科 (`http://jami.jp/SS-MIX2/CodeSystem/ClinicalDepartment`).
@@ -386,7 +415,11 @@ pub fn parse_iso_date(s: &str) -> Option<String> {
 
 impl Reader {
     fn config(&self, root: &Table) -> R<SiteConfig> {
-        unknown_keys(root, "", &["site", "departments", "tables", "policy"])?;
+        unknown_keys(
+            root,
+            "",
+            &["site", "departments", "tables", "policy", "packages"],
+        )?;
         let site = table(root, "site", "site")?.ok_or_else(|| missing("site"))?;
         unknown_keys(site, "site", &["institution_number", "name", "timezone"])?;
         let inst = string(site, "institution_number", "site.institution_number")?
@@ -454,6 +487,7 @@ impl Reader {
             Some(p) => self.policy(p)?,
             None => Policy::default(),
         };
+        let packages = self.packages(root)?;
         Ok(SiteConfig {
             institution_number: inst,
             site: name,
@@ -462,7 +496,37 @@ impl Reader {
             tables,
             allow_unreviewed,
             policy,
+            packages,
         })
+    }
+
+    fn packages(&self, root: &Table) -> R<Packages> {
+        let Some(p) = table(root, "packages", "packages")? else {
+            return Ok(Packages::default());
+        };
+        unknown_keys(p, "packages", &["sources", "sets"])?;
+        let sources = strings(p, "sources", "packages.sources")?;
+        if let Some(s) = sources.iter().find(|s| s.trim().is_empty()) {
+            return Err(bad("packages.sources", "must not hold an empty entry")
+                .excerpt(Excerpt::text(s.clone())));
+        }
+        let mut sets = Vec::new();
+        if let Some(t) = table(p, "sets", "packages.sets")? {
+            for name in t.keys() {
+                let key = format!("packages.sets.{name}");
+                if name.is_empty() || name.contains('#') || name.contains(',') {
+                    return Err(bad(&key, "a set name cannot be empty or hold # or ,"));
+                }
+                let pins = strings(t, name, &key)?;
+                if pins.is_empty() {
+                    return Err(bad(&key, "must list at least one NAME#VERSION"));
+                }
+                let set = fhir::conformance::PackageSet::from_pins(name, &pins)
+                    .map_err(|e| bad(&key, &e.to_string()))?;
+                sets.push(set);
+            }
+        }
+        Ok(Packages { sources, sets })
     }
 
     fn policy(&self, p: &Table) -> R<Policy> {

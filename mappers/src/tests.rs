@@ -21,6 +21,17 @@ const PPR01: &str =
     "999/901/9999013/-/PPR-01/9999013_-_PPR-01_999999999999999_20111209163030000_01_1";
 const OML11: &str = "999/901/9999013/20111220/OML-11/9999013_20111220_OML-11_000000011000354_20111220103059000_01_1";
 
+/// The IG packages beside the repository (tests need `../shared`).
+fn shared_profiles() -> std::path::PathBuf {
+    let p = repo().join("../shared/fhir-profiles");
+    assert!(
+        p.is_dir(),
+        "{}: missing (tests need ../shared)",
+        p.display()
+    );
+    p
+}
+
 fn repo() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -69,8 +80,7 @@ fn lab_sets() -> &'static LabSets {
     static SETS: std::sync::OnceLock<LabSets> = std::sync::OnceLock::new();
     SETS.get_or_init(|| {
         let tgz =
-            std::fs::read(repo().join("vendor/fhir-profiles/jp-clins/jp-clins.r4-1.5.2-snap.tgz"))
-                .unwrap();
+            std::fs::read(shared_profiles().join("jp-clins/jp-clins.r4-1.5.2-snap.tgz")).unwrap();
         let pkg = fhir::package::Package::from_tgz(&tgz).unwrap();
         let (sets, d) = LabSets::from_package(&pkg);
         assert!(d.is_empty(), "{d:?}");
@@ -607,9 +617,7 @@ fn reporting_window_is_five_years() {
 
 #[test]
 fn lab_sets_from_the_vendored_clins_package() {
-    let tgz =
-        std::fs::read(repo().join("vendor/fhir-profiles/jp-clins/jp-clins.r4-1.5.2-snap.tgz"))
-            .unwrap();
+    let tgz = std::fs::read(shared_profiles().join("jp-clins/jp-clins.r4-1.5.2-snap.tgz")).unwrap();
     let pkg = fhir::package::Package::from_tgz(&tgz).unwrap();
     let (sets, d) = LabSets::from_package(&pkg);
     assert!(d.is_empty(), "{d:?}");
@@ -635,8 +643,7 @@ fn lab_sets_from_the_vendored_clins_package() {
     assert_eq!(sets.versions.len(), 2);
 
     // A package without the sets (JP Core): reported, empty.
-    let tgz = std::fs::read(repo().join("vendor/fhir-profiles/jp-core/jp-core.r4-1.1.2-url.tgz"))
-        .unwrap();
+    let tgz = std::fs::read(shared_profiles().join("jp-core/jp-core.r4-1.1.2-url.tgz")).unwrap();
     let other = fhir::package::Package::from_tgz(&tgz).unwrap();
     let (sets, d) = LabSets::from_package(&other);
     assert_eq!(sets.len(), (0, 0));
@@ -1073,24 +1080,16 @@ proptest::proptest! {
 fn clins() -> &'static fhir::conformance::Conformance {
     static C: std::sync::OnceLock<fhir::conformance::Conformance> = std::sync::OnceLock::new();
     C.get_or_init(|| {
-        let set = fhir::conformance::package_set("clins").unwrap();
-        let root = repo().join("vendor/fhir-profiles");
-        let mut candidates = Vec::new();
-        for folder in set.folders() {
-            let mut names: Vec<_> = std::fs::read_dir(root.join(folder))
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .collect();
-            names.sort();
-            for n in names
-                .into_iter()
-                .filter(|n| n.extension().is_some_and(|e| e == "tgz"))
-            {
-                let p = fhir::package::Package::from_tgz(&std::fs::read(&n).unwrap()).unwrap();
-                candidates.push((folder.to_owned(), p));
-            }
-        }
-        let pkgs = set.select(&candidates).unwrap();
+        let read = |p: std::path::PathBuf| {
+            fhir::package::Package::from_tgz(&std::fs::read(&p).unwrap()).unwrap()
+        };
+        // the built-in `clins` set: R4 base, JP Core 1.1.2-url, JP-CLINS 1.5.2
+        let pkgs = [
+            read(repo().join("vendor/fhir-profiles/r4-core/hl7.fhir.r4.examples-4.0.1-subset.tgz")),
+            read(shared_profiles().join("jp-core/jp-core.r4-1.1.2-url.tgz")),
+            read(shared_profiles().join("jp-clins/jp-clins.r4-1.5.2-snap.tgz")),
+        ];
+        let pkgs: Vec<&fhir::package::Package> = pkgs.iter().collect();
         fhir::conformance::Conformance::load(&pkgs)
     })
 }
@@ -1215,4 +1214,56 @@ fn nho_allergy_bundle_validates_against_clins() {
     );
     let errors = clins_errors(&bytes);
     assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+/// `[packages]`: sources and pinned sets, every mistake named by its key.
+#[test]
+fn package_pins_in_the_site_configuration() {
+    let site = "[site]\ninstitution_number = \"2213456789\"\nname = \"x\"\n";
+    let c = SiteConfig::parse(&format!(
+        "{site}[packages]\nsources = [\"../pkgs\"]\n[packages.sets]\nclins = [\"jp-core.r4#1.1.2-clins\", \"jp-eCSCLINS.r4#1.10.0\"]\n"
+    ))
+    .unwrap();
+    assert_eq!(c.packages.sources, ["../pkgs"]);
+    let sets = c.packages.effective_sets();
+    assert_eq!(sets[0].name, "clins");
+    assert_eq!(
+        sets[0].describe(),
+        "hl7.fhir.r4.core#4.0.1, jp-core.r4#1.1.2-clins, jp-eCSCLINS.r4#1.10.0"
+    );
+    // the built-in sets the site does not replace stay
+    assert!(sets.iter().any(|s| s.name == "echeckup"));
+    assert_eq!(sets.iter().filter(|s| s.name == "clins").count(), 1);
+    // none declared: the built-in sets
+    let c = SiteConfig::parse(site).unwrap();
+    assert_eq!(c.packages, crate::config::Packages::default());
+    for (extra, expect) in [
+        (
+            "[packages]\nsource = []\n",
+            "unknown setting `packages.source`",
+        ),
+        (
+            "[packages]\nsources = [\"\"]\n",
+            "setting `packages.sources`: must not hold an empty entry",
+        ),
+        (
+            "[packages.sets]\nclins = []\n",
+            "setting `packages.sets.clins`: must list at least one",
+        ),
+        (
+            "[packages.sets]\nclins = \"jp-core.r4#1.1.2\"\n",
+            "setting `packages.sets.clins`: must be a list of strings",
+        ),
+        (
+            "[packages.sets]\nclins = [\"jp-core.r4\"]\n",
+            "is not NAME#VERSION",
+        ),
+        (
+            "[packages.sets]\nclins = [\"jp-core.r4#1.1.2\", \"jp-core.r4#1.1.2-url\"]\n",
+            "two versions of jp-core.r4 (1.1.2 and 1.1.2-url)",
+        ),
+    ] {
+        let e = SiteConfig::parse(&format!("{site}{extra}")).unwrap_err();
+        assert!(e.message.contains(expect), "{extra}: {}", e.message);
+    }
 }

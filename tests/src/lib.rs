@@ -94,6 +94,7 @@ pub fn run_case(case: &Path) -> Result<Outcome, String> {
             cwd: case.to_path_buf(),
             stdout: &mut stdout,
             stderr: &mut stderr,
+            package_cache: cli::packages::test_cache(),
         };
         exits.push(cli::run(args, &mut ctx).to_string());
     }

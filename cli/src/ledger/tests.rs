@@ -474,3 +474,65 @@ fn errors_never_carry_member_ids() {
     assert_eq!(codes::ALL.len(), 10);
     assert!(codes::ALL.iter().all(|c| c.id.starts_with("C1")));
 }
+
+#[test]
+fn a_package_change_replaces_unchanged_units_and_says_why() {
+    let mut l = Ledger::in_memory(INST).unwrap();
+    let old = "hl7.fhir.r4.core#4.0.1, jp-core.r4#1.1.2-url, jp-eCSCLINS.r4#1.5.2";
+    let new = "hl7.fhir.r4.core#4.0.1, jp-core.r4#1.1.2-clins, jp-eCSCLINS.r4#1.10.0";
+    l.set_packages(old);
+    run(&mut l, 2026, &first_run(), "r1");
+    // same packages, same bytes: unchanged
+    let plan = run(&mut l, 2026, &first_run(), "r2");
+    assert!(plan.iter().all(|i| i.action == Action::Unchanged));
+    // the pins move: every live unit is replaced, with the reason
+    l.set_packages(new);
+    let plan = l.plan(2026, &first_run()).unwrap();
+    assert!(!plan.is_empty());
+    for i in &plan {
+        assert_eq!(i.action, Action::Replace, "{i:?}");
+        assert_eq!(
+            i.reason.as_deref(),
+            Some(
+                "validated under other packages before: jp-core.r4 1.1.2-url → 1.1.2-clins; \
+                 jp-eCSCLINS.r4 1.5.2 → 1.10.0"
+            )
+        );
+    }
+    assert!(write_plan(&plan).contains("\"reason\":\"validated under other packages before"));
+    l.commit(&plan, &first_run(), &[], "r3").unwrap();
+    // recorded: the next run under the same pins is unchanged again
+    let plan = l.plan(2026, &first_run()).unwrap();
+    assert!(
+        plan.iter()
+            .all(|i| i.action == Action::Unchanged && i.reason.is_none())
+    );
+    // a run that does not track packages replaces nothing for that reason
+    let mut untracked = Ledger::in_memory(INST).unwrap();
+    run(&mut untracked, 2026, &first_run(), "r1");
+    untracked.set_packages(new);
+    let plan = untracked.plan(2026, &first_run()).unwrap();
+    assert!(plan.iter().all(|i| i.action == Action::Unchanged));
+}
+
+#[test]
+fn a_schema_2_ledger_gains_the_packages_column() {
+    let dir = crate::scratch_dir("ledger-schema2");
+    let path = dir.join("ledger.sqlite");
+    {
+        let mut l = Ledger::open(&path, INST).unwrap();
+        run(&mut l, 2026, &first_run(), "r1");
+    }
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("ALTER TABLE unit DROP COLUMN packages")
+            .unwrap();
+        c.pragma_update(None, "user_version", 2).unwrap();
+    }
+    let mut l = Ledger::open(&path, INST).unwrap();
+    l.set_packages("hl7.fhir.r4.core#4.0.1");
+    let plan = run(&mut l, 2026, &first_run(), "r2");
+    assert!(plan.iter().all(|i| i.action == Action::Unchanged));
+    drop(l);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

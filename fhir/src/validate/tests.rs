@@ -8,7 +8,7 @@ fn clins() -> &'static Conformance {
 }
 
 fn examples() -> Vec<(String, Value)> {
-    let dir = crate::conformance::tests::vendor_root().join("jp-clins/examples");
+    let dir = crate::conformance::tests::shared_profiles().join("jp-clins/examples");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -226,7 +226,7 @@ fn package_examples_validate_under_their_sets() {
     ] {
         let conf = load_set(set);
         let v = Validator::new(&conf);
-        let bytes = std::fs::read(crate::conformance::tests::vendor_root().join(file)).unwrap();
+        let bytes = std::fs::read(crate::conformance::tests::shared_profiles().join(file)).unwrap();
         let pkg = Package::from_tgz(&bytes).unwrap();
         let mut n = 0;
         for (path, data) in pkg.json_resources() {
@@ -267,7 +267,7 @@ mod props {
         fn damaged_input_never_panics(cut in 0usize..4000, flip in 0usize..4000, byte in any::<u8>()) {
             let v = Validator::new(clins());
             let mut bytes = std::fs::read(
-                crate::conformance::tests::vendor_root().join("jp-clins/examples/Patient-Example-JP-Patient-eCS-MAKINO.json"),
+                crate::conformance::tests::shared_profiles().join("jp-clins/examples/Patient-Example-JP-Patient-eCS-MAKINO.json"),
             ).unwrap();
             if flip < bytes.len() {
                 bytes[flip] = byte;
@@ -796,9 +796,10 @@ fn code_system_registry_checks_unexpandable_bindings() {
 #[test]
 fn fhirpath_extension_contexts_are_evaluated() {
     use crate::package::Package;
-    let set = crate::conformance::package_set("clins").unwrap();
-    let candidates = crate::conformance::tests::candidates(set);
-    let mut pkgs: Vec<&Package> = set.select(&candidates).unwrap();
+    let set =
+        crate::conformance::resolve_set(&crate::conformance::default_sets(), "clins").unwrap();
+    let owned = crate::conformance::tests::packages(&set);
+    let mut pkgs: Vec<&Package> = owned.iter().collect();
     // the eCS diagnosis-type extension, republished under two new URLs whose
     // contexts are FHIRPath expressions
     let old = "http://jpfhir.jp/fhir/eCS/Extension/StructureDefinition/JP_eCS_DiagnosisType";
