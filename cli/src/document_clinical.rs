@@ -549,12 +549,13 @@ mod tests {
             stdout: &mut so,
             stderr: &mut se,
         };
+        let storage = crate::shared("data/ssmix2-nho-sample/sampleData");
         let argv = [
             "kakehashi",
             "document",
             "referral",
             "--storage",
-            "golden/ssmix2/nho-sample/sampleData",
+            &storage.display().to_string(),
             "--request",
             "golden/document/referral-nho/request.toml",
             "--config",
