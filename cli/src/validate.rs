@@ -425,7 +425,7 @@ mod tests {
         let (good, bad) = (dir.join("good.json"), dir.join("bad.json"));
         std::fs::write(&good, &text).unwrap();
         std::fs::write(&bad, text.replace("J9FC11310000", "J9FC99990000")).unwrap();
-        let master = root.join("terminologies/data/jfagy/JFAGY_J9FN_20250401_R01.csv");
+        let master = crate::shared("data/jfagy/utf8/JFAGY_J9FN_20250401_R01.csv");
         let run = |extra: &[&std::path::Path]| {
             let paths: Vec<String> = extra.iter().map(|p| p.display().to_string()).collect();
             let mut args = vec!["kakehashi", "validate"];
