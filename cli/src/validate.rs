@@ -414,9 +414,8 @@ mod tests {
     /// test: the package examples are shipped unmodified).
     #[test]
     fn validate_with_a_master_rejects_a_code_the_master_lacks() {
-        let root = crate::walk::repository_root();
-        let example = root.join(
-            "vendor/fhir-profiles/jp-clins/examples/AllergyIntolerance-Example-JP-Allergy-eCS-01.json",
+        let example = crate::shared(
+            "fhir-profiles/jp-clins/examples/AllergyIntolerance-Example-JP-Allergy-eCS-01.json",
         );
         let text = std::fs::read_to_string(example).unwrap();
         assert!(text.contains("J9FC11310000"));
