@@ -48,7 +48,7 @@ if [ -z "$bin" ]; then
   cargo build --release --locked -q --bin kakehashi
   bin="$repo/target/release/kakehashi"
 fi
-config="$repo/bench/synth.kakehashi.toml"
+config="$repo/demo/synth.kakehashi.toml"
 
 mkdir -p "$work"
 for n in "$patients" "$small"; do

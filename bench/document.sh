@@ -33,7 +33,7 @@ done
 cd "$repo"
 cargo build --release --locked -q --bin kakehashi
 bin="$repo/target/release/kakehashi"
-config="$repo/bench/synth.kakehashi.toml"
+config="$repo/demo/synth.kakehashi.toml"
 
 src="$work/synth-$donors-$seed"
 storage="$work/storage-$donors-$seed"

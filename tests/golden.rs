@@ -2,6 +2,9 @@
 
 #[test]
 fn golden_cases() {
+    if let Err(e) = tests::require_shared() {
+        panic!("{e}");
+    }
     let root = tests::golden_root();
     let cases = tests::cases(&root);
     assert!(

@@ -1478,7 +1478,7 @@ mod tests {
         ];
         let (code, text) = run_cli(&synth, &dir);
         assert_eq!(code, 0, "{text}");
-        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/synth.kakehashi.toml");
+        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/synth.kakehashi.toml");
         let config = config.to_str().unwrap();
         let mut runs = Vec::new();
         for jobs in ["1", "2", "5"] {
@@ -1544,7 +1544,7 @@ mod tests {
             &dir,
         );
         assert_eq!(code, 0, "{text}");
-        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/synth.kakehashi.toml");
+        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/synth.kakehashi.toml");
         let config = config.to_str().unwrap();
         let args = [
             "kakehashi",

@@ -321,7 +321,7 @@ mod tests {
             "r.UKE",
         ];
         assert_eq!(run_cli(&uke, &dir).0, 0);
-        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/synth.kakehashi.toml");
+        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/synth.kakehashi.toml");
         let config = config.to_str().unwrap();
         let convert = |out: &str, jobs: &str, receipts: bool| {
             let mut a = vec![

@@ -550,12 +550,13 @@ mod tests {
             stderr: &mut se,
             package_cache: crate::packages::test_cache(),
         };
+        let storage = crate::shared("data/ssmix2-nho-sample/sampleData");
         let argv = [
             "kakehashi",
             "document",
             "referral",
             "--storage",
-            "golden/ssmix2/nho-sample/sampleData",
+            &storage.display().to_string(),
             "--request",
             "golden/document/referral-nho/request.toml",
             "--config",

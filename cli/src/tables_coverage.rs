@@ -278,6 +278,7 @@ mod tests {
 
     fn run(out: &Path) -> (u8, String) {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let storage = crate::shared("data/ssmix2-nho-sample/sampleData");
         let mut stdout = Vec::new();
         let mut stderr = Vec::new();
         let code = {
@@ -292,7 +293,7 @@ mod tests {
                     "kakehashi",
                     "tables",
                     "coverage",
-                    "golden/ssmix2/nho-sample/sampleData",
+                    storage.to_str().unwrap(),
                     "--config",
                     "kakehashi.toml",
                     "--out",

@@ -403,9 +403,8 @@ mod tests {
     /// test: the package examples are shipped unmodified).
     #[test]
     fn validate_with_a_master_rejects_a_code_the_master_lacks() {
-        let root = crate::walk::repository_root();
-        let example = root.join(
-            "vendor/fhir-profiles/jp-clins/examples/AllergyIntolerance-Example-JP-Allergy-eCS-01.json",
+        let example = crate::shared(
+            "fhir-profiles/jp-clins/examples/AllergyIntolerance-Example-JP-Allergy-eCS-01.json",
         );
         let text = std::fs::read_to_string(example).unwrap();
         assert!(text.contains("J9FC11310000"));
@@ -414,7 +413,7 @@ mod tests {
         let (good, bad) = (dir.join("good.json"), dir.join("bad.json"));
         std::fs::write(&good, &text).unwrap();
         std::fs::write(&bad, text.replace("J9FC11310000", "J9FC99990000")).unwrap();
-        let master = root.join("terminologies/data/jfagy/JFAGY_J9FN_20250401_R01.csv");
+        let master = crate::shared("data/jfagy/utf8/JFAGY_J9FN_20250401_R01.csv");
         let run = |extra: &[&std::path::Path]| {
             let paths: Vec<String> = extra.iter().map(|p| p.display().to_string()).collect();
             let mut args = vec!["kakehashi", "validate"];

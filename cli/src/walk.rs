@@ -205,9 +205,9 @@ impl Iterator for Walk {
     }
 }
 
-/// The bundled sample storage (NHO SS-MIX2 sample, Apache-2.0).
+/// The NHO SS-MIX2 sample storage (Apache-2.0) in `../shared` beside the repository.
 pub fn bundled_storage() -> PathBuf {
-    repository_root().join("golden/ssmix2/nho-sample/sampleData")
+    repository_root().join("../shared/data/ssmix2-nho-sample/sampleData")
 }
 
 /// The repository the binary was built from (bundled data and `kakehashi.toml`).

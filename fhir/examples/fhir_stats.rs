@@ -2,7 +2,8 @@
 //! many invariant expressions of the loaded packages the FHIRPath evaluator can
 //! run (with the functions it lacks).
 //!
-//! `cargo run --release -p fhir --example fhir_stats`
+//! `cargo run --release -p fhir --example fhir_stats` (the JP-CLINS examples are read
+//! from `../shared/fhir-profiles/jp-clins/examples` beside the repository)
 //!
 //! Environment: `FHIR_STATS_REPS=N` (lab bundle repetitions, default 200),
 //! `FHIR_STATS_ONLY_THROUGHPUT=1` (skip the per-set figures: for profiling and
@@ -24,6 +25,21 @@ fn cpu() -> f64 {
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
         .map_or(0.0, |ns| ns / 1e9)
+}
+
+/// The JP-CLINS example instances: `../shared/fhir-profiles/jp-clins/examples` beside
+/// the repository.
+fn clins_examples() -> Result<std::path::PathBuf, String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fhir-profiles/jp-clins/examples");
+    if dir.is_dir() {
+        Ok(dir)
+    } else {
+        Err(format!(
+            "{}: missing (the JP-CLINS examples are read from ../shared beside the repository)",
+            dir.display()
+        ))
+    }
 }
 
 /// A wall + CPU stopwatch.
@@ -181,7 +197,7 @@ fn throughput(root: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> 
     let conf = Conformance::load(&pkgs);
     let indexed = cold.lap();
     let v = Validator::new(&conf);
-    let lab_file = root.join("jp-clins/examples/Bundle-Bundle-CLINS-Observations-Example-01.json");
+    let lab_file = clins_examples()?.join("Bundle-Bundle-CLINS-Observations-Example-01.json");
     let lab_bytes = std::fs::read(&lab_file)?;
     let lab: serde_json::Value = serde_json::from_slice(&lab_bytes)?;
     if let Some(out) = std::env::var_os("FHIR_STATS_DIGEST") {
@@ -189,7 +205,7 @@ fn throughput(root: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> 
         // two builds (same verdicts, same messages, same invariant counts)
         use std::fmt::Write as _;
         let mut text = String::new();
-        let dir = root.join("jp-clins/examples");
+        let dir = clins_examples()?;
         let mut files: Vec<_> = std::fs::read_dir(&dir)?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .collect();

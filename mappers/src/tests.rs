@@ -12,7 +12,6 @@ use terminologies::lookup::Index;
 
 mod prescriptions;
 
-const ROOT: &str = "golden/ssmix2/nho-sample/sampleData/";
 const ADT00: &str =
     "999/901/9999013/-/ADT-00/9999013_-_ADT-00_999999999999999_20111220224447339_-_1";
 const ADT61: &str =
@@ -34,6 +33,11 @@ fn shared_profiles() -> std::path::PathBuf {
 
 fn repo() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The NHO SS-MIX2 sample storage (in `../shared`).
+fn sample_root() -> std::path::PathBuf {
+    crate::shared("data/ssmix2-nho-sample/sampleData")
 }
 
 fn tables(names: &[&str]) -> Index {
@@ -89,7 +93,7 @@ fn lab_sets() -> &'static LabSets {
 }
 
 fn parse(rel: &str) -> Hl7File {
-    Hl7File::parse(&std::fs::read(repo().join(ROOT).join(rel)).unwrap())
+    Hl7File::parse(&std::fs::read(sample_root().join(rel)).unwrap())
 }
 
 fn folder_id(rel: &str) -> &str {
@@ -841,7 +845,7 @@ fn every_sample_message_is_mapped_or_skipped_with_a_reason() {
     let cfg = config("");
     let t = demo_tables();
     let mut files = Vec::new();
-    let mut stack = vec![repo().join(ROOT)];
+    let mut stack = vec![sample_root()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
             let p = e.unwrap().path();
@@ -856,7 +860,7 @@ fn every_sample_message_is_mapped_or_skipped_with_a_reason() {
     let mut lines = Vec::new();
     for p in &files {
         let rel = p
-            .strip_prefix(repo().join(ROOT))
+            .strip_prefix(sample_root())
             .unwrap()
             .to_string_lossy()
             .replace('\\', "/");
@@ -1054,7 +1058,7 @@ proptest::proptest! {
     #[test]
     fn sample_byte_flips(pos in 0usize..4000, b in proptest::prelude::any::<u8>(), which in 0usize..5) {
         let rel = [ADT00, ADT61, PPR01, OML11, prescriptions::OMP01][which];
-        let mut raw = std::fs::read(repo().join(ROOT).join(rel)).unwrap();
+        let mut raw = std::fs::read(sample_root().join(rel)).unwrap();
         if !raw.is_empty() {
             let i = pos % raw.len();
             raw[i] = b;

@@ -234,9 +234,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn loads_the_shipped_jfagy_table() {
-        let bytes = include_bytes!("../data/jfagy/JFAGY_J9FN_20250401_R01.csv");
-        let (ms, d) = from_jfagy_csv(bytes, "20250401");
+    fn loads_the_jfagy_table() {
+        let bytes = std::fs::read(crate::shared(crate::JFAGY_CSV)).unwrap();
+        let (ms, d) = from_jfagy_csv(&bytes, "20250401");
         assert!(!d.has_errors(), "{d:?}");
         assert_eq!(ms.len(), 2);
         // 1 126 food and 607 non-food codes, minus the 2 deleted food codes, plus the group roots.

@@ -643,8 +643,8 @@ mod tests {
     use super::*;
 
     fn jfagy() -> Vec<Master> {
-        let bytes = include_bytes!("../data/jfagy/JFAGY_J9FN_20250401_R01.csv");
-        crate::master::from_jfagy_csv(bytes, "20250401").0
+        let bytes = std::fs::read(crate::shared(crate::JFAGY_CSV)).unwrap();
+        crate::master::from_jfagy_csv(&bytes, "20250401").0
     }
 
     #[test]

@@ -17,7 +17,9 @@
 //!
 //! With `UPDATE_EXPECT=1` the expected files are rewritten instead (review the diff
 //! before committing; CI never sets it). Input files of a case may sit anywhere in
-//! its folder.
+//! its folder; data taken from other projects is read from `../shared` beside the
+//! repository ([`shared_root`]) through relative paths, so expected outputs stay
+//! machine-independent.
 
 #![deny(missing_docs)]
 
@@ -29,6 +31,31 @@ pub fn golden_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join("golden")
+}
+
+/// `../shared` beside the repository: the data taken from other projects (the NHO
+/// SS-MIX2 sample, J-FAGY, the JAMI ConceptMaps, the JP-CLINS examples). Cases reach
+/// it as `../../../../shared/...` from their folder; CI always has it.
+pub fn shared_root() -> PathBuf {
+    golden_root().join("..").join("..").join("shared")
+}
+
+/// Fails with a message saying what is missing when [`shared_root`] is not there.
+pub fn require_shared() -> Result<PathBuf, String> {
+    let root = shared_root();
+    if ["data", "fhir-profiles"]
+        .iter()
+        .all(|d| root.join(d).is_dir())
+    {
+        Ok(root)
+    } else {
+        Err(format!(
+            "{} is missing: golden cases read the data taken from other projects \
+             (NHO SS-MIX2 sample, J-FAGY, JAMI ConceptMaps, JP-CLINS examples) from \
+             ../shared beside the repository",
+            root.display()
+        ))
+    }
 }
 
 /// Every case folder under `root` (folders that contain a `cmd` file), sorted.

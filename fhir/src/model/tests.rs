@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 fn examples() -> Vec<(String, Vec<u8>)> {
-    let dir = crate::conformance::tests::shared_profiles().join("jp-clins/examples");
+    let dir = crate::shared(crate::CLINS_EXAMPLES);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())

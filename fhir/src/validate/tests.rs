@@ -8,7 +8,7 @@ fn clins() -> &'static Conformance {
 }
 
 fn examples() -> Vec<(String, Value)> {
-    let dir = crate::conformance::tests::shared_profiles().join("jp-clins/examples");
+    let dir = crate::shared(crate::CLINS_EXAMPLES);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -267,7 +267,7 @@ mod props {
         fn damaged_input_never_panics(cut in 0usize..4000, flip in 0usize..4000, byte in any::<u8>()) {
             let v = Validator::new(clins());
             let mut bytes = std::fs::read(
-                crate::conformance::tests::shared_profiles().join("jp-clins/examples/Patient-Example-JP-Patient-eCS-MAKINO.json"),
+                crate::shared(crate::CLINS_EXAMPLES).join("Patient-Example-JP-Patient-eCS-MAKINO.json"),
             ).unwrap();
             if flip < bytes.len() {
                 bytes[flip] = byte;

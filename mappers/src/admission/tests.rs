@@ -125,7 +125,7 @@ impl Case {
 
 #[test]
 fn nho_sample_stay_with_a_transfer_after_the_discharge() {
-    let root = repo().join("golden/ssmix2/nho-sample/sampleData/999/901/9999013");
+    let root = crate::shared("data/ssmix2-nho-sample/sampleData/999/901/9999013");
     let files = [
         (
             "20111120/ADT-22/9999013_20111120_ADT-22_999999999999999_20111220224447339_01_1",

@@ -165,8 +165,7 @@ fn field_locations_point_at_raw_bytes() {
 }
 
 fn sample_files() -> Vec<(String, Vec<u8>)> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../golden/ssmix2/nho-sample/sampleData");
+    let root = crate::shared("data/ssmix2-nho-sample/sampleData");
     let mut out = Vec::new();
     let mut stack = vec![root];
     while let Some(dir) = stack.pop() {

@@ -1,8 +1,8 @@
 use super::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn storage_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../golden/ssmix2/nho-sample/sampleData")
+    crate::shared("data/ssmix2-nho-sample/sampleData")
 }
 
 /// Every file of the NHO sample with its path components relative to the root.
