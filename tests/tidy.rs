@@ -1,5 +1,6 @@
 //! Repository rules no compiler checks: diagnostic codes are unique and documented,
-//! every crate states its job, and the crates depend on each other only one way.
+//! every crate states its job, the crates depend on each other only one way, and
+//! data taken from other projects is used from `../shared`, not copied in.
 
 #![allow(clippy::unwrap_used, clippy::string_slice)] // test code over ASCII manifests
 
@@ -122,4 +123,71 @@ fn crates_depend_one_way() {
             }
         }
     }
+}
+
+/// Every file below `dir`, skipping build outputs, run outputs and dot-folders.
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if p.is_dir() {
+            if !(name.starts_with('.') || ["target", "actual", "kakehashi-demo"].contains(&&*name))
+            {
+                files_under(&p, out);
+            }
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// Data taken from other projects is used from `../shared`, never copied in: no
+/// file of the repository is a byte copy of a file there (the FHIR packages
+/// included: they are installed into the package cache from there).
+#[test]
+fn data_from_other_projects_is_used_from_shared_not_copied() {
+    let shared = tests::require_shared().unwrap_or_else(|e| panic!("{e}"));
+    let mut theirs = Vec::new();
+    files_under(&shared.join("data"), &mut theirs);
+    files_under(&shared.join("fhir-profiles"), &mut theirs);
+    assert!(
+        theirs.len() > 100,
+        "{} files in {}",
+        theirs.len(),
+        shared.display()
+    );
+    let mut by_size: std::collections::HashMap<u64, Vec<PathBuf>> = Default::default();
+    for p in theirs {
+        let len = fs::metadata(&p).unwrap().len();
+        // Tiny files (a few bytes) match by chance; no data set is that small.
+        if len >= 64 {
+            by_size.entry(len).or_default().push(p);
+        }
+    }
+    let mut ours = Vec::new();
+    files_under(&repo(), &mut ours);
+    let mut copies = Vec::new();
+    for p in &ours {
+        let Some(same_size) = by_size.get(&fs::metadata(p).unwrap().len()) else {
+            continue;
+        };
+        let bytes = fs::read(p).unwrap();
+        for s in same_size.iter().filter(|s| fs::read(s).unwrap() == bytes) {
+            copies.push(format!(
+                "{} = {}",
+                p.strip_prefix(repo()).unwrap_or(p).display(),
+                Path::new("../shared")
+                    .join(s.strip_prefix(&shared).unwrap_or(s))
+                    .display()
+            ));
+        }
+    }
+    assert!(
+        copies.is_empty(),
+        "byte copies of data in ../shared (read it from there instead):\n{}",
+        copies.join("\n")
+    );
 }

@@ -1,21 +1,46 @@
-//! `kakehashi demo [--out DIR]`: the main job on the bundled sample data. Converts
-//! the bundled SS-MIX2 sample storage (NHO sample, Apache-2.0) with the repository's
-//! `kakehashi.toml` and demo tables, exactly as `kakehashi convert` would, and
-//! prints where the bundles, the plan and the run report are. Then writes one
-//! document of each kind into `DIR/documents/`: a 診療情報提供書 and a 退院時サマリー
-//! for the sample patient (the fictitious requests of the golden cases
-//! `golden/document/{referral,discharge}-nho`), and a 健康診断結果報告書 from the
-//! fictitious 特定健診 XML of `golden/checkup/data`.
+//! `kakehashi demo [--sample DIR] [--out DIR] [--jobs N]`: the main job end to end,
+//! on data anyone may use.
+//!
+//! Without `--sample`, the demo generates its storage: `synth ssmix2` with
+//! [`PATIENTS`] patients and seed [`SEED`] (fictitious people) into `OUT/storage`.
+//! Files already there with the same bytes are left alone, so a second run converts
+//! the same storage and plans `unchanged`. It converts that storage with
+//! `demo/synth.kakehashi.toml` exactly as `kakehashi convert` would and prints where
+//! the bundles, the plan and the run report are. Then it writes one document of each
+//! kind into `OUT/documents/`: a 診療情報提供書 and a 退院時サマリー for the generated
+//! patient [`PATIENT`] (the fictitious requests of `demo/requests/`), and a
+//! 健康診断結果報告書 from the fictitious 特定健診 XML of `golden/checkup/data`.
+//!
+//! With `--sample DIR`, it converts that storage instead, with the repository's
+//! `kakehashi.toml` (the configuration of the NHO SS-MIX2 sample,
+//! `../shared/data/ssmix2-nho-sample/sampleData`), and writes the documents for the
+//! sample's patient 9999013 (the requests of the golden cases
+//! `golden/document/{referral,discharge}-nho`).
 
-use crate::walk::{bundled_storage, repository_root};
+use crate::walk::repository_root;
 use crate::{CmdResult, Context, EXIT_USAGE, convert, document_checkup, document_clinical};
 use mappers::document::request::Kind;
 use std::path::{Path, PathBuf};
 
+/// Patients of the generated storage.
+pub const PATIENTS: u64 = 30;
+/// Seed of the generated storage.
+pub const SEED: u64 = 2;
+/// The generated patient the documents are written for. With [`SEED`] 2, patient
+/// 0000000030 has conditions in PPR-01 (胃癌, 上腹部痛) and a discharged stay:
+/// ADT-22 on 2023-12-27, two ADT-42 transfers (to the ICU on 12-28 and back on
+/// 12-31) and ADT-52 on 2024-01-01, which the discharge summary needs.
+pub const PATIENT: &str = "0000000030";
+
 /// Arguments of `demo`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Output folder.
+    /// Convert this SS-MIX2 storage with the repository's kakehashi.toml (the NHO
+    /// sample's configuration, e.g. ../shared/data/ssmix2-nho-sample/sampleData) and
+    /// write the documents for the sample patient, instead of a generated storage.
+    #[arg(long, value_name = "DIR")]
+    pub sample: Option<PathBuf>,
+    /// Output folder (with the generated storage in `storage/`).
     #[arg(long, default_value = "kakehashi-demo")]
     pub out: PathBuf,
     /// Worker threads (0 = the machine's parallelism).
@@ -32,26 +57,29 @@ fn shown(path: &Path, cwd: &Path) -> PathBuf {
     }
 }
 
+/// What the demo converts and the requests of its documents.
+struct Setup {
+    storage: PathBuf,
+    config: PathBuf,
+    /// The patient the requests name.
+    patient: &'static str,
+    /// (kind, name, request file)
+    requests: [(Kind, &'static str, PathBuf); 2],
+}
+
 /// Runs `demo`.
 pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
-    let storage = shown(&bundled_storage(), &ctx.cwd);
-    let config = shown(
-        &crate::walk::repository_root().join("kakehashi.toml"),
-        &ctx.cwd,
-    );
-    writeln!(
-        ctx.stdout,
-        "kakehashi demo: converting the bundled SS-MIX2 sample storage (NHO sample, Apache-2.0)\n\
-         storage: {}\nconfig:  {}\n",
-        storage.display(),
-        config.display()
-    )?;
-    // The sample holds intentionally broken files, so input errors are expected;
-    // the demo itself succeeds when it could read everything and wrote its outputs.
+    let setup = match &args.sample {
+        Some(dir) => sample(dir, ctx)?,
+        None => generated(&args.out, ctx)?,
+    };
+    // A storage may hold broken files (the NHO sample does, on purpose), so input
+    // errors are expected; the demo itself succeeds when it could read everything
+    // and wrote its outputs.
     let code = convert::run(
         convert::Args {
-            storage: storage.clone(),
-            config: config.clone(),
+            storage: setup.storage.clone(),
+            config: setup.config.clone(),
             out: args.out.clone(),
             as_of: None,
             jobs: args.jobs,
@@ -65,7 +93,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     if code == EXIT_USAGE {
         return Ok(code);
     }
-    let code = documents(&args.out, &storage, &config, ctx)?;
+    let code = documents(&args.out, &setup, ctx)?;
     Ok(if code == EXIT_USAGE {
         code
     } else {
@@ -73,31 +101,95 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     })
 }
 
+/// The generated storage in `out/storage`, written or reused, with the
+/// configuration and requests of `demo/`.
+fn generated(out: &Path, ctx: &mut Context<'_>) -> Result<Setup, crate::Failure> {
+    let root = repository_root();
+    let storage = out.join("storage");
+    let config = shown(&root.join("demo/synth.kakehashi.toml"), &ctx.cwd);
+    // The pinned packages first (installed from the configuration's sources when
+    // the cache lacks them): the generator draws its lab codes from JP-CLINS.
+    let (site, base) = crate::convert::read_config(ctx, &config)?;
+    let (_, packages) = crate::packages::load_named_set(ctx, Some((&site, &base)), "clins")?;
+    let clins = packages
+        .iter()
+        .find(|p| p.name.to_ascii_lowercase().contains("clins"))
+        .ok_or_else(|| crate::Failure("the clins package set has no JP-CLINS package".into()))?;
+    let made = crate::synth_ssmix2::refresh(&ctx.resolve(&storage), PATIENTS, SEED, clins)?;
+    writeln!(
+        ctx.stdout,
+        "kakehashi demo: converting a generated SS-MIX2 storage \
+         (synth ssmix2 --patients {PATIENTS} --seed {SEED}; fictitious patients)\n\
+         storage: {} ({} message files, {} written now)\nconfig:  {}\n",
+        storage.display(),
+        made.files,
+        made.written,
+        config.display()
+    )?;
+    let request = |name: &str| shown(&root.join(format!("demo/requests/{name}.toml")), &ctx.cwd);
+    Ok(Setup {
+        requests: [
+            (Kind::Referral, "referral", request("referral")),
+            (Kind::Discharge, "discharge", request("discharge")),
+        ],
+        storage,
+        config,
+        patient: PATIENT,
+    })
+}
+
+/// The storage `dir` with the repository's `kakehashi.toml` and the NHO sample
+/// patient's requests.
+fn sample(dir: &Path, ctx: &mut Context<'_>) -> Result<Setup, crate::Failure> {
+    let root = repository_root();
+    let config = shown(&root.join("kakehashi.toml"), &ctx.cwd);
+    writeln!(
+        ctx.stdout,
+        "kakehashi demo: converting the SS-MIX2 storage given with --sample \
+         (the repository's kakehashi.toml is the NHO sample's configuration)\n\
+         storage: {}\nconfig:  {}\n",
+        dir.display(),
+        config.display()
+    )?;
+    let request = |name: &str| {
+        shown(
+            &root.join(format!("golden/document/{name}-nho/request.toml")),
+            &ctx.cwd,
+        )
+    };
+    Ok(Setup {
+        requests: [
+            (Kind::Referral, "referral", request("referral")),
+            (Kind::Discharge, "discharge", request("discharge")),
+        ],
+        storage: dir.to_path_buf(),
+        config,
+        patient: "9999013",
+    })
+}
+
 /// One document of each kind into `out/documents/`; prints each command's
 /// result lines (the full diagnostics are what the commands themselves print).
-fn documents(out: &Path, storage: &Path, config: &Path, ctx: &mut Context<'_>) -> CmdResult {
+fn documents(out: &Path, setup: &Setup, ctx: &mut Context<'_>) -> CmdResult {
     let root = repository_root();
     let docs = out.join("documents");
     writeln!(
         ctx.stdout,
-        "\ndocuments (one of each kind) in {}:",
+        "\ndocuments (one of each kind; referral and discharge for patient {}) in {}:",
+        setup.patient,
         docs.display()
     )?;
     let mut worst = crate::EXIT_OK;
-    for (kind, name) in [(Kind::Referral, "referral"), (Kind::Discharge, "discharge")] {
-        let request = shown(
-            &root.join(format!("golden/document/{name}-nho/request.toml")),
-            &ctx.cwd,
-        );
+    for (kind, name, request) in &setup.requests {
         let args = document_clinical::Args {
-            storage: storage.to_path_buf(),
-            request,
-            config: config.to_path_buf(),
+            storage: setup.storage.clone(),
+            request: request.clone(),
+            config: setup.config.clone(),
             out: docs.join(format!("{name}.json")),
             no_errata: false,
             show_phi: false,
         };
-        let (code, text) = captured(ctx, |sub| document_clinical::run(kind, args, sub))?;
+        let (code, text) = captured(ctx, |sub| document_clinical::run(*kind, args, sub))?;
         worst = worst.max(code);
         for line in text
             .lines()
@@ -111,7 +203,7 @@ fn documents(out: &Path, storage: &Path, config: &Path, ctx: &mut Context<'_>) -
         out: docs.join("checkup"),
         no_errata: false,
         show_phi: false,
-        config: Some(config.to_path_buf()),
+        config: Some(setup.config.clone()),
     };
     let (code, text) = captured(ctx, |sub| document_checkup::run(args, sub))?;
     worst = worst.max(code);
@@ -139,4 +231,69 @@ fn captured(
         f(&mut sub)?
     };
     Ok((code, String::from_utf8_lossy(&buf).into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_requests_name_the_generated_patient() {
+        for name in ["referral", "discharge"] {
+            let path = repository_root().join(format!("demo/requests/{name}.toml"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                text.contains(&format!("\npatient = \"{PATIENT}\"\n")),
+                "{}",
+                path.display()
+            );
+        }
+    }
+
+    /// Two runs in the same folder: the second reuses the generated storage and
+    /// plans every unit `unchanged`; both write valid documents.
+    #[test]
+    fn a_second_run_reuses_the_storage_and_plans_unchanged() {
+        let dir = crate::scratch_dir("demo");
+        let argv = ["kakehashi", "demo", "--out", "out", "--jobs", "2"];
+        let (code, first) = crate::run_cli(&argv, &dir);
+        assert_eq!(code, 0, "{first}");
+        assert!(first.contains("written now"), "{first}");
+        assert!(!first.contains(", 0 written now"), "{first}");
+        assert!(first.contains("plan: create "), "{first}");
+        assert!(!first.contains("plan: create 0,"), "{first}");
+        let (code, second) = crate::run_cli(&argv, &dir);
+        assert_eq!(code, 0, "{second}");
+        assert!(second.contains(", 0 written now"), "{second}");
+        let plan = second
+            .lines()
+            .find(|l| l.starts_with("plan: "))
+            .unwrap_or_default();
+        assert!(
+            plan.starts_with("plan: create 0, replace 0, unchanged ")
+                && !plan.contains("unchanged 0,"),
+            "{plan}"
+        );
+        for out in [&first, &second] {
+            for kind in ["referral", "discharge"] {
+                assert!(
+                    out.lines()
+                        .any(|l| l.trim_start().starts_with(kind) && l.contains(", valid (")),
+                    "{kind}: {out}"
+                );
+            }
+            assert!(out.contains("1 converted, 0 quarantined"), "{out}");
+        }
+        assert!(dir.join("out/documents/referral.json").is_file());
+        assert!(dir.join("out/documents/discharge.json").is_file());
+        // A file the generator does not write: refused, nothing converted.
+        std::fs::write(dir.join("out/storage/notes.txt"), "x").unwrap();
+        let (code, text) = crate::run_cli(&argv, &dir);
+        assert_eq!(code, 2, "{text}");
+        assert!(
+            text.contains("notes.txt") && text.contains("another --out"),
+            "{text}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -115,7 +115,7 @@ enum Command {
     Validate(validate::Args),
     /// Convert SS-MIX2 storage to validated JP-CLINS bundles (+ NDJSON, lineage, plan, run report).
     Convert(convert::Args),
-    /// Run the main job on the bundled sample data.
+    /// Run the main job on a generated SS-MIX2 storage (or on --sample DIR): convert, then one document of each kind.
     Demo(demo::Args),
     /// FHIR packages: install them into the package cache, list, remove, diff versions.
     Packages(packages::Args),

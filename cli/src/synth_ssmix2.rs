@@ -128,6 +128,81 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     Ok(EXIT_OK)
 }
 
+/// What [`refresh`] found and did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Refreshed {
+    /// Message files of the storage.
+    pub files: u64,
+    /// Files written (missing, or holding other bytes); the others were left alone.
+    pub written: u64,
+}
+
+/// Makes `out` (a resolved path) hold exactly the storage of `patients` and `seed`
+/// (no faults, lab codes of the bundled JP-CLINS package): writes the files that
+/// are missing or hold other bytes and leaves the others untouched, so a storage
+/// written by an earlier run is reused as it is. A folder holding files the
+/// generator does not write is refused before anything is written (nothing is
+/// ever deleted).
+pub(crate) fn refresh(
+    out: &Path,
+    patients: u64,
+    seed: u64,
+    clins: &fhir::package::Package,
+) -> Result<Refreshed, Failure> {
+    let lab_codes = lab_codes(clins)?;
+    let options = Options {
+        patients,
+        fault_rate: 0.0,
+    };
+    let files: std::collections::BTreeMap<PathBuf, Vec<u8>> =
+        synth::ssmix2::generate(&options, seed, &lab_codes)
+            .filter(|(rel, _)| rel != Path::new(synth::ssmix2::FAULT_MANIFEST))
+            .collect();
+    let mut present = Vec::new();
+    if out.exists() {
+        list_files(out, out, &mut present)?;
+    }
+    let stray: Vec<&PathBuf> = present.iter().filter(|p| !files.contains_key(*p)).collect();
+    if let Some(first) = stray.first() {
+        return Err(Failure(format!(
+            "{}: holds {} file(s) the generated storage does not (first: {}); \
+             remove the folder or give another --out",
+            out.display(),
+            stray.len(),
+            first.display()
+        )));
+    }
+    let mut written = 0u64;
+    for (rel, data) in &files {
+        let path = out.join(rel);
+        if std::fs::read(&path).is_ok_and(|old| old == *data) {
+            continue;
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| io_failure(dir, e))?;
+        }
+        std::fs::write(&path, data).map_err(|e| io_failure(&path, e))?;
+        written += 1;
+    }
+    Ok(Refreshed {
+        files: files.len() as u64,
+        written,
+    })
+}
+
+/// Every file below `dir`, as paths relative to `root`.
+fn list_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
+    for e in std::fs::read_dir(dir).map_err(|e| io_failure(dir, e))? {
+        let path = e.map_err(|e| io_failure(dir, e))?.path();
+        if path.is_dir() {
+            list_files(root, &path, out)?;
+        } else if let Ok(rel) = path.strip_prefix(root) {
+            out.push(rel.to_path_buf());
+        }
+    }
+    Ok(())
+}
+
 /// Where the fault manifest goes: beside the storage folder, `<out>.faults.tsv`.
 fn manifest_path(out: &Path) -> PathBuf {
     let mut name = out.as_os_str().to_owned();

@@ -205,12 +205,7 @@ impl Iterator for Walk {
     }
 }
 
-/// The NHO SS-MIX2 sample storage (Apache-2.0) in `../shared` beside the repository.
-pub fn bundled_storage() -> PathBuf {
-    repository_root().join("../shared/data/ssmix2-nho-sample/sampleData")
-}
-
-/// The repository the binary was built from (bundled data and `kakehashi.toml`).
+/// The repository the binary was built from (`kakehashi.toml`, `demo/`, the tables).
 pub fn repository_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }

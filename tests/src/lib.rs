@@ -37,7 +37,7 @@ pub fn golden_root() -> PathBuf {
 /// SS-MIX2 sample, J-FAGY, the JAMI ConceptMaps, the JP-CLINS examples). Cases reach
 /// it as `../../../../shared/...` from their folder; CI always has it.
 pub fn shared_root() -> PathBuf {
-    golden_root().join("..").join("..").join("shared")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared")
 }
 
 /// Fails with a message saying what is missing when [`shared_root`] is not there.
