@@ -191,3 +191,26 @@ fn data_from_other_projects_is_used_from_shared_not_copied() {
         copies.join("\n")
     );
 }
+
+/// The package diffs in `docs/packages-diff/` are what `kakehashi packages diff`
+/// prints today: each is the expected output of its golden case
+/// (`golden/packages/diff-<name>`), which the golden test checks.
+#[test]
+fn package_diff_docs_match_their_golden_cases() {
+    let docs = repo().join("docs/packages-diff");
+    let mut n = 0;
+    for e in fs::read_dir(&docs).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let golden = repo().join(format!("golden/packages/diff-{name}/expected.out"));
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            fs::read(&golden).unwrap_or_default(),
+            "{} differs from {} (copy the golden output over after UPDATE_EXPECT=1)",
+            path.display(),
+            golden.display()
+        );
+        n += 1;
+    }
+    assert!(n >= 2, "{n} package diffs in docs/packages-diff");
+}

@@ -853,6 +853,9 @@ enum Command {
     List(ListArgs),
     /// Remove an installed package.
     Remove(RemoveArgs),
+    /// What changed between two versions of a package (profiles, cardinalities,
+    /// fixed and pattern values, bindings, invariants, slicing).
+    Diff(DiffArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -889,6 +892,17 @@ struct ListArgs {
 }
 
 #[derive(clap::Args, Debug)]
+struct DiffArgs {
+    /// The old package: NAME#VERSION from the cache, or a `.tgz` file.
+    old: String,
+    /// The new package: NAME#VERSION from the cache, or a `.tgz` file.
+    new: String,
+    /// JSON instead of Markdown.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args, Debug)]
 struct RemoveArgs {
     /// Packages as NAME#VERSION.
     #[arg(required = true)]
@@ -903,6 +917,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         Command::Install(a) => install(a, &cache, ctx),
         Command::List(a) => list(a, &cache, ctx),
         Command::Remove(a) => remove(a, &cache, ctx),
+        Command::Diff(a) => diff(a, &cache, ctx),
     }
 }
 
@@ -1052,6 +1067,32 @@ fn remove(a: RemoveArgs, cache: &Cache, ctx: &mut Context<'_>) -> CmdResult {
         }
     }
     Ok(worst)
+}
+
+/// A package named on the command line: a `.tgz` file, else NAME#VERSION in the cache.
+fn package_arg(s: &str, cache: &Cache, ctx: &Context<'_>) -> Result<Package, Failure> {
+    let as_file = ctx.resolve(Path::new(s));
+    if s.ends_with(".tgz") || as_file.is_file() {
+        let bytes = std::fs::read(&as_file).map_err(|e| Failure(format!("{s}: {e}")))?;
+        return Package::from_tgz(&bytes).map_err(|e| Failure(format!("{s}: {e}")));
+    }
+    let id = PackageRef::parse(s).map_err(|e| Failure(e.to_string()))?;
+    Ok(cache.load(&id)?)
+}
+
+fn diff(a: DiffArgs, cache: &Cache, ctx: &mut Context<'_>) -> CmdResult {
+    let old = package_arg(&a.old, cache, ctx)?;
+    let new = package_arg(&a.new, cache, ctx)?;
+    let d = fhir::diff::diff(&old, &new);
+    if a.json {
+        let mut v = d.to_json();
+        v.sort_all_objects();
+        let text = serde_json::to_string_pretty(&v).map_err(|e| Failure(e.to_string()))?;
+        writeln!(ctx.stdout, "{text}")?;
+    } else {
+        ctx.stdout.write_all(d.render_markdown().as_bytes())?;
+    }
+    Ok(EXIT_OK)
 }
 
 /// Maps a set error to a failure.

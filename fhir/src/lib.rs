@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod conformance;
+pub mod diff;
 pub mod errata;
 pub mod fhirpath;
 pub mod model;
