@@ -100,7 +100,7 @@ fn add_names_lists_and_removes_packages() {
     );
     // list: the cache, the built-in base, the sets and what they miss
     let (code, out, _) = run_in(&["kakehashi", "packages", "list"], &dir, &cache);
-    assert_eq!(code, 1, "sets miss packages: {out}");
+    assert_eq!(code, 0, "{out}");
     assert!(out.contains("hl7.fhir.r4.core#4.0.1  built in"), "{out}");
     assert!(
         out.contains("jp-eCSCLINS.r4#1.5.2  sha256 aa16b398eac4, package.json says 1.x.x-temp"),
@@ -533,5 +533,125 @@ fn configured_sources_install_missing_pins() {
     );
     assert_eq!(code, 0, "{out}{err}");
     assert!(!err.contains("installed"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Moving a pin replans every live unit as a replace, with the reason, although
+/// the bundles' bytes are the same: here the JP-CLINS 1.5.2 file is installed a
+/// second time under another name and the site pins that name.
+#[test]
+fn a_pin_change_replaces_every_unit_with_the_reason() {
+    let dir = crate::scratch_dir("packages-replan");
+    let cache = dir.join("cache");
+    let shared_dir = crate::walk::repository_root().join("../shared/fhir-profiles");
+    let site =
+        std::fs::read_to_string(crate::walk::repository_root().join("demo/synth.kakehashi.toml"))
+            .unwrap();
+    let site = site
+        .split("\n[packages]")
+        .next()
+        .unwrap_or(&site)
+        .to_owned();
+    // tables are named relative to the configuration: point at the repository's
+    let site = site.replace(
+        "\"../tables/",
+        &format!("\"{}/tables/", crate::walk::repository_root().display()),
+    );
+    let sources = format!(
+        "\n[packages]\nsources = [{:?}]\n",
+        shared_dir.display().to_string()
+    );
+    std::fs::write(dir.join("old.toml"), format!("{site}{sources}")).unwrap();
+    std::fs::write(
+        dir.join("new.toml"),
+        format!(
+            "{site}{sources}[packages.sets]\nclins = [\"jp-core.r4#1.1.2-url\", \"jp-eCSCLINS.r4#1.5.2-rebuilt\"]\n"
+        ),
+    )
+    .unwrap();
+    let clins = shared("jp-clins/jp-clins.r4-1.5.2-snap.tgz")
+        .display()
+        .to_string();
+    let (code, out, err) = run_in(
+        &[
+            "kakehashi",
+            "packages",
+            "add",
+            "--as",
+            "1.5.2-rebuilt",
+            &clins,
+        ],
+        &dir,
+        &cache,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = run_in(
+        &[
+            "kakehashi",
+            "synth",
+            "ssmix2",
+            "--patients",
+            "3",
+            "--seed",
+            "5",
+            "--out",
+            "st",
+            "--package",
+            &clins,
+        ],
+        &dir,
+        &cache,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let convert = |config: &str| {
+        run_in(
+            &[
+                "kakehashi",
+                "convert",
+                "st",
+                "--config",
+                config,
+                "--out",
+                "out",
+            ],
+            &dir,
+            &cache,
+        )
+    };
+    let (code, out, err) = convert("old.toml");
+    assert!(code < 2, "{out}{err}");
+    let created = out
+        .lines()
+        .find(|l| l.starts_with("plan:"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        created.starts_with("plan: create ") && !created.starts_with("plan: create 0,"),
+        "{out}"
+    );
+    let (_, out, _) = convert("old.toml");
+    assert!(
+        out.contains("plan: create 0, replace 0, unchanged"),
+        "{out}"
+    );
+    // the pin moves: the same bytes, every unit replaced, the reason said
+    let (code, out, err) = convert("new.toml");
+    assert!(code < 2, "{out}{err}");
+    assert!(out.contains("plan: create 0, replace "), "{out}");
+    assert!(out.contains("units replaced: validated under other packages before: jp-eCSCLINS.r4 1.5.2 → 1.5.2-rebuilt"), "{out}");
+    let plan = std::fs::read_to_string(dir.join("out/plan.jsonl")).unwrap();
+    for line in plan.lines() {
+        assert!(
+            line.contains("\"action\":\"replace\"")
+                && line.contains("\"reason\":\"validated under other packages before: jp-eCSCLINS.r4 1.5.2 → 1.5.2-rebuilt\""),
+            "{line}"
+        );
+    }
+    // recorded: the next run under the new pins changes nothing
+    let (_, out, _) = convert("new.toml");
+    assert!(
+        out.contains("plan: create 0, replace 0, unchanged"),
+        "{out}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
