@@ -817,12 +817,46 @@ pub fn load_set_installing(
         }
         bar.finish_and_clear();
     }
-    cache.load_set(set).map_err(|e| {
+    let pkgs = cache.load_set(set).map_err(|e| {
         Failure(match e {
             CacheError::Missing { .. } => format!("package set {}: {e}", set.name),
             other => other.to_string(),
         })
-    })
+    })?;
+    for w in dependency_warnings(set, &pkgs) {
+        writeln!(ctx.stderr, "kakehashi: warning: {w}")?;
+    }
+    Ok(pkgs)
+}
+
+/// What the packages of a set depend on (their ImplementationGuide's `dependsOn`)
+/// that the set does not hold at that version: a package the set lacks (such as
+/// `jpfhir-terminology.r4`, which is not published where kakehashi can install it:
+/// bindings to its code systems are then checked by code shape, and membership
+/// only against masters given), or another version than the one pinned.
+pub fn dependency_warnings(set: &PackageSet, pkgs: &[Package]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (id, p) in set.packages.iter().zip(pkgs) {
+        for dep in p.ig_depends_on() {
+            if dep.name == fhir::conformance::BASE_PACKAGE {
+                continue;
+            }
+            match set.packages.iter().find(|s| s.name == dep.name) {
+                Some(pinned) if pinned.version == dep.version => {}
+                Some(pinned) => out.push(format!(
+                    "package set {}: {id} depends on {dep}, the set pins {pinned}",
+                    set.name
+                )),
+                None => out.push(format!(
+                    "package set {}: {id} depends on {dep}, which the set does not hold: \
+                     bindings to its value sets cannot be expanded and are checked by code \
+                     shape (and against masters given) only",
+                    set.name
+                )),
+            }
+        }
+    }
+    out
 }
 
 /// ` (package.json says X; named by …)` when the cache name differs from the declared version.

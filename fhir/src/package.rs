@@ -107,6 +107,34 @@ impl Package {
             })
     }
 
+    /// `dependsOn` of its ImplementationGuide resource as `packageId#version`
+    /// references (the JP IGs state their JP Core and terminology dependencies
+    /// there, not in `package.json`).
+    pub fn ig_depends_on(&self) -> Vec<PackageRef> {
+        self.json_resources()
+            .filter(|(path, _)| {
+                path.rsplit('/')
+                    .next()
+                    .is_some_and(|f| f.starts_with("ImplementationGuide"))
+            })
+            .filter_map(|(_, bytes)| serde_json::from_slice::<serde_json::Value>(bytes).ok())
+            .filter(|v| {
+                v.get("resourceType").and_then(|t| t.as_str()) == Some("ImplementationGuide")
+            })
+            .flat_map(|v| {
+                v.get("dependsOn")
+                    .and_then(|d| d.as_array())
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|d| {
+                let name = d.get("packageId")?.as_str()?;
+                let version = d.get("version")?.as_str()?;
+                PackageRef::parse(&format!("{name}#{version}")).ok()
+            })
+            .collect()
+    }
+
     /// `dependencies` of `package.json` as `name#version` references, in file order.
     pub fn dependencies(&self) -> Vec<PackageRef> {
         let Some(v) = self
@@ -317,6 +345,11 @@ mod tests {
         assert!(p.without_snapshot().is_empty());
         assert_eq!(p.ig_version().as_deref(), Some("1.x.x-temp"));
         assert_eq!(p.dependencies()[0].to_string(), "hl7.fhir.r4.core#4.0.1");
+        let deps: Vec<String> = p.ig_depends_on().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            deps,
+            ["jp-core.r4#1.1.2-url", "jpfhir-terminology.r4#1.2.2-url"]
+        );
     }
 
     #[test]

@@ -422,6 +422,26 @@ fn validate_selects_exactly_the_pinned_packages() {
         "{out}"
     );
     assert!(!out.contains("jp-eCSCLINS.r4@1.5.2"), "{out}");
+    // what the packages depend on and the set does not hold is said
+    let (_, _, err) = run_in(
+        &[
+            "kakehashi",
+            "validate",
+            "--ig",
+            "jp-core.r4#1.1.2-url,jp-eCSCLINS.r4#1.10.0",
+            &bundle,
+        ],
+        &dir,
+        &cache,
+    );
+    assert!(
+        err.contains("jp-eCSCLINS.r4#1.10.0 depends on jp-core.r4#1.1.2-clins, the set pins jp-core.r4#1.1.2-url"),
+        "{err}"
+    );
+    assert!(
+        err.contains("depends on jpfhir-terminology.r4#1.3.0, which the set does not hold"),
+        "{err}"
+    );
     // a site configuration pinning clins to 1.10.0 flips the default set
     let config = std::fs::read_to_string(crate::walk::repository_root().join("kakehashi.toml"))
         .unwrap()
