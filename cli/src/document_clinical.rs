@@ -326,6 +326,10 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
         }
         let mut sink = Sink::default();
         sources.stays = mappers::admission::stays(adt, &mut sink).stays;
+        sources.discharge_sections = mappers::document::SectionCodes::from_package(
+            clins_pkg,
+            mappers::document::discharge::DOC_TYPE.composition_profile,
+        );
         d.extend(adt_diagnostics);
         d.extend(sink.diagnostics);
         for st in &sources.stays {

@@ -320,6 +320,7 @@ mod tests {
             status: "final",
             department: None,
             encounter_class: None,
+            orderer: None,
             tags: Vec::new(),
             submission: Some(Submission::Submit),
             lineage: Vec::new(),

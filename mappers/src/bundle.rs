@@ -231,12 +231,24 @@ pub fn observation(
             ..Default::default()
         })
     });
+    let mut contained: Vec<_> = encounter(o.encounter_class.as_ref()).into_iter().collect();
+    // The ordering doctor (JP-CLINS 1.10 requires performer + a contained
+    // JP_Practitioner, R9017O / R9019O; 1.5.2 allows them).
+    let performer = o.orderer.as_ref().map(|p| {
+        contained.push(crate::medication::practitioner(p, cfg, "performer").into_resource());
+        Box::new(Reference {
+            reference: Some("#performer".into()),
+            r#type: Some("Practitioner".into()),
+            display: (!p.name.is_empty()).then(|| p.name.as_str().into()),
+            ..Default::default()
+        })
+    });
     Some(Observation {
         meta: Some(Box::new(Meta {
             last_updated: Some(last_updated.into()),
             ..build::meta_with_profile_and_tags(&[OBSERVATION_PROFILE], tags)
         })),
-        contained: encounter(o.encounter_class.as_ref()).into_iter().collect(),
+        contained,
         extension,
         identifier: vec![build::identifier(
             RESOURCE_ID,
@@ -256,6 +268,7 @@ pub fn observation(
             .as_deref()
             .map(|e| resources::ObservationEffective::DateTime(e.into())),
         issued: o.issued.as_deref().map(Into::into),
+        performer: performer.into_iter().map(|r| *r).collect(),
         value,
         interpretation: o
             .interpretation
@@ -349,16 +362,14 @@ pub fn condition(
         extension,
         identifier: vec![build::identifier(RESOURCE_ID, &c.problem_id)],
         clinical_status: c.clinical_status.map(|s| {
-            Box::new(build::concept(
+            Box::new(build::status_concept(
                 "http://terminology.hl7.org/CodeSystem/condition-clinical",
                 s,
-                None,
             ))
         }),
-        verification_status: Some(Box::new(build::concept(
+        verification_status: Some(Box::new(build::status_concept(
             "http://terminology.hl7.org/CodeSystem/condition-ver-status",
             c.verification,
-            None,
         ))),
         category: vec![build::concept(
             "http://terminology.hl7.org/CodeSystem/condition-category",
@@ -492,16 +503,14 @@ pub fn allergy(
         extension: vec![institution(cfg)],
         identifier: vec![build::identifier(RESOURCE_ID, &a.set_id)],
         clinical_status: a.clinical_status.map(|s| {
-            Box::new(build::concept(
+            Box::new(build::status_concept(
                 "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
                 s,
-                None,
             ))
         }),
-        verification_status: Some(Box::new(build::concept(
+        verification_status: Some(Box::new(build::status_concept(
             "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification",
             a.verification,
-            None,
         ))),
         category: a.category.iter().map(|c| c.code.as_str().into()).collect(),
         criticality: a.criticality.map(Into::into),

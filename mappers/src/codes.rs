@@ -135,6 +135,12 @@ pub const NO_EFFECTIVE: Code = Code::new(
     Warning,
     "result has no collection or observation time; not submitted",
 );
+/// Lab result without an ordering doctor where the package requires a performer.
+pub const NO_ORDERER: Code = Code::new(
+    "M055",
+    Warning,
+    "result has no ordering doctor (ORC-12 / OBR-16), which the pinned JP-CLINS package requires as performer; not submitted",
+);
 /// A message of the wrong type for the mapper.
 pub const WRONG_MESSAGE: Code = Code::new(
     "M060",
@@ -369,6 +375,7 @@ pub const ALL: &[&Code] = &[
     &BAD_NUMBER,
     &BAD_RANGE,
     &NO_EFFECTIVE,
+    &NO_ORDERER,
     &WRONG_MESSAGE,
     &NO_LAB_SET,
     &NO_ENCOUNTER_CLASS,

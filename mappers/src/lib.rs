@@ -99,6 +99,32 @@ pub struct Sink {
     pub worklist: Worklist,
 }
 
+/// The key of JP_Bundle_CLINS's rule that every Observation names a performer.
+const PERFORMER_RULE: &str = "\"observation-needs-performer\"";
+
+/// The ordering person of an XCN field (ORC-12, OBR-16): staff id (XCN-1), name
+/// (XCN-2 family, XCN-3 given) and its representation (XCN-15); `None` when the
+/// field names nobody.
+pub(crate) fn xcn_person(seg: &Segment<'_>, field: u32) -> Option<record::Prescriber> {
+    let id = seg.value(field, 1).trim().to_owned();
+    let name = [seg.value(field, 2), seg.value(field, 3)]
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let representation = match seg.value(field, 15).trim() {
+        "I" => Some("IDE"),
+        "P" => Some("SYL"),
+        _ => None,
+    };
+    (!id.is_empty() || !name.is_empty()).then_some(record::Prescriber {
+        id,
+        name,
+        representation,
+    })
+}
+
 /// The JP-CLINS lab sets: JLAC10 17-digit code → (set system, FHIR識別名 display).
 #[derive(Clone, Debug, Default)]
 pub struct LabSets {
@@ -106,6 +132,10 @@ pub struct LabSets {
     infection: HashMap<String, String>,
     /// Versions of the sets loaded (`system|version`), for the run report.
     pub versions: Vec<String>,
+    /// The package's JP_Bundle_CLINS requires every Observation to name a
+    /// performer and contain a JP_Practitioner (R9017O / R9019O, JP-CLINS 1.10;
+    /// not in 1.5.2): a result without an ordering doctor is then withheld (M055).
+    pub performer_required: bool,
 }
 
 impl LabSets {
@@ -160,6 +190,16 @@ impl LabSets {
                 ),
             }
         }
+        // The rule is read from the package, not from its version number.
+        sets.performer_required = pkg.json_resources().any(|(path, bytes)| {
+            path.contains("StructureDefinition")
+                && bytes
+                    .windows(uri::BUNDLE_CLINS.len())
+                    .any(|w| w == uri::BUNDLE_CLINS.as_bytes())
+                && bytes
+                    .windows(PERFORMER_RULE.len())
+                    .any(|w| w == PERFORMER_RULE.as_bytes())
+        });
         (sets, diags)
     }
 

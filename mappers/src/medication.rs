@@ -167,29 +167,13 @@ pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Sink) -> Vec<Medicat
         }
         match seg.id() {
             "ORC" => {
-                let xcn_id = seg.value(12, 1).trim().to_owned();
-                let name = [seg.value(12, 2), seg.value(12, 3)]
-                    .iter()
-                    .map(|s| s.trim())
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                let representation = match seg.value(12, 15).trim() {
-                    "I" => Some("IDE"),
-                    "P" => Some("SYL"),
-                    _ => None,
-                };
                 order = Order {
                     control: seg.value(1, 0).trim().to_owned(),
                     order_no: seg.value(2, 1).trim().to_owned(),
                     rp: seg.value(4, 1).trim().to_owned(),
                     entered: crate::time(ctx, input, &seg, 9, 0, sink),
                     department: crate::department(ctx, seg.value(17, 1).trim()),
-                    prescriber: (!xcn_id.is_empty() || !name.is_empty()).then_some(Prescriber {
-                        id: xcn_id,
-                        name,
-                        representation,
-                    }),
+                    prescriber: crate::xcn_person(&seg, 12),
                     orc: Some(format!("{}#{}", seg.id(), seg.number())),
                     places: Places {
                         orc1: input.at(&seg, 1, 0),
@@ -1026,7 +1010,7 @@ pub fn resource(
         .into_iter()
         .collect();
     let requester = m.prescriber.as_ref().map(|p| {
-        contained.push(practitioner(p, cfg).into_resource());
+        contained.push(practitioner(p, cfg, "requester").into_resource());
         Box::new(types::Reference {
             reference: Some("#requester".into()),
             r#type: Some("Practitioner".into()),
@@ -1061,10 +1045,14 @@ pub fn resource(
     })
 }
 
-/// The contained JP_Practitioner of the prescriber.
-fn practitioner(p: &Prescriber, cfg: &SiteConfig) -> fhir::model::Practitioner {
+/// A contained JP_Practitioner (the prescriber, the ordering doctor) with the local id `id`.
+pub(crate) fn practitioner(
+    p: &Prescriber,
+    cfg: &SiteConfig,
+    id: &str,
+) -> fhir::model::Practitioner {
     fhir::model::Practitioner {
-        id: Some("requester".into()),
+        id: Some(id.into()),
         meta: Some(Box::new(build::meta_with_profile(&[PRACTITIONER_PROFILE]))),
         identifier: if p.id.is_empty() {
             Vec::new()

@@ -13,9 +13,15 @@
 //! - OBX-6 unit, OBX-7 range `low-high`, OBX-8 interpretation (HL7 0078),
 //!   OBX-11 status, effective = SPM-17 else OBR-7 else OBX-14, issued = OBR-22.
 //! - scope per `policy.lab_scope`; results outside it are withheld (M051).
+//! - performer: the ordering doctor, ORC-12 (else OBR-16), as a contained
+//!   JP_Practitioner. When the pinned package requires a performer (JP-CLINS
+//!   1.10's R9017O / R9019O, [`crate::LabSets::performer_required`]), a result
+//!   whose order names nobody is withheld (M055): a performer is never made up.
 
 use crate::config::LabScope;
-use crate::record::{Coding, Concept, LabKind, ObservationRecord, Range, Submission, Tag, Value};
+use crate::record::{
+    Coding, Concept, LabKind, ObservationRecord, Prescriber, Range, Submission, Tag, Value,
+};
 use crate::{Context, Cwe, Input, Sink, codes, cwe, cwe_alt, uri};
 use diagnostics::{Diagnostic, Excerpt};
 use parsers::hl7::Segment;
@@ -32,6 +38,12 @@ struct Group {
     requested: Option<String>,
     issued: Option<String>,
     department: Option<Coding>,
+    /// ORC-12 ordering provider, with where it was read.
+    orc_orderer: Option<(Prescriber, String)>,
+    /// OBR-16 ordering provider, with where it was read.
+    obr_orderer: Option<(Prescriber, String)>,
+    /// The ORC, to locate a missing orderer.
+    orc_at: Option<diagnostics::Location>,
 }
 
 /// Maps every OBX of an OUL^R22 message.
@@ -71,11 +83,16 @@ pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Sink) -> Vec<Observa
                 g.collected = crate::time(ctx, input, &seg, 17, 0, sink);
             }
             "OBR" => {
+                g.obr_orderer = crate::xcn_person(&seg, 16)
+                    .map(|p| (p, format!("{}#{}", seg.id(), seg.number())));
                 g.order_no = seg.value(2, 1).trim().to_owned();
                 g.requested = crate::time(ctx, input, &seg, 7, 0, sink);
                 g.issued = crate::time(ctx, input, &seg, 22, 0, sink);
             }
             "ORC" => {
+                g.orc_orderer = crate::xcn_person(&seg, 12)
+                    .map(|p| (p, format!("{}#{}", seg.id(), seg.number())));
+                g.orc_at = Some(input.at(&seg, 12, 0));
                 g.department = crate::department(ctx, seg.value(17, 1).trim());
                 if g.order_no.is_empty() {
                     g.order_no = seg.value(2, 1).trim().to_owned();
@@ -228,6 +245,20 @@ fn one(
         .or_else(|| g.requested.clone())
         .or_else(|| crate::time(ctx, input, obx, 14, 0, sink));
 
+    let orderer = g.orc_orderer.clone().or_else(|| g.obr_orderer.clone());
+    if let Some((_, segment)) = &orderer {
+        let field = if segment.starts_with("ORC") {
+            "ORC-12"
+        } else {
+            "OBR-16"
+        };
+        lineage.push(crate::record::Lineage {
+            element: "Observation.performer",
+            file: input.file.to_owned(),
+            segment: segment.clone(),
+            field: field.to_owned(),
+        });
+    }
     let in_scope = matches!(kind, LabKind::Core | LabKind::Infection)
         || ctx.config.policy.lab_scope == LabScope::All;
     let submission = if status == "entered-in-error" {
@@ -257,6 +288,16 @@ fn one(
                 .at(obx.location().file(input.file)),
         );
         Submission::Withheld("no effective time")
+    } else if orderer.is_none() && ctx.lab_sets.performer_required {
+        let at = g
+            .orc_at
+            .clone()
+            .unwrap_or_else(|| obx.location().file(input.file));
+        sink.push(Diagnostic::new(
+            &codes::NO_ORDERER,
+            "no ordering doctor in ORC-12 or OBR-16: the pinned JP-CLINS requires every result to name its performer (R9017O)",
+        ).at(at));
+        Submission::Withheld("no ordering doctor (ORC-12 / OBR-16)")
     } else {
         Submission::Submit
     };
@@ -285,6 +326,7 @@ fn one(
         status,
         department: g.department.clone(),
         encounter_class: None,
+        orderer: orderer.map(|(p, _)| p),
         tags,
         submission: Some(submission),
         lineage,

@@ -288,6 +288,8 @@ pub struct ObservationRecord {
     pub department: Option<Coding>,
     /// Class of the contained Encounter (v3 ActCode) when mapped.
     pub encounter_class: Option<Coding>,
+    /// The ordering doctor (ORC-12, else OBR-16): performer, a contained JP_Practitioner.
+    pub orderer: Option<Prescriber>,
     /// meta.tag.
     pub tags: Vec<Tag>,
     /// Submitted or why not.
@@ -311,7 +313,7 @@ pub struct MedQuantity {
     pub table_row: Option<String>,
 }
 
-/// A prescriber (ORC-12 XCN).
+/// A prescriber or ordering doctor (ORC-12 / OBR-16 XCN; staff, not patient data).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Prescriber {
     /// XCN-1 staff id.

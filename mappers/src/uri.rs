@@ -59,3 +59,5 @@ pub const JFAGY_MEDICATION: &str =
 /// J-FAGY medication (一般名 / 成分 level).
 pub const JFAGY_GCM: &str =
     "http://jpfhir.jp/fhir/core/CodeSystem/GCM/JP_JfagyMedicationAllergen_CS";
+/// JP_Bundle_CLINS (the five items' submission bundle).
+pub const BUNDLE_CLINS: &str = "http://jpfhir.jp/fhir/clins/StructureDefinition/JP_Bundle_CLINS";

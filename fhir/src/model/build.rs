@@ -33,6 +33,51 @@ pub fn codeable_concept(coding: Vec<Coding>, text: Option<&str>) -> CodeableConc
     }
 }
 
+/// The display the FHIR R4 code system gives a status code
+/// (`condition-clinical`, `condition-ver-status`, `allergyintolerance-clinical`,
+/// `allergyintolerance-verification`, all CC0 in `hl7.fhir.r4.core` 4.0.1; JP-CLINS
+/// 1.10 makes these displays 1..1). `None` for another system or an unknown code:
+/// a display is never made up. A test checks the table against the code systems.
+pub fn status_display(system: &str, code: &str) -> Option<&'static str> {
+    const TERM: &str = "http://terminology.hl7.org/CodeSystem/";
+    let table: &[(&str, &str)] = match system.strip_prefix(TERM)? {
+        "condition-clinical" => &[
+            ("active", "Active"),
+            ("recurrence", "Recurrence"),
+            ("relapse", "Relapse"),
+            ("inactive", "Inactive"),
+            ("remission", "Remission"),
+            ("resolved", "Resolved"),
+        ],
+        "condition-ver-status" => &[
+            ("unconfirmed", "Unconfirmed"),
+            ("provisional", "Provisional"),
+            ("differential", "Differential"),
+            ("confirmed", "Confirmed"),
+            ("refuted", "Refuted"),
+            ("entered-in-error", "Entered in Error"),
+        ],
+        "allergyintolerance-clinical" => &[
+            ("active", "Active"),
+            ("inactive", "Inactive"),
+            ("resolved", "Resolved"),
+        ],
+        "allergyintolerance-verification" => &[
+            ("unconfirmed", "Unconfirmed"),
+            ("confirmed", "Confirmed"),
+            ("refuted", "Refuted"),
+            ("entered-in-error", "Entered in Error"),
+        ],
+        _ => return None,
+    };
+    table.iter().find(|(c, _)| *c == code).map(|(_, d)| *d)
+}
+
+/// A status `CodeableConcept` with the code system's display ([`status_display`]).
+pub fn status_concept(system: &str, code: &str) -> CodeableConcept {
+    concept(system, code, status_display(system, code))
+}
+
 /// A `CodeableConcept` of one coding (the common case).
 pub fn concept(system: &str, code: &str, display: Option<&str>) -> CodeableConcept {
     codeable_concept(vec![coding(system, code, display)], None)

@@ -512,3 +512,54 @@ fn examples_cached() -> &'static [(String, Vec<u8>)] {
     static E: std::sync::OnceLock<Vec<(String, Vec<u8>)>> = std::sync::OnceLock::new();
     E.get_or_init(examples)
 }
+
+/// The status displays are the FHIR R4 code systems' own (read from the R4
+/// package built into kakehashi), for every code of the four systems.
+#[test]
+fn status_displays_are_the_code_systems_own() {
+    let tgz = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../vendor/fhir-profiles/r4-core/hl7.fhir.r4.examples-4.0.1-subset.tgz"),
+    )
+    .unwrap();
+    let pkg = crate::package::Package::from_tgz(&tgz).unwrap();
+    let mut checked = 0;
+    for name in [
+        "condition-clinical",
+        "condition-ver-status",
+        "allergyintolerance-clinical",
+        "allergyintolerance-verification",
+    ] {
+        let bytes = &pkg.files[&format!("package/CodeSystem-{name}.json")];
+        let cs: Value = serde_json::from_slice(bytes).unwrap();
+        let url = cs["url"].as_str().unwrap();
+        fn walk(concepts: &Value, out: &mut Vec<(String, String)>) {
+            for c in concepts.as_array().into_iter().flatten() {
+                out.push((
+                    c["code"].as_str().unwrap().to_owned(),
+                    c["display"].as_str().unwrap().to_owned(),
+                ));
+                walk(&c["concept"], out);
+            }
+        }
+        let mut codes = Vec::new();
+        walk(&cs["concept"], &mut codes);
+        for (code, display) in codes {
+            assert_eq!(
+                crate::model::build::status_display(url, &code),
+                Some(display.as_str()),
+                "{url} {code}"
+            );
+            checked += 1;
+        }
+        assert_eq!(
+            crate::model::build::status_display(url, "no-such-code"),
+            None
+        );
+    }
+    assert_eq!(checked, 19);
+    assert_eq!(
+        crate::model::build::status_display("http://example.org/cs", "active"),
+        None
+    );
+}

@@ -517,13 +517,21 @@ pub fn build(
         true,
     ));
     subs.extend(text_section(
-        ("362", "現病歴セクション", "現病歴"),
+        (
+            src.discharge_sections.code("presentIllnessSection", "362"),
+            "現病歴セクション",
+            "現病歴",
+        ),
         n.present_illness.as_deref(),
         &Listed::default(),
         true,
     ));
     subs.extend(text_section(
-        ("372", "既往歴セクション", "既往歴"),
+        (
+            src.discharge_sections.code("pastIllnessSection", "372"),
+            "既往歴セクション",
+            "既往歴",
+        ),
         n.past_history.as_deref(),
         &past,
         false,
@@ -535,13 +543,21 @@ pub fn build(
         false,
     ));
     subs.extend(text_section(
-        ("642", "社会歴・生活習慣セクション", "社会歴・生活習慣"),
+        (
+            src.discharge_sections.code("socialHistorySection", "642"),
+            "社会歴・生活習慣セクション",
+            "社会歴・生活習慣",
+        ),
         n.social_history.as_deref(),
         &Listed::default(),
         false,
     ));
     subs.extend(text_section(
-        ("552", "家族歴セクション", "家族歴"),
+        (
+            src.discharge_sections.code("familiyHistorySection", "552"),
+            "家族歴セクション",
+            "家族歴",
+        ),
         n.family_history.as_deref(),
         &Listed::default(),
         false,

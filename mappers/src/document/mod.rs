@@ -103,6 +103,66 @@ pub struct Sources {
     /// Inpatient stays from ADT-22/42/52 ([`crate::admission::stays`]), in
     /// admission order (discharge summaries).
     pub stays: Vec<crate::admission::Stay>,
+    /// The discharge summary's section codes as the pinned package's
+    /// JP_Composition_eDischargeSummary fixes them ([`SectionCodes::from_package`];
+    /// JP-CLINS 1.10 corrected 362 / 372 / 552 / 642 to 360 / 370 / 550 / 640).
+    pub discharge_sections: SectionCodes,
+}
+
+/// The section codes a document profile fixes, by slice name
+/// (`presentIllnessSection` → `360`), read from the package: the package, not a
+/// version number, says which code a section carries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SectionCodes {
+    by_slice: std::collections::BTreeMap<String, String>,
+}
+
+impl SectionCodes {
+    /// The fixed `code.coding.code` of each sub-section slice of the profile
+    /// `profile_url` in `pkg` (empty when the package lacks the profile).
+    pub fn from_package(pkg: &fhir::package::Package, profile_url: &str) -> SectionCodes {
+        let mut by_slice = std::collections::BTreeMap::new();
+        let needle = format!("\"{profile_url}\"");
+        for (path, bytes) in pkg.json_resources() {
+            if !path.contains("StructureDefinition")
+                || !bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+            {
+                continue;
+            }
+            let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+                continue;
+            };
+            if v.get("url").and_then(|u| u.as_str()) != Some(profile_url) {
+                continue;
+            }
+            let elements = v
+                .pointer("/snapshot/element")
+                .and_then(|e| e.as_array())
+                .cloned()
+                .unwrap_or_default();
+            for e in elements {
+                let Some(id) = e.get("id").and_then(|i| i.as_str()) else {
+                    continue;
+                };
+                let Some(rest) = id.strip_suffix(".code.coding.code") else {
+                    continue;
+                };
+                let Some(slice) = rest.rsplit(".section:").next().filter(|s| !s.contains('.'))
+                else {
+                    continue;
+                };
+                if let Some(code) = e.get("fixedCode").and_then(|c| c.as_str()) {
+                    by_slice.insert(slice.to_owned(), code.to_owned());
+                }
+            }
+        }
+        SectionCodes { by_slice }
+    }
+
+    /// The code of `slice`, else `fallback` (a table read from no package).
+    pub fn code<'a>(&'a self, slice: &str, fallback: &'a str) -> &'a str {
+        self.by_slice.get(slice).map_or(fallback, String::as_str)
+    }
 }
 
 impl Sources {

@@ -152,6 +152,7 @@ fn obs(order: &str, when: &str) -> ObservationRecord {
         status: "final",
         department: None,
         encounter_class: None,
+        orderer: None,
         tags: Vec::new(),
         submission: Some(Submission::Withheld("test: no resource")),
         lineage: Vec::new(),
@@ -179,6 +180,7 @@ fn sources() -> Sources {
             med("M4", "2011-07-01", "5"),  // ended before the admission
         ],
         stays: vec![stay(true)],
+        discharge_sections: super::super::SectionCodes::default(),
     }
 }
 
@@ -451,4 +453,40 @@ fn the_documented_discharge_request_reads() {
         Some("2011-11-20")
     );
     assert!(r.narrative.hospital_course.is_some());
+}
+
+/// The section codes come from the pinned package: JP-CLINS 1.10 corrected the
+/// four history sections' codes, 1.5.2 states the old ones.
+#[test]
+fn section_codes_are_read_from_the_package() {
+    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fhir-profiles/jp-clins");
+    let read = |f: &str| {
+        let p = shared.join(f);
+        let bytes = std::fs::read(&p)
+            .unwrap_or_else(|e| panic!("{} (tests need ../shared): {e}", p.display()));
+        fhir::package::Package::from_tgz(&bytes).unwrap()
+    };
+    let profile = super::DOC_TYPE.composition_profile;
+    let v110 =
+        super::super::SectionCodes::from_package(&read("jp-eCSCLINS.r4-1.10.0-snap.tgz"), profile);
+    let v152 =
+        super::super::SectionCodes::from_package(&read("jp-clins.r4-1.5.2-snap.tgz"), profile);
+    for (slice, old, new) in [
+        ("presentIllnessSection", "362", "360"),
+        ("pastIllnessSection", "372", "370"),
+        ("socialHistorySection", "642", "640"),
+        ("familiyHistorySection", "552", "550"),
+    ] {
+        assert_eq!(v152.code(slice, "x"), old);
+        assert_eq!(v110.code(slice, "x"), new);
+    }
+    assert_eq!(v110.code("hospitalCourseSection", "x"), "333");
+    assert_eq!(v110.code("noSuchSection", "fallback"), "fallback");
+    // built with the 1.10 codes, the document carries them
+    let mut src = sources();
+    src.discharge_sections = v110;
+    let built = build(&request(REQUEST), &site(), &src, &[]).unwrap();
+    let c = composition(&built);
+    assert!(sub(c, "360").is_some() && sub(c, "362").is_none());
 }
