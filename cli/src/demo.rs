@@ -107,10 +107,15 @@ fn generated(out: &Path, ctx: &mut Context<'_>) -> Result<Setup, crate::Failure>
     let root = repository_root();
     let storage = out.join("storage");
     let config = shown(&root.join("demo/synth.kakehashi.toml"), &ctx.cwd);
-    // The pinned packages first (installed from the configuration's sources when
-    // the cache lacks them): the generator draws its lab codes from JP-CLINS.
+    // The generator draws its lab codes from JP-CLINS 1.5.2 (a fixed list, so the
+    // storage does not change with the pins); installed from the configuration's
+    // sources when the cache lacks it.
     let (site, base) = crate::convert::read_config(ctx, &config)?;
-    let (_, packages) = crate::packages::load_named_set(ctx, Some((&site, &base)), "clins")?;
+    let (_, packages) = crate::packages::load_named_set(
+        ctx,
+        Some((&site, &base)),
+        crate::synth_ssmix2::LAB_CODE_SET,
+    )?;
     let clins = packages
         .iter()
         .find(|p| p.name.to_ascii_lowercase().contains("clins"))

@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0.0)]
     faults: f64,
     /// Read the lab codes from this FHIR package (.tgz) instead of the JP-CLINS
-    /// package the built-in `clins` set pins (from the package cache).
+    /// package of the built-in `clins-1.5.2` set (from the package cache).
     #[arg(long, value_name = "TGZ")]
     package: Option<PathBuf>,
     /// Write only the files of these data types (comma-separated, e.g.
@@ -39,6 +39,10 @@ pub struct Args {
     #[arg(long, value_name = "TYPES", value_delimiter = ',')]
     only: Vec<String>,
 }
+
+/// The built-in set whose JP-CLINS package gives the generator its lab codes:
+/// fixed, so a seed gives the same storage whatever IG a site pins.
+pub(crate) const LAB_CODE_SET: &str = "clins-1.5.2";
 
 /// The data type of a generated file (the third part of its SS-MIX2 name).
 fn data_type(rel: &Path) -> Option<&str> {
@@ -65,7 +69,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
             lab_codes_from_package(&tgz).map_err(Failure)?
         }
         None => {
-            let (_, pkgs) = crate::packages::load_named_set(ctx, None, "clins")?;
+            let (_, pkgs) = crate::packages::load_named_set(ctx, None, LAB_CODE_SET)?;
             let clins = pkgs
                 .iter()
                 .find(|p| p.name.to_ascii_lowercase().contains("clins"))

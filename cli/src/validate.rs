@@ -416,7 +416,8 @@ mod tests {
         let master = crate::shared("data/jfagy/utf8/JFAGY_J9FN_20250401_R01.csv");
         let run = |extra: &[&std::path::Path]| {
             let paths: Vec<String> = extra.iter().map(|p| p.display().to_string()).collect();
-            let mut args = vec!["kakehashi", "validate"];
+            // the JP-CLINS 1.5.2 example, under the set it was written for
+            let mut args = vec!["kakehashi", "validate", "--ig", "clins-1.5.2"];
             args.extend(paths.iter().map(String::as_str));
             crate::run_cli(&args, &dir)
         };

@@ -32,7 +32,16 @@ pub const BASE_VERSION: &str = "4.0.1";
 pub const DEFAULT_PINS: &[(&str, &str, &[&str])] = &[
     (
         "clins",
-        "JP Core 1.1.2-url + JP-CLINS 1.5.2 (eReferral, eDischargeSummary, ePCS, CLINS bundles)",
+        "JP Core 1.1.2-clins + JP-CLINS 1.10.0, the IG in force (eReferral, eDischargeSummary, ePCS, CLINS bundles)",
+        &[
+            "hl7.fhir.r4.core#4.0.1",
+            "jp-core.r4#1.1.2-clins",
+            "jp-eCSCLINS.r4#1.10.0",
+        ],
+    ),
+    (
+        "clins-1.5.2",
+        "JP Core 1.1.2-url + JP-CLINS 1.5.2, the previous IG (still selectable by pin)",
         &[
             "hl7.fhir.r4.core#4.0.1",
             "jp-core.r4#1.1.2-url",
@@ -922,8 +931,11 @@ pub(crate) mod tests {
             }
         }
         let set = resolve_set(&default_sets(), "clins").unwrap();
-        assert_eq!(set.packages[1].version, "1.1.2-url");
-        assert_eq!(set.packages[2].name, "jp-eCSCLINS.r4");
+        assert_eq!(
+            set.describe(),
+            "hl7.fhir.r4.core#4.0.1, jp-core.r4#1.1.2-clins, jp-eCSCLINS.r4#1.10.0"
+        );
+        let set = resolve_set(&default_sets(), "clins-1.5.2").unwrap();
         assert_eq!(
             set.describe(),
             "hl7.fhir.r4.core#4.0.1, jp-core.r4#1.1.2-url, jp-eCSCLINS.r4#1.5.2"
@@ -969,7 +981,10 @@ pub(crate) mod tests {
         .unwrap();
         assert_eq!(s.packages.len(), 3);
         let e = resolve_set(&default_sets(), "nope").unwrap_err();
-        assert!(e.to_string().contains("known: clins, jpcore"), "{e}");
+        assert!(
+            e.to_string().contains("known: clins, clins-1.5.2, jpcore"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1011,7 +1026,12 @@ pub(crate) mod tests {
         let a = load_set("ereferral");
         let b = load_set("clins");
         assert_ne!(a.package_list(), b.package_list());
-        assert!(b.package_list().contains("jp-core.r4@1.1.2-url"));
+        assert!(b.package_list().contains("jp-core.r4@1.1.2-clins"));
+        assert!(
+            load_set("clins-1.5.2")
+                .package_list()
+                .contains("jp-core.r4@1.1.2-url")
+        );
     }
 
     #[test]

@@ -106,7 +106,8 @@ fn add_names_lists_and_removes_packages() {
         out.contains("jp-eCSCLINS.r4#1.5.2  sha256 aa16b398eac4, package.json says 1.x.x-temp"),
         "{out}"
     );
-    assert!(out.contains("clins: hl7.fhir.r4.core#4.0.1, jp-core.r4#1.1.2-url, jp-eCSCLINS.r4#1.5.2 — missing jp-core.r4#1.1.2-url"), "{out}");
+    assert!(out.contains("clins-1.5.2: hl7.fhir.r4.core#4.0.1, jp-core.r4#1.1.2-url, jp-eCSCLINS.r4#1.5.2 — missing jp-core.r4#1.1.2-url"), "{out}");
+    assert!(out.contains("clins: hl7.fhir.r4.core#4.0.1, jp-core.r4#1.1.2-clins, jp-eCSCLINS.r4#1.10.0 — missing jp-core.r4#1.1.2-clins, jp-eCSCLINS.r4#1.10.0"), "{out}");
     assert!(
         out.contains("base: hl7.fhir.r4.core#4.0.1 — ready"),
         "{out}"
@@ -411,9 +412,20 @@ fn validate_selects_exactly_the_pinned_packages() {
     assert!(removed >= 2, "{removed}");
     std::fs::write(dir.join("C.json"), serde_json::to_vec_pretty(&v).unwrap()).unwrap();
     let bundle = "C.json".to_owned();
-    let (code, out, _) = run_in(&["kakehashi", "validate", &bundle], &dir, &cache);
+    let (code, out, _) = run_in(
+        &["kakehashi", "validate", "--ig", "clins-1.5.2", &bundle],
+        &dir,
+        &cache,
+    );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("jp-eCSCLINS.r4@1.5.2"), "{out}");
+    // the default set is the IG in force
+    let (code, out, _) = run_in(&["kakehashi", "validate", &bundle], &dir, &cache);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("set clins:") && out.contains("jp-eCSCLINS.r4@1.10.0"),
+        "{out}"
+    );
     // the same set named by its pins
     let (code, out, _) = run_in(
         &[
@@ -459,19 +471,19 @@ fn validate_selects_exactly_the_pinned_packages() {
         err.contains("depends on jpfhir-terminology.r4#1.3.0, which the set does not hold"),
         "{err}"
     );
-    // a site configuration pinning clins to 1.10.0 flips the default set
+    // a site configuration pinning clins to 1.5.2 flips the default set back
     let config = std::fs::read_to_string(crate::walk::repository_root().join("kakehashi.toml"))
         .unwrap()
-        + "\n[packages.sets]\nclins = [\"jp-core.r4#1.1.2-clins\", \"jp-eCSCLINS.r4#1.10.0\"]\n";
+        + "\n[packages.sets]\nclins = [\"jp-core.r4#1.1.2-url\", \"jp-eCSCLINS.r4#1.5.2\"]\n";
     std::fs::write(dir.join("site.toml"), config).unwrap();
     let (code, out, _) = run_in(
         &["kakehashi", "validate", "--config", "site.toml", &bundle],
         &dir,
         &cache,
     );
-    assert_eq!(code, 1, "{out}");
+    assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("set clins:") && out.contains("jp-eCSCLINS.r4@1.10.0"),
+        out.contains("set clins:") && out.contains("jp-eCSCLINS.r4@1.5.2"),
         "{out}"
     );
     // a pin not installed: named, with the command that installs it; nothing validated
@@ -557,7 +569,29 @@ fn configured_sources_install_missing_pins() {
         &cache,
     );
     assert_eq!(code, 0, "{out}{err}");
-    assert!(err.contains("installed jp-core.r4#1.1.2-url from"), "{err}");
+    assert!(
+        err.contains("installed jp-core.r4#1.1.2-clins from"),
+        "{err}"
+    );
+    assert!(
+        err.contains("installed jp-eCSCLINS.r4#1.10.0 from"),
+        "{err}"
+    );
+    // a placeholder package is named as it installs
+    let (code, out, err) = run_in(
+        &[
+            "kakehashi",
+            "validate",
+            "--config",
+            "site.toml",
+            "--ig",
+            "clins-1.5.2",
+            &bundle,
+        ],
+        &dir,
+        &cache,
+    );
+    assert_eq!(code, 0, "{out}{err}");
     assert!(
         err.contains("installed jp-eCSCLINS.r4#1.5.2 from")
             && err.contains("(package.json says 1.x.x-temp; named by known package file)"),
@@ -598,7 +632,13 @@ fn a_pin_change_replaces_every_unit_with_the_reason() {
         "\n[packages]\nsources = [{:?}]\n",
         shared_dir.display().to_string()
     );
-    std::fs::write(dir.join("old.toml"), format!("{site}{sources}")).unwrap();
+    std::fs::write(
+        dir.join("old.toml"),
+        format!(
+            "{site}{sources}[packages.sets]\nclins = [\"jp-core.r4#1.1.2-url\", \"jp-eCSCLINS.r4#1.5.2\"]\n"
+        ),
+    )
+    .unwrap();
     std::fs::write(
         dir.join("new.toml"),
         format!(

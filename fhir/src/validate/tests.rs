@@ -4,7 +4,8 @@ use std::sync::OnceLock;
 
 fn clins() -> &'static Conformance {
     static C: OnceLock<Conformance> = OnceLock::new();
-    C.get_or_init(|| load_set("clins"))
+    // the JP-CLINS 1.5.2 examples, under the set they were written for
+    C.get_or_init(|| load_set("clins-1.5.2"))
 }
 
 fn examples() -> Vec<(String, Value)> {
@@ -796,8 +797,8 @@ fn code_system_registry_checks_unexpandable_bindings() {
 #[test]
 fn fhirpath_extension_contexts_are_evaluated() {
     use crate::package::Package;
-    let set =
-        crate::conformance::resolve_set(&crate::conformance::default_sets(), "clins").unwrap();
+    let set = crate::conformance::resolve_set(&crate::conformance::default_sets(), "clins-1.5.2")
+        .unwrap();
     let owned = crate::conformance::tests::packages(&set);
     let mut pkgs: Vec<&Package> = owned.iter().collect();
     // the eCS diagnosis-type extension, republished under two new URLs whose
