@@ -226,16 +226,20 @@ fn captured(
     f: impl FnOnce(&mut Context<'_>) -> CmdResult,
 ) -> Result<(u8, String), crate::Failure> {
     let mut buf = Vec::new();
-    let code = {
+    let warned = std::mem::take(&mut ctx.warned);
+    let (code, warned) = {
         let mut sub = Context {
             cwd: ctx.cwd.clone(),
             stdout: &mut buf,
             stderr: &mut *ctx.stderr,
             package_cache: ctx.package_cache.clone(),
+            warned,
         };
-        f(&mut sub)?
+        let code = f(&mut sub);
+        (code, sub.warned)
     };
-    Ok((code, String::from_utf8_lossy(&buf).into_owned()))
+    ctx.warned = warned;
+    Ok((code?, String::from_utf8_lossy(&buf).into_owned()))
 }
 
 #[cfg(test)]

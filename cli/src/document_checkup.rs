@@ -428,6 +428,7 @@ mod tests {
             stdout: &mut so,
             stderr: &mut se,
             package_cache: crate::packages::test_cache(),
+            warned: Default::default(),
         };
         let args = [
             "kakehashi",

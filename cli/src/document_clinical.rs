@@ -553,6 +553,7 @@ mod tests {
             stdout: &mut so,
             stderr: &mut se,
             package_cache: crate::packages::test_cache(),
+            warned: Default::default(),
         };
         let storage = crate::shared("data/ssmix2-nho-sample/sampleData");
         let argv = [
@@ -615,6 +616,7 @@ mod tests {
             stdout: &mut so2,
             stderr: &mut se2,
             package_cache: crate::packages::test_cache(),
+            warned: Default::default(),
         };
         assert_eq!(crate::run(argv2, &mut ctx2), EXIT_INPUT_ERRORS);
         assert!(!file.exists());

@@ -44,6 +44,8 @@ pub struct Context<'a> {
     pub stderr: &'a mut dyn Write,
     /// The FHIR package cache ([`packages::cache_from_env`] for the binary).
     pub package_cache: PathBuf,
+    /// Warnings already written in this run (each is said once per command).
+    pub warned: std::collections::BTreeSet<String>,
 }
 
 impl Context<'_> {
@@ -252,6 +254,7 @@ pub(crate) fn run_cli(args: &[&str], cwd: &std::path::Path) -> (u8, String) {
             stdout: &mut out,
             stderr: &mut err,
             package_cache: packages::test_cache(),
+            warned: Default::default(),
         };
         run(args.iter().copied(), &mut ctx)
     };

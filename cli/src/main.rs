@@ -20,6 +20,7 @@ fn main() -> ExitCode {
             stdout: &mut out,
             stderr: &mut err,
             package_cache: cli::packages::cache_from_env(),
+            warned: Default::default(),
         };
         cli::run(std::env::args_os(), &mut ctx)
     };

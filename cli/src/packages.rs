@@ -823,18 +823,19 @@ pub fn load_set_installing(
             other => other.to_string(),
         })
     })?;
-    for w in dependency_warnings(set, &pkgs) {
-        writeln!(ctx.stderr, "kakehashi: warning: {w}")?;
-    }
+    warn_once(ctx, dependency_warnings(set, &pkgs))?;
     Ok(pkgs)
 }
 
 /// What the packages of a set depend on (their ImplementationGuide's `dependsOn`)
-/// that the set does not hold at that version: a package the set lacks (such as
-/// `jpfhir-terminology.r4`, which is not published where kakehashi can install it:
-/// bindings to its code systems are then checked by code shape, and membership
-/// only against masters given), or another version than the one pinned.
+/// that the set does not hold at that version: another version than the one
+/// pinned, or a package the set lacks (such as `jpfhir-terminology.r4`, which is
+/// not published where kakehashi can install it: bindings to its code systems are
+/// then checked by code shape, and membership only against masters given). One
+/// line per package depended on.
 pub fn dependency_warnings(set: &PackageSet, pkgs: &[Package]) -> Vec<String> {
+    // dependency name → [(package that names it, version it names)]
+    let mut missing: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut out = Vec::new();
     for (id, p) in set.packages.iter().zip(pkgs) {
         for dep in p.ig_depends_on() {
@@ -847,14 +848,20 @@ pub fn dependency_warnings(set: &PackageSet, pkgs: &[Package]) -> Vec<String> {
                     "package set {}: {id} depends on {dep}, the set pins {pinned}",
                     set.name
                 )),
-                None => out.push(format!(
-                    "package set {}: {id} depends on {dep}, which the set does not hold: \
-                     bindings to its value sets cannot be expanded and are checked by code \
-                     shape (and against masters given) only",
-                    set.name
-                )),
+                None => missing
+                    .entry(dep.name.clone())
+                    .or_default()
+                    .push(format!("{} names {}", id.name, dep.version)),
             }
         }
+    }
+    for (name, by) in missing {
+        out.push(format!(
+            "package set {}: {name} is not in the set ({}): bindings to its value sets \
+             are checked by code shape and against masters given only",
+            set.name,
+            by.join(", ")
+        ));
     }
     out
 }
@@ -865,6 +872,16 @@ fn named_note(n: &Naming) -> String {
         Some(d) => format!(" (package.json says {d}; named by {})", n.named_by),
         None => String::new(),
     }
+}
+
+/// Writes each warning once per command (a command may load a set several times).
+fn warn_once(ctx: &mut Context<'_>, warnings: Vec<String>) -> std::io::Result<()> {
+    for w in warnings {
+        if ctx.warned.insert(w.clone()) {
+            writeln!(ctx.stderr, "kakehashi: warning: {w}")?;
+        }
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------

@@ -315,6 +315,7 @@ mod tests {
                 stdout: &mut out,
                 stderr: &mut err,
                 package_cache: crate::packages::test_cache(),
+                warned: Default::default(),
             };
             crate::run(args.iter().copied(), &mut ctx)
         };

@@ -88,6 +88,7 @@ mod tests {
                 stdout: &mut out,
                 stderr: &mut err,
                 package_cache: crate::packages::test_cache(),
+                warned: Default::default(),
             };
             let mut argv = vec!["kakehashi"];
             argv.extend_from_slice(args);

@@ -287,6 +287,7 @@ mod tests {
                 stdout: &mut stdout,
                 stderr: &mut stderr,
                 package_cache: crate::packages::test_cache(),
+                warned: Default::default(),
             };
             crate::run(
                 [

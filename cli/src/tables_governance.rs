@@ -523,6 +523,7 @@ mod tests {
             stdout: out,
             stderr: err,
             package_cache: crate::packages::test_cache(),
+            warned: Default::default(),
         }
     }
 

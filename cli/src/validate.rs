@@ -95,6 +95,7 @@ pub(crate) fn load_for_test(set_name: &str) -> Conformance {
         stdout: &mut o,
         stderr: &mut e,
         package_cache: crate::packages::test_cache(),
+        warned: Default::default(),
     };
     load(&mut ctx, None, set_name)
         .unwrap_or_else(|e| panic!("{}", e.0))

@@ -122,6 +122,7 @@ pub fn run_case(case: &Path) -> Result<Outcome, String> {
             stdout: &mut stdout,
             stderr: &mut stderr,
             package_cache: cli::packages::test_cache(),
+            warned: Default::default(),
         };
         exits.push(cli::run(args, &mut ctx).to_string());
     }
