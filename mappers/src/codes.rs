@@ -51,6 +51,12 @@ pub const MISSING_DEMOGRAPHIC: Code = Code::new(
 );
 /// A date or time in the source is malformed.
 pub const BAD_DATE: Code = Code::new("M017", Warning, "malformed date or time in the source");
+/// 生活保護: the payer is a 公費負担者番号 of 法別番号 12, no health insurer.
+pub const PUBLIC_ASSISTANCE: Code = Code::new(
+    "M018",
+    Warning,
+    "生活保護 patient (公費負担者番号, 法別番号 12): JP-CLINS requires exactly one insurance member id (R1012); not submitted",
+);
 /// Unmapped code: the local coding is kept and the key goes on the worklist.
 pub const UNMAPPED: Code = Code::new(
     "M020",
@@ -359,6 +365,7 @@ pub const ALL: &[&Code] = &[
     &NAME_NORMALISED,
     &MISSING_DEMOGRAPHIC,
     &BAD_DATE,
+    &PUBLIC_ASSISTANCE,
     &UNMAPPED,
     &DRAFT_MAPPING,
     &BAD_CODE,

@@ -263,6 +263,28 @@ fn insurance(ctx: &Context<'_>, input: &Input<'_>, p: &mut PatientRecord, sink: 
         ));
         return;
     }
+    // 生活保護: IN1-3 holds the 公費負担者番号 (8 digits, 法別番号 12), which is no
+    // 保険者番号. JP-CLINS (1.5.2, 1.10 R1012) requires exactly one
+    // JP_Insurance_memberID, and making one from the 公費 number would submit the
+    // patient under an identity that is not theirs: withheld, said why.
+    if insurer.len() == 8
+        && insurer.starts_with("12")
+        && insurer.bytes().all(|b| b.is_ascii_digit())
+    {
+        sink.push(
+            Diagnostic::new(
+                &codes::PUBLIC_ASSISTANCE,
+                "IN1-3 is a 生活保護 公費負担者番号 (法別番号 12), not an insurer number: no \
+                 JP_Insurance_memberID can be given (R1012 requires exactly one)",
+            )
+            .at(input.at(&in1, 3, 0))
+            .excerpt(Excerpt::phi_text(insurer, Phi::InsuranceNumber)),
+        );
+        p.submission = Some(Submission::Withheld(
+            "生活保護 (公費 only): no 被保険者個人識別子 (R1012)",
+        ));
+        return;
+    }
     let ins8 = match insurer.len() {
         8 if insurer.bytes().all(|b| b.is_ascii_digit()) => insurer.clone(),
         6 if insurer.bytes().all(|b| b.is_ascii_digit()) => format!("00{insurer}"),

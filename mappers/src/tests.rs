@@ -324,6 +324,25 @@ fn insurance_on_the_as_of_date() {
         );
         assert!(codes_of(&sink).contains(&"M014"));
     }
+
+    // 生活保護: IN1-3 is a 公費負担者番号 of 法別番号 12, not an insurer: never made
+    // into a JP_Insurance_memberID (R1012), withheld with the reason.
+    let (p, sink) = patient_of(&adt("IN1|1|01^^JHSD0001|12130011|||||||a|b\r"), &cfg);
+    assert!(p.member_id.is_none());
+    assert!(
+        matches!(p.submission, Some(Submission::Withheld(r)) if r.contains("生活保護") && r.contains("R1012"))
+    );
+    assert!(codes_of(&sink).contains(&"M018"));
+    let r = sink
+        .diagnostics
+        .iter()
+        .find(|d| d.code.id == "M018")
+        .unwrap()
+        .render_human(RenderOptions::default());
+    assert!(r.contains("IN1-3") && !r.contains("12130011"), "{r}");
+    // an insurer whose number merely starts 12 but has 6 digits is a 国保 insurer
+    let (p, _) = patient_of(&adt("IN1|1|01^^JHSD0001|121234|||||||a|b\r"), &cfg);
+    assert!(p.member_id.is_some());
 }
 
 #[test]
@@ -1270,4 +1289,103 @@ fn package_pins_in_the_site_configuration() {
         let e = SiteConfig::parse(&format!("{site}{extra}")).unwrap_err();
         assert!(e.message.contains(expect), "{extra}: {}", e.message);
     }
+}
+
+/// The ordering doctor becomes the performer; where the pinned package requires
+/// one (JP-CLINS 1.10, R9017O) and the order names nobody, the result is withheld
+/// (M055), never given a made-up performer.
+#[test]
+fn ordering_doctor_is_the_performer_and_required_where_the_package_says() {
+    let cfg = config("");
+    let t = demo_tables();
+    let msg = |orc12: &str, obr16: &str| {
+        Hl7File::parse_str(&format!(
+            "MSH|^~\\&|||||||OUL^R22^OUL_R22|1|P|2.5\rPID|1||42^^^^PI\rPV1|1|O|01^^^^^C\r\
+             SPM|1|1||023^血清^JC10|||||||||||||201112191500\r\
+             OBR|1|100|1|E001^血液学的検査^99O03|||20111219|||||||||{obr16}||||||20111220103059\r\
+             ORC|SC|100|1||CM||||20111220103059|||{orc12}|||||01^内科^99XY1\r\
+             OBX|1|NM|3A015000002327101^ALB^JC10||4.1|g/dl|3.8-5.2|N|||F\r"
+        ))
+    };
+    let mut required = lab_sets().clone();
+    required.performer_required = true;
+    let mut optional = lab_sets().clone();
+    optional.performer_required = false;
+    // ORC-12 wins over OBR-16
+    let f = msg("607^医師^一郎^^^^^^^L^^^^^I", "608^別人^^^^^^^^L");
+    let (obs, _) = map_inline(&f, &cfg, &t, &required, observation::map);
+    let o = &obs[0];
+    assert_eq!(o.submission, Some(Submission::Submit), "{o:?}");
+    let who = o.orderer.as_ref().unwrap();
+    assert_eq!(
+        (who.id.as_str(), who.name.as_str(), who.representation),
+        ("607", "医師 一郎", Some("IDE"))
+    );
+    assert!(
+        o.lineage
+            .iter()
+            .any(|l| l.element == "Observation.performer" && l.field == "ORC-12")
+    );
+    // OBR-16 when ORC-12 is empty
+    let (obs, _) = map_inline(
+        &msg("", "608^別人^^^^^^^^L"),
+        &cfg,
+        &t,
+        &required,
+        observation::map,
+    );
+    assert_eq!(obs[0].orderer.as_ref().unwrap().id, "608");
+    assert!(obs[0].lineage.iter().any(|l| l.field == "OBR-16"));
+    // nobody: withheld where required, located at ORC-12
+    let (obs, sink) = map_inline(&msg("", ""), &cfg, &t, &required, observation::map);
+    assert!(obs[0].orderer.is_none());
+    assert!(
+        matches!(obs[0].submission, Some(Submission::Withheld(r)) if r.contains("ordering doctor"))
+    );
+    let d = sink
+        .diagnostics
+        .iter()
+        .find(|d| d.code.id == "M055")
+        .unwrap();
+    assert!(
+        d.render_human(RenderOptions::default()).contains("ORC-12"),
+        "{d:?}"
+    );
+    // ... and submitted without a performer where the package does not ask for one
+    let (obs, sink) = map_inline(&msg("", ""), &cfg, &t, &optional, observation::map);
+    assert_eq!(obs[0].submission, Some(Submission::Submit));
+    assert!(!codes_of(&sink).contains(&"M055"));
+    // the bundle carries the performer as a contained JP_Practitioner
+    let f = msg("607^医師^一郎^^^^^^^L^^^^^I", "");
+    let (obs, _) = map_inline(&f, &cfg, &t, &required, observation::map);
+    let r =
+        bundle::observation(&obs[0], &cfg, "urn:uuid:p", "2011-12-20T10:30:59.000+09:00").unwrap();
+    assert_eq!(r.performer.len(), 1);
+    assert_eq!(
+        r.performer[0]
+            .reference
+            .as_ref()
+            .and_then(|x| x.value.as_deref()),
+        Some("#performer")
+    );
+    assert!(r.contained.iter().any(|c| matches!(c, fhir::model::Resource::Practitioner(p) if p.id.as_ref().and_then(|i| i.value.as_deref()) == Some("performer"))));
+}
+
+/// LabSets read the performer rule from the package: JP-CLINS 1.10 has it, 1.5.2 not.
+#[test]
+fn performer_rule_is_read_from_the_package() {
+    let read = |f: &str| {
+        fhir::package::Package::from_tgz(&std::fs::read(shared_profiles().join(f)).unwrap())
+            .unwrap()
+    };
+    assert!(
+        !LabSets::from_package(&read("jp-clins/jp-clins.r4-1.5.2-snap.tgz"))
+            .0
+            .performer_required
+    );
+    assert!(
+        LabSets::from_package(&read("jp-clins/jp-eCSCLINS.r4-1.10.0-snap.tgz"))
+            .0
+            .performer_required
+    );
 }
