@@ -596,7 +596,7 @@ impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Source::Folder(p) => write!(f, "{}", p.display()),
-            Source::Url(u) => f.write_str(u),
+            Source::Url(u) => f.write_str(&redact_url(u)),
         }
     }
 }
@@ -722,6 +722,24 @@ fn find_in_folder(
     fallback
 }
 
+/// A URL as it may be shown and recorded: without user info (`user:token@`), query
+/// or fragment, where credentials travel (secrets are never written or logged).
+pub fn redact_url(url: &str) -> String {
+    let cut = url.split(['?', '#']).next().unwrap_or(url);
+    match cut.split_once("://") {
+        Some((scheme, rest)) => {
+            let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
+            let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+            if path.is_empty() && !rest.contains('/') {
+                format!("{scheme}://{host}")
+            } else {
+                format!("{scheme}://{host}/{path}")
+            }
+        }
+        None => cut.to_owned(),
+    }
+}
+
 /// Fetches `id` from a registry (`{url}/{name}/{version}`: the package file, or
 /// npm-style metadata whose `dist.tarball` is fetched) or a `.tgz` URL.
 fn fetch(url: &str, id: &PackageRef, tried: &mut Vec<String>) -> Option<(Vec<u8>, String)> {
@@ -730,8 +748,9 @@ fn fetch(url: &str, id: &PackageRef, tried: &mut Vec<String>) -> Option<(Vec<u8>
     } else {
         format!("{url}/{}/{}", id.name, id.version)
     };
+    let shown = redact_url(&target);
     match http_get(&target) {
-        Ok(body) if body.starts_with(&[0x1f, 0x8b]) => Some((body, target)),
+        Ok(body) if body.starts_with(&[0x1f, 0x8b]) => Some((body, shown)),
         Ok(body) => {
             let tarball = serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
@@ -742,22 +761,22 @@ fn fetch(url: &str, id: &PackageRef, tried: &mut Vec<String>) -> Option<(Vec<u8>
                 });
             match tarball {
                 Some(t) => match http_get(&t) {
-                    Ok(b) => Some((b, t)),
+                    Ok(b) => Some((b, redact_url(&t))),
                     Err(e) => {
-                        tried.push(format!("{t}: {e}"));
+                        tried.push(format!("{}: {e}", redact_url(&t)));
                         None
                     }
                 },
                 None => {
                     tried.push(format!(
-                        "{target}: neither a package file nor package metadata"
+                        "{shown}: neither a package file nor package metadata"
                     ));
                     None
                 }
             }
         }
         Err(e) => {
-            tried.push(format!("{target}: {e}"));
+            tried.push(format!("{shown}: {e}"));
             None
         }
     }

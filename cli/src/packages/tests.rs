@@ -733,3 +733,22 @@ fn a_pin_change_replaces_every_unit_with_the_reason() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn urls_are_shown_without_credentials() {
+    for (url, shown) in [
+        (
+            "https://user:tok3n@registry.example/fhir/a/1.0?key=s3cret",
+            "https://registry.example/fhir/a/1.0",
+        ),
+        (
+            "http://127.0.0.1:8080/x.tgz#frag",
+            "http://127.0.0.1:8080/x.tgz",
+        ),
+        ("https://t0ken@host", "https://host"),
+        ("https://packages.fhir.org", "https://packages.fhir.org"),
+    ] {
+        assert_eq!(redact_url(url), shown);
+        assert!(!redact_url(url).contains("tok") && !redact_url(url).contains("s3cret"));
+    }
+}
