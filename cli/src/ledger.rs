@@ -28,8 +28,10 @@
 //!   (JP-CLINS 1.5.2 → 1.10.0), every live unit recorded under other packages is
 //!   planned as a [`Action::Replace`] even when its bytes did not change, and the
 //!   plan says why, so nothing validated under the old version stays submitted.
-//!   Units recorded before schema 3 have no packages (`''`): they are not replaced
-//!   for that reason, and the next run records its packages for them.
+//!   A ledger of schema 1 or 2 gets, for every unit, the set all releases before
+//!   schema 3 validated under (JP-CLINS 1.5.2 with JP Core 1.1.2-url). A unit
+//!   with no packages recorded (`''`: a run that did not say) is not replaced for
+//!   that reason.
 //!
 //! **The ledger holds PHI**: the 被保険者個人識別子 (insurer number, symbol, number,
 //! branch) of every patient ever submitted. Keep it like the source data (same
@@ -122,6 +124,12 @@ CREATE TABLE branch (
 
 /// Schema 3: per unit, the FHIR packages its last bundle was validated under.
 const SCHEMA_3: &str = "ALTER TABLE unit ADD COLUMN packages TEXT NOT NULL DEFAULT '';";
+
+/// The packages every release before schema 3 validated under (their only set,
+/// JP-CLINS 1.5.2 with JP Core 1.1.2-url): what a migrated ledger's units were
+/// submitted under, so a site moving its pins replans them too.
+const PRE_SCHEMA_3_PACKAGES: &str =
+    "hl7.fhir.r4.core#4.0.1, jp-core.r4#1.1.2-url, jp-eCSCLINS.r4#1.5.2";
 
 /// One submission unit as the current run sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -434,6 +442,10 @@ impl Ledger {
             )?;
             if has_packages == 0 {
                 tx.execute_batch(SCHEMA_3)?;
+                tx.execute(
+                    "UPDATE unit SET packages = ?1",
+                    params![PRE_SCHEMA_3_PACKAGES],
+                )?;
             }
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;

@@ -529,10 +529,21 @@ fn a_schema_2_ledger_gains_the_packages_column() {
             .unwrap();
         c.pragma_update(None, "user_version", 2).unwrap();
     }
+    // its units were validated under the only set earlier releases had
     let mut l = Ledger::open(&path, INST).unwrap();
-    l.set_packages("hl7.fhir.r4.core#4.0.1");
-    let plan = run(&mut l, 2026, &first_run(), "r2");
+    l.set_packages("hl7.fhir.r4.core#4.0.1, jp-core.r4#1.1.2-url, jp-eCSCLINS.r4#1.5.2");
+    let plan = l.plan(2026, &first_run()).unwrap();
     assert!(plan.iter().all(|i| i.action == Action::Unchanged));
+    // so moving to 1.10 replans them
+    l.set_packages("hl7.fhir.r4.core#4.0.1, jp-core.r4#1.1.2-clins, jp-eCSCLINS.r4#1.10.0");
+    let plan = l.plan(2026, &first_run()).unwrap();
+    assert!(
+        plan.iter().all(|i| i.action == Action::Replace
+            && i.reason
+                .as_deref()
+                .is_some_and(|r| r.contains("jp-eCSCLINS.r4 1.5.2 → 1.10.0"))),
+        "{plan:?}"
+    );
     drop(l);
     std::fs::remove_dir_all(&dir).unwrap();
 }
