@@ -147,6 +147,12 @@ pub const NO_ORDERER: Code = Code::new(
     Warning,
     "result has no ordering doctor (ORC-12 / OBR-16), which the pinned JP-CLINS package requires as performer; not submitted",
 );
+/// Lab result whose OBX-3 names no code at all.
+pub const NO_LAB_CODE: Code = Code::new(
+    "M056",
+    Warning,
+    "result has no code in OBX-3 (no local code, no JLAC10); not submitted",
+);
 /// A message of the wrong type for the mapper.
 pub const WRONG_MESSAGE: Code = Code::new(
     "M060",
@@ -383,6 +389,7 @@ pub const ALL: &[&Code] = &[
     &BAD_RANGE,
     &NO_EFFECTIVE,
     &NO_ORDERER,
+    &NO_LAB_CODE,
     &WRONG_MESSAGE,
     &NO_LAB_SET,
     &NO_ENCOUNTER_CLASS,

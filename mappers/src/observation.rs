@@ -261,7 +261,14 @@ fn one(
     }
     let in_scope = matches!(kind, LabKind::Core | LabKind::Infection)
         || ctx.config.policy.lab_scope == LabScope::All;
-    let submission = if status == "entered-in-error" {
+    let submission = if local.code.is_empty() {
+        // Nothing to code it with: JP-CLINS 1.10 requires the local code (R6021) and
+        // every version a coding; never made up.
+        sink.push(
+            Diagnostic::new(&codes::NO_LAB_CODE, "OBX-3 names no code").at(input.at(obx, 3, 0)),
+        );
+        Submission::Withheld("no code in OBX-3")
+    } else if status == "entered-in-error" {
         sink.push(
             Diagnostic::new(
                 &codes::DELETED,

@@ -1355,6 +1355,24 @@ fn ordering_doctor_is_the_performer_and_required_where_the_package_says() {
     let (obs, sink) = map_inline(&msg("", ""), &cfg, &t, &optional, observation::map);
     assert_eq!(obs[0].submission, Some(Submission::Submit));
     assert!(!codes_of(&sink).contains(&"M055"));
+    // a result whose OBX-3 names no code: withheld, located (never an uncodable Observation)
+    let f = Hl7File::parse_str(
+        "MSH|^~\\&|||||||OUL^R22^OUL_R22|1|P|2.5\rPID|1||42^^^^PI\rPV1|1|O|01^^^^^C\r\
+         SPM|1|1||023^血清^JC10|||||||||||||201112191500\r\
+         ORC|SC|100|1||CM||||20111220103059|||607^医師|||||01^内科^99XY1\r\
+         OBX|1|NM|||4.1|g/dl|3.8-5.2|N|||F\r",
+    );
+    let (obs, sink) = map_inline(&f, &cfg, &t, &required, observation::map);
+    assert!(matches!(obs[0].submission, Some(Submission::Withheld(r)) if r.contains("no code")));
+    let d = sink
+        .diagnostics
+        .iter()
+        .find(|d| d.code.id == "M056")
+        .unwrap();
+    assert!(
+        d.render_human(RenderOptions::default()).contains("OBX-3"),
+        "{d:?}"
+    );
     // the bundle carries the performer as a contained JP_Practitioner
     let f = msg("607^医師^一郎^^^^^^^L^^^^^I", "");
     let (obs, _) = map_inline(&f, &cfg, &t, &required, observation::map);
