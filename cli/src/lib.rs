@@ -113,7 +113,7 @@ enum Command {
     Tables(tables::Args),
     /// Inspect SS-MIX2 storage, folders of message files, single message files or UKE receipt files: one report per file plus diagnostics.
     Inspect(inspect::Args),
-    /// Validate FHIR JSON resources and Bundles against the vendored JP profiles.
+    /// Validate FHIR JSON resources and Bundles against the pinned JP profiles (package cache).
     Validate(validate::Args),
     /// Convert SS-MIX2 storage to validated JP-CLINS bundles (+ NDJSON, lineage, plan, run report).
     Convert(convert::Args),

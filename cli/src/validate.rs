@@ -1,5 +1,5 @@
 //! `kakehashi validate [--ig SET] [--profile URL] FILE_OR_DIR... [--json]`: validates
-//! FHIR JSON resources and Bundles against a named set of the vendored packages.
+//! FHIR JSON resources and Bundles against a pinned package set from the package cache.
 //!
 //! Human output: the findings of each file (errors and warnings; `--verbose` adds
 //! information), then one summary line per file (`OK path` / `INVALID path (…)`).

@@ -1,7 +1,7 @@
 //! Errata and the `--strict` pack: versioned TOML files in the repository
 //! (`fhir/errata/`), compiled in.
 //!
-//! * **Errata** ([`Errata`]): known defects of the vendored packages. A finding
+//! * **Errata** ([`Errata`]): known defects of the pinned JP packages. A finding
 //!   caused by a package defect is downgraded only through an entry of the errata
 //!   file, and only while that package, at that version, is loaded. Each entry
 //!   names the package, the rule (profile + constraint key, or value set), the

@@ -79,7 +79,7 @@ fn config(extra: &str) -> SiteConfig {
     SiteConfig::parse(&text).unwrap()
 }
 
-/// The JP-CLINS lab sets of the vendored package (loaded once).
+/// The JP-CLINS 1.5.2 lab sets (loaded once, from ../shared).
 fn lab_sets() -> &'static LabSets {
     static SETS: std::sync::OnceLock<LabSets> = std::sync::OnceLock::new();
     SETS.get_or_init(|| {

@@ -1,5 +1,5 @@
 //! 特定健診 CDA XML records ([`parsers::checkup::CheckupDocument`]) → an eCheckup
-//! document Bundle (`JP_Bundle_eCheckupGeneral`, the profile of the vendored
+//! document Bundle (`JP_Bundle_eCheckupGeneral`, the profile of the pinned
 //! eCheckupReport package's own example). Pure: no I/O, no clock; every id is a
 //! UUID v5 of the document key and the entry's source key.
 //!
@@ -22,7 +22,7 @@
 //! PQ followed by the 入力範囲外 CD (`2.16.840.1.113883.5.83` L/H) → comparator
 //! `<=`/`>=`. 未実施 (`negationInd`) → no value, dataAbsentReason `not-performed`
 //! (text 未実施); 測定不能 (`nullFlavor` on the value) → dataAbsentReason by null
-//! flavor (NI/UNK → `unknown`, …; text 測定不能). Status stays `final`: the vendored
+//! flavor (NI/UNK → `unknown`, …; text 測定不能). Status stays `final`: the 1.1.3
 //! package fixes `Observation.status` to `final` (newer IG text allows
 //! `cancelled`), so absence is carried by dataAbsentReason alone.
 //!
