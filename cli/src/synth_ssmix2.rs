@@ -278,10 +278,9 @@ mod tests {
 
     #[test]
     fn reads_both_lab_code_systems_of_the_bundled_package() {
-        let tgz = std::fs::read(
-            crate::walk::repository_root()
-                .join("../shared/fhir-profiles/jp-clins/jp-clins.r4-1.5.2-snap.tgz"),
-        )
+        let tgz = std::fs::read(crate::shared(
+            "fhir-profiles/jp-clins/jp-clins.r4-1.5.2-snap.tgz",
+        ))
         .unwrap();
         let codes = lab_codes_from_package(&tgz).unwrap();
         let core = codes.iter().filter(|c| c.set == LabSet::Core).count();

@@ -865,13 +865,7 @@ pub(crate) mod tests {
 
     /// The folder of IG packages beside the repository (`../shared/fhir-profiles`).
     pub(crate) fn shared_profiles() -> std::path::PathBuf {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fhir-profiles");
-        assert!(
-            p.is_dir(),
-            "{}: the IG packages beside the repository are missing (tests need ../shared)",
-            p.display()
-        );
-        p
+        crate::shared("fhir-profiles")
     }
 
     /// The package file of a default pin (test helper: the CLI reads the cache).

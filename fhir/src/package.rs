@@ -322,10 +322,8 @@ mod tests {
     use super::*;
 
     fn shared(rel: &str) -> Vec<u8> {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/fhir-profiles")
-            .join(rel);
-        std::fs::read(&p).unwrap_or_else(|e| panic!("{} (tests need ../shared): {e}", p.display()))
+        let p = crate::shared(&format!("fhir-profiles/{rel}"));
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
     }
 
     #[test]

@@ -22,13 +22,7 @@ const OML11: &str = "999/901/9999013/20111220/OML-11/9999013_20111220_OML-11_000
 
 /// The IG packages beside the repository (tests need `../shared`).
 fn shared_profiles() -> std::path::PathBuf {
-    let p = repo().join("../shared/fhir-profiles");
-    assert!(
-        p.is_dir(),
-        "{}: missing (tests need ../shared)",
-        p.display()
-    );
-    p
+    crate::shared("fhir-profiles")
 }
 
 fn repo() -> std::path::PathBuf {

@@ -7,15 +7,7 @@ use std::io::{BufRead, BufReader, Write as _};
 use std::net::TcpListener;
 
 fn shared(rel: &str) -> PathBuf {
-    let p = crate::walk::repository_root()
-        .join("../shared/fhir-profiles")
-        .join(rel);
-    assert!(
-        p.is_file(),
-        "{}: missing (tests need ../shared)",
-        p.display()
-    );
-    p
+    crate::shared(&format!("fhir-profiles/{rel}"))
 }
 
 /// Runs a command line against the cache at `cache`.
@@ -545,7 +537,7 @@ fn validate_selects_exactly_the_pinned_packages() {
 fn configured_sources_install_missing_pins() {
     let dir = crate::scratch_dir("packages-sources");
     let cache = dir.join("cache");
-    let shared_dir = crate::walk::repository_root().join("../shared/fhir-profiles");
+    let shared_dir = crate::shared("fhir-profiles");
     let site =
         std::fs::read_to_string(crate::walk::repository_root().join("kakehashi.toml")).unwrap();
     // the repository's own sources are relative to its folder: name the folder here
@@ -615,7 +607,7 @@ fn configured_sources_install_missing_pins() {
 fn a_pin_change_replaces_every_unit_with_the_reason() {
     let dir = crate::scratch_dir("packages-replan");
     let cache = dir.join("cache");
-    let shared_dir = crate::walk::repository_root().join("../shared/fhir-profiles");
+    let shared_dir = crate::shared("fhir-profiles");
     let site =
         std::fs::read_to_string(crate::walk::repository_root().join("demo/synth.kakehashi.toml"))
             .unwrap();

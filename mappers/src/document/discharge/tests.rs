@@ -459,10 +459,8 @@ fn the_documented_discharge_request_reads() {
 /// four history sections' codes, 1.5.2 states the old ones.
 #[test]
 fn section_codes_are_read_from_the_package() {
-    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fhir-profiles/jp-clins");
     let read = |f: &str| {
-        let p = shared.join(f);
+        let p = crate::shared(&format!("fhir-profiles/jp-clins/{f}"));
         let bytes = std::fs::read(&p)
             .unwrap_or_else(|e| panic!("{} (tests need ../shared): {e}", p.display()));
         fhir::package::Package::from_tgz(&bytes).unwrap()
