@@ -178,6 +178,8 @@ pub enum KarteZeros {
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Lts {
     /// `policy.lts`: resource types tagged LTS (`Condition`, `AllergyIntolerance`, `Observation`).
+    /// Where the pinned JP-CLINS allows LTS on the designated infection results only
+    /// (1.10's R6031), `Observation` tags those and no other result.
     pub resource_types: Vec<String>,
 }
 

@@ -101,6 +101,8 @@ pub struct Sink {
 
 /// The key of JP_Bundle_CLINS's rule that every Observation names a performer.
 const PERFORMER_RULE: &str = "\"observation-needs-performer\"";
+/// JP_Bundle_CLINS's invariant key for R6031 (LTS only on infection results).
+const LTS_RULE: &str = "\"check-LTS-MemberOf-infectionLabo\"";
 
 /// The ordering person of an XCN field (ORC-12, OBR-16): staff id (XCN-1), name
 /// (XCN-2 family, XCN-3 given) and its representation (XCN-15); `None` when the
@@ -125,6 +127,12 @@ pub(crate) fn xcn_person(seg: &Segment<'_>, field: u32) -> Option<record::Prescr
     })
 }
 
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
 /// The JP-CLINS lab sets: JLAC10 17-digit code → (set system, FHIR識別名 display).
 #[derive(Clone, Debug, Default)]
 pub struct LabSets {
@@ -136,6 +144,10 @@ pub struct LabSets {
     /// performer and contain a JP_Practitioner (R9017O / R9019O, JP-CLINS 1.10;
     /// not in 1.5.2): a result without an ordering doctor is then withheld (M055).
     pub performer_required: bool,
+    /// The package's JP_Bundle_CLINS allows the LTS (長期保存) tag only on the
+    /// designated infection results (R6031, JP-CLINS 1.10; not in 1.5.2): a site's
+    /// `policy.lts = ["Observation"]` then tags infection results only.
+    pub lts_infection_only: bool,
 }
 
 impl LabSets {
@@ -190,16 +202,16 @@ impl LabSets {
                 ),
             }
         }
-        // The rule is read from the package, not from its version number.
-        sets.performer_required = pkg.json_resources().any(|(path, bytes)| {
-            path.contains("StructureDefinition")
-                && bytes
-                    .windows(uri::BUNDLE_CLINS.len())
-                    .any(|w| w == uri::BUNDLE_CLINS.as_bytes())
-                && bytes
-                    .windows(PERFORMER_RULE.len())
-                    .any(|w| w == PERFORMER_RULE.as_bytes())
-        });
+        // The rules are read from the package, not from its version number.
+        let bundle_has = |rule: &str| {
+            pkg.json_resources().any(|(path, bytes)| {
+                path.contains("StructureDefinition")
+                    && contains(bytes, uri::BUNDLE_CLINS)
+                    && contains(bytes, rule)
+            })
+        };
+        sets.performer_required = bundle_has(PERFORMER_RULE);
+        sets.lts_infection_only = bundle_has(LTS_RULE);
         (sets, diags)
     }
 

@@ -17,6 +17,9 @@
 //!   JP_Practitioner. When the pinned package requires a performer (JP-CLINS
 //!   1.10's R9017O / R9019O, [`crate::LabSets::performer_required`]), a result
 //!   whose order names nobody is withheld (M055): a performer is never made up.
+//! - LTS (長期保存) tag per `policy.lts`; where the pinned package allows it on
+//!   the designated infection results only (JP-CLINS 1.10's R6031,
+//!   [`crate::LabSets::lts_infection_only`]), other results go untagged.
 
 use crate::config::LabScope;
 use crate::record::{
@@ -309,13 +312,15 @@ fn one(
         Submission::Submit
     };
     let mut tags = Vec::new();
-    if ctx
-        .config
-        .policy
-        .lts
-        .resource_types
-        .iter()
-        .any(|t| t == "Observation")
+    let lts_allowed = !ctx.lab_sets.lts_infection_only || kind == LabKind::Infection;
+    if lts_allowed
+        && ctx
+            .config
+            .policy
+            .lts
+            .resource_types
+            .iter()
+            .any(|t| t == "Observation")
     {
         tags.push(Tag::Lts);
     }

@@ -1400,4 +1400,48 @@ fn performer_rule_is_read_from_the_package() {
             .0
             .performer_required
     );
+    // R6031 (LTS on infection results only): 1.10 has it, 1.5.2 not
+    assert!(
+        !LabSets::from_package(&read("jp-clins/jp-clins.r4-1.5.2-snap.tgz"))
+            .0
+            .lts_infection_only
+    );
+    assert!(
+        LabSets::from_package(&read("jp-clins/jp-eCSCLINS.r4-1.10.0-snap.tgz"))
+            .0
+            .lts_infection_only
+    );
+}
+
+/// `policy.lts = ["Observation"]`: every result tagged where the package allows it,
+/// only the designated infection results where it does not (R6031).
+#[test]
+fn lts_on_lab_results_follows_the_package() {
+    let base = std::fs::read_to_string(repo().join("kakehashi.toml")).unwrap();
+    let cfg = SiteConfig::parse(&base.replace("lts = []", "lts = [\"Observation\"]")).unwrap();
+    assert_eq!(cfg.policy.lts.resource_types, ["Observation"]);
+    let t = demo_tables();
+    let f = Hl7File::parse_str(
+        "MSH|^~\\&|||||||OUL^R22^OUL_R22|1|P|2.5\rPID|1||42^^^^PI\rPV1|1|O|01^^^^^C\r\
+         SPM|1|1||023^血清^JC10|||||||||||||201112191500\r\
+         ORC|SC|100|1||CM||||20111220103059|||607^医師|||||01^内科^99XY1\r\
+         OBX|1|NM|3A015000002327101^ALB^JC10||4.1|g/dl|3.8-5.2|N|||F\r\
+         OBX|2|CWE|5F016141002302311^HBs抗原(判定)^JC10||-^陰性^99XYZ||||||F\r",
+    );
+    let mut only_infection = lab_sets().clone();
+    only_infection.lts_infection_only = true;
+    let (obs, _) = map_inline(&f, &cfg, &t, &only_infection, observation::map);
+    assert_eq!(
+        obs.iter()
+            .map(|o| (o.kind, o.tags.clone()))
+            .collect::<Vec<_>>(),
+        [
+            (LabKind::Core, vec![]),
+            (LabKind::Infection, vec![Tag::Lts])
+        ]
+    );
+    let mut any = lab_sets().clone();
+    any.lts_infection_only = false;
+    let (obs, _) = map_inline(&f, &cfg, &t, &any, observation::map);
+    assert!(obs.iter().all(|o| o.tags == [Tag::Lts]), "{obs:?}");
 }

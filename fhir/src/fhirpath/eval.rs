@@ -26,7 +26,17 @@ pub trait Resolver<'a> {
     fn resolve(&self, reference: &str) -> Option<&'a Value>;
 }
 
-/// The environment: `%resource`, `%rootResource`, `%context` and a resolver.
+/// Answers `memberOf()`: whether a code is in a value set.
+pub trait Terminology {
+    /// `Some(true/false)` when the value set `canonical` can be expanded here,
+    /// `None` when it cannot (the expression is then not evaluable, never passed).
+    /// `system` is `None` for a bare `code`, which is a member when any system of
+    /// the expansion holds it.
+    fn member_of(&self, canonical: &str, system: Option<&str>, code: &str) -> Option<bool>;
+}
+
+/// The environment: `%resource`, `%rootResource`, `%context`, a resolver and a
+/// terminology.
 #[derive(Clone, Copy, Default)]
 pub struct Env<'a> {
     /// `%resource`.
@@ -35,6 +45,8 @@ pub struct Env<'a> {
     pub root_resource: Option<&'a Value>,
     /// For `resolve()`.
     pub resolver: Option<&'a dyn Resolver<'a>>,
+    /// For `memberOf()`.
+    pub terminology: Option<&'a dyn Terminology>,
 }
 
 /// Functions the evaluator implements (anything else is "not evaluable").
@@ -93,6 +105,7 @@ pub const FUNCTIONS: &[&str] = &[
     "descendants",
     "extension",
     "resolve",
+    "memberOf",
     "is",
     "as",
     "trace",
@@ -1196,6 +1209,52 @@ impl<'a, 'e> Ctx<'a, 'e> {
                     }
                 }
                 out
+            }
+            ("memberOf", 1) => {
+                let Some(url) = self.arg_str(args, 0, input, focus, name)? else {
+                    return Ok(Vec::new());
+                };
+                if c.is_empty() {
+                    return Ok(Vec::new());
+                }
+                if c.len() > 1 {
+                    return fail("memberOf(): input has more than one item");
+                }
+                let Some(terms) = self.env.terminology else {
+                    return fail("memberOf(): no terminology in this context");
+                };
+                let unknown = || {
+                    EvalError(format!(
+                        "memberOf(): value set {url} cannot be expanded here"
+                    ))
+                };
+                // A Coding, a CodeableConcept (any of its codings) or a bare code.
+                let codings: Vec<(Option<&str>, &str)> = match &c[0] {
+                    Item::Node(n) if n.value.is_object() => {
+                        let one = |v: &'a Value| {
+                            v.fget("code")
+                                .and_then(Value::as_str)
+                                .map(|code| (v.fget("system").and_then(Value::as_str), code))
+                        };
+                        match n.value.fget("coding").and_then(Value::as_array) {
+                            Some(list) => list.iter().filter_map(one).collect(),
+                            None => one(n.value).into_iter().collect(),
+                        }
+                    }
+                    other => other
+                        .as_str()
+                        .map(|code| (None, code))
+                        .into_iter()
+                        .collect(),
+                };
+                let mut member = false;
+                for (system, code) in codings {
+                    if terms.member_of(&url, system, code).ok_or_else(unknown)? {
+                        member = true;
+                        break;
+                    }
+                }
+                vec![Item::Bool(member)]
             }
             ("trace", 1 | 2) => c,
             ("htmlChecks", 0) => vec![Item::Bool(c.len() == 1 && html_ok(&c[0]))],

@@ -25,7 +25,7 @@ mod parser;
 mod value;
 
 pub(crate) use eval::underscored;
-pub use eval::{Collection, Env, EvalError, FUNCTIONS, Resolver};
+pub use eval::{Collection, Env, EvalError, FUNCTIONS, Resolver, Terminology};
 pub use parser::{BinOp, Expr, ParseError, parse};
 pub(crate) use value::FastGet;
 pub use value::{DateTime, Item, Node, PRIMITIVES, parse_datetime};

@@ -136,7 +136,7 @@ fn not_evaluable_is_explicit() {
     let v = json!({"a": 1});
     for (src, why) in [
         ("a.frobnicate()", "unsupported function"),
-        ("a.memberOf('http://x')", "unsupported function"),
+        ("a.conformsTo('http://x')", "unsupported function"),
         ("a.", "does not parse"),
         ("a.matches('(')", "bad regular expression"),
     ] {
@@ -161,6 +161,53 @@ fn not_evaluable_is_explicit() {
     ));
 }
 
+/// A value set `http://vs` holding `s|a` and `s|b`.
+struct OneValueSet;
+impl Terminology for OneValueSet {
+    fn member_of(&self, canonical: &str, system: Option<&str>, code: &str) -> Option<bool> {
+        (canonical == "http://vs")
+            .then(|| matches!(code, "a" | "b") && system.is_none_or(|s| s == "s"))
+    }
+}
+
+#[test]
+fn member_of_asks_the_terminology() {
+    let obs = json!({"code": {"coding": [
+        {"system": "local", "code": "a"},
+        {"system": "s", "code": "b"}
+    ]}, "status": "a"});
+    let env = Env {
+        terminology: Some(&OneValueSet),
+        ..Env::default()
+    };
+    let check = |src: &str| Expression::compile(src).check(&obs, None, env);
+    // a Coding, a CodeableConcept (any coding), a bare code
+    assert_eq!(
+        check("code.coding.where(memberOf('http://vs')).count() = 1"),
+        Verdict::Pass
+    );
+    assert_eq!(
+        check("code.coding.first().memberOf('http://vs').not()"),
+        Verdict::Pass
+    );
+    assert_eq!(check("code.memberOf('http://vs')"), Verdict::Pass);
+    assert_eq!(check("status.memberOf('http://vs')"), Verdict::Pass);
+    // empty in, empty out
+    assert_eq!(
+        check("missing.memberOf('http://vs').empty()"),
+        Verdict::Pass
+    );
+    // a value set that cannot be expanded, or no terminology: never a pass
+    assert!(matches!(
+        check("code.memberOf('http://other')"),
+        Verdict::NotEvaluable(_)
+    ));
+    assert!(matches!(
+        Expression::compile("code.memberOf('http://vs')").check(&obs, None, Env::default()),
+        Verdict::NotEvaluable(_)
+    ));
+}
+
 struct MapResolver<'a>(Vec<(&'a str, &'a Value)>);
 impl<'a> Resolver<'a> for MapResolver<'a> {
     fn resolve(&self, reference: &str) -> Option<&'a Value> {
@@ -181,6 +228,7 @@ fn resolve_and_variables() {
         resource: Some(&bundle),
         root_resource: Some(&bundle),
         resolver: Some(&r),
+        terminology: None,
     };
     let e = Expression::compile("entry.first().resource.subject.resolve().is(Patient)");
     assert_eq!(e.check(&bundle, None, env), Verdict::Pass);

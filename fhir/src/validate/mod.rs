@@ -25,7 +25,7 @@ mod primitive;
 
 use crate::conformance::{Conformance, ElementDefinition, Max, StructureDefinition};
 use crate::errata::{Effect, Errata, Erratum, StrictPack, StrictRule};
-use crate::fhirpath::{Env, Expression, FastGet, Node, PRIMITIVES, Resolver, Verdict};
+use crate::fhirpath::{Env, Expression, FastGet, Node, PRIMITIVES, Resolver, Terminology, Verdict};
 use diagnostics::{Code, Diagnostic, Excerpt, Location, Phi, Severity};
 use serde_json::{Map, Value, json};
 use std::cell::RefCell;
@@ -406,6 +406,16 @@ impl<'a> BundleIndex<'a> {
         let mut parts = reference.rsplitn(3, '/');
         let (id, ty) = (parts.next()?, parts.next()?);
         self.by_type_id.get(&(ty, id)).copied()
+    }
+}
+
+impl Terminology for Validator<'_> {
+    fn member_of(&self, canonical: &str, system: Option<&str>, code: &str) -> Option<bool> {
+        let expansion = self.expand(canonical)?;
+        Some(match system {
+            Some(system) => expansion.contains(&(system.to_owned(), code.to_owned())),
+            None => expansion.iter().any(|(_, c)| c == code),
+        })
     }
 }
 
@@ -806,7 +816,7 @@ impl<'c> Validator<'c> {
     }
 
     fn resource<'a>(
-        &self,
+        &'a self,
         run: &mut Run<'a>,
         res: &'a Value,
         path: &Path<'_>,
@@ -911,7 +921,7 @@ impl<'c> Validator<'c> {
 
     /// The strict pack's rules of profile `sd` (warnings, V025).
     fn strict_rules<'a>(
-        &self,
+        &'a self,
         run: &mut Run<'a>,
         node: Node<'a>,
         sd: &StructureDefinition,
@@ -926,6 +936,7 @@ impl<'c> Validator<'c> {
                 resource: Some(scope.resource),
                 root_resource: Some(scope.root),
                 resolver: run.bundle.map(|b| b as &dyn Resolver<'a>),
+                terminology: Some(self),
             };
             run.report.invariants_evaluated += 1;
             match e.check_node(node, env) {
@@ -956,7 +967,7 @@ impl<'c> Validator<'c> {
 
     /// Validates `node` against element `ei` of `sd` (its invariants and children).
     fn element<'a>(
-        &self,
+        &'a self,
         run: &mut Run<'a>,
         node: Node<'a>,
         sd: &'c Arc<StructureDefinition>,
@@ -1267,7 +1278,7 @@ impl<'c> Validator<'c> {
     }
 
     fn value<'a>(
-        &self,
+        &'a self,
         run: &mut Run<'a>,
         node: Node<'a>,
         sd: &'c Arc<StructureDefinition>,
@@ -1486,7 +1497,7 @@ impl<'c> Validator<'c> {
     /// there and is allowed.
     #[allow(clippy::too_many_arguments)]
     fn extension_context<'a>(
-        &self,
+        &'a self,
         run: &mut Run<'a>,
         ext: &Value,
         parent: Node<'_>,
@@ -1516,6 +1527,7 @@ impl<'c> Validator<'c> {
                 resource: Some(scope.resource),
                 root_resource: Some(scope.root),
                 resolver: run.bundle.map(|b| b as &dyn Resolver<'a>),
+                terminology: Some(self),
             };
             match self.expression(expr).evaluate(scope.resource, None, env) {
                 Ok(nodes) => nodes.iter().any(|i| {
@@ -1674,7 +1686,7 @@ impl<'c> Validator<'c> {
     }
 
     fn invariants<'a>(
-        &self,
+        &'a self,
         run: &mut Run<'a>,
         node: Node<'a>,
         sd: &'c Arc<StructureDefinition>,
@@ -1697,6 +1709,7 @@ impl<'c> Validator<'c> {
                 resource: Some(scope.resource),
                 root_resource: Some(scope.root),
                 resolver,
+                terminology: Some(self),
             };
             run.report.invariants_evaluated += 1;
             let verdict = if c.key == "ele-1" && c.expression == ELE_1 {
@@ -2099,7 +2112,7 @@ impl<'c> Validator<'c> {
 
     #[allow(clippy::too_many_arguments)]
     fn slices<'a>(
-        &self,
+        &'a self,
         run: &mut Run<'a>,
         items: &[(Node<'a>, Path<'_>)],
         sd: &'c Arc<StructureDefinition>,
@@ -2126,6 +2139,7 @@ impl<'c> Validator<'c> {
             resource: Some(scope.resource),
             root_resource: Some(scope.root),
             resolver: run.bundle.map(|b| b as &dyn Resolver<'a>),
+            terminology: Some(self),
         };
         // ordered slicing: the highest slice seen so far, and whether an item that
         // matches no slice has been seen (openAtEnd: those come last)
@@ -2332,7 +2346,7 @@ impl<'c> Validator<'c> {
     /// Does `item` belong to slice element `s`? `None` when it cannot be decided.
     #[allow(clippy::too_many_arguments)]
     fn slice_matches<'a>(
-        &self,
+        &'a self,
         item: Node<'a>,
         env: Env<'a>,
         sd: &'c Arc<StructureDefinition>,
