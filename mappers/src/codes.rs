@@ -153,6 +153,14 @@ pub const NO_LAB_CODE: Code = Code::new(
     Warning,
     "result has no code in OBX-3 (no local code, no JLAC10); not submitted",
 );
+/// A numeric result without a unit is submitted as a unitless quantity (ratios such
+/// as PT-INR have none; JP-CLINS accepts it, and a reference range takes the result's
+/// unit, so R-unit rules hold); noted so a site can check its OBX-6.
+pub const NO_RESULT_UNIT: Code = Code::new(
+    "M057",
+    Info,
+    "numeric result has no unit (OBX-6); submitted without one",
+);
 /// A message of the wrong type for the mapper.
 pub const WRONG_MESSAGE: Code = Code::new(
     "M060",
@@ -390,6 +398,7 @@ pub const ALL: &[&Code] = &[
     &NO_EFFECTIVE,
     &NO_ORDERER,
     &NO_LAB_CODE,
+    &NO_RESULT_UNIT,
     &WRONG_MESSAGE,
     &NO_LAB_SET,
     &NO_ENCOUNTER_CLASS,

@@ -10,7 +10,9 @@
 //!   JLAC10 general coding otherwise, else the uncoded `99999999999999999`.
 //! - value by OBX-2: NM → Quantity; SN with `<`, `<=`, `>`, `>=` → Quantity with
 //!   comparator (other SN shapes → string); ST/TX/FT → string; CWE/CE → concept.
-//! - OBX-6 unit, OBX-7 range `low-high`, OBX-8 interpretation (HL7 0078),
+//! - OBX-6 unit (a numeric result without one is submitted unitless and noted,
+//!   M057: ratios such as PT-INR have none), OBX-7 range `low-high` (its bounds
+//!   take the result's unit, as JP-CLINS 1.10 requires), OBX-8 interpretation (HL7 0078),
 //!   OBX-11 status, effective = SPM-17 else OBR-7 else OBX-14, issued = OBR-22.
 //! - scope per `policy.lab_scope`; results outside it are withheld (M051).
 //! - performer: the ordering doctor, ORC-12 (else OBR-16), as a contained
@@ -311,6 +313,15 @@ fn one(
     } else {
         Submission::Submit
     };
+    if submission == Submission::Submit
+        && let Some(Value::Quantity { unit, .. }) = &value
+        && unit.is_empty()
+    {
+        sink.push(
+            Diagnostic::new(&codes::NO_RESULT_UNIT, "numeric result without a unit")
+                .at(input.at(obx, 6, 0)),
+        );
+    }
     let mut tags = Vec::new();
     let lts_allowed = !ctx.lab_sets.lts_infection_only || kind == LabKind::Infection;
     if lts_allowed

@@ -1445,3 +1445,35 @@ fn lts_on_lab_results_follows_the_package() {
     let (obs, _) = map_inline(&f, &cfg, &t, &any, observation::map);
     assert!(obs.iter().all(|o| o.tags == [Tag::Lts]), "{obs:?}");
 }
+
+/// A numeric result without a unit (PT-INR has none) is submitted unitless and
+/// noted at OBX-6 (M057); its reference range carries no unit either, so the
+/// result and range units agree (JP-CLINS 1.10's referenceRange rules).
+#[test]
+fn numeric_result_without_unit_is_noted_not_withheld() {
+    let cfg = config("");
+    let t = demo_tables();
+    let f = Hl7File::parse_str(
+        "MSH|^~\\&|||||||OUL^R22^OUL_R22|1|P|2.5\rPID|1||42^^^^PI\rPV1|1|O|01^^^^^C\r\
+         SPM|1|1||022^血漿^JC10|||||||||||||201112191500\r\
+         ORC|SC|100|1||CM||||20111220103059|||607^医師|||||01^内科^99XY1\r\
+         OBX|1|NM|2B030000002131157^PT-INR^JC10||1.02||0.85-1.15||||F\r",
+    );
+    let (obs, sink) = map_inline(&f, &cfg, &t, lab_sets(), observation::map);
+    assert_eq!(obs[0].submission, Some(Submission::Submit), "{obs:?}");
+    let d = sink
+        .diagnostics
+        .iter()
+        .find(|d| d.code.id == "M057")
+        .unwrap();
+    assert!(
+        d.render_human(RenderOptions::default()).contains("OBX-6"),
+        "{d:?}"
+    );
+    let r =
+        bundle::observation(&obs[0], &cfg, "urn:uuid:p", "2011-12-20T10:30:59.000+09:00").unwrap();
+    let v = fhir::model::json::to_value(fhir::model::IntoResource::into_resource(r)).unwrap();
+    assert_eq!(v["valueQuantity"]["value"], serde_json::json!(1.02));
+    assert!(v["valueQuantity"].get("unit").is_none(), "{v}");
+    assert!(v["referenceRange"][0]["low"].get("unit").is_none(), "{v}");
+}

@@ -1520,11 +1520,13 @@ fn obx(set_id: u32, c: &LabCode, at: Stamp, rng: &mut Rng) -> Seg {
         } else {
             ""
         };
-        seg.f(2, "NM")
-            .f(5, format!("{v:.dec$}"))
-            .f(6, format!("{unit}^{unit}^99XYZ"))
-            .f(7, format!("{low:.dec$}-{high:.dec$}"))
-            .f(8, flag)
+        let seg = seg.f(2, "NM").f(5, format!("{v:.dec$}"));
+        let seg = if unit.is_empty() {
+            seg
+        } else {
+            seg.f(6, format!("{unit}^{unit}^99XYZ"))
+        };
+        seg.f(7, format!("{low:.dec$}-{high:.dec$}")).f(8, flag)
     } else if c.group.ends_with("RESULT")
         || c.group.to_ascii_lowercase().ends_with("class")
         || c.group.starts_with("U-")

@@ -362,7 +362,8 @@ pub const ALLERGENS: &[Allergen] = &[
 pub const SEVERITIES: &[(&str, &str)] = &[("MI", "軽度"), ("MO", "中等度"), ("SV", "重度")];
 
 /// Reference data for a lab group (the parent code in the JP-CLINS code systems):
-/// unit, low, high, decimals. Groups not listed get a unitless value.
+/// unit (empty for ratios, which have none), low, high, decimals. Groups not listed
+/// get a unitless value.
 pub const LAB_RANGES: &[(&str, &str, f64, f64, usize)] = &[
     ("ALB", "g/dL", 3.8, 5.2, 1),
     ("ALP", "U/L", 38.0, 113.0, 0),
@@ -376,12 +377,16 @@ pub const LAB_RANGES: &[(&str, &str, f64, f64, usize)] = &[
     ("BUN", "mg/dL", 8.0, 20.0, 1),
     ("Ca", "mg/dL", 8.8, 10.1, 1),
     ("ChE", "U/L", 201.0, 421.0, 0),
+    ("CBG", "mg/dL", 73.0, 139.0, 0),
     ("CK", "U/L", 59.0, 248.0, 0),
     ("Cl", "mmol/L", 101.0, 108.0, 0),
     ("Cre", "mg/dL", 0.46, 1.07, 2),
     ("CRP", "mg/dL", 0.0, 0.14, 2),
     ("Cys-C", "mg/L", 0.56, 0.98, 2),
+    ("CTG", "mg/dL", 30.0, 149.0, 0),
     ("D-Bil", "mg/dL", 0.0, 0.2, 1),
+    ("DD", "ug/mL", 0.0, 1.0, 1),
+    ("FTG", "mg/dL", 30.0, 149.0, 0),
     ("GGT", "U/L", 9.0, 64.0, 0),
     ("Hb", "g/dL", 11.6, 16.8, 1),
     ("HbA1c-NGSP", "%", 4.9, 6.0, 1),
@@ -390,7 +395,12 @@ pub const LAB_RANGES: &[(&str, &str, f64, f64, usize)] = &[
     ("LD", "U/L", 124.0, 222.0, 0),
     ("LDL-C", "mg/dL", 65.0, 139.0, 0),
     ("Na", "mmol/L", 138.0, 145.0, 0),
+    ("NT-proBNP", "pg/mL", 0.0, 125.0, 0),
     ("PLT", "10*4/uL", 15.8, 34.8, 1),
+    ("PT-Act", "%", 70.0, 130.0, 0),
+    ("PT-INR", "", 0.85, 1.15, 2),
+    ("PT-Ratio", "", 0.85, 1.15, 2),
+    ("PT-Sec", "秒", 10.5, 13.5, 1),
     ("RBC", "10*6/uL", 3.86, 5.55, 2),
     ("T-Bil", "mg/dL", 0.4, 1.5, 1),
     ("T-CHO", "mg/dL", 142.0, 248.0, 0),
