@@ -1,4 +1,4 @@
-//! `kakehashi document referral|discharge --storage DIR --request FILE.toml
+//! `kakehashi document referral|discharge|summary --storage DIR --request FILE.toml
 //! --config kakehashi.toml --out FILE`: one clinical document for one patient.
 //!
 //! 1. The request is read and checked ([`mappers::document::request`]); a missing

@@ -137,6 +137,8 @@ enum DocumentCommand {
     Referral(document_clinical::Args),
     /// 退院時サマリー: a request (TOML) + the patient's SS-MIX2 storage → an eDischargeSummary bundle.
     Discharge(document_clinical::Args),
+    /// 患者サマリー (療養計画書): a request (TOML) with the care plan + the patient's SS-MIX2 storage → an ePCS bundle.
+    Summary(document_clinical::Args),
 }
 
 #[derive(Subcommand)]
@@ -203,6 +205,9 @@ where
         }
         Command::Document(DocumentCommand::Discharge(args)) => {
             document_clinical::run(mappers::document::request::Kind::Discharge, args, ctx)
+        }
+        Command::Document(DocumentCommand::Summary(args)) => {
+            document_clinical::run(mappers::document::request::Kind::Summary, args, ctx)
         }
     };
     match result {

@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | ADT-00 | ADT^A08: EVN, PID (漢字/カナ names, address, phone), PV1, OBX 身長/体重/血液型, AL1, IN1 | every patient; 8 % also have a superseded `_2` version |
 //! | ADT-61 | ADT^A60: IAM drug (HOT9), food and environment (JLAC10 or local) allergens | 45 % |
-//! | PPR-01 | PPR^ZD1: PRB + ZPR per disease (MEDIS 病名管理番号/交換用コード, ICD-10; some suspected, some ended) | 70 % |
+//! | PPR-01 | PPR^ZD1: PRB + ZPR per disease (MEDIS 病名管理番号/交換用コード, ICD-10; some suspected, some ended; cancers marked 未告知 in PRB-25 = `V`) | 70 % |
 //! | OMP-01 | RDE^O11: ORC/RXE/TQ1/RXR per drug (HOT9, JAMI 用法コード) | 70 % of visits |
 //! | OML-11 | OUL^R22: SPM/OBR/ORC + about 10 OBX (JLAC10 codes from the JP-CLINS code systems) | 60 % of visits |
 //! | ADT-22 / ADT-52 | ADT^A01 admission / ADT^A03 discharge | 15 % of patients have a stay |
@@ -1084,6 +1084,12 @@ impl Ctx {
                 .f(17, d.name);
             if i == 0 {
                 s = s.f(18, "1^主診断^JHSD0007");
+            }
+            // The site's 未告知 marker (PRB-25 Security/Sensitivity, HL7 0272 `V`):
+            // cancers are not yet told to the patient. No randomness is drawn, so
+            // every other byte of a storage stays what the seed gives.
+            if d.name.contains('癌') {
+                s = s.f(25, "V^very restricted^HL70272");
             }
             if rng.chance(0.15) {
                 s = s.f(13, "S^疑い^99PCS");

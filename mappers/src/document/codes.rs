@@ -1,5 +1,5 @@
 //! Diagnostic codes of the clinical document mappers (`M300`–`M349`): the
-//! document request and the eReferral / eDischargeSummary builders.
+//! document request and the eReferral / eDischargeSummary / ePCS builders.
 
 use diagnostics::{Code, Severity::*};
 
@@ -80,6 +80,26 @@ pub const ATTACHMENT_NOT_PDF: Code = Code::new(
     "attachment file does not start with %PDF-; it is not attached and no document is built",
 );
 
+/// A patient summary whose plan would address no condition the patient was told of.
+pub const SUMMARY_NO_CONDITION: Code = Code::new(
+    "M320",
+    Error,
+    "no condition the patient was told of remains for the plan to address; no patient summary is written",
+);
+/// `summary.conditions` names a code no current condition of the patient carries.
+pub const SUMMARY_UNKNOWN_CONDITION: Code = Code::new(
+    "M321",
+    Error,
+    "`summary.conditions` names a code no current condition of the patient carries",
+);
+/// `summary.conditions` names a condition the patient was not told of (or that is
+/// not to be provided): it is left out of the patient-facing document.
+pub const SUMMARY_CONDITION_NOT_TOLD: Code = Code::new(
+    "M322",
+    Warning,
+    "a condition the request names is 未告知 or 未提供: left out of the patient summary",
+);
+
 /// Every code of this module.
 pub const ALL: &[&Code] = &[
     &REQUEST_SYNTAX,
@@ -95,4 +115,7 @@ pub const ALL: &[&Code] = &[
     &KIND_MISMATCH,
     &ATTACHMENT_TYPE,
     &ATTACHMENT_NOT_PDF,
+    &SUMMARY_NO_CONDITION,
+    &SUMMARY_UNKNOWN_CONDITION,
+    &SUMMARY_CONDITION_NOT_TOLD,
 ];

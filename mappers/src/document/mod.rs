@@ -29,6 +29,7 @@ pub mod codes;
 pub mod discharge;
 pub mod referral;
 pub mod request;
+pub mod summary;
 #[cfg(test)]
 mod tests;
 
@@ -790,6 +791,7 @@ pub fn build(
     match req.kind {
         request::Kind::Referral => referral::build(req, config, src, attachments),
         request::Kind::Discharge => discharge::build(req, config, src, attachments),
+        request::Kind::Summary => summary::build(req, config, src),
     }
 }
 

@@ -58,6 +58,8 @@ pub enum Kind {
     Referral,
     /// 退院時サマリー (`JP_Bundle_eDischargeSummary`).
     Discharge,
+    /// 患者サマリー (療養計画書, `JP_Bundle_ePCS`).
+    Summary,
 }
 
 impl Kind {
@@ -66,6 +68,7 @@ impl Kind {
         match self {
             Kind::Referral => "referral",
             Kind::Discharge => "discharge",
+            Kind::Summary => "summary",
         }
     }
 }
@@ -84,7 +87,7 @@ pub struct CodeDisplay {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Raw {
-    /// `kind`: `referral` | `discharge`.
+    /// `kind`: `referral` | `discharge` | `summary`.
     pub kind: Option<String>,
     /// `patient`: the local patient id (the storage folder).
     pub patient: Option<String>,
@@ -106,6 +109,8 @@ pub struct Raw {
     pub referral: Option<RawReferral>,
     /// `[discharge]`.
     pub discharge: Option<RawDischarge>,
+    /// `[summary]`.
+    pub summary: Option<RawSummary>,
     /// `[narrative]`.
     pub narrative: Option<Narrative>,
     /// `[[attachments]]`.
@@ -192,6 +197,41 @@ pub struct RawDischarge {
     /// The admission to summarise: its admission date or time (`2011-11-20`,
     /// `2011-11-20T16:00`, a prefix of the FHIR time); none: the latest discharged stay.
     pub admission: Option<String>,
+}
+
+/// `[summary]` as written (the patient summary's care plan).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSummary {
+    /// 療養計画内容サマリー (CarePlan.description; required).
+    pub plan: Option<String>,
+    /// CarePlan category code (default `followup-plan`).
+    pub category: Option<String>,
+    /// 指導日 / first day of the plan (default: the issue date).
+    pub start: Option<toml::Value>,
+    /// Next review date (the plan's period end).
+    pub next_review: Option<toml::Value>,
+    /// Goals, one sentence each.
+    #[serde(default)]
+    pub goals: Vec<String>,
+    /// `"current"` or a list of codes (MEDIS 病名交換用コード, ICD-10 or the local code).
+    pub conditions: Option<toml::Value>,
+    /// `[summary.advice]`.
+    pub advice: Option<RawAdvice>,
+}
+
+/// `[summary.advice]` as written: 生活指導, one text per area.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdvice {
+    /// 食事.
+    pub diet: Option<String>,
+    /// 運動.
+    pub exercise: Option<String>,
+    /// 喫煙.
+    pub smoking: Option<String>,
+    /// その他.
+    pub other: Option<String>,
 }
 
 /// `[narrative]`: free text a clinician wrote, one key per section. Each becomes the
@@ -315,6 +355,50 @@ pub struct Referral {
     pub doctor: Option<Person>,
 }
 
+/// Which conditions a patient summary's plan addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConditionChoice {
+    /// Every current (not ended) condition.
+    Current,
+    /// The conditions carrying one of these codes (any coding: MEDIS, ICD-10, local).
+    Codes(Vec<String>),
+}
+
+/// The care plan areas of `[summary.advice]`: key, CarePlan.activity code text.
+pub const ADVICE_AREAS: &[(&str, &str)] = &[
+    ("diet", "食事"),
+    ("exercise", "運動"),
+    ("smoking", "喫煙"),
+    ("other", "その他"),
+];
+
+/// CarePlan categories (`http://jpfhir.jp/fhir/CarePlan/CodeSystem/category`).
+pub const CARE_PLAN_CATEGORIES: &[(&str, &str)] = &[
+    ("admission-plan", "入院時プラン"),
+    ("hospital-plan", "入院中プラン"),
+    ("discharge-plan", "退院時プラン"),
+    ("followup-plan", "外来診療経過中プラン"),
+];
+
+/// What a patient summary adds: the care plan (what SS-MIX2 does not hold).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    /// 療養計画内容サマリー.
+    pub plan: String,
+    /// CarePlan category code and display.
+    pub category: CodeDisplay,
+    /// First day of the plan (`YYYY-MM-DD`; none: the issue date).
+    pub start: Option<String>,
+    /// Next review date (`YYYY-MM-DD`).
+    pub next_review: Option<String>,
+    /// Goals.
+    pub goals: Vec<String>,
+    /// Advice by area (key of [`ADVICE_AREAS`], text), in that order.
+    pub advice: Vec<(&'static str, String)>,
+    /// The conditions it addresses.
+    pub conditions: ConditionChoice,
+}
+
 /// What a discharge summary adds (its builder checks it).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Discharge {
@@ -358,6 +442,8 @@ pub struct DocumentRequest {
     pub referral: Option<Referral>,
     /// Discharge part (kind discharge).
     pub discharge: Option<Discharge>,
+    /// Patient summary part (kind summary).
+    pub summary: Option<Summary>,
     /// Narrative.
     pub narrative: Narrative,
     /// Attachments.
@@ -489,6 +575,101 @@ impl Checker {
     }
 }
 
+impl Checker {
+    fn summary(&mut self, s: Option<RawSummary>) -> Option<Summary> {
+        let Some(s) = s else {
+            self.missing("summary");
+            return None;
+        };
+        let plan = self.required(s.plan, "summary.plan");
+        let category = match nonempty(s.category) {
+            None => Some("followup-plan".to_owned()),
+            Some(c) if CARE_PLAN_CATEGORIES.iter().any(|(k, _)| *k == c) => Some(c),
+            Some(c) => {
+                self.bad(
+                    "summary.category",
+                    "not admission-plan, hospital-plan, discharge-plan or followup-plan",
+                    &c,
+                );
+                None
+            }
+        }
+        .and_then(|code| {
+            CARE_PLAN_CATEGORIES
+                .iter()
+                .find(|(k, _)| *k == code)
+                .map(|(k, d)| CodeDisplay {
+                    code: (*k).to_owned(),
+                    display: (*d).to_owned(),
+                })
+        });
+        let start = self.date(s.start, "summary.start");
+        let next_review = self.date(s.next_review, "summary.next_review");
+        let mut goals = Vec::new();
+        for (i, g) in s.goals.into_iter().enumerate() {
+            match nonempty(Some(g)) {
+                Some(g) => goals.push(g),
+                None => self.bad(&format!("summary.goals[{i}]"), "empty", ""),
+            }
+        }
+        let conditions = match s.conditions {
+            None => {
+                self.missing("summary.conditions");
+                None
+            }
+            Some(toml::Value::String(w)) if w.trim() == "current" => Some(ConditionChoice::Current),
+            Some(toml::Value::Array(list)) => {
+                let mut codes = Vec::new();
+                for (i, v) in list.into_iter().enumerate() {
+                    match v {
+                        toml::Value::String(code) if !code.trim().is_empty() => {
+                            codes.push(code.trim().to_owned());
+                        }
+                        other => self.bad(
+                            &format!("summary.conditions[{i}]"),
+                            "not a code (a non-empty string)",
+                            &text_of(other),
+                        ),
+                    }
+                }
+                if codes.is_empty() {
+                    self.bad("summary.conditions", "an empty list", "[]");
+                    None
+                } else {
+                    Some(ConditionChoice::Codes(codes))
+                }
+            }
+            Some(other) => {
+                self.bad(
+                    "summary.conditions",
+                    "not \"current\" or a list of condition codes",
+                    &text_of(other),
+                );
+                None
+            }
+        };
+        let advice_raw = s.advice.unwrap_or_default();
+        let advice: Vec<(&'static str, String)> = [
+            ("diet", advice_raw.diet),
+            ("exercise", advice_raw.exercise),
+            ("smoking", advice_raw.smoking),
+            ("other", advice_raw.other),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| nonempty(v).map(|v| (k, v)))
+        .collect();
+        Some(Summary {
+            plan: plan?,
+            category: category?,
+            start,
+            next_review,
+            goals,
+            advice,
+            conditions: conditions?,
+        })
+    }
+}
+
 fn nonempty(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
@@ -597,8 +778,9 @@ impl DocumentRequest {
         let kind = match c.required(raw.kind, "kind").as_deref() {
             Some("referral") => Some(Kind::Referral),
             Some("discharge") => Some(Kind::Discharge),
+            Some("summary") => Some(Kind::Summary),
             Some(other) => {
-                c.bad("kind", "not `referral` or `discharge`", other);
+                c.bad("kind", "not `referral`, `discharge` or `summary`", other);
                 None
             }
             None => None,
@@ -668,6 +850,7 @@ impl DocumentRequest {
                 }
             }
         };
+        let encounter_given = raw.encounter.is_some();
         let encounter = raw.encounter.and_then(|e| {
             let class = c.required(e.class, "encounter.class")?;
             if !ENCOUNTER_CLASSES.iter().any(|(k, _)| *k == class) {
@@ -691,6 +874,7 @@ impl DocumentRequest {
         let narrative = raw.narrative.unwrap_or_default();
         let mut referral = None;
         let mut discharge = None;
+        let mut summary = None;
         match kind {
             Some(Kind::Referral) => match raw.referral {
                 None => {
@@ -726,6 +910,13 @@ impl DocumentRequest {
                 discharge = Some(Discharge {
                     admission: raw.discharge.and_then(|d| nonempty(d.admission)),
                 });
+            }
+            Some(Kind::Summary) => {
+                // JP_Composition_ePCS requires the visit (Composition.encounter 1..1).
+                if !encounter_given {
+                    c.missing("encounter");
+                }
+                summary = c.summary(raw.summary);
             }
             None => {}
         }
@@ -786,6 +977,7 @@ impl DocumentRequest {
                 sources,
                 referral,
                 discharge,
+                summary,
                 narrative,
                 attachments,
             }),
