@@ -133,11 +133,7 @@ pub fn build(
             );
             continue;
         }
-        let ended = c.abatement.is_some()
-            || matches!(
-                c.clinical_status,
-                Some("inactive" | "resolved" | "remission")
-            );
+        let ended = c.has_ended();
         let sec = if ended { "370" } else { "340" };
         if let Some(u) = doc.condition(c, sec) {
             if ended { past.push(u) } else { current.push(u) }

@@ -52,14 +52,6 @@ fn refs(urls: &[String]) -> Vec<Reference> {
     urls.iter().map(|u| build::reference_to(u)).collect()
 }
 
-fn ended(c: &ConditionRecord) -> bool {
-    c.abatement.is_some()
-        || matches!(
-            c.clinical_status,
-            Some("inactive" | "resolved" | "remission")
-        )
-}
-
 /// The condition's name as the source gives it.
 fn condition_name(c: &ConditionRecord) -> &str {
     if c.code.text.is_empty() {
@@ -109,7 +101,7 @@ pub fn build(
     let mut found = vec![false; named.len()];
     let mut chosen: Vec<&ConditionRecord> = Vec::new();
     for c in &src.conditions {
-        if ended(c) {
+        if c.has_ended() {
             doc.left_out(
                 "Condition",
                 "left out: ended (a care plan addresses current conditions)",
