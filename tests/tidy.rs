@@ -105,6 +105,10 @@ fn crates_depend_one_way() {
             "coverage",
             &["diagnostics", "parsers", "terminologies", "mappers"],
         ),
+        (
+            "pipeline",
+            &["diagnostics", "parsers", "terminologies", "mappers", "fhir"],
+        ),
     ];
     let ours = members();
     for (krate, ok) in allowed {
@@ -122,6 +126,56 @@ fn crates_depend_one_way() {
                 assert!(ok.contains(&name), "{krate} must not depend on {name}");
             }
         }
+    }
+}
+
+/// The pipeline is a library any front end can use: nothing of the command line
+/// (argument parsing, progress bars, the binary's allocator) or of the analytics
+/// stack reaches it, directly or through another crate (read from `Cargo.lock`).
+#[test]
+fn the_pipeline_pulls_in_no_front_end_or_analytics_crate() {
+    let lock = fs::read_to_string(repo().join("Cargo.lock")).unwrap();
+    let mut deps: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for block in lock.split("[[package]]").skip(1) {
+        let name = block
+            .lines()
+            .find_map(|l| l.strip_prefix("name = \""))
+            .unwrap()
+            .trim_end_matches('"')
+            .to_owned();
+        let list = block
+            .split("dependencies = [")
+            .nth(1)
+            .map(|d| d.split(']').next().unwrap_or(""))
+            .unwrap_or("");
+        let names = list
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .map(|d| d.split(' ').next().unwrap_or(d).to_owned());
+        deps.entry(name).or_default().extend(names);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = vec!["pipeline".to_owned()];
+    while let Some(n) = todo.pop() {
+        if seen.insert(n.clone()) {
+            todo.extend(deps.get(&n).cloned().unwrap_or_default());
+        }
+    }
+    assert!(
+        seen.contains("mappers") && seen.contains("rusqlite"),
+        "{seen:?}"
+    );
+    for banned in [
+        "clap",
+        "indicatif",
+        "polars",
+        "polars-io",
+        "mimalloc",
+        "cli",
+        "coverage",
+    ] {
+        assert!(!seen.contains(banned), "pipeline depends on {banned}");
     }
 }
 

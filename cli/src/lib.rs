@@ -21,7 +21,6 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-pub mod ledger;
 pub mod packages;
 pub mod progress;
 pub mod validate;
@@ -84,7 +83,6 @@ impl From<io::Error> for Failure {
 
 type CmdResult = Result<u8, Failure>;
 
-mod codes;
 mod convert;
 mod convert_receipts;
 mod demo;
@@ -161,10 +159,10 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(fhir::model::codes::ALL);
     all.extend(mappers::codes::ALL);
     all.extend(mappers::receipt::codes::ALL);
-    all.extend(codes::ALL);
+    all.extend(pipeline::codes::ALL);
     all.extend(mappers::checkup::codes::ALL);
     all.extend(mappers::document::codes::ALL);
-    all.extend(ledger::codes::ALL);
+    all.extend(pipeline::ledger::codes::ALL);
     all.extend(coverage::codes::ALL);
     all.sort_by_key(|c| c.id);
     all

@@ -1,4 +1,5 @@
-//! Diagnostic codes of the command line itself (stage `C`).
+//! Diagnostic codes of the pipeline's own steps (stage `C`: reading the storage,
+//! the plan, the receipts' patches).
 
 use diagnostics::Code;
 use diagnostics::Severity::{Error, Warning};

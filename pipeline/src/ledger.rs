@@ -56,9 +56,16 @@
 //! | any | no valid bundle (quarantined) | [`Action::Held`]: the ledger entry stays as it is, nothing is sent |
 //! | deleted | absent | nothing |
 //!
-//! Absence means deletion: the caller must pass every unit of the whole storage
-//! (a run over part of it would delete the rest), and a unit whose bundle was
-//! quarantined as [`Observed`] with no hash (held, not deleted).
+//! [`Plan::new`] makes the plan of a run from a [`LedgerStore`] (SQLite,
+//! [`Ledger`], is the default store) and what the run observed
+//! ([`Observations`]): its units (a unit whose bundle was quarantined is
+//! [`Observed`] with no hash: held, not deleted) and the member ids of the
+//! patients it produced. Absence means deletion only for those patients (a `_0`
+//! file, a unit that became empty) and for the old member id of a unit re-created
+//! under a new one: a live unit of a patient the run did not see at all (a run
+//! over part of the storage), or saw but withheld whole, is [`Action::Held`] with
+//! a `C002` warning, so a partial run is safe. [`Ledger::plan`] alone treats its
+//! input as the whole storage.
 //!
 //! Items are sorted by unit id (a delete before the create of the same unit), so
 //! the plan is a function of the ledger and the observed units only.
@@ -70,9 +77,9 @@
 
 pub mod codes;
 
-use diagnostics::{Diagnostic, Location};
+use diagnostics::{Diagnostic, Diagnostics, Location};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -326,15 +333,21 @@ impl From<rusqlite::Error> for LedgerError {
     }
 }
 
-/// A unit as the ledger has it.
-#[derive(Clone, Debug)]
-struct Row {
-    resource_type: String,
-    year: u16,
-    member_id: String,
-    hash: String,
-    live: bool,
-    packages: String,
+/// A unit as a ledger store has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KnownUnit {
+    /// The unit's resource type.
+    pub resource_type: String,
+    /// The year of its first submission (kept for life, across deletions).
+    pub year: u16,
+    /// 被保険者個人識別子 of its last submission (PHI).
+    pub member_id: String,
+    /// Content hash of the last bundle sent.
+    pub hash: String,
+    /// `false` once deleted.
+    pub live: bool,
+    /// The packages its last bundle was validated under (`''`: not recorded).
+    pub packages: String,
 }
 
 /// The submission ledger of one site. See the module documentation.
@@ -558,7 +571,7 @@ impl Ledger {
         u32::try_from(n).map_err(|_| LedgerError::Corrupt("run count out of range".to_owned()))
     }
 
-    fn rows(&self) -> Result<BTreeMap<String, Row>, LedgerError> {
+    fn rows(&self) -> Result<BTreeMap<String, KnownUnit>, LedgerError> {
         let mut stmt = self.conn.prepare(
             "SELECT unit_id, resource_type, year, member_id, hash, state, packages FROM unit ORDER BY unit_id",
         )?;
@@ -568,7 +581,7 @@ impl Ledger {
             let unit_id: String = r.get(0)?;
             let year: i64 = r.get(2)?;
             let state: String = r.get(5)?;
-            let row = Row {
+            let row = KnownUnit {
                 resource_type: r.get(1)?,
                 year: year_from(year, &unit_id)?,
                 member_id: r.get(3)?,
@@ -581,91 +594,23 @@ impl Ledger {
         Ok(out)
     }
 
-    fn identifier(&self, year: u16, unit_id: &str) -> String {
-        format!("{}^{year:04}^{unit_id}", self.institution_number)
-    }
-
     /// Compares this run's units with the ledger (see the module documentation
-    /// for the rules). Does not write. Items are sorted by unit id, a delete
-    /// before a create of the same unit.
+    /// for the rules), `observed` being every unit of the whole storage (absence
+    /// means deletion; [`Plan::new`] holds units of patients a run did not see).
+    /// Does not write. Items are sorted by unit id, a delete before a create of
+    /// the same unit.
     pub fn plan(
         &self,
         as_of_year: u16,
         observed: &[Observed],
     ) -> Result<Vec<PlanItem>, LedgerError> {
-        if !YEARS.contains(&as_of_year) {
-            return Err(LedgerError::YearRange(as_of_year));
-        }
-        let mut seen: BTreeMap<&str, &Observed> = BTreeMap::new();
-        for o in observed {
-            if seen.insert(o.unit_id.as_str(), o).is_some() {
-                return Err(LedgerError::DuplicateUnit(o.unit_id.clone()));
-            }
-        }
-        let rows = self.rows()?;
-        let mut plan = Vec::with_capacity(observed.len());
-        for (&unit_id, o) in &seen {
-            let row = rows.get(unit_id);
-            if let Some(row) = row
-                && row.resource_type != o.resource_type
-            {
-                return Err(LedgerError::TypeChanged {
-                    unit_id: unit_id.to_owned(),
-                    ledger: row.resource_type.clone(),
-                    observed: o.resource_type.clone(),
-                });
-            }
-            let year = row.map_or(as_of_year, |r| r.year);
-            let item = |action: Action, member_id: &str, member_changed: bool| PlanItem {
-                action,
-                unit_id: unit_id.to_owned(),
-                identifier: self.identifier(year, unit_id),
-                year,
-                member_id: member_id.to_owned(),
-                resource_type: o.resource_type.clone(),
-                member_changed,
-                reason: None,
-            };
-            let Some(hash) = &o.hash else {
-                plan.push(item(Action::Held, &o.member_id, false));
-                continue;
-            };
-            match row {
-                None => plan.push(item(Action::Create, &o.member_id, false)),
-                Some(r) if !r.live => plan.push(item(Action::Create, &o.member_id, false)),
-                Some(r) if r.member_id != o.member_id => {
-                    plan.push(item(Action::Delete, &r.member_id, true));
-                    plan.push(item(Action::Create, &o.member_id, true));
-                }
-                Some(r) if &r.hash != hash => plan.push(item(Action::Replace, &o.member_id, false)),
-                Some(r)
-                    if !r.packages.is_empty()
-                        && !self.packages.is_empty()
-                        && r.packages != self.packages =>
-                {
-                    let mut i = item(Action::Replace, &o.member_id, false);
-                    i.reason = Some(package_change(&r.packages, &self.packages));
-                    plan.push(i);
-                }
-                Some(_) => plan.push(item(Action::Unchanged, &o.member_id, false)),
-            }
-        }
-        for (unit_id, r) in &rows {
-            if r.live && !seen.contains_key(unit_id.as_str()) {
-                plan.push(PlanItem {
-                    action: Action::Delete,
-                    unit_id: unit_id.clone(),
-                    identifier: self.identifier(r.year, unit_id),
-                    year: r.year,
-                    member_id: r.member_id.clone(),
-                    resource_type: r.resource_type.clone(),
-                    member_changed: false,
-                    reason: None,
-                });
-            }
-        }
-        plan.sort_by(|a, b| (&a.unit_id, a.action).cmp(&(&b.unit_id, b.action)));
-        Ok(plan)
+        plan_items(
+            &self.rows()?,
+            &self.institution_number,
+            &self.packages,
+            as_of_year,
+            observed,
+        )
     }
 
     /// Records a plan after its outputs were written, in one transaction: a new
@@ -728,6 +673,88 @@ impl Ledger {
         tx.commit()?;
         Ok(())
     }
+}
+
+fn identifier(institution_number: &str, year: u16, unit_id: &str) -> String {
+    format!("{institution_number}^{year:04}^{unit_id}")
+}
+
+/// The plan rules over the units a store knows (see the module documentation).
+fn plan_items(
+    rows: &BTreeMap<String, KnownUnit>,
+    institution_number: &str,
+    packages: &str,
+    as_of_year: u16,
+    observed: &[Observed],
+) -> Result<Vec<PlanItem>, LedgerError> {
+    if !YEARS.contains(&as_of_year) {
+        return Err(LedgerError::YearRange(as_of_year));
+    }
+    let mut seen: BTreeMap<&str, &Observed> = BTreeMap::new();
+    for o in observed {
+        if seen.insert(o.unit_id.as_str(), o).is_some() {
+            return Err(LedgerError::DuplicateUnit(o.unit_id.clone()));
+        }
+    }
+    let mut plan = Vec::with_capacity(observed.len());
+    for (&unit_id, o) in &seen {
+        let row = rows.get(unit_id);
+        if let Some(row) = row
+            && row.resource_type != o.resource_type
+        {
+            return Err(LedgerError::TypeChanged {
+                unit_id: unit_id.to_owned(),
+                ledger: row.resource_type.clone(),
+                observed: o.resource_type.clone(),
+            });
+        }
+        let year = row.map_or(as_of_year, |r| r.year);
+        let item = |action: Action, member_id: &str, member_changed: bool| PlanItem {
+            action,
+            unit_id: unit_id.to_owned(),
+            identifier: identifier(institution_number, year, unit_id),
+            year,
+            member_id: member_id.to_owned(),
+            resource_type: o.resource_type.clone(),
+            member_changed,
+            reason: None,
+        };
+        let Some(hash) = &o.hash else {
+            plan.push(item(Action::Held, &o.member_id, false));
+            continue;
+        };
+        match row {
+            None => plan.push(item(Action::Create, &o.member_id, false)),
+            Some(r) if !r.live => plan.push(item(Action::Create, &o.member_id, false)),
+            Some(r) if r.member_id != o.member_id => {
+                plan.push(item(Action::Delete, &r.member_id, true));
+                plan.push(item(Action::Create, &o.member_id, true));
+            }
+            Some(r) if &r.hash != hash => plan.push(item(Action::Replace, &o.member_id, false)),
+            Some(r) if !r.packages.is_empty() && !packages.is_empty() && r.packages != packages => {
+                let mut i = item(Action::Replace, &o.member_id, false);
+                i.reason = Some(package_change(&r.packages, packages));
+                plan.push(i);
+            }
+            Some(_) => plan.push(item(Action::Unchanged, &o.member_id, false)),
+        }
+    }
+    for (unit_id, r) in rows {
+        if r.live && !seen.contains_key(unit_id.as_str()) {
+            plan.push(PlanItem {
+                action: Action::Delete,
+                unit_id: unit_id.clone(),
+                identifier: identifier(institution_number, r.year, unit_id),
+                year: r.year,
+                member_id: r.member_id.clone(),
+                resource_type: r.resource_type.clone(),
+                member_changed: false,
+                reason: None,
+            });
+        }
+    }
+    plan.sort_by(|a, b| (&a.unit_id, a.action).cmp(&(&b.unit_id, b.action)));
+    Ok(plan)
 }
 
 /// What changed between two package sets (`name#version, …`): `jp-eCSCLINS.r4
@@ -919,6 +946,138 @@ pub fn summary(plan: &[PlanItem]) -> String {
         n(Action::Delete),
         n(Action::Held)
     )
+}
+
+/// Where the ledger lives: what a plan is made from and committed to. SQLite
+/// ([`Ledger`]) is the default; another store (a server's database, a file per
+/// run) implements these four calls with the same meaning.
+pub trait LedgerStore {
+    /// The 医療機関番号 the store belongs to (every identifier starts with it).
+    fn institution_number(&self) -> &str;
+    /// Every unit the store knows, live or deleted, by unit id.
+    fn units(&self) -> Result<BTreeMap<String, KnownUnit>, LedgerError>;
+    /// Per patient (local id), the member id whose 枝番 a receipt supplied in an
+    /// earlier run (PHI).
+    fn branches(&self) -> Result<BTreeMap<String, String>, LedgerError>;
+    /// Records a plan once every output of its run is written: all or nothing.
+    /// A plan that does not match the store (made before another commit) is
+    /// refused and nothing is written (`C108`).
+    fn commit(&mut self, plan: &Plan, run_label: &str) -> Result<(), LedgerError>;
+    /// The first-submission year of every unit the store knows (live or
+    /// deleted): the workers build identifiers with it.
+    fn known_years(&self) -> Result<BTreeMap<String, u16>, LedgerError> {
+        Ok(self
+            .units()?
+            .into_iter()
+            .map(|(id, u)| (id, u.year))
+            .collect())
+    }
+}
+
+impl LedgerStore for Ledger {
+    fn institution_number(&self) -> &str {
+        &self.institution_number
+    }
+    fn units(&self) -> Result<BTreeMap<String, KnownUnit>, LedgerError> {
+        self.rows()
+    }
+    fn branches(&self) -> Result<BTreeMap<String, String>, LedgerError> {
+        Ledger::branches(self)
+    }
+    fn known_years(&self) -> Result<BTreeMap<String, u16>, LedgerError> {
+        Ledger::known_years(self)
+    }
+    fn commit(&mut self, plan: &Plan, run_label: &str) -> Result<(), LedgerError> {
+        self.set_packages(&plan.packages);
+        Ledger::commit(self, &plan.items, &plan.observed, &plan.learnt, run_label)
+    }
+}
+
+/// What a run observed, for its plan: gathered from the patients' results.
+#[derive(Clone, Debug, Default)]
+pub struct Observations {
+    /// Every unit the run built a bundle for (quarantined ones without a hash).
+    pub units: Vec<Observed>,
+    /// The member ids of the patients the run produced (not withheld whole).
+    pub members_seen: BTreeSet<String>,
+    /// (patient local id, member id) whose 枝番 a receipt supplied this run.
+    pub learnt: Vec<(String, String)>,
+}
+
+/// The plan of a run: what to send, with what the store will record on commit.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The items, sorted by unit id (a delete before the create of the same unit).
+    pub items: Vec<PlanItem>,
+    /// The units the plan was made from (their hashes are recorded on commit).
+    pub observed: Vec<Observed>,
+    /// The 枝番 learnt this run.
+    pub learnt: Vec<(String, String)>,
+    /// The package set the run validated under (`''`: not tracked).
+    pub packages: String,
+    /// Warnings about the plan: `C002` per held unit of an unseen patient, then
+    /// `C109` per unit whose member id changed (no PHI).
+    pub diagnostics: Diagnostics,
+}
+
+impl Plan {
+    /// Plans a run against `store` (see the module documentation): the table's
+    /// rules, then the hold rule for patients the run did not see.
+    pub fn new(
+        store: &dyn LedgerStore,
+        as_of_year: u16,
+        packages: &str,
+        run: Observations,
+    ) -> Result<Plan, LedgerError> {
+        let mut items = plan_items(
+            &store.units()?,
+            store.institution_number(),
+            packages,
+            as_of_year,
+            &run.units,
+        )?;
+        // When in doubt, withhold: a live unit of a patient this run did not see
+        // at all, or saw but withheld whole (conflicting 枝番 sources, no valid
+        // insurance), is held, not deleted. Deletions stand for patients the run
+        // saw (a `_0` file, a unit that became empty) and for the old member id
+        // of a unit re-created under a new one.
+        let recreated: BTreeSet<String> = items
+            .iter()
+            .filter(|i| i.action == Action::Create)
+            .map(|i| i.unit_id.clone())
+            .collect();
+        let mut diagnostics = Diagnostics::default();
+        for item in &mut items {
+            if item.action == Action::Delete
+                && !run.members_seen.contains(&item.member_id)
+                && !recreated.contains(&item.unit_id)
+            {
+                item.action = Action::Held;
+                diagnostics.push(Diagnostic::new(
+                    &crate::codes::UNSEEN_NOT_DELETED,
+                    format!(
+                        "unit {} is live in the ledger but nothing of its patient's member id came \
+                         out of this run (the patient is not in the input, or was withheld); held, \
+                         not deleted: a run that sees the patient decides",
+                        item.unit_id
+                    ),
+                ));
+            }
+        }
+        diagnostics.extend(plan_diagnostics(&items));
+        Ok(Plan {
+            items,
+            observed: run.units,
+            learnt: run.learnt,
+            packages: packages.to_owned(),
+            diagnostics,
+        })
+    }
+
+    /// One line for people: `create 3, replace 1, unchanged 10, delete 2, held 0`.
+    pub fn summary(&self) -> String {
+        summary(&self.items)
+    }
 }
 
 #[cfg(test)]
