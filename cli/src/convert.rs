@@ -280,7 +280,7 @@ pub(crate) fn read_config(
     path: &Path,
 ) -> Result<(SiteConfig, PathBuf), Failure> {
     let full = ctx.resolve(path);
-    let text = std::fs::read_to_string(&full).map_err(|e| Failure::io(path, e))?;
+    let text = std::fs::read_to_string(&full).map_err(|e| Failure::read(path, e))?;
     match SiteConfig::parse(&text) {
         Ok(c) => Ok((c, full.parent().map(Path::to_path_buf).unwrap_or_default())),
         Err(d) => {
@@ -305,7 +305,7 @@ pub(crate) fn load_tables(
     let mut diags = Diagnostics::default();
     for rel in &config.tables {
         let p = base.join(rel);
-        let bytes = std::fs::read(&p).map_err(|e| Failure::io(Path::new(rel), e))?;
+        let bytes = std::fs::read(&p).map_err(|e| Failure::read(Path::new(rel), e))?;
         let (t, mut d) = terminologies::table::parse_sssom(&bytes);
         d.set_file(rel);
         if d.has_errors() {
@@ -376,9 +376,9 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     for sub in ["bundles", "quarantine", "ndjson"] {
         let d = out.join(sub);
         if d.exists() {
-            std::fs::remove_dir_all(&d).map_err(|e| Failure::io(&d, e))?;
+            std::fs::remove_dir_all(&d).map_err(|e| Failure::remove(&d, e))?;
         }
-        std::fs::create_dir_all(&d).map_err(|e| Failure::io(&d, e))?;
+        std::fs::create_dir_all(&d).map_err(|e| Failure::create_dir(&d, e))?;
     }
 
     // Inputs, grouped by patient (the walk is sorted, so is the grouping).
@@ -539,7 +539,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let plan_diags = Diagnostics::from(ledger::plan_diagnostics(&plan));
     writer.diagnostics(&plan_diags)?;
     std::fs::write(out.join("plan.jsonl"), ledger::write_plan(&plan))
-        .map_err(|e| Failure::io(&out, e))?;
+        .map_err(|e| Failure::write(&out, e))?;
     let summary = ledger::summary(&plan);
     let provenance = Validator::new(&conformance)
         .with_errata(&errata)
@@ -690,13 +690,13 @@ fn patient(
         }
         let path = sh.out.join(dir).join(format!("{}.json", u.unit_id));
         if let Err(e) = std::fs::write(&path, &u.bytes) {
-            out.write_error = Some(Failure::io(&path, e));
+            out.write_error = Some(Failure::write(&path, e));
             continue;
         }
         if let Some(o) = &u.outcome {
             let path = sh.out.join(dir).join(format!("{}.outcome.json", u.unit_id));
             if let Err(e) = std::fs::write(&path, o) {
-                out.write_error = Some(Failure::io(&path, e));
+                out.write_error = Some(Failure::write(&path, e));
             }
         }
     }
@@ -1246,7 +1246,7 @@ struct Writer {
 fn create(p: &Path) -> Result<std::io::BufWriter<std::fs::File>, Failure> {
     std::fs::File::create(p)
         .map(std::io::BufWriter::new)
-        .map_err(|e| Failure::io(p, e))
+        .map_err(|e| Failure::write(p, e))
 }
 
 impl Writer {
@@ -1390,7 +1390,7 @@ impl Writer {
         let mut bytes = serde_json::to_vec_pretty(&report).map_err(|e| Failure(e.to_string()))?;
         bytes.push(b'\n');
         let p = self.out.join("report.json");
-        std::fs::write(&p, bytes).map_err(|e| Failure::io(&p, e))?;
+        std::fs::write(&p, bytes).map_err(|e| Failure::write(&p, e))?;
         Ok(report)
     }
 }

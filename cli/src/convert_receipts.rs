@@ -207,7 +207,7 @@ pub(crate) fn report(receipts: &Receipts, out: &Path, mut report: Value) -> Resu
         text.push('\n');
     }
     let p = out.join("receipts.jsonl");
-    std::fs::write(&p, text).map_err(|e| Failure::io(&p, e))?;
+    std::fs::write(&p, text).map_err(|e| Failure::write(&p, e))?;
     let counted: usize = receipts.tally.values().flat_map(|m| m.values()).sum();
     let receipts_n: usize = receipts
         .tally
@@ -231,7 +231,7 @@ pub(crate) fn report(receipts: &Receipts, out: &Path, mut report: Value) -> Resu
     let mut bytes = serde_json::to_vec_pretty(&report).map_err(|e| Failure(e.to_string()))?;
     bytes.push(b'\n');
     let p = out.join("report.json");
-    std::fs::write(&p, bytes).map_err(|e| Failure::io(&p, e))?;
+    std::fs::write(&p, bytes).map_err(|e| Failure::write(&p, e))?;
     Ok(report)
 }
 

@@ -122,7 +122,7 @@ pub(crate) fn read_patient(
             }
         };
         files += 1;
-        let bytes = std::fs::read(&e.path).map_err(|x| Failure::io(&e.path, x))?;
+        let bytes = std::fs::read(&e.path).map_err(|x| Failure::read(&e.path, x))?;
         if parsers::uke::looks_like_uke(&bytes) {
             continue;
         }
@@ -188,9 +188,9 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(dir).map_err(|e| Failure::io(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| Failure::create_dir(dir, e))?;
     }
-    std::fs::write(path, bytes).map_err(|e| Failure::io(path, e))
+    std::fs::write(path, bytes).map_err(|e| Failure::write(path, e))
 }
 
 fn lineage_lines(doc: &DocumentBundle) -> String {
@@ -224,7 +224,7 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let (config, base) = crate::convert::read_config(ctx, &args.config)?;
     let shown_req = args.request.display().to_string();
     let req_path = ctx.resolve(&args.request);
-    let text = std::fs::read(&req_path).map_err(|e| Failure::io(&args.request, e))?;
+    let text = std::fs::read(&req_path).map_err(|e| Failure::read(&args.request, e))?;
     let text = match String::from_utf8(text) {
         Ok(t) => t,
         Err(_) => {
@@ -260,7 +260,7 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let mut attachment_bytes: Vec<Vec<u8>> = Vec::new();
     for a in &req.attachments {
         let p = req_dir.join(&a.path);
-        let bytes = std::fs::read(ctx.resolve(&p)).map_err(|e| Failure::io(&p, e))?;
+        let bytes = std::fs::read(ctx.resolve(&p)).map_err(|e| Failure::read(&p, e))?;
         attachment_bytes.push(bytes);
     }
 
@@ -483,7 +483,7 @@ fn remove_stale(paths: &[PathBuf]) -> Result<(), Failure> {
         match std::fs::remove_file(p) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Failure::io(p, e)),
+            Err(e) => return Err(Failure::remove(p, e)),
         }
     }
     Ok(())
