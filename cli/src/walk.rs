@@ -78,7 +78,8 @@ pub enum Step {
     File(Entry),
     /// A folder that is SS-MIX2 extended storage (not descended into).
     Extended(Entry),
-    /// A path that could not be read.
+    /// A path that could not be read: what could not be done to which path
+    /// (`cannot read storage/x`, `cannot list folder storage/000`), and why.
     Error(String, io::Error),
 }
 
@@ -118,7 +119,7 @@ impl Walk {
                     display: display.to_owned(),
                 });
             }
-            Err(e) => w.pending_error = Some((display.to_owned(), e)),
+            Err(e) => w.pending_error = Some((format!("cannot read {display}"), e)),
         }
         w
     }
@@ -142,7 +143,10 @@ impl Walk {
                 components,
                 entries: v.into_iter(),
             }),
-            Err(e) => self.pending_error = Some((self.show(&components), e)),
+            Err(e) => {
+                self.pending_error =
+                    Some((format!("cannot list folder {}", self.show(&components)), e))
+            }
         }
     }
 
@@ -205,7 +209,9 @@ impl Iterator for Walk {
     }
 }
 
-/// The repository the binary was built from (`kakehashi.toml`, `demo/`, the tables).
+/// The repository the tests were built from (`kakehashi.toml`, `demo/`, the
+/// tables). Tests only: the binary finds nothing through the source tree.
+#[cfg(test)]
 pub fn repository_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -220,13 +226,13 @@ pub(crate) fn collect_files(
     out: &mut Vec<(String, PathBuf)>,
 ) -> Result<(), crate::Failure> {
     let full = ctx.resolve(given);
-    let meta = fs::metadata(&full).map_err(|e| crate::Failure::io(given, e))?;
+    let meta = fs::metadata(&full).map_err(|e| crate::Failure::read(given, e))?;
     if meta.is_file() {
         out.push((given.display().to_string(), full));
         return Ok(());
     }
     let mut entries: Vec<PathBuf> = fs::read_dir(&full)
-        .map_err(|e| crate::Failure::io(given, e))?
+        .map_err(|e| crate::Failure::list(given, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
