@@ -268,3 +268,65 @@ fn package_diff_docs_match_their_golden_cases() {
     }
     assert!(n >= 2, "{n} package diffs in docs/packages-diff");
 }
+
+/// Nothing is found through the source tree: in the library and binary sources of
+/// every crate (not `tests/`, `benches/`, `examples/`, not the harness crate `tests`), `CARGO_MANIFEST_DIR` and
+/// `repository_root` appear only in test code, i.e. after a `#[cfg(test)]` line
+/// (a test module or a test helper), or in the doc-hidden `packages::test_cache`.
+/// `cli/tests/portable.rs` runs a copied binary; this keeps the paths out of it.
+#[test]
+fn the_binary_finds_nothing_through_the_source_tree() {
+    let mut bad = Vec::new();
+    // `tests` is the golden harness: test code as a whole.
+    for member in members().into_iter().filter(|m| m != "tests") {
+        let src = repo().join(&member).join("src");
+        let mut files = Vec::new();
+        files_under(&src, &mut files);
+        for f in files
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "rs"))
+        {
+            let text = fs::read_to_string(f).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            let rel = f.strip_prefix(&src).unwrap();
+            let in_test_file = rel.file_name().is_some_and(|n| n == "tests.rs")
+                || rel.components().any(|c| c.as_os_str() == "tests");
+            for (i, line) in lines.iter().enumerate() {
+                if in_test_file
+                    || !(line.contains("CARGO_MANIFEST_DIR") || line.contains("repository_root"))
+                    || line.trim_start().starts_with("//")
+                {
+                    continue;
+                }
+                // A test module above, or the attributes of the enclosing top-level item.
+                let in_test_module = lines[..i]
+                    .iter()
+                    .any(|l| l.starts_with("mod tests") || l.starts_with("pub(crate) mod tests"));
+                let item = (0..=i).rev().find(|&j| {
+                    let l = lines[j];
+                    !(l.is_empty()
+                        || l.starts_with([' ', '}', ')', ']'])
+                        || l.starts_with("//")
+                        || l.starts_with("#["))
+                });
+                let test_code = in_test_module
+                    || item.is_some_and(|j| {
+                        lines[j].contains("fn test_cache")
+                            || lines[..j]
+                                .iter()
+                                .rev()
+                                .take_while(|l| l.starts_with("#[") || l.starts_with("//"))
+                                .any(|l| l.starts_with("#[cfg(test)]"))
+                    });
+                if !test_code {
+                    bad.push(format!("{}:{}: {}", f.display(), i + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "found through the source tree:\n{}",
+        bad.join("\n")
+    );
+}

@@ -81,7 +81,7 @@ pub(crate) fn read_config(
     path: &Path,
 ) -> Result<(SiteConfig, PathBuf), Failure> {
     let full = ctx.resolve(path);
-    let text = std::fs::read_to_string(&full).map_err(|e| Failure::io(path, e))?;
+    let text = std::fs::read_to_string(&full).map_err(|e| Failure::read(path, e))?;
     match SiteConfig::parse(&text) {
         Ok(c) => Ok((c, full.parent().map(Path::to_path_buf).unwrap_or_default())),
         Err(d) => {
@@ -106,7 +106,7 @@ pub(crate) fn load_tables(
     let mut diags = Diagnostics::default();
     for rel in &config.tables {
         let p = base.join(rel);
-        let bytes = std::fs::read(&p).map_err(|e| Failure::io(Path::new(rel), e))?;
+        let bytes = std::fs::read(&p).map_err(|e| Failure::read(Path::new(rel), e))?;
         let (t, mut d) = terminologies::table::parse_sssom(&bytes);
         d.set_file(rel);
         if d.has_errors() {
@@ -159,7 +159,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let (lab_sets, lab_diags) = LabSets::from_package(clins_pkg);
     let errata = Errata::builtin().map_err(|e| Failure(format!("errata file: {e}")))?;
     let out = ctx.resolve(&args.out);
-    std::fs::create_dir_all(&out).map_err(|e| Failure::io(&args.out, e))?;
+    std::fs::create_dir_all(&out).map_err(|e| Failure::create_dir(&args.out, e))?;
 
     // Inputs, grouped by patient (the walk is sorted, so is the grouping).
     let shown = args.storage.display().to_string();

@@ -207,9 +207,9 @@ fn member_name(raw: &[u8]) -> String {
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Failure::io(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| Failure::create_dir(dir, e))?;
     }
-    std::fs::write(path, bytes).map_err(|e| Failure::io(path, e))
+    std::fs::write(path, bytes).map_err(|e| Failure::write(path, e))
 }
 
 /// Runs `document checkup`.
@@ -249,7 +249,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let mut d = Diagnostics::default();
     let mut lines: Vec<String> = Vec::new();
     for (shown, path) in files {
-        let bytes = std::fs::read(&path).map_err(|e| Failure::io(Path::new(&shown), e))?;
+        let bytes = std::fs::read(&path).map_err(|e| Failure::read(Path::new(&shown), e))?;
         if is_ext(&shown, "zip") {
             unzip(&shown, bytes, &mut sources, &mut d, &mut tally, &mut lines);
         } else if is_ext(&shown, "xml") {

@@ -128,7 +128,7 @@ pub(crate) fn read_patient(
             &mut |_| {},
         );
         if let Some((path, e)) = read.first_unreadable {
-            return Err(Failure::io(&path, e));
+            return Err(Failure::read(&path, e));
         }
         files += read.tally.files;
         d.extend(read.diagnostics);
@@ -157,9 +157,9 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(dir).map_err(|e| Failure::io(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| Failure::create_dir(dir, e))?;
     }
-    std::fs::write(path, bytes).map_err(|e| Failure::io(path, e))
+    std::fs::write(path, bytes).map_err(|e| Failure::write(path, e))
 }
 
 fn lineage_lines(doc: &DocumentBundle) -> String {
@@ -193,7 +193,7 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let (config, base) = crate::convert::read_config(ctx, &args.config)?;
     let shown_req = args.request.display().to_string();
     let req_path = ctx.resolve(&args.request);
-    let text = std::fs::read(&req_path).map_err(|e| Failure::io(&args.request, e))?;
+    let text = std::fs::read(&req_path).map_err(|e| Failure::read(&args.request, e))?;
     let text = match String::from_utf8(text) {
         Ok(t) => t,
         Err(_) => {
@@ -229,7 +229,7 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let mut attachment_bytes: Vec<Vec<u8>> = Vec::new();
     for a in &req.attachments {
         let p = req_dir.join(&a.path);
-        let bytes = std::fs::read(ctx.resolve(&p)).map_err(|e| Failure::io(&p, e))?;
+        let bytes = std::fs::read(ctx.resolve(&p)).map_err(|e| Failure::read(&p, e))?;
         attachment_bytes.push(bytes);
     }
 
@@ -452,7 +452,7 @@ fn remove_stale(paths: &[PathBuf]) -> Result<(), Failure> {
         match std::fs::remove_file(p) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Failure::io(p, e)),
+            Err(e) => return Err(Failure::remove(p, e)),
         }
     }
     Ok(())

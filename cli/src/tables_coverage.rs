@@ -158,7 +158,7 @@ pub fn run(a: CoverageArgs, json: bool, phi: bool, ctx: &mut Context<'_>) -> Cmd
     for (display, path) in receipt_files {
         bar.inc(1);
         let start = Instant::now();
-        let bytes = std::fs::read(&path).map_err(|e| Failure::io(Path::new(&display), e))?;
+        let bytes = std::fs::read(&path).map_err(|e| Failure::read(Path::new(&display), e))?;
         t.read += start.elapsed();
         let start = Instant::now();
         let mut d = Diagnostics::default();
@@ -240,7 +240,7 @@ pub fn run(a: CoverageArgs, json: bool, phi: bool, ctx: &mut Context<'_>) -> Cmd
             ),
         ];
         let resolved = ctx.resolve(dir);
-        std::fs::create_dir_all(&resolved).map_err(|e| Failure::io(dir, e))?;
+        crate::create_out_dir(&resolved, dir)?;
         for (name, bytes) in files {
             let bytes = bytes.map_err(|d| Failure(d.render_human(RenderOptions::default())))?;
             crate::tables_governance::write_atomic(ctx, &dir.join(name), &bytes)?;

@@ -23,10 +23,10 @@ pub(crate) fn write_atomic(ctx: &Context<'_>, p: &Path, bytes: &[u8]) -> Result<
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.kakehashi-tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| Failure::io(p, e))?;
+    std::fs::write(&tmp, bytes).map_err(|e| Failure::write(p, e))?;
     std::fs::rename(&tmp, &path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        Failure::io(p, e)
+        Failure::replace(p, e)
     })
 }
 

@@ -257,7 +257,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let mut summaries = Vec::new();
     let (mut evaluated, mut not_evaluable) = (0usize, 0usize);
     for (shown, path) in &files {
-        let bytes = std::fs::read(path).map_err(|e| Failure::io(Path::new(shown), e))?;
+        let bytes = std::fs::read(path).map_err(|e| Failure::read(Path::new(shown), e))?;
         let report = validator.validate_json(&bytes, &args.profile);
         evaluated += report.invariants_evaluated;
         not_evaluable += report.invariants_not_evaluable;

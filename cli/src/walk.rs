@@ -5,7 +5,9 @@ pub(crate) use pipeline::walk::{Step, Walk};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// The repository the binary was built from (`kakehashi.toml`, `demo/`, the tables).
+/// The repository the tests were built from (`kakehashi.toml`, `demo/`, the
+/// tables). Tests only: the binary finds nothing through the source tree.
+#[cfg(test)]
 pub fn repository_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -20,13 +22,13 @@ pub(crate) fn collect_files(
     out: &mut Vec<(String, PathBuf)>,
 ) -> Result<(), crate::Failure> {
     let full = ctx.resolve(given);
-    let meta = fs::metadata(&full).map_err(|e| crate::Failure::io(given, e))?;
+    let meta = fs::metadata(&full).map_err(|e| crate::Failure::read(given, e))?;
     if meta.is_file() {
         out.push((given.display().to_string(), full));
         return Ok(());
     }
     let mut entries: Vec<PathBuf> = fs::read_dir(&full)
-        .map_err(|e| crate::Failure::io(given, e))?
+        .map_err(|e| crate::Failure::list(given, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
