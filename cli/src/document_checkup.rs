@@ -281,8 +281,10 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         for s in sources.drain(..) {
             any_error |= convert(
                 s,
-                &rules,
-                &validator,
+                &Stages {
+                    rules: &rules,
+                    validator: &validator,
+                },
                 &output,
                 &mut used_stems,
                 &mut tally,
@@ -308,11 +310,17 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     })
 }
 
+/// What every document goes through: the mapping rules read from the pinned
+/// eCheckupReport package and the validator loaded with the same set.
+struct Stages<'a> {
+    rules: &'a mappers::checkup::Rules,
+    validator: &'a Validator<'a>,
+}
+
 /// Reads, maps, validates and writes one document; true if it had errors.
 fn convert(
     s: Source,
-    rules: &mappers::checkup::Rules,
-    validator: &Validator<'_>,
+    stages: &Stages<'_>,
     output: &Output,
     used: &mut BTreeSet<String>,
     tally: &mut Tally,
@@ -334,7 +342,7 @@ fn convert(
         tally.unreadable += 1;
         return Ok(true);
     };
-    let mapped = mappers::checkup::map(&doc, rules);
+    let mapped = mappers::checkup::map(&doc, stages.rules);
     d.extend(mapped.diagnostics);
     d.set_file(&s.shown);
     for x in d.iter() {
@@ -352,7 +360,7 @@ fn convert(
             return Ok(true);
         }
     };
-    let report = validator.validate_json(&bytes, &[]);
+    let report = stages.validator.validate_json(&bytes, &[]);
     let errors = report
         .issues
         .iter()
