@@ -20,8 +20,9 @@ use terminologies::system::{SYSTEMS, Shape, by_uri};
 /// Arguments of `validate`.
 #[derive(ClapArgs, Debug)]
 pub struct Args {
-    /// Package set: a set name (clins (default), jpcore, ereferral, edischarge,
-    /// echeckup, base, or one the site configuration pins), or the packages
+    /// Package set: a set name (clins (default), clins-1.5.2, jpcore, ereferral,
+    /// edischarge, echeckup, echeckup-1.1.3, base, or one the site configuration
+    /// pins), or the packages
     /// themselves as NAME#VERSION,… (the R4 base is added when not named).
     #[arg(long, default_value = "clins")]
     pub ig: String,
