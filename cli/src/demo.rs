@@ -96,6 +96,11 @@ const REQUESTS: [Embedded; 2] = [
     embed!("demo/requests/referral.toml"),
     embed!("demo/requests/discharge.toml"),
 ];
+/// The patient summary's request: generated patient [`SUMMARY_PATIENT`], whose
+/// conditions include ones told of (２型糖尿病, 狭心症) and one not (胃癌).
+const SUMMARY_REQUEST: Embedded = embed!("demo/requests/summary.toml");
+/// The patient of the patient summary.
+pub const SUMMARY_PATIENT: &str = "0000000001";
 /// The requests for the NHO sample's patient (those of `golden/document/*-nho`).
 const SAMPLE_REQUESTS: [Embedded; 2] = [
     embed!("golden/document/referral-nho/request.toml" => "demo/requests/nho-referral.toml"),
@@ -191,7 +196,7 @@ struct Setup {
     /// The patient the requests name.
     patient: &'static str,
     /// (kind, name, request file)
-    requests: [(Kind, &'static str, PathBuf); 2],
+    requests: Vec<(Kind, &'static str, PathBuf)>,
 }
 
 /// Runs `demo`.
@@ -233,7 +238,13 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
 fn generated(out: &Path, ctx: &mut Context<'_>) -> Result<Setup, crate::Failure> {
     write_setup(
         out,
-        &[&SYNTH_CONFIG, &REQUESTS[0], &REQUESTS[1], &CHECKUP],
+        &[
+            &SYNTH_CONFIG,
+            &REQUESTS[0],
+            &REQUESTS[1],
+            &SUMMARY_REQUEST,
+            &CHECKUP,
+        ],
         ctx,
     )?;
     write_setup(out, &TABLES.iter().collect::<Vec<_>>(), ctx)?;
@@ -266,9 +277,10 @@ fn generated(out: &Path, ctx: &mut Context<'_>) -> Result<Setup, crate::Failure>
     )?;
     let request = |e: &Embedded| shown(&setup.join(e.path), &ctx.cwd);
     Ok(Setup {
-        requests: [
+        requests: vec![
             (Kind::Referral, "referral", request(&REQUESTS[0])),
             (Kind::Discharge, "discharge", request(&REQUESTS[1])),
+            (Kind::Summary, "summary", request(&SUMMARY_REQUEST)),
         ],
         storage,
         config,
@@ -302,7 +314,9 @@ fn sample(dir: &Path, out: &Path, ctx: &mut Context<'_>) -> Result<Setup, crate:
     )?;
     let request = |e: &Embedded| shown(&setup.join(e.path), &ctx.cwd);
     Ok(Setup {
-        requests: [
+        // No patient summary: the sample's site declares no disclosure source, so
+        // every condition is 未告知 and a summary would be refused (M320).
+        requests: vec![
             (Kind::Referral, "referral", request(&SAMPLE_REQUESTS[0])),
             (Kind::Discharge, "discharge", request(&SAMPLE_REQUESTS[1])),
         ],
@@ -318,8 +332,13 @@ fn documents(out: &Path, setup: &Setup, ctx: &mut Context<'_>) -> CmdResult {
     let docs = out.join("documents");
     writeln!(
         ctx.stdout,
-        "\ndocuments (one of each kind; referral and discharge for patient {}) in {}:",
+        "\ndocuments (one of each kind; referral and discharge for patient {}{}) in {}:",
         setup.patient,
+        if setup.requests.iter().any(|(k, _, _)| *k == Kind::Summary) {
+            format!(", the patient summary for {SUMMARY_PATIENT}")
+        } else {
+            String::new()
+        },
         docs.display()
     )?;
     let mut worst = crate::EXIT_OK;
@@ -397,6 +416,8 @@ mod tests {
                 e.path
             );
         }
+        let text = std::str::from_utf8(SUMMARY_REQUEST.bytes).unwrap();
+        assert!(text.contains(&format!("\npatient = \"{SUMMARY_PATIENT}\"\n")));
     }
 
     /// The built-in tables are exactly those each built-in configuration names,
@@ -523,7 +544,7 @@ mod tests {
             "{plan}"
         );
         for out in [&first, &second] {
-            for kind in ["referral", "discharge"] {
+            for kind in ["referral", "discharge", "summary"] {
                 assert!(
                     out.lines()
                         .any(|l| l.trim_start().starts_with(kind) && l.contains(", valid (")),
@@ -534,6 +555,7 @@ mod tests {
         }
         assert!(dir.join("out/documents/referral.json").is_file());
         assert!(dir.join("out/documents/discharge.json").is_file());
+        assert!(dir.join("out/documents/summary.json").is_file());
         // A file the generator does not write: refused, nothing converted.
         std::fs::write(dir.join("out/storage/notes.txt"), "x").unwrap();
         let (code, text) = crate::run_cli(&argv, &dir);

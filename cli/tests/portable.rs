@@ -100,6 +100,7 @@ fn a_copied_binary_runs_from_another_folder_with_only_a_package_cache() {
         "setup/tables/nho-sample-lab-99X03.sssom.tsv",
         "documents/referral.json",
         "documents/discharge.json",
+        "documents/summary.json",
         "report.json",
         "plan.jsonl",
     ] {
@@ -147,6 +148,7 @@ fn a_copied_binary_runs_from_another_folder_with_only_a_package_cache() {
             "converted/nested/bundles",
             "demo/documents/referral.json",
             "demo/documents/discharge.json",
+            "demo/documents/summary.json",
         ],
     );
     assert_eq!(code, 0, "{text}");
