@@ -211,7 +211,11 @@ impl Dictionary {
             }
             let after_kanji = i > 0 && is_kanji(chars[i - 1]);
             for len in 1..=self.longest.min(n - i) {
-                let Some(w) = self.words.get(&normalized[offs[i]..offs[i + len]]) else {
+                // offs holds char boundaries, so the range is always a valid &str.
+                let Some(w) = normalized
+                    .get(offs[i]..offs[i + len])
+                    .and_then(|k| self.words.get(k))
+                else {
                     continue;
                 };
                 let before_kanji = i + len < n && is_kanji(chars[i + len]);
