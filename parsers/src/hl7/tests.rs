@@ -101,7 +101,7 @@ fn delimiters_from_msh() {
     let d = m.delimiters();
     assert_eq!(
         (d.field, d.component, d.repetition, d.escape, d.subcomponent),
-        (b'#', b'@', b'*', b'!', b'$')
+        (b'#', b'@', b'*', '!', b'$')
     );
     assert_eq!(codes_of(&f), vec!["H004"]);
     let msh = m.segment("MSH").unwrap();
