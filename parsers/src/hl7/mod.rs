@@ -12,7 +12,10 @@
 //! Tolerated, with a diagnostic where it matters: CR, LF or CR LF terminators,
 //! a leading 0x0B and trailing 0x1C (MLLP framing, accepted silently at the ends),
 //! blank lines, a BOM, several MSH in one input, segments before the first MSH,
-//! unusable delimiters (defaults assumed), malformed escape sequences.
+//! unusable delimiters (defaults assumed), malformed escape sequences, a yen sign
+//! (U+00A5 or the full-width U+FFE5) as the escape character in MSH-2. A line
+//! inside a message that does not start with a segment id (a segment broken across
+//! lines) is reported and not read: joining it would guess the field numbers.
 //!
 //! ```
 //! use parsers::hl7::Hl7File;
