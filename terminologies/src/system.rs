@@ -594,9 +594,9 @@ fn resolve_variant(name: &str, code: &str) -> Option<V2System> {
     fits.dedup();
     Some(match (named.as_slice(), fits.len()) {
         ([(system, canonical)], 1) => V2System::Variant {
-            system: *system,
+            system,
             written: name.to_owned(),
-            canonical: *canonical,
+            canonical,
         },
         _ => V2System::AmbiguousVariant { fits },
     })
