@@ -374,6 +374,21 @@ impl<'a> Doc<'a> {
         }
     }
 
+    /// No document: the request is of another kind than `what` (`M310` at `kind`).
+    pub fn kind_mismatch(mut self, what: &str) -> Diagnostics {
+        self.diagnostics.push(
+            Diagnostic::new(
+                &codes::KIND_MISMATCH,
+                format!(
+                    "the request is a {} request, not {what}",
+                    self.request.kind.as_str()
+                ),
+            )
+            .at(Location::default().element("kind")),
+        );
+        self.diagnostics
+    }
+
     /// A fullUrl derived from the document key and `parts`.
     pub fn url(&self, parts: &[&[u8]]) -> String {
         let mut all: Vec<&[u8]> = vec![self.key.as_bytes()];

@@ -58,17 +58,7 @@ pub fn build(
     let referral = match (req.kind, &req.referral) {
         (Kind::Referral, Some(r)) => r,
         _ => {
-            doc.diagnostics.push(
-                Diagnostic::new(
-                    &codes::KIND_MISMATCH,
-                    format!(
-                        "the request is a {} request, not a referral",
-                        req.kind.as_str()
-                    ),
-                )
-                .at(Location::default().element("kind")),
-            );
-            return Err(doc.diagnostics);
+            return Err(doc.kind_mismatch("a referral"));
         }
     };
     for (i, (a, bytes)) in attachments.iter().enumerate() {

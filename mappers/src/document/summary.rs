@@ -72,17 +72,7 @@ pub fn build(
     let (summary, visit) = match (req.kind, &req.summary, &req.encounter) {
         (Kind::Summary, Some(s), Some(e)) => (s, e),
         _ => {
-            doc.diagnostics.push(
-                Diagnostic::new(
-                    &codes::KIND_MISMATCH,
-                    format!(
-                        "the request is a {} request, not a patient summary",
-                        req.kind.as_str()
-                    ),
-                )
-                .at(Location::default().element("kind")),
-            );
-            return Err(doc.diagnostics);
+            return Err(doc.kind_mismatch("a patient summary"));
         }
     };
     if !doc.patient(src.patient.as_ref()) {
