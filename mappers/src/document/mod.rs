@@ -27,6 +27,8 @@
 
 pub mod codes;
 pub mod discharge;
+#[cfg(test)]
+mod fixtures;
 pub mod referral;
 pub mod request;
 pub mod summary;
