@@ -29,8 +29,8 @@
 //! Killed at any moment, the ledger says of each unit either what the server
 //! acknowledged or `in_flight`, and an `in_flight` unit is sent again: the
 //! request `PUT`s the same resources to the same ids (an update to the same
-//! content) and deletes what may be left (a `DELETE` of an absent resource
-//! succeeds), so the server ends with the resources of an undisturbed run
+//! content) and deletes what may be left (a conditional `DELETE Type?_id=…`
+//! that matches nothing succeeds), so the server ends with the resources of an undisturbed run
 //! whichever way the lost request went. Retries of one request are the same
 //! reasoning within a run.
 

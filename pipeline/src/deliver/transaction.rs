@@ -6,8 +6,8 @@
 //! rewrites references between entries from `urn:uuid:X` to `Type/X`, and
 //! `PUT`s it to `Type/X`: sent twice, it leaves the server as sent once (an
 //! update of a resource to the same content), on any server that allows
-//! client-assigned ids. `DELETE Type/id` entries remove what the unit delivered
-//! before and no longer has.
+//! client-assigned ids. Conditional `DELETE Type?_id=id` entries remove what the
+//! unit delivered before and no longer has (a no-match is a success).
 
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -106,9 +106,21 @@ pub fn transaction(bundle: &Value, base: &str, delete: &[String]) -> Value {
         }));
     }
     for d in delete {
-        out.push(json!({"request": {"method": "DELETE", "url": d}}));
+        out.push(json!({"request": {"method": "DELETE", "url": conditional_delete(d)}}));
     }
     json!({"resourceType": "Bundle", "type": "transaction", "entry": out})
+}
+
+/// `Type/id` → `Type?_id=id`: a conditional delete, which succeeds when nothing
+/// matches (R4 RESTful API, conditional delete), so deleting what an earlier,
+/// unacknowledged request already deleted is no error on any server (a plain
+/// `DELETE Type/id` of an absent resource may be 404, and fail the whole
+/// transaction).
+fn conditional_delete(d: &str) -> String {
+    match d.split_once('/') {
+        Some((t, id)) => format!("{t}?_id={id}"),
+        None => d.to_owned(),
+    }
 }
 
 /// What a transaction-response says per entry: `[status, location, etag,
@@ -170,7 +182,7 @@ mod tests {
         assert_eq!(e[1]["resource"]["note"][0]["text"], "urn:uuid:p1");
         assert_eq!(
             e[2],
-            json!({"request": {"method": "DELETE", "url": "Observation/o9"}})
+            json!({"request": {"method": "DELETE", "url": "Observation?_id=o9"}})
         );
         assert_eq!(resources(&unit()), ["Condition/c1", "Patient/p1"]);
         // Same input, same bytes: a re-sent unit is the same request.
