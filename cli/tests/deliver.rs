@@ -847,7 +847,7 @@ fn bad_input_is_a_clear_error_and_nothing_is_marked_delivered() {
         }
         let (code, text) = run(&dir, &["push", half.to_str().unwrap(), "--server", &url]);
         assert_eq!(code, 2, "{what}: {text}");
-        assert!(text.contains("C204"), "{what}: {text}");
+        assert!(text.contains("C404"), "{what}: {text}");
         assert_eq!(count(&url, "Patient"), 0, "{what}: something was sent");
         println!("{what}: {}", text.trim());
     }
@@ -868,7 +868,7 @@ fn bad_input_is_a_clear_error_and_nothing_is_marked_delivered() {
         ],
     );
     assert_eq!(code, 2, "{text}");
-    assert!(text.contains("C205"), "{text}");
+    assert!(text.contains("C405"), "{text}");
     assert_eq!(count(&url, "Patient"), 0, "something was sent");
     assert!(ledger_states(&other.join("out/ledger.sqlite")).is_empty());
     println!("ledger of another storage: {}", text.trim());
@@ -888,7 +888,7 @@ fn bad_input_is_a_clear_error_and_nothing_is_marked_delivered() {
     *proxy.refuse.lock().unwrap() = Some(marker.clone());
     let (code, text) = run(&dir, &["push", "out", "--server", &proxy.url()]);
     assert_eq!(code, 1, "{text}");
-    assert!(text.contains("C200") && text.contains(&unit), "{text}");
+    assert!(text.contains("C400") && text.contains(&unit), "{text}");
     assert!(
         !text.contains("refused on purpose"),
         "server text shown without --show-phi: {text}"
@@ -904,7 +904,7 @@ fn bad_input_is_a_clear_error_and_nothing_is_marked_delivered() {
     println!("refused unit: {}", text.trim());
     let (code, text) = run(&dir, &["push", "out", "--server", &proxy.url()]);
     assert_eq!(code, 1, "{text}");
-    assert!(text.contains("C201"), "{text}");
+    assert!(text.contains("C401"), "{text}");
     assert_eq!(
         proxy.refused.load(Ordering::Relaxed),
         1,

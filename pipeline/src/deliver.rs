@@ -12,9 +12,9 @@
 //! | --- | --- | --- |
 //! | live, bundle in `bundles/` | same hash, `delivered` | nothing (unchanged) |
 //! | live, bundle in `bundles/` | nothing, other hash, `in_flight` | one transaction: `PUT Type/id` per resource, `DELETE` of what the unit delivered before and no longer has |
-//! | live, bundle in `bundles/` | same hash, `refused` | nothing (`C201`), unless `resend_refused` |
+//! | live, bundle in `bundles/` | same hash, `refused` | nothing (`C401`), unless `resend_refused` |
 //! | deleted | resources | one transaction of `DELETE Type/id`, exactly what the unit delivered |
-//! | held (no bundle this run) | anything | nothing (`C203` when never delivered) |
+//! | held (no bundle this run) | anything | nothing (`C403` when never delivered) |
 //!
 //! A resource another unit still holds is never deleted (every unit's resources
 //! are its own today, UUID v5 ids scoped by the unit, but the rule does not rely
@@ -52,11 +52,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum DeliverError {
-    /// The output folder is not a finished convert run (`C204`).
+    /// The output folder is not a finished convert run (`C404`).
     Unfinished(String),
-    /// The output folder and the ledger disagree (`C205`).
+    /// The output folder and the ledger disagree (`C405`).
     Mismatch(String),
-    /// The server is not a FHIR R4 server taking transactions (`C206`).
+    /// The server is not a FHIR R4 server taking transactions (`C406`).
     NotAServer(String),
     /// The ledger store failed.
     Ledger(LedgerError),
@@ -241,7 +241,7 @@ pub struct Work {
     pub unchanged: usize,
     /// Units refused before with the same bundle, not sent again.
     pub refused_before: usize,
-    /// `C201`, `C203` warnings.
+    /// `C401`, `C403` warnings.
     pub diagnostics: Diagnostics,
 }
 
@@ -543,7 +543,7 @@ pub struct Report {
     pub stopped: Option<Failure>,
     /// Per unit: the unit id, the job's kind and its outcome, in unit order.
     pub units: Vec<(String, JobKind, Outcome)>,
-    /// `C200`, `C202` diagnostics, in unit order.
+    /// `C400`, `C402` diagnostics, in unit order.
     pub diagnostics: Diagnostics,
 }
 

@@ -146,22 +146,22 @@ fn a_push_sends_what_the_server_lacks_and_deletes_exactly_what_a_unit_delivered(
     let w = plan(&l, &out, "http://s", false).unwrap();
     assert_eq!(w.refused_before, 1);
     assert!(w.jobs.iter().all(|j| j.unit_id != "C-2"));
-    assert!(w.diagnostics.iter().any(|d| d.code.id == "C201"));
+    assert!(w.diagnostics.iter().any(|d| d.code.id == "C401"));
     let w = plan(&l, &out, "http://s", true).unwrap();
     assert!(w.jobs.iter().any(|j| j.unit_id == "C-2"));
 
     // A changed bundle, or a ledger of another run, is refused before anything is sent.
     std::fs::write(dir.join("bundles/C-2.json"), b"{}").unwrap();
     let e = plan(&l, &out, "http://s", false).unwrap_err();
-    assert!(e.to_string().contains("C205"), "{e}");
+    assert!(e.to_string().contains("C405"), "{e}");
     let other = Ledger::in_memory(INST).unwrap();
     assert!(
         plan(&other, &out, "http://s", false)
             .unwrap_err()
             .to_string()
-            .contains("C205")
+            .contains("C405")
     );
     std::fs::remove_file(dir.join("report.json")).unwrap();
-    assert!(read_output(&dir).unwrap_err().to_string().contains("C204"));
+    assert!(read_output(&dir).unwrap_err().to_string().contains("C404"));
     let _ = std::fs::remove_dir_all(&dir);
 }
