@@ -29,7 +29,7 @@ done
 
 cd "$repo"
 cargo build --release --locked -q --bin kakehashi
-bin="$repo/target/release/kakehashi"
+bin="${CARGO_TARGET_DIR:-$repo/target}/release/kakehashi"
 
 input="$work/input-$docs"
 if [ ! -d "$input" ]; then

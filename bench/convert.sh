@@ -46,7 +46,7 @@ small=$(( patients / 4 ))
 cd "$repo"
 if [ -z "$bin" ]; then
   cargo build --release --locked -q --bin kakehashi
-  bin="$repo/target/release/kakehashi"
+  bin="${CARGO_TARGET_DIR:-$repo/target}/release/kakehashi"
 fi
 config="$repo/demo/synth.kakehashi.toml"
 

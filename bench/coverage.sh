@@ -30,10 +30,10 @@ done
 echo "== build" >&2
 if [ "$release" = 1 ]; then
   (cd "$repo" && cargo build --release --locked -p cli >&2)
-  kakehashi="$repo/target/release/kakehashi"
+  kakehashi="${CARGO_TARGET_DIR:-$repo/target}/release/kakehashi"
 else
   (cd "$repo" && CARGO_PROFILE_DEV_OPT_LEVEL=2 cargo build --locked -p cli >&2)
-  kakehashi="$repo/target/debug/kakehashi"
+  kakehashi="${CARGO_TARGET_DIR:-$repo/target}/debug/kakehashi"
 fi
 
 storage="$work/storage-$patients-$seed"

@@ -32,7 +32,7 @@ done
 
 cd "$repo"
 cargo build --release --locked -q --bin kakehashi
-bin="$repo/target/release/kakehashi"
+bin="${CARGO_TARGET_DIR:-$repo/target}/release/kakehashi"
 config="$repo/demo/synth.kakehashi.toml"
 
 src="$work/synth-$donors-$seed"

@@ -7,9 +7,10 @@
 # Steps: (1) build release binaries, (2) generate a synthetic SS-MIX2 storage
 # (default 6000 patients ≈ 54 000 messages), (3) decode every file once with our
 # ISO-2022-JP decoder into bench/.work/corpus.txt (one message per line),
-# (4) install the peers into bench/.peers (pip --target, npm --prefix; first run
-# only), (5) time each parser pinned to CPU 0 with taskset, (6) print a table of
-# MB/s, messages/s and ratios, and compare with bench/baseline.json.
+# (4) install the pinned peers (bench/peers/requirements.txt, package-lock.json)
+# into bench/.peers (pip --target, npm ci --prefix; when missing or re-pinned),
+# (5) time each parser pinned to CPU 0 with taskset, (6) print a table of MB/s,
+# messages/s and ratios, and compare with bench/baseline.json.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -37,8 +38,8 @@ if command -v taskset >/dev/null 2>&1; then pin=(taskset -c 0); else echo "note:
 
 echo "== build (release)" >&2
 (cd "$repo" && cargo build --release --locked -p cli -p bench >&2)
-kakehashi="$repo/target/release/kakehashi"
-bench="$repo/target/release/kakehashi-bench"
+kakehashi="${CARGO_TARGET_DIR:-$repo/target}/release/kakehashi"
+bench="${CARGO_TARGET_DIR:-$repo/target}/release/kakehashi-bench"
 
 echo "== generate $patients patients (seed $seed)" >&2
 rm -rf "$work"
@@ -48,12 +49,22 @@ mkdir -p "$work"
 echo "== decode once into the shared UTF-8 corpus" >&2
 "$bench" corpus "$work/storage" "$work/corpus.txt"
 
-echo "== peers" >&2
-if [ ! -d "$peers/py/hl7" ]; then
-  python3 -m pip install --quiet --disable-pip-version-check --target "$peers/py" hl7 >&2
+echo "== peers (pinned: bench/peers/requirements.txt, bench/peers/package-lock.json)" >&2
+# Installed from PyPI and npm into the gitignored bench/.peers when missing or when
+# the pins changed since the last install (the installed copy of each manifest is
+# kept beside it and compared).
+if ! cmp -s "$here/peers/requirements.txt" "$peers/py/requirements.txt"; then
+  rm -rf "$peers/py"
+  python3 -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+    --target "$peers/py" -r "$here/peers/requirements.txt" >&2
+  cp "$here/peers/requirements.txt" "$peers/py/requirements.txt"
 fi
-if [ ! -d "$peers/npm/node_modules/@medplum/core" ]; then
-  npm install --silent --no-audit --no-fund --prefix "$peers/npm" @medplum/core >&2
+if ! cmp -s "$here/peers/package-lock.json" "$peers/npm/package-lock.json" \
+   || [ ! -d "$peers/npm/node_modules/@medplum/core" ]; then
+  rm -rf "$peers/npm"
+  mkdir -p "$peers/npm"
+  cp "$here/peers/package.json" "$here/peers/package-lock.json" "$peers/npm/"
+  npm ci --silent --no-audit --no-fund --prefix "$peers/npm" >&2
 fi
 py_version="$(PYTHONPATH="$peers/py" python3 -c 'import importlib.metadata as m; print(m.version("hl7"))')"
 medplum_version="$(node -p "require('$peers/npm/node_modules/@medplum/core/package.json').version")"

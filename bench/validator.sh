@@ -40,7 +40,7 @@ done
 cd "$repo"
 if [ -z "$new" ]; then
   cargo build --release --locked -q -p fhir --example fhir_stats
-  new="$repo/target/release/examples/fhir_stats"
+  new="${CARGO_TARGET_DIR:-$repo/target}/release/examples/fhir_stats"
 fi
 pin=()
 if command -v taskset > /dev/null; then pin=(taskset -c 0); fi

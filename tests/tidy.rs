@@ -43,7 +43,9 @@ fn diagnostic_codes_are_unique_well_formed_and_documented() {
     for c in &codes {
         let b = c.id.as_bytes();
         assert!(
-            b.len() == 4 && b"EHSUKTMVCYAX".contains(&b[0]) && b[1..].iter().all(u8::is_ascii_digit),
+            b.len() == 4
+                && b"EHSUKTMVCYAX".contains(&b[0])
+                && b[1..].iter().all(u8::is_ascii_digit),
             "code id {} must be a stage letter and three digits",
             c.id
         );
@@ -107,6 +109,10 @@ fn crates_depend_one_way() {
             &["diagnostics", "parsers", "terminologies", "mappers"],
         ),
         ("views", &["diagnostics", "fhir"]),
+        (
+            "pipeline",
+            &["diagnostics", "parsers", "terminologies", "mappers", "fhir"],
+        ),
     ];
     let ours = members();
     for (krate, ok) in allowed {
@@ -124,6 +130,56 @@ fn crates_depend_one_way() {
                 assert!(ok.contains(&name), "{krate} must not depend on {name}");
             }
         }
+    }
+}
+
+/// The pipeline is a library any front end can use: nothing of the command line
+/// (argument parsing, progress bars, the binary's allocator) or of the analytics
+/// stack reaches it, directly or through another crate (read from `Cargo.lock`).
+#[test]
+fn the_pipeline_pulls_in_no_front_end_or_analytics_crate() {
+    let lock = fs::read_to_string(repo().join("Cargo.lock")).unwrap();
+    let mut deps: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for block in lock.split("[[package]]").skip(1) {
+        let name = block
+            .lines()
+            .find_map(|l| l.strip_prefix("name = \""))
+            .unwrap()
+            .trim_end_matches('"')
+            .to_owned();
+        let list = block
+            .split("dependencies = [")
+            .nth(1)
+            .map(|d| d.split(']').next().unwrap_or(""))
+            .unwrap_or("");
+        let names = list
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .map(|d| d.split(' ').next().unwrap_or(d).to_owned());
+        deps.entry(name).or_default().extend(names);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = vec!["pipeline".to_owned()];
+    while let Some(n) = todo.pop() {
+        if seen.insert(n.clone()) {
+            todo.extend(deps.get(&n).cloned().unwrap_or_default());
+        }
+    }
+    assert!(
+        seen.contains("mappers") && seen.contains("rusqlite"),
+        "{seen:?}"
+    );
+    for banned in [
+        "clap",
+        "indicatif",
+        "polars",
+        "polars-io",
+        "mimalloc",
+        "cli",
+        "coverage",
+    ] {
+        assert!(!seen.contains(banned), "pipeline depends on {banned}");
     }
 }
 
@@ -215,4 +271,66 @@ fn package_diff_docs_match_their_golden_cases() {
         n += 1;
     }
     assert!(n >= 2, "{n} package diffs in docs/packages-diff");
+}
+
+/// Nothing is found through the source tree: in the library and binary sources of
+/// every crate (not `tests/`, `benches/`, `examples/`, not the harness crate `tests`), `CARGO_MANIFEST_DIR` and
+/// `repository_root` appear only in test code, i.e. after a `#[cfg(test)]` line
+/// (a test module or a test helper), or in the doc-hidden `packages::test_cache`.
+/// `cli/tests/portable.rs` runs a copied binary; this keeps the paths out of it.
+#[test]
+fn the_binary_finds_nothing_through_the_source_tree() {
+    let mut bad = Vec::new();
+    // `tests` is the golden harness: test code as a whole.
+    for member in members().into_iter().filter(|m| m != "tests") {
+        let src = repo().join(&member).join("src");
+        let mut files = Vec::new();
+        files_under(&src, &mut files);
+        for f in files
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "rs"))
+        {
+            let text = fs::read_to_string(f).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            let rel = f.strip_prefix(&src).unwrap();
+            let in_test_file = rel.file_name().is_some_and(|n| n == "tests.rs")
+                || rel.components().any(|c| c.as_os_str() == "tests");
+            for (i, line) in lines.iter().enumerate() {
+                if in_test_file
+                    || !(line.contains("CARGO_MANIFEST_DIR") || line.contains("repository_root"))
+                    || line.trim_start().starts_with("//")
+                {
+                    continue;
+                }
+                // A test module above, or the attributes of the enclosing top-level item.
+                let in_test_module = lines[..i]
+                    .iter()
+                    .any(|l| l.starts_with("mod tests") || l.starts_with("pub(crate) mod tests"));
+                let item = (0..=i).rev().find(|&j| {
+                    let l = lines[j];
+                    !(l.is_empty()
+                        || l.starts_with([' ', '}', ')', ']'])
+                        || l.starts_with("//")
+                        || l.starts_with("#["))
+                });
+                let test_code = in_test_module
+                    || item.is_some_and(|j| {
+                        lines[j].contains("fn test_cache")
+                            || lines[..j]
+                                .iter()
+                                .rev()
+                                .take_while(|l| l.starts_with("#[") || l.starts_with("//"))
+                                .any(|l| l.starts_with("#[cfg(test)]"))
+                    });
+                if !test_code {
+                    bad.push(format!("{}:{}: {}", f.display(), i + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "found through the source tree:\n{}",
+        bad.join("\n")
+    );
 }

@@ -1,6 +1,15 @@
 //! `kakehashi demo [--sample DIR] [--out DIR] [--jobs N]`: the main job end to end,
 //! on data anyone may use.
 //!
+//! The demo needs nothing beside the binary but the package cache: the files of the
+//! repository it uses (the two site configurations, the mapping tables they name,
+//! the document requests and a 特定健診 XML) are built into the binary ([`SETUP`])
+//! and written into `OUT/setup/` on every run (only files whose bytes differ), with
+//! the relative paths the configurations use. Each configuration's first package
+//! source, the IG packages beside the clone, is rewritten to `../shared/fhir-profiles`
+//! of the working directory (so `cargo run -- demo` in a clone still installs missing
+//! pins from there; elsewhere that folder is absent and the registry is asked).
+//!
 //! Without `--sample`, the demo generates its storage: `synth ssmix2` with
 //! [`PATIENTS`] patients and seed [`SEED`] (fictitious people) into `OUT/storage`.
 //! Files already there with the same bytes are left alone, so a second run converts
@@ -17,7 +26,6 @@
 //! sample's patient 9999013 (the requests of the golden cases
 //! `golden/document/{referral,discharge}-nho`).
 
-use crate::walk::repository_root;
 use crate::{CmdResult, Context, EXIT_USAGE, convert, document_checkup, document_clinical};
 use mappers::document::request::Kind;
 use std::path::{Path, PathBuf};
@@ -57,6 +65,130 @@ fn shown(path: &Path, cwd: &Path) -> PathBuf {
     }
 }
 
+/// A file of the repository the demo uses, built into the binary.
+pub(crate) struct Embedded {
+    /// Where the demo writes it, relative to `OUT/setup/` (the configurations'
+    /// relative table paths hold there as in the repository).
+    pub path: &'static str,
+    /// Its bytes.
+    pub bytes: &'static [u8],
+}
+
+/// Builds an [`Embedded`] from a path in the repository (`$from`), written to `$to`.
+macro_rules! embed {
+    ($from:literal => $to:literal) => {
+        Embedded {
+            path: $to,
+            bytes: include_bytes!(concat!("../../", $from)),
+        }
+    };
+    ($path:literal) => {
+        embed!($path => $path)
+    };
+}
+
+/// The site configuration of generated storages (`demo/synth.kakehashi.toml`).
+const SYNTH_CONFIG: Embedded = embed!("demo/synth.kakehashi.toml");
+/// The NHO sample's configuration (the repository's `kakehashi.toml`).
+const SAMPLE_CONFIG: Embedded = embed!("kakehashi.toml");
+/// The requests for the generated patient [`PATIENT`].
+const REQUESTS: [Embedded; 2] = [
+    embed!("demo/requests/referral.toml"),
+    embed!("demo/requests/discharge.toml"),
+];
+/// The patient summary's request: generated patient [`SUMMARY_PATIENT`], whose
+/// conditions include ones told of (２型糖尿病, 狭心症) and one not (胃癌).
+const SUMMARY_REQUEST: Embedded = embed!("demo/requests/summary.toml");
+/// The patient of the patient summary.
+pub const SUMMARY_PATIENT: &str = "0000000001";
+/// The requests for the NHO sample's patient (those of `golden/document/*-nho`).
+const SAMPLE_REQUESTS: [Embedded; 2] = [
+    embed!("golden/document/referral-nho/request.toml" => "demo/requests/nho-referral.toml"),
+    embed!("golden/document/discharge-nho/request.toml" => "demo/requests/nho-discharge.toml"),
+];
+/// The fictitious 特定健診 XML of the checkup document (the golden fixture).
+const CHECKUP: Embedded = embed!(
+    "golden/checkup/data/h1311234567_20240405_0001.xml" => "checkup/h1311234567_20240405_0001.xml"
+);
+/// The mapping tables both configurations name (`[tables] files`).
+const TABLES: [Embedded; 10] = [
+    embed!("tables/medis-disease-crosswalk.sssom.tsv"),
+    embed!("tables/nho-sample-lab-99X03.sssom.tsv"),
+    embed!("tables/nho-sample-specimen-99Z01.sssom.tsv"),
+    embed!("tables/nho-sample-allergen-jc10.sssom.tsv"),
+    embed!("tables/nho-sample-drug-hot9.sssom.tsv"),
+    embed!("tables/table-v2-0001-to-administrativegender.sssom.tsv"),
+    embed!("tables/table-v2-0004-to-v3-actcode.sssom.tsv"),
+    embed!("tables/table-v2-0482-to-v3-actcode.sssom.tsv"),
+    embed!("tables/table-v2-0127-to-allergyintolerancecategory.sssom.tsv"),
+    embed!("tables/table-v2-0128-to-reactioneventseverity.sssom.tsv"),
+];
+
+/// The package source each built-in configuration names first, relative to its
+/// own folder in the repository: the IG packages beside the clone.
+const SHARED_SOURCE: [(&str, &str); 2] = [
+    (
+        "demo/synth.kakehashi.toml",
+        "\"../../shared/fhir-profiles\"",
+    ),
+    ("kakehashi.toml", "\"../shared/fhir-profiles\""),
+];
+
+/// `../shared/fhir-profiles` of the working directory as seen from the folder of
+/// `file` (a path below `OUT/setup`): relative when `out` is a plain relative
+/// path, else absolute.
+fn shared_source(out: &Path, file: &str, ctx: &Context<'_>) -> String {
+    use std::path::Component;
+    let plain = out
+        .components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    let target = if plain {
+        // `OUT/setup/<file>`: one `..` for each folder between the file and the
+        // working directory, then one more for the working directory's parent.
+        let up = out
+            .components()
+            .filter(|c| matches!(c, Component::Normal(_)))
+            .count()
+            + Path::new(file).components().count()
+            + 1;
+        let mut p = PathBuf::new();
+        for _ in 0..up {
+            p.push("..");
+        }
+        p.join("shared").join("fhir-profiles")
+    } else {
+        ctx.cwd.join("..").join("shared").join("fhir-profiles")
+    };
+    format!("{:?}", target.display().to_string())
+}
+
+/// Writes `files` into `OUT/setup/` (those whose bytes differ; parents created),
+/// the configurations' first package source rewritten (see the module comment).
+fn write_setup(out: &Path, files: &[&Embedded], ctx: &Context<'_>) -> Result<(), crate::Failure> {
+    let setup = ctx.resolve(out).join("setup");
+    for f in files {
+        let path = setup.join(f.path);
+        let bytes: std::borrow::Cow<'_, [u8]> =
+            match SHARED_SOURCE.iter().find(|(p, _)| *p == f.path) {
+                Some((_, literal)) => {
+                    let text = String::from_utf8_lossy(f.bytes);
+                    text.replacen(literal, &shared_source(out, f.path, ctx), 1)
+                        .into_bytes()
+                        .into()
+                }
+                None => f.bytes.into(),
+            };
+        if std::fs::read(&path).is_ok_and(|old| old == *bytes) {
+            continue;
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| crate::Failure::create_dir(dir, e))?;
+        }
+        std::fs::write(&path, &bytes).map_err(|e| crate::Failure::write(&path, e))?;
+    }
+    Ok(())
+}
+
 /// What the demo converts and the requests of its documents.
 struct Setup {
     storage: PathBuf,
@@ -64,13 +196,13 @@ struct Setup {
     /// The patient the requests name.
     patient: &'static str,
     /// (kind, name, request file)
-    requests: [(Kind, &'static str, PathBuf); 2],
+    requests: Vec<(Kind, &'static str, PathBuf)>,
 }
 
 /// Runs `demo`.
 pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let setup = match &args.sample {
-        Some(dir) => sample(dir, ctx)?,
+        Some(dir) => sample(dir, &args.out, ctx)?,
         None => generated(&args.out, ctx)?,
     };
     // A storage may hold broken files (the NHO sample does, on purpose), so input
@@ -104,9 +236,21 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
 /// The generated storage in `out/storage`, written or reused, with the
 /// configuration and requests of `demo/`.
 fn generated(out: &Path, ctx: &mut Context<'_>) -> Result<Setup, crate::Failure> {
-    let root = repository_root();
+    write_setup(
+        out,
+        &[
+            &SYNTH_CONFIG,
+            &REQUESTS[0],
+            &REQUESTS[1],
+            &SUMMARY_REQUEST,
+            &CHECKUP,
+        ],
+        ctx,
+    )?;
+    write_setup(out, &TABLES.iter().collect::<Vec<_>>(), ctx)?;
+    let setup = ctx.resolve(out).join("setup");
     let storage = out.join("storage");
-    let config = shown(&root.join("demo/synth.kakehashi.toml"), &ctx.cwd);
+    let config = shown(&setup.join(SYNTH_CONFIG.path), &ctx.cwd);
     // The generator draws its lab codes from JP-CLINS 1.5.2 (a fixed list, so the
     // storage does not change with the pins); installed from the configuration's
     // sources when the cache lacks it.
@@ -131,11 +275,12 @@ fn generated(out: &Path, ctx: &mut Context<'_>) -> Result<Setup, crate::Failure>
         made.written,
         config.display()
     )?;
-    let request = |name: &str| shown(&root.join(format!("demo/requests/{name}.toml")), &ctx.cwd);
+    let request = |e: &Embedded| shown(&setup.join(e.path), &ctx.cwd);
     Ok(Setup {
-        requests: [
-            (Kind::Referral, "referral", request("referral")),
-            (Kind::Discharge, "discharge", request("discharge")),
+        requests: vec![
+            (Kind::Referral, "referral", request(&REQUESTS[0])),
+            (Kind::Discharge, "discharge", request(&REQUESTS[1])),
+            (Kind::Summary, "summary", request(&SUMMARY_REQUEST)),
         ],
         storage,
         config,
@@ -145,9 +290,20 @@ fn generated(out: &Path, ctx: &mut Context<'_>) -> Result<Setup, crate::Failure>
 
 /// The storage `dir` with the repository's `kakehashi.toml` and the NHO sample
 /// patient's requests.
-fn sample(dir: &Path, ctx: &mut Context<'_>) -> Result<Setup, crate::Failure> {
-    let root = repository_root();
-    let config = shown(&root.join("kakehashi.toml"), &ctx.cwd);
+fn sample(dir: &Path, out: &Path, ctx: &mut Context<'_>) -> Result<Setup, crate::Failure> {
+    write_setup(
+        out,
+        &[
+            &SAMPLE_CONFIG,
+            &SAMPLE_REQUESTS[0],
+            &SAMPLE_REQUESTS[1],
+            &CHECKUP,
+        ],
+        ctx,
+    )?;
+    write_setup(out, &TABLES.iter().collect::<Vec<_>>(), ctx)?;
+    let setup = ctx.resolve(out).join("setup");
+    let config = shown(&setup.join(SAMPLE_CONFIG.path), &ctx.cwd);
     writeln!(
         ctx.stdout,
         "kakehashi demo: converting the SS-MIX2 storage given with --sample \
@@ -156,16 +312,13 @@ fn sample(dir: &Path, ctx: &mut Context<'_>) -> Result<Setup, crate::Failure> {
         dir.display(),
         config.display()
     )?;
-    let request = |name: &str| {
-        shown(
-            &root.join(format!("golden/document/{name}-nho/request.toml")),
-            &ctx.cwd,
-        )
-    };
+    let request = |e: &Embedded| shown(&setup.join(e.path), &ctx.cwd);
     Ok(Setup {
-        requests: [
-            (Kind::Referral, "referral", request("referral")),
-            (Kind::Discharge, "discharge", request("discharge")),
+        // No patient summary: the sample's site declares no disclosure source, so
+        // every condition is 未告知 and a summary would be refused (M320).
+        requests: vec![
+            (Kind::Referral, "referral", request(&SAMPLE_REQUESTS[0])),
+            (Kind::Discharge, "discharge", request(&SAMPLE_REQUESTS[1])),
         ],
         storage: dir.to_path_buf(),
         config,
@@ -176,12 +329,16 @@ fn sample(dir: &Path, ctx: &mut Context<'_>) -> Result<Setup, crate::Failure> {
 /// One document of each kind into `out/documents/`; prints each command's
 /// result lines (the full diagnostics are what the commands themselves print).
 fn documents(out: &Path, setup: &Setup, ctx: &mut Context<'_>) -> CmdResult {
-    let root = repository_root();
     let docs = out.join("documents");
     writeln!(
         ctx.stdout,
-        "\ndocuments (one of each kind; referral and discharge for patient {}) in {}:",
+        "\ndocuments (one of each kind; referral and discharge for patient {}{}) in {}:",
         setup.patient,
+        if setup.requests.iter().any(|(k, _, _)| *k == Kind::Summary) {
+            format!(", the patient summary for {SUMMARY_PATIENT}")
+        } else {
+            String::new()
+        },
         docs.display()
     )?;
     let mut worst = crate::EXIT_OK;
@@ -204,7 +361,10 @@ fn documents(out: &Path, setup: &Setup, ctx: &mut Context<'_>) -> CmdResult {
         }
     }
     let args = document_checkup::Args {
-        inputs: vec![shown(&root.join("golden/checkup/data"), &ctx.cwd)],
+        inputs: vec![shown(
+            &ctx.resolve(out).join("setup").join(CHECKUP.path),
+            &ctx.cwd,
+        )],
         out: docs.join("checkup"),
         no_errata: false,
         show_phi: false,
@@ -248,14 +408,114 @@ mod tests {
 
     #[test]
     fn the_requests_name_the_generated_patient() {
-        for name in ["referral", "discharge"] {
-            let path = repository_root().join(format!("demo/requests/{name}.toml"));
-            let text = std::fs::read_to_string(&path).unwrap();
+        for e in &REQUESTS {
+            let text = std::str::from_utf8(e.bytes).unwrap();
             assert!(
                 text.contains(&format!("\npatient = \"{PATIENT}\"\n")),
                 "{}",
-                path.display()
+                e.path
             );
+        }
+        let text = std::str::from_utf8(SUMMARY_REQUEST.bytes).unwrap();
+        assert!(text.contains(&format!("\npatient = \"{SUMMARY_PATIENT}\"\n")));
+    }
+
+    /// The built-in tables are exactly those each built-in configuration names,
+    /// at the same place relative to it, and each configuration's first package
+    /// source is the literal the demo rewrites.
+    #[test]
+    fn the_built_in_configurations_find_the_built_in_tables() {
+        let tables: Vec<&str> = TABLES.iter().map(|t| t.path).collect();
+        for config in [&SYNTH_CONFIG, &SAMPLE_CONFIG] {
+            let text = std::str::from_utf8(config.bytes).unwrap();
+            let site = mappers::config::SiteConfig::parse(text).unwrap();
+            let dir = Path::new(config.path).parent().unwrap();
+            let named: Vec<String> = site
+                .tables
+                .iter()
+                .map(|rel| normalised(&dir.join(rel)))
+                .collect();
+            assert_eq!(named, tables, "{}", config.path);
+            let (_, literal) = SHARED_SOURCE
+                .iter()
+                .find(|(p, _)| *p == config.path)
+                .unwrap();
+            assert_eq!(text.matches(literal).count(), 1, "{}", config.path);
+            assert_eq!(
+                site.packages.sources.first().map(|s| format!("{s:?}")),
+                Some(literal.to_string()),
+                "{}",
+                config.path
+            );
+        }
+    }
+
+    /// `a/b/../c` → `a/c`.
+    fn normalised(p: &Path) -> String {
+        let mut out: Vec<&std::ffi::OsStr> = Vec::new();
+        for c in p.components() {
+            match c {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::Normal(n) => out.push(n),
+                _ => {}
+            }
+        }
+        out.iter()
+            .map(|n| n.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// The rewritten source points at the working directory's `../shared`
+    /// from where the configuration is written.
+    #[test]
+    fn the_rewritten_source_is_the_working_directorys_shared_folder() {
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let ctx = Context {
+            cwd: PathBuf::from("/w/clone"),
+            stdout: &mut out,
+            stderr: &mut err,
+            package_cache: PathBuf::new(),
+            warned: Default::default(),
+        };
+        for (o, file, want) in [
+            (
+                "kakehashi-demo",
+                "demo/synth.kakehashi.toml",
+                "../../../../shared/fhir-profiles",
+            ),
+            (
+                "kakehashi-demo",
+                "kakehashi.toml",
+                "../../../shared/fhir-profiles",
+            ),
+            (
+                "./a/b",
+                "kakehashi.toml",
+                "../../../../shared/fhir-profiles",
+            ),
+            ("/x/y", "kakehashi.toml", "/w/clone/../shared/fhir-profiles"),
+        ] {
+            assert_eq!(
+                shared_source(Path::new(o), file, &ctx),
+                format!("{want:?}"),
+                "{o} {file}"
+            );
+            if !want.starts_with('/') {
+                let resolved = normalised(
+                    &Path::new("clone")
+                        .join(o)
+                        .join("setup")
+                        .join(file)
+                        .parent()
+                        .unwrap()
+                        .join(want),
+                );
+                assert_eq!(resolved, "shared/fhir-profiles", "{o} {file}");
+            }
         }
     }
 
@@ -284,7 +544,7 @@ mod tests {
             "{plan}"
         );
         for out in [&first, &second] {
-            for kind in ["referral", "discharge"] {
+            for kind in ["referral", "discharge", "summary"] {
                 assert!(
                     out.lines()
                         .any(|l| l.trim_start().starts_with(kind) && l.contains(", valid (")),
@@ -295,6 +555,7 @@ mod tests {
         }
         assert!(dir.join("out/documents/referral.json").is_file());
         assert!(dir.join("out/documents/discharge.json").is_file());
+        assert!(dir.join("out/documents/summary.json").is_file());
         // A file the generator does not write: refused, nothing converted.
         std::fs::write(dir.join("out/storage/notes.txt"), "x").unwrap();
         let (code, text) = crate::run_cli(&argv, &dir);

@@ -207,9 +207,9 @@ fn member_name(raw: &[u8]) -> String {
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Failure::io(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| Failure::create_dir(dir, e))?;
     }
-    std::fs::write(path, bytes).map_err(|e| Failure::io(path, e))
+    std::fs::write(path, bytes).map_err(|e| Failure::write(path, e))
 }
 
 /// Runs `document checkup`.
@@ -226,11 +226,20 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         Some(c) => Some(crate::convert::read_config(ctx, c)?),
         None => None,
     };
-    let (_, conf) = crate::validate::load(
+    let (_, packages) = crate::packages::load_named_set(
         ctx,
         site.as_ref().map(|(c, b)| (c, b.as_path())),
         "echeckup",
     )?;
+    let refs: Vec<&fhir::package::Package> = packages.iter().collect();
+    let conf = fhir::conformance::Conformance::load(&refs);
+    // Where eCheckupReport versions differ, the mapper reads the rule from the
+    // pinned package (mappers::checkup::Rules), never from its version number.
+    let echeckup_pkg = packages
+        .iter()
+        .find(|p| p.name.to_ascii_lowercase().contains("echeckup"))
+        .ok_or_else(|| Failure("the echeckup package set has no eCheckupReport package".into()))?;
+    let rules = mappers::checkup::Rules::from_package(echeckup_pkg);
     let mut validator = Validator::new(&conf);
     let errata;
     if !args.no_errata {
@@ -249,7 +258,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let mut d = Diagnostics::default();
     let mut lines: Vec<String> = Vec::new();
     for (shown, path) in files {
-        let bytes = std::fs::read(&path).map_err(|e| Failure::io(Path::new(&shown), e))?;
+        let bytes = std::fs::read(&path).map_err(|e| Failure::read(Path::new(&shown), e))?;
         if is_ext(&shown, "zip") {
             unzip(&shown, bytes, &mut sources, &mut d, &mut tally, &mut lines);
         } else if is_ext(&shown, "xml") {
@@ -272,7 +281,10 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         for s in sources.drain(..) {
             any_error |= convert(
                 s,
-                &validator,
+                &Stages {
+                    rules: &rules,
+                    validator: &validator,
+                },
                 &output,
                 &mut used_stems,
                 &mut tally,
@@ -298,10 +310,17 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     })
 }
 
+/// What every document goes through: the mapping rules read from the pinned
+/// eCheckupReport package and the validator loaded with the same set.
+struct Stages<'a> {
+    rules: &'a mappers::checkup::Rules,
+    validator: &'a Validator<'a>,
+}
+
 /// Reads, maps, validates and writes one document; true if it had errors.
 fn convert(
     s: Source,
-    validator: &Validator<'_>,
+    stages: &Stages<'_>,
     output: &Output,
     used: &mut BTreeSet<String>,
     tally: &mut Tally,
@@ -323,7 +342,7 @@ fn convert(
         tally.unreadable += 1;
         return Ok(true);
     };
-    let mapped = mappers::checkup::map(&doc);
+    let mapped = mappers::checkup::map(&doc, stages.rules);
     d.extend(mapped.diagnostics);
     d.set_file(&s.shown);
     for x in d.iter() {
@@ -341,7 +360,7 @@ fn convert(
             return Ok(true);
         }
     };
-    let report = validator.validate_json(&bytes, &[]);
+    let report = stages.validator.validate_json(&bytes, &[]);
     let errors = report
         .issues
         .iter()
@@ -444,15 +463,18 @@ mod tests {
         let text = String::from_utf8_lossy(&so).into_owned();
         assert_eq!(code, EXIT_INPUT_ERRORS, "{text}");
         assert!(
-            text.contains("checkup: 6 inputs: 2 converted, 1 quarantined, 2 unreadable, 1 skipped"),
+            text.contains("checkup: 6 inputs: 3 converted, 0 quarantined, 2 unreadable, 1 skipped"),
             "{text}"
         );
         let conf = crate::validate::load_for_test("echeckup");
         let errata = Errata::builtin().unwrap_or_else(|e| panic!("{e}"));
         let v = Validator::new(&conf).with_errata(&errata);
+        // 0003 names no doctor: under eCheckupReport 1.5.0 its author is an unnamed
+        // Practitioner (M220), and it is valid.
         for name in [
             "h1311234567_20240405_0001.json",
             "h1311234567_20240405_0002.json",
+            "h1311234567_20240405_0003.json",
         ] {
             let bytes = std::fs::read(out.join(name)).unwrap_or_default();
             let r = v.validate_json(&bytes, &[]);
@@ -468,18 +490,53 @@ mod tests {
                 r.errata_applied
             );
         }
-        let q = std::fs::read(out.join("quarantine/h1311234567_20240405_0003.json"))
-            .unwrap_or_default();
-        assert!(!v.validate_json(&q, &[]).is_valid());
-        let outcome =
-            std::fs::read_to_string(out.join("quarantine/h1311234567_20240405_0003.outcome.json"))
-                .unwrap_or_default();
-        assert!(
-            outcome.contains("\"resourceType\": \"OperationOutcome\""),
-            "{outcome}"
-        );
+        assert!(text.contains("warning[M220]"), "{text}");
         // Unreadable inputs leave nothing behind.
         assert!(!out.join("h1311234567_20240405_0004.json").exists());
+        assert!(!out.join("quarantine").exists());
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
+    /// A file without an address is quarantined with its OperationOutcome and the
+    /// mapper's finding naming the rule (M219); nothing is written as valid.
+    #[test]
+    fn a_patient_without_address_is_quarantined() {
+        let out =
+            std::env::temp_dir().join(format!("kakehashi-checkup-addr-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&out);
+        let (mut so, mut se) = (Vec::new(), Vec::new());
+        let mut ctx = Context {
+            cwd: golden(""),
+            stdout: &mut so,
+            stderr: &mut se,
+            package_cache: crate::packages::test_cache(),
+            warned: Default::default(),
+        };
+        let mut argv: Vec<String> = [
+            "kakehashi",
+            "document",
+            "checkup",
+            "no-address/input",
+            "--out",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        argv.push(out.display().to_string());
+        let code = crate::run(argv, &mut ctx);
+        let text = String::from_utf8_lossy(&so).into_owned();
+        assert_eq!(code, EXIT_INPUT_ERRORS, "{text}");
+        assert!(text.contains("error[M219]"), "{text}");
+        assert!(text.contains("1 quarantined"), "{text}");
+        let q = std::fs::read(out.join("quarantine/h4312345678_20250905_0001.json"))
+            .unwrap_or_default();
+        let conf = crate::validate::load_for_test("echeckup");
+        assert!(!Validator::new(&conf).validate_json(&q, &[]).is_valid());
+        let outcome =
+            std::fs::read_to_string(out.join("quarantine/h4312345678_20250905_0001.outcome.json"))
+                .unwrap_or_default();
+        assert!(outcome.contains("Patient.address"), "{outcome}");
+        assert!(!out.join("h4312345678_20250905_0001.json").exists());
         let _ = std::fs::remove_dir_all(&out);
     }
 }

@@ -31,11 +31,12 @@ use diagnostics::{Diagnostic, Diagnostics, Location, RenderOptions, Severity};
 use fhir::errata::Errata;
 use fhir::model::{IntoResource, json};
 use fhir::validate::Validator;
-use mappers::assemble::{self, SourceMessage};
+use mappers::assemble;
 use mappers::document::request::{DocumentRequest, Kind};
 use mappers::document::{self, DocumentBundle, Sources};
 use mappers::{LabSets, Sink};
 use parsers::ssmix2;
+use pipeline::source::Storage;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -82,7 +83,8 @@ pub(crate) struct PatientStorage {
     pub adt_diagnostics: Diagnostics,
 }
 
-/// Reads the folder of patient `id` below the storage root (`aaa/bbb/<id>`);
+/// Reads the folder of patient `id` below the storage root (`aaa/bbb/<id>`)
+/// through the patient source ([`pipeline::source`]), as `convert` reads it;
 /// `None` when there is no such folder.
 pub(crate) fn read_patient(
     ctx: &Context<'_>,
@@ -90,92 +92,59 @@ pub(crate) fn read_patient(
     id: &str,
     mctx: &mappers::Context<'_>,
 ) -> Result<Option<PatientStorage>, Failure> {
-    let (Some(l1), Some(l2)) = (id.get(..3), id.get(3..6)) else {
+    let shown = storage.display().to_string();
+    let Some(st) = Storage::one_patient(ctx.resolve(storage), &shown, id) else {
         return Ok(None);
     };
-    let rel = storage.join(l1).join(l2).join(id);
-    let full = ctx.resolve(&rel);
-    if !full.is_dir() {
-        return Ok(None);
+    if let Some((path, e)) = st.errors.first() {
+        return Err(Failure(format!("{path}: {e}")));
     }
-    let shown = rel.display().to_string();
-    let mut d = Diagnostics::default();
-    let mut messages: Vec<SourceMessage> = Vec::new();
     let mut adt: Vec<mappers::admission::AdtMessage> = Vec::new();
     let mut adt_diagnostics = Diagnostics::default();
+    let mut d = st.extended.clone();
     let mut files = 0;
-    for step in crate::walk::Walk::new(full, &shown) {
-        let e = match step {
-            crate::walk::Step::File(e) => e,
-            crate::walk::Step::Extended(e) => {
-                d.push(
-                    Diagnostic::new(
-                        &ssmix2::codes::EXTENDED_STORAGE,
-                        "extended-storage folder recognised; not converted",
-                    )
-                    .at(Location::default().file(e.display)),
-                );
-                continue;
-            }
-            crate::walk::Step::Error(path, e) => {
-                return Err(Failure(format!("{path}: {e}")));
-            }
-        };
-        files += 1;
-        let bytes = std::fs::read(&e.path).map_err(|x| Failure::io(&e.path, x))?;
-        if parsers::uke::looks_like_uke(&bytes) {
-            continue;
+    let mut messages = Vec::new();
+    for p in st.patients() {
+        let read = pipeline::source::read_patient(
+            &st,
+            p,
+            mctx,
+            |_| true,
+            |m| {
+                if mappers::admission::kind_of(&m.name.data_type).is_some() {
+                    let mut collected = Sink::default();
+                    let event =
+                        mappers::admission::event(mctx, m.input, &m.name.data_type, &mut collected);
+                    adt_diagnostics.extend(collected.diagnostics);
+                    adt.push(mappers::admission::AdtMessage {
+                        file: m.input.file.to_owned(),
+                        data_type: m.name.data_type.clone(),
+                        written_at: m.name.written_at.clone(),
+                        condition: m.name.condition,
+                        event,
+                    });
+                }
+            },
+            &mut |_| {},
+        );
+        if let Some((path, e)) = read.first_unreadable {
+            return Err(Failure::read(&path, e));
         }
-        let mut comps: Vec<&str> = vec![l1, l2, id];
-        comps.extend(e.components.iter().map(String::as_str));
-        let mut f = ssmix2::read_file(&comps, &bytes);
-        f.diagnostics.set_file(&e.display);
-        d.extend(std::mem::take(&mut f.diagnostics));
-        let Some(name) = f.name.clone() else { continue };
-        for m in f.hl7.messages() {
-            let input = mappers::Input {
-                file: &e.display,
-                folder_patient_id: id,
-                message: m,
-            };
-            let mut sink = Sink::default();
-            let mapped = mappers::message::map(mctx, &input, &name.data_type, &mut sink);
-            if mappers::admission::kind_of(&name.data_type).is_some() {
-                let mut adt_sink = Sink::default();
-                let event = mappers::admission::event(mctx, &input, &name.data_type, &mut adt_sink);
-                adt_diagnostics.extend(adt_sink.diagnostics);
-                adt.push(mappers::admission::AdtMessage {
-                    file: e.display.clone(),
-                    data_type: name.data_type.clone(),
-                    written_at: name.written_at.clone(),
-                    condition: name.condition,
-                    event,
-                });
-            }
-            d.extend(sink.diagnostics);
-            messages.push(SourceMessage {
-                file: e.display.clone(),
-                data_type: name.data_type.clone(),
-                order_no: name.order_no.clone(),
-                written_at: name.written_at.clone(),
-                condition: name.condition,
-                mapped,
-            });
-        }
+        files += read.tally.files;
+        d.extend(read.diagnostics);
+        messages.extend(read.messages);
     }
-    let skipped: Vec<Option<&'static str>> = messages.iter().map(|m| m.mapped.skipped).collect();
-    let assembled = assemble::assemble(id, messages);
+    let read = pipeline::source::PatientMessages {
+        messages,
+        ..Default::default()
+    };
+    let (read, _, _) = read.assemble(id);
     let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
-    for (fate, skip) in assembled.fates.iter().zip(skipped) {
-        let o = match (fate, skip) {
-            (assemble::Fate::Current, Some(reason)) => format!("skipped: {reason}"),
-            (assemble::Fate::Current, None) => "mapped".to_owned(),
-            (f, _) => format!("skipped: {}", f.as_str()),
-        };
+    for o in read.outcomes {
         *outcomes.entry(o).or_default() += 1;
     }
     Ok(Some(PatientStorage {
-        assembled,
+        assembled: read.assembled,
         diagnostics: d,
         files,
         messages: outcomes,
@@ -188,9 +157,9 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(dir).map_err(|e| Failure::io(dir, e))?;
+        std::fs::create_dir_all(dir).map_err(|e| Failure::create_dir(dir, e))?;
     }
-    std::fs::write(path, bytes).map_err(|e| Failure::io(path, e))
+    std::fs::write(path, bytes).map_err(|e| Failure::write(path, e))
 }
 
 fn lineage_lines(doc: &DocumentBundle) -> String {
@@ -224,7 +193,7 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let (config, base) = crate::convert::read_config(ctx, &args.config)?;
     let shown_req = args.request.display().to_string();
     let req_path = ctx.resolve(&args.request);
-    let text = std::fs::read(&req_path).map_err(|e| Failure::io(&args.request, e))?;
+    let text = std::fs::read(&req_path).map_err(|e| Failure::read(&args.request, e))?;
     let text = match String::from_utf8(text) {
         Ok(t) => t,
         Err(_) => {
@@ -260,7 +229,7 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let mut attachment_bytes: Vec<Vec<u8>> = Vec::new();
     for a in &req.attachments {
         let p = req_dir.join(&a.path);
-        let bytes = std::fs::read(ctx.resolve(&p)).map_err(|e| Failure::io(&p, e))?;
+        let bytes = std::fs::read(ctx.resolve(&p)).map_err(|e| Failure::read(&p, e))?;
         attachment_bytes.push(bytes);
     }
 
@@ -483,7 +452,7 @@ fn remove_stale(paths: &[PathBuf]) -> Result<(), Failure> {
         match std::fs::remove_file(p) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Failure::io(p, e)),
+            Err(e) => return Err(Failure::remove(p, e)),
         }
     }
     Ok(())

@@ -16,7 +16,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use diagnostics::{Diagnostic, RenderOptions, Severity};
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter};
 use std::path::{Path, PathBuf};
 use views::sink::Format;
 
@@ -68,10 +68,10 @@ fn sorted_files(dir: &Path, ext: &str) -> Result<Vec<PathBuf>, Failure> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(Failure::io(dir, e)),
+        Err(e) => return Err(Failure::list(dir, e)),
     };
     for e in entries {
-        let p = e.map_err(|e| Failure::io(dir, e))?.path();
+        let p = e.map_err(|e| Failure::list(dir, e))?.path();
         if p.is_file() && p.extension().is_some_and(|x| x == ext) {
             out.push(p);
         }
@@ -124,7 +124,7 @@ fn load_views(
             return Err(Failure(format!("{}: no such folder", d.display())));
         }
         for p in sorted_files(&dir, "json")? {
-            let bytes = std::fs::read(&p).map_err(|e| Failure::io(&p, e))?;
+            let bytes = std::fs::read(&p).map_err(|e| Failure::read(&p, e))?;
             let shown = d.join(p.file_name().unwrap_or_default());
             sources.push((shown.display().to_string(), bytes));
         }
@@ -160,6 +160,12 @@ fn load_views(
     Ok(out)
 }
 
+/// A table that could not be written, named by its path.
+fn failed(out: &Path, format: Format, e: views::TableError) -> Failure {
+    let path = out.join(format!("{}.{}", e.view, format.ext()));
+    Failure(format!("cannot write {}: {}", path.display(), e.error))
+}
+
 fn tables(a: TablesArgs, ctx: &mut Context<'_>) -> CmdResult {
     let format = match a.format {
         FormatArg::Parquet => Format::Parquet,
@@ -172,14 +178,17 @@ fn tables(a: TablesArgs, ctx: &mut Context<'_>) -> CmdResult {
         files.extend(inputs(ctx, f)?);
     }
     let out = ctx.resolve(&a.out);
-    std::fs::create_dir_all(&out).map_err(|e| Failure::io(&a.out, e))?;
+    std::fs::create_dir_all(&out).map_err(|e| Failure::create_dir(&a.out, e))?;
     let mut exporter = views::Exporter::new(list, format, |v| {
         let p = out.join(format!("{}.{}", v.name, format.ext()));
         File::create(&p).map(BufWriter::new)
     })
-    .map_err(|e| Failure(format!("{}: {e}", a.out.display())))?;
+    .map_err(|e| failed(&a.out, format, e))?;
     let opts = RenderOptions::default();
-    let emit = |d: Vec<Diagnostic>, ctx: &mut Context<'_>, all: &mut BTreeMap<(&'static str, Severity), u64>| -> Result<bool, Failure> {
+    let emit = |d: Vec<Diagnostic>,
+                ctx: &mut Context<'_>,
+                all: &mut BTreeMap<(&'static str, Severity), u64>|
+     -> Result<bool, Failure> {
         let mut errors = false;
         for x in d {
             errors |= x.severity == Severity::Error;
@@ -187,24 +196,26 @@ fn tables(a: TablesArgs, ctx: &mut Context<'_>) -> CmdResult {
             if a.json {
                 writeln!(ctx.stdout, "{}", x.to_json(opts))?;
             } else {
-                ctx.stdout.write_all(x.render_human(opts).as_bytes())?;
+                writeln!(ctx.stdout, "{}", x.render_human(opts))?;
             }
         }
         Ok(errors)
     };
     let mut counts = BTreeMap::new();
     let mut errors = emit(std::mem::take(&mut diags), ctx, &mut counts)?;
-    let failed = |e: views::sink::WriteError| Failure(format!("{}: {e}", a.out.display()));
+    let failed = |e| failed(&a.out, format, e);
     for (shown, path, ndjson) in &files {
         let name = shown.display().to_string();
         if *ndjson {
-            let f = File::open(path).map_err(|e| Failure::io(shown, e))?;
+            let f = File::open(path).map_err(|e| Failure::read(shown, e))?;
             let mut r = BufReader::with_capacity(1 << 16, f);
             let mut line = Vec::new();
             let mut n: u32 = 0;
             loop {
                 line.clear();
-                let got = r.read_until(b'\n', &mut line).map_err(|e| Failure::io(shown, e))?;
+                let got = r
+                    .read_until(b'\n', &mut line)
+                    .map_err(|e| Failure::read(shown, e))?;
                 if got == 0 {
                     break;
                 }
@@ -213,7 +224,7 @@ fn tables(a: TablesArgs, ctx: &mut Context<'_>) -> CmdResult {
                 errors |= emit(d, ctx, &mut counts)?;
             }
         } else {
-            let bytes = std::fs::read(path).map_err(|e| Failure::io(shown, e))?;
+            let bytes = std::fs::read(path).map_err(|e| Failure::read(shown, e))?;
             let d = exporter.json_file(&name, &bytes).map_err(failed)?;
             errors |= emit(d, ctx, &mut counts)?;
         }
@@ -222,7 +233,7 @@ fn tables(a: TablesArgs, ctx: &mut Context<'_>) -> CmdResult {
     let summary = exporter.finish().map_err(failed)?;
     let refs: Vec<&views::View> = names.iter().collect();
     std::fs::write(out.join("dictionary.csv"), views::sink::dictionary(&refs))
-        .map_err(|e| Failure::io(&a.out.join("dictionary.csv"), e))?;
+        .map_err(|e| Failure::write(&a.out.join("dictionary.csv"), e))?;
     let o = &mut *ctx.stdout;
     writeln!(
         o,
@@ -242,16 +253,27 @@ fn tables(a: TablesArgs, ctx: &mut Context<'_>) -> CmdResult {
             v.rows,
             v.resources,
             if v.not_evaluable > 0 {
-                format!(", {} resources not evaluable (no rows, X005)", v.not_evaluable)
+                format!(
+                    ", {} resources not evaluable (no rows, X005)",
+                    v.not_evaluable
+                )
             } else {
                 String::new()
             }
         )?;
     }
     if !counts.is_empty() {
-        let list: Vec<String> = counts.iter().map(|((c, _), n)| format!("{c}×{n}")).collect();
+        let list: Vec<String> = counts
+            .iter()
+            .map(|((c, _), n)| format!("{c}×{n}"))
+            .collect();
         writeln!(o, "diagnostics: {}", list.join(", "))?;
     }
-    writeln!(o, "wrote {} tables and dictionary.csv to {}", summary.views.len(), a.out.display())?;
+    writeln!(
+        o,
+        "wrote {} tables and dictionary.csv to {}",
+        summary.views.len(),
+        a.out.display()
+    )?;
     Ok(if errors { EXIT_INPUT_ERRORS } else { EXIT_OK })
 }

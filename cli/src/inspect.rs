@@ -97,7 +97,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                     let bytes = match std::fs::read(&entry.path) {
                         Ok(b) => b,
                         Err(e) => {
-                            writeln!(ctx.stderr, "kakehashi: {}: {e}", entry.display)?;
+                            writeln!(ctx.stderr, "kakehashi: cannot read {}: {e}", entry.display)?;
                             io_failed = true;
                             continue;
                         }

@@ -21,7 +21,6 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-pub mod ledger;
 pub mod packages;
 pub mod progress;
 pub mod validate;
@@ -68,8 +67,47 @@ pub struct Failure(String);
 const BROKEN_PIPE: &str = "\0broken pipe";
 
 impl Failure {
-    fn io(what: &Path, e: io::Error) -> Failure {
-        Failure(format!("{}: {e}", what.display()))
+    /// An I/O error, naming the operation and the path: `cannot {op} {path}: {e}`.
+    fn io(op: &str, what: &Path, e: io::Error) -> Failure {
+        Failure(format!("cannot {op} {}: {e}", what.display()))
+    }
+    /// Reading a file (or finding a path given on the command line) failed.
+    pub(crate) fn read(what: &Path, e: io::Error) -> Failure {
+        Failure::io("read", what, e)
+    }
+    /// Writing (creating or replacing) a file failed.
+    pub(crate) fn write(what: &Path, e: io::Error) -> Failure {
+        Failure::io("write", what, e)
+    }
+    /// Creating a folder (and its parents) failed.
+    pub(crate) fn create_dir(what: &Path, e: io::Error) -> Failure {
+        Failure::io("create folder", what, e)
+    }
+    /// Listing a folder failed.
+    pub(crate) fn list(what: &Path, e: io::Error) -> Failure {
+        Failure::io("list folder", what, e)
+    }
+    /// Removing a file or folder failed.
+    pub(crate) fn remove(what: &Path, e: io::Error) -> Failure {
+        Failure::io("remove", what, e)
+    }
+    /// Moving a finished temporary file over its target failed.
+    pub(crate) fn replace(what: &Path, e: io::Error) -> Failure {
+        Failure::io("replace", what, e)
+    }
+}
+
+/// Creates the folder `dir` (given as `shown` on the command line) and its
+/// parents when missing: every output folder named by `--out` / `--out-dir`.
+pub(crate) fn create_out_dir(dir: &Path, shown: &Path) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir).map_err(|e| Failure::create_dir(shown, e))
+}
+
+/// Creates the folder a file named by `--out` goes into when missing.
+pub(crate) fn create_parent_dir(file: &Path) -> Result<(), Failure> {
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => create_out_dir(dir, dir),
+        _ => Ok(()),
     }
 }
 
@@ -84,7 +122,6 @@ impl From<io::Error> for Failure {
 
 type CmdResult = Result<u8, Failure>;
 
-mod codes;
 mod convert;
 mod convert_receipts;
 mod demo;
@@ -165,10 +202,10 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(fhir::model::codes::ALL);
     all.extend(mappers::codes::ALL);
     all.extend(mappers::receipt::codes::ALL);
-    all.extend(codes::ALL);
+    all.extend(pipeline::codes::ALL);
     all.extend(mappers::checkup::codes::ALL);
     all.extend(mappers::document::codes::ALL);
-    all.extend(ledger::codes::ALL);
+    all.extend(pipeline::ledger::codes::ALL);
     all.extend(coverage::codes::ALL);
     all.extend(views::codes::ALL);
     all.sort_by_key(|c| c.id);

@@ -116,6 +116,8 @@ pub enum CacheError {
     },
     /// A file system error.
     Io {
+        /// What could not be done (`read`, `write`, `create folder` …).
+        op: &'static str,
         /// The path.
         path: PathBuf,
         /// The error.
@@ -181,7 +183,9 @@ impl fmt::Display for CacheError {
                 }
                 Ok(())
             }
-            CacheError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+            CacheError::Io { op, path, error } => {
+                write!(f, "cannot {op} {}: {error}", path.display())
+            }
         }
     }
 }
@@ -198,8 +202,9 @@ fn short(sha: &str) -> &str {
     sha.get(..12).unwrap_or(sha)
 }
 
-fn io(path: &Path, error: std::io::Error) -> CacheError {
+fn io(op: &'static str, path: &Path, error: std::io::Error) -> CacheError {
     CacheError::Io {
+        op,
         path: path.to_path_buf(),
         error,
     }
@@ -333,7 +338,7 @@ impl Cache {
         if dest.exists() {
             return self.same_or_conflict(&naming, &sha);
         }
-        std::fs::create_dir_all(&self.root).map_err(|e| io(&self.root, e))?;
+        std::fs::create_dir_all(&self.root).map_err(|e| io("create folder", &self.root, e))?;
         let tmp = self.root.join(format!(
             ".tmp-{}#{}-{}-{}",
             naming.id.name,
@@ -354,7 +359,7 @@ impl Cache {
                     // another process installed it meanwhile
                     self.same_or_conflict(&naming, &sha)
                 } else {
-                    Err(io(&dest, e))
+                    Err(io("move into place", &dest, e))
                 }
             }
         }
@@ -450,7 +455,7 @@ impl Cache {
         let entries = match std::fs::read_dir(&self.root) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(io(&self.root, e)),
+            Err(e) => return Err(io("list folder", &self.root, e)),
         };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
@@ -484,8 +489,8 @@ impl Cache {
             std::process::id(),
             unique()
         ));
-        std::fs::rename(&dir, &gone).map_err(|e| io(&dir, e))?;
-        std::fs::remove_dir_all(&gone).map_err(|e| io(&gone, e))?;
+        std::fs::rename(&dir, &gone).map_err(|e| io("move aside", &dir, e))?;
+        std::fs::remove_dir_all(&gone).map_err(|e| io("remove", &gone, e))?;
         Ok(true)
     }
 
@@ -525,9 +530,9 @@ fn write_entry(dir: &Path, pkg: &Package, origin: &Origin, source: &str) -> Resu
         }
         let to = dir.join("package").join(rel);
         if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+            std::fs::create_dir_all(parent).map_err(|e| io("create folder", parent, e))?;
         }
-        std::fs::write(&to, data).map_err(|e| io(&to, e))?;
+        std::fs::write(&to, data).map_err(|e| io("write", &to, e))?;
     }
     if !pkg.files.contains_key("package/package.json") {
         return Err(CacheError::BadPackage {
@@ -536,7 +541,7 @@ fn write_entry(dir: &Path, pkg: &Package, origin: &Origin, source: &str) -> Resu
         });
     }
     let meta = dir.join(".kakehashi.json");
-    std::fs::write(&meta, origin.to_json()).map_err(|e| io(&meta, e))
+    std::fs::write(&meta, origin.to_json()).map_err(|e| io("write", &meta, e))
 }
 
 /// Reads every regular file under `dir` into `files`, keyed `prefix/relative path`.
@@ -545,17 +550,17 @@ fn read_tree(
     prefix: &str,
     files: &mut BTreeMap<String, Vec<u8>>,
 ) -> Result<(), CacheError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| io(dir, e))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| io("list folder", dir, e))?;
     for e in entries {
-        let e = e.map_err(|e| io(dir, e))?;
+        let e = e.map_err(|e| io("list folder", dir, e))?;
         let name = e.file_name().to_string_lossy().into_owned();
         let path = e.path();
         let key = format!("{prefix}/{name}");
-        let kind = e.file_type().map_err(|er| io(&path, er))?;
+        let kind = e.file_type().map_err(|er| io("read", &path, er))?;
         if kind.is_dir() {
             read_tree(&path, &key, files)?;
         } else if kind.is_file() {
-            let data = std::fs::read(&path).map_err(|er| io(&path, er))?;
+            let data = std::fs::read(&path).map_err(|er| io("read", &path, er))?;
             files.insert(key, data);
         }
     }
@@ -1001,7 +1006,7 @@ fn add(a: AddArgs, cache: &Cache, ctx: &mut Context<'_>) -> CmdResult {
         let bytes = match std::fs::read(ctx.resolve(f)) {
             Ok(b) => b,
             Err(e) => {
-                writeln!(ctx.stderr, "kakehashi: {shown}: {e}")?;
+                writeln!(ctx.stderr, "kakehashi: cannot read {shown}: {e}")?;
                 worst = EXIT_INPUT_ERRORS;
                 continue;
             }
@@ -1141,7 +1146,7 @@ fn remove(a: RemoveArgs, cache: &Cache, ctx: &mut Context<'_>) -> CmdResult {
 fn package_arg(s: &str, cache: &Cache, ctx: &Context<'_>) -> Result<Package, Failure> {
     let as_file = ctx.resolve(Path::new(s));
     if s.ends_with(".tgz") || as_file.is_file() {
-        let bytes = std::fs::read(&as_file).map_err(|e| Failure(format!("{s}: {e}")))?;
+        let bytes = std::fs::read(&as_file).map_err(|e| Failure::read(Path::new(s), e))?;
         return Package::from_tgz(&bytes).map_err(|e| Failure(format!("{s}: {e}")));
     }
     let id = PackageRef::parse(s).map_err(|e| Failure(e.to_string()))?;

@@ -8,10 +8,6 @@ use crate::{CmdResult, Context, EXIT_OK, EXIT_USAGE, Failure};
 use std::path::{Path, PathBuf};
 use synth::ssmix2::{LabCode, LabSet, Options};
 
-fn io_failure(what: &Path, e: std::io::Error) -> Failure {
-    Failure(format!("{}: {e}", what.display()))
-}
-
 /// Arguments of `kakehashi synth ssmix2`.
 #[derive(clap::Args)]
 pub struct Args {
@@ -65,7 +61,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let lab_codes = match &args.package {
         Some(p) => {
             let package = ctx.resolve(p);
-            let tgz = std::fs::read(&package).map_err(|e| io_failure(&package, e))?;
+            let tgz = std::fs::read(&package).map_err(|e| Failure::read(&package, e))?;
             lab_codes_from_package(&tgz).map_err(Failure)?
         }
         None => {
@@ -80,7 +76,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let manifest = manifest_path(&args.out);
     let out = ctx.resolve(&args.out);
     if out.exists() {
-        let mut entries = std::fs::read_dir(&out).map_err(|e| io_failure(&out, e))?;
+        let mut entries = std::fs::read_dir(&out).map_err(|e| Failure::list(&out, e))?;
         if entries.next().is_some() {
             return Err(Failure(format!(
                 "{}: exists and is not empty; give a new folder",
@@ -98,7 +94,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     for (rel, data) in synth::ssmix2::generate(&options, args.seed, &lab_codes) {
         if rel == Path::new(synth::ssmix2::FAULT_MANIFEST) {
             let m = ctx.resolve(&manifest);
-            std::fs::write(&m, &data).map_err(|e| io_failure(&m, e))?;
+            std::fs::write(&m, &data).map_err(|e| Failure::write(&m, e))?;
             continue;
         }
         if !args.only.is_empty()
@@ -110,10 +106,10 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         if let Some(dir) = path.parent()
             && made.as_deref() != Some(dir)
         {
-            std::fs::create_dir_all(dir).map_err(|e| io_failure(dir, e))?;
+            std::fs::create_dir_all(dir).map_err(|e| Failure::create_dir(dir, e))?;
             made = Some(dir.to_path_buf());
         }
-        std::fs::write(&path, &data).map_err(|e| io_failure(&path, e))?;
+        std::fs::write(&path, &data).map_err(|e| Failure::write(&path, e))?;
         files += 1;
         bytes += data.len() as u64;
     }
@@ -183,9 +179,9 @@ pub(crate) fn refresh(
             continue;
         }
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| io_failure(dir, e))?;
+            std::fs::create_dir_all(dir).map_err(|e| Failure::create_dir(dir, e))?;
         }
-        std::fs::write(&path, data).map_err(|e| io_failure(&path, e))?;
+        std::fs::write(&path, data).map_err(|e| Failure::write(&path, e))?;
         written += 1;
     }
     Ok(Refreshed {
@@ -196,8 +192,8 @@ pub(crate) fn refresh(
 
 /// Every file below `dir`, as paths relative to `root`.
 fn list_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
-    for e in std::fs::read_dir(dir).map_err(|e| io_failure(dir, e))? {
-        let path = e.map_err(|e| io_failure(dir, e))?.path();
+    for e in std::fs::read_dir(dir).map_err(|e| Failure::list(dir, e))? {
+        let path = e.map_err(|e| Failure::list(dir, e))?.path();
         if path.is_dir() {
             list_files(root, &path, out)?;
         } else if let Ok(rel) = path.strip_prefix(root) {

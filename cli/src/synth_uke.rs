@@ -64,7 +64,8 @@ pub(crate) fn run(args: SynthUkeArgs, ctx: &mut crate::Context<'_>) -> Result<u8
         + args.storage_patients
         + u64::from(args.conflicting_branch && args.storage_patients > 0);
     let path = ctx.resolve(&args.out);
-    std::fs::write(&path, &bytes).map_err(|e| crate::Failure::io(&args.out, e))?;
+    crate::create_parent_dir(&path)?;
+    std::fs::write(&path, &bytes).map_err(|e| crate::Failure::write(&args.out, e))?;
     writeln!(
         ctx.stdout,
         "wrote {} ({} bytes, {} receipts)",

@@ -109,7 +109,7 @@ enum Cmd {
 }
 
 pub(crate) fn read(ctx: &Context<'_>, p: &Path) -> Result<Vec<u8>, Failure> {
-    std::fs::read(ctx.resolve(p)).map_err(|e| Failure::io(p, e))
+    std::fs::read(ctx.resolve(p)).map_err(|e| Failure::read(p, e))
 }
 
 pub(crate) fn emit(
@@ -429,8 +429,9 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                     }
                     if let Some(dir) = &out_dir {
                         let bytes = t.to_sssom().map_err(Failure)?;
+                        crate::create_out_dir(&ctx.resolve(dir), dir)?;
                         let out = ctx.resolve(dir).join(format!("{}.sssom.tsv", t.meta.id));
-                        std::fs::write(&out, bytes).map_err(|e| Failure::io(&out, e))?;
+                        std::fs::write(&out, bytes).map_err(|e| Failure::write(&out, e))?;
                     }
                 } else if !json {
                     writeln!(ctx.stdout, "{name}: not imported")?;

@@ -4,12 +4,12 @@
 
 use crate::progress;
 use crate::tables::load_table;
-use crate::walk::{Step, Walk};
 use crate::{CmdResult, Context, EXIT_INPUT_ERRORS, EXIT_OK, EXIT_USAGE, Failure};
 use clap::Args;
 use coverage::extract::{self, Recorder, Setting};
 use diagnostics::{Diagnostics, RenderOptions, Severity};
 use mappers::config::SiteConfig;
+use pipeline::source::{Content, Storage};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -99,52 +99,57 @@ pub fn run(a: CoverageArgs, json: bool, phi: bool, ctx: &mut Context<'_>) -> Cmd
     let mut receipt_files: Vec<(String, PathBuf)> = Vec::new();
     for p in &a.paths {
         let display = p.display().to_string();
-        for step in Walk::new(ctx.resolve(p), &display) {
-            let entry = match step {
-                Step::Error(path, e) => {
-                    writeln!(ctx.stderr, "kakehashi: {path}: {e}")?;
+        // The patient source, as convert reads a storage (one patient at a time).
+        let storage = Storage::walk(ctx.resolve(p), &display);
+        for (path, e) in &storage.errors {
+            writeln!(ctx.stderr, "kakehashi: {path}: {e}")?;
+            io_failed = true;
+        }
+        // Extended storage is not converted: nothing of it is counted.
+        for patient in storage.patients() {
+            let mut files = storage.files(patient, |_| true);
+            loop {
+                let start = Instant::now();
+                let Some(file) = files.next() else { break };
+                t.read += start.elapsed();
+                bar.inc(1);
+                if let Err(e) = &file.bytes {
+                    writeln!(ctx.stderr, "kakehashi: {}: {e}", file.entry.display)?;
                     io_failed = true;
                     continue;
                 }
-                // Extended storage is not converted: nothing of it is counted.
-                Step::Extended(_) => continue,
-                Step::File(entry) => entry,
-            };
-            bar.inc(1);
-            let start = Instant::now();
-            let bytes = match std::fs::read(&entry.path) {
-                Ok(b) => b,
-                Err(e) => {
-                    writeln!(ctx.stderr, "kakehashi: {}: {e}", entry.display)?;
-                    io_failed = true;
-                    continue;
+                let start = Instant::now();
+                let f = match file.content() {
+                    Some(Content::Messages(f)) => f,
+                    Some(Content::Receipt) => {
+                        receipt_files.push((file.entry.display.clone(), file.entry.path.clone()));
+                        continue;
+                    }
+                    None => continue,
+                };
+                t.parse += start.elapsed();
+                let start = Instant::now();
+                let (patient, data_type) = f
+                    .name
+                    .as_ref()
+                    .map(|n| (file.patient_id(n), n.data_type.as_str()))
+                    .unwrap_or_default();
+                read.files += 1;
+                for m in f.hl7.messages() {
+                    read.messages += 1;
+                    let tally = extract::count_message(
+                        &rec,
+                        set,
+                        &file.entry.display,
+                        patient,
+                        data_type,
+                        m,
+                    );
+                    read.skipped += u64::from(tally.skipped);
                 }
-            };
-            t.read += start.elapsed();
-            if parsers::uke::looks_like_uke(&bytes) {
-                receipt_files.push((entry.display.clone(), entry.path.clone()));
-                continue;
+                diags.extend(f.diagnostics);
+                t.extract += start.elapsed();
             }
-            let start = Instant::now();
-            let comps: Vec<&str> = entry.components.iter().map(String::as_str).collect();
-            let mut f = parsers::ssmix2::read_file(&comps, &bytes);
-            f.diagnostics.set_file(&entry.display);
-            t.parse += start.elapsed();
-            let start = Instant::now();
-            let (patient, data_type) = f
-                .name
-                .as_ref()
-                .map(|n| (n.patient_id.as_str(), n.data_type.as_str()))
-                .unwrap_or_default();
-            read.files += 1;
-            for m in f.hl7.messages() {
-                read.messages += 1;
-                let tally =
-                    extract::count_message(&rec, set, &entry.display, patient, data_type, m);
-                read.skipped += u64::from(tally.skipped);
-            }
-            diags.extend(f.diagnostics);
-            t.extract += start.elapsed();
         }
     }
     for p in &a.receipts {
@@ -153,7 +158,7 @@ pub fn run(a: CoverageArgs, json: bool, phi: bool, ctx: &mut Context<'_>) -> Cmd
     for (display, path) in receipt_files {
         bar.inc(1);
         let start = Instant::now();
-        let bytes = std::fs::read(&path).map_err(|e| Failure::io(Path::new(&display), e))?;
+        let bytes = std::fs::read(&path).map_err(|e| Failure::read(Path::new(&display), e))?;
         t.read += start.elapsed();
         let start = Instant::now();
         let mut d = Diagnostics::default();
@@ -235,7 +240,7 @@ pub fn run(a: CoverageArgs, json: bool, phi: bool, ctx: &mut Context<'_>) -> Cmd
             ),
         ];
         let resolved = ctx.resolve(dir);
-        std::fs::create_dir_all(&resolved).map_err(|e| Failure::io(dir, e))?;
+        crate::create_out_dir(&resolved, dir)?;
         for (name, bytes) in files {
             let bytes = bytes.map_err(|d| Failure(d.render_human(RenderOptions::default())))?;
             crate::tables_governance::write_atomic(ctx, &dir.join(name), &bytes)?;

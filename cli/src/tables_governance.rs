@@ -11,6 +11,7 @@ use diagnostics::Diagnostics;
 use std::path::{Path, PathBuf};
 use terminologies::check::Master;
 use terminologies::governance::{self, Action, Change, Filter};
+use terminologies::reading::Dictionary;
 use terminologies::suggest::{self, Matcher};
 use terminologies::table::{Row, Status, Table};
 
@@ -23,10 +24,10 @@ pub(crate) fn write_atomic(ctx: &Context<'_>, p: &Path, bytes: &[u8]) -> Result<
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.kakehashi-tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| Failure::io(p, e))?;
+    std::fs::write(&tmp, bytes).map_err(|e| Failure::write(p, e))?;
     std::fs::rename(&tmp, &path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        Failure::io(p, e)
+        Failure::replace(p, e)
     })
 }
 
@@ -129,6 +130,65 @@ pub struct SuggestArgs {
     /// Print the resulting table instead of rewriting it.
     #[arg(long)]
     stdout: bool,
+    /// Folder of the reading dictionary's lexicon (IPADIC's *.csv files); default
+    /// $KAKEHASHI_DICTIONARY, else /usr/share/mecab/dic/ipadic (Debian/Ubuntu:
+    /// apt-get install mecab-ipadic).
+    #[arg(long, conflicts_with = "no_readings")]
+    dictionary: Option<PathBuf>,
+    /// Match spellings and the masters' own readings only (no dictionary).
+    #[arg(long)]
+    no_readings: bool,
+}
+
+/// Where `tables suggest` looks for the reading dictionary when not told.
+pub const DEFAULT_DICTIONARY: &str = "/usr/share/mecab/dic/ipadic";
+
+/// How to get the dictionary, for the message of a failure to find it.
+const DICTIONARY_HELP: &str = "tables suggest reads kanji through IPADIC's lexicon: install it \
+(Debian/Ubuntu: apt-get install mecab-ipadic), or name a folder of its .csv files with \
+--dictionary DIR or KAKEHASHI_DICTIONARY, or pass --no-readings";
+
+/// Loads the reading dictionary: `--dictionary`, else `$KAKEHASHI_DICTIONARY`,
+/// else [`DEFAULT_DICTIONARY`]. Not found or unreadable, a failure says how to
+/// install it.
+pub(crate) fn load_dictionary(
+    ctx: &Context<'_>,
+    given: Option<&Path>,
+) -> Result<Dictionary, Failure> {
+    let dir = match given {
+        Some(p) => ctx.resolve(p),
+        None => match std::env::var_os("KAKEHASHI_DICTIONARY") {
+            Some(v) if !v.is_empty() => PathBuf::from(v),
+            _ => PathBuf::from(DEFAULT_DICTIONARY),
+        },
+    };
+    let listing = std::fs::read_dir(&dir)
+        .map_err(|e| Failure(format!("{}: {e}; {DICTIONARY_HELP}", dir.display())))?;
+    let mut paths = Vec::new();
+    for e in listing {
+        let p = e
+            .map_err(|e| Failure(format!("{}: {e}", dir.display())))?
+            .path();
+        if p.extension().is_some_and(|x| x == "csv") {
+            paths.push(p);
+        }
+    }
+    paths.sort();
+    let mut files = Vec::with_capacity(paths.len());
+    for p in &paths {
+        let bytes = std::fs::read(p).map_err(|e| Failure(format!("{}: {e}", p.display())))?;
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        files.push((name, bytes));
+    }
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    Dictionary::from_lexicons(&refs)
+        .map_err(|e| Failure(format!("{}: {e}; {DICTIONARY_HELP}", dir.display())))
 }
 
 /// `tables review` arguments.
@@ -241,8 +301,16 @@ pub fn run_suggest(a: SuggestArgs, json: bool, phi: bool, ctx: &mut Context<'_>)
     let mut diags = Diagnostics::default();
     let mut masters = load_masters(ctx, &a.master, &mut diags)?;
     masters.extend(load_profiled_masters(ctx, &a.master_profile, &mut diags)?);
+    let dict = if a.no_readings {
+        None
+    } else {
+        Some(std::sync::Arc::new(load_dictionary(
+            ctx,
+            a.dictionary.as_deref(),
+        )?))
+    };
     let refs: Vec<&Master> = masters.iter().collect();
-    let matcher = Matcher::new(&refs);
+    let matcher = Matcher::with_dictionary(&refs, dict);
     let before = table.clone();
     let bar = crate::progress::bar(0, "source keys");
     let s = suggest::suggest_table_with_progress(
@@ -268,12 +336,17 @@ pub fn run_suggest(a: SuggestArgs, json: bool, phi: bool, ctx: &mut Context<'_>)
     )?;
     save(ctx, &a.table, &before, &table, a.stdout)?;
     let line = format!(
-        "{}: {} open keys, {} with candidates, {} suggested rows (from {} master codes); nothing approved",
+        "{}: {} open keys, {} with candidates, {} suggested rows (from {} master codes, {}); nothing approved",
         a.table.display(),
         s.keys,
         s.suggested,
         s.rows,
-        matcher.len()
+        matcher.len(),
+        if a.no_readings {
+            "spellings only"
+        } else {
+            "with dictionary readings"
+        }
     );
     if a.stdout {
         writeln!(ctx.stderr, "{line}")?;

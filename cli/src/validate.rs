@@ -20,8 +20,9 @@ use terminologies::system::{SYSTEMS, Shape, by_uri};
 /// Arguments of `validate`.
 #[derive(ClapArgs, Debug)]
 pub struct Args {
-    /// Package set: a set name (clins (default), jpcore, ereferral, edischarge,
-    /// echeckup, base, or one the site configuration pins), or the packages
+    /// Package set: a set name (clins (default), clins-1.5.2, jpcore, ereferral,
+    /// edischarge, echeckup, echeckup-1.1.3, base, or one the site configuration
+    /// pins), or the packages
     /// themselves as NAME#VERSION,… (the R4 base is added when not named).
     #[arg(long, default_value = "clins")]
     pub ig: String,
@@ -257,7 +258,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let mut summaries = Vec::new();
     let (mut evaluated, mut not_evaluable) = (0usize, 0usize);
     for (shown, path) in &files {
-        let bytes = std::fs::read(path).map_err(|e| Failure::io(Path::new(shown), e))?;
+        let bytes = std::fs::read(path).map_err(|e| Failure::read(Path::new(shown), e))?;
         let report = validator.validate_json(&bytes, &args.profile);
         evaluated += report.invariants_evaluated;
         not_evaluable += report.invariants_not_evaluable;

@@ -73,7 +73,16 @@ pub const DEFAULT_PINS: &[(&str, &str, &[&str])] = &[
     ),
     (
         "echeckup",
-        "JP Core 1.1.2-clins + eCheckupReport 1.1.3",
+        "JP Core 1.1.2-clins + eCheckupReport 1.5.0, the IG in force (健康診断結果報告書)",
+        &[
+            "hl7.fhir.r4.core#4.0.1",
+            "jp-core.r4#1.1.2-clins",
+            "jp-eCheckupReport.r4#1.5.0",
+        ],
+    ),
+    (
+        "echeckup-1.1.3",
+        "JP Core 1.1.2-clins + eCheckupReport 1.1.3, the previous IG (still selectable by pin)",
         &[
             "hl7.fhir.r4.core#4.0.1",
             "jp-core.r4#1.1.2-clins",
@@ -933,6 +942,26 @@ pub(crate) mod tests {
         assert_eq!(
             set.describe(),
             "hl7.fhir.r4.core#4.0.1, jp-core.r4#1.1.2-url, jp-eCSCLINS.r4#1.5.2"
+        );
+        // eCheckupReport 1.5.0's ImplementationGuide depends on JP Core 1.1.2-clins
+        let set = resolve_set(&default_sets(), "echeckup").unwrap();
+        assert_eq!(
+            set.describe(),
+            "hl7.fhir.r4.core#4.0.1, jp-core.r4#1.1.2-clins, jp-eCheckupReport.r4#1.5.0"
+        );
+        let pkgs = packages(&set);
+        assert!(
+            pkgs[2]
+                .ig_depends_on()
+                .iter()
+                .any(|d| d.to_string() == "jp-core.r4#1.1.2-clins"),
+            "{:?}",
+            pkgs[2].ig_depends_on()
+        );
+        let set = resolve_set(&default_sets(), "echeckup-1.1.3").unwrap();
+        assert_eq!(
+            set.describe(),
+            "hl7.fhir.r4.core#4.0.1, jp-core.r4#1.1.2-clins, jp-eCheckupReport.r4#1.1.3"
         );
     }
 

@@ -230,7 +230,7 @@ mod tests {
         assert_eq!(e.version, "1");
         assert!(e.entries.len() >= 3);
         // each entry is active in some set, and its rule exists in the loaded package
-        for set in ["clins-1.5.2", "echeckup"] {
+        for set in ["clins-1.5.2", "echeckup-1.1.3"] {
             let conf = load_set(set);
             for a in e.active(&conf) {
                 if let Some(vs) = &a.value_set {
@@ -255,7 +255,9 @@ mod tests {
         assert_eq!(e.active(&load_set("clins-1.5.2")).len(), 2);
         // JP-CLINS 1.10 fixed what JP-E001 / JP-E004 work around: none is active
         assert!(e.active(&load_set("clins")).is_empty());
-        assert_eq!(e.active(&load_set("echeckup")).len(), 2);
+        assert_eq!(e.active(&load_set("echeckup-1.1.3")).len(), 2);
+        // eCheckupReport 1.5.0 fixed the misspelled system JP-E002 / JP-E003 work around
+        assert!(e.active(&load_set("echeckup")).is_empty());
         assert!(e.active(&load_set("edischarge")).is_empty());
     }
 

@@ -57,6 +57,12 @@ pub const PUBLIC_ASSISTANCE: Code = Code::new(
     Warning,
     "生活保護 patient (公費負担者番号, 法別番号 12): JP-CLINS requires exactly one insurance member id (R1012); not submitted",
 );
+/// A person name whose XPN-7 / XPN-8 sit one component off: not used.
+pub const NAME_CODES_SHIFTED: Code = Code::new(
+    "M019",
+    Warning,
+    "name's type and representation codes are one component off: kanji or kana cannot be told, the name is not used",
+);
 /// Unmapped code: the local coding is kept and the key goes on the worklist.
 pub const UNMAPPED: Code = Code::new(
     "M020",
@@ -380,6 +386,7 @@ pub const ALL: &[&Code] = &[
     &MISSING_DEMOGRAPHIC,
     &BAD_DATE,
     &PUBLIC_ASSISTANCE,
+    &NAME_CODES_SHIFTED,
     &UNMAPPED,
     &DRAFT_MAPPING,
     &BAD_CODE,

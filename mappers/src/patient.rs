@@ -141,6 +141,21 @@ fn names(input: &Input<'_>, pid: &Segment<'_>, p: &mut PatientRecord, sink: &mut
                 .map(|c| c.value().into_owned())
                 .unwrap_or_default()
         };
+        // Type and representation codes one component off (S022 in the reader):
+        // which of 漢字 and カナ this is cannot be told, so the name is not used.
+        if parsers::ssmix2::xpn_shift(&rep).is_some() {
+            sink.push(
+                Diagnostic::new(
+                    &codes::NAME_CODES_SHIFTED,
+                    format!(
+                        "PID-5[{}]: XPN-7/XPN-8 one component off; not used as the kanji or the kana name",
+                        i + 1
+                    ),
+                )
+                .at(pid.rep_location(5, i as u32 + 1).file(input.file)),
+            );
+            continue;
+        }
         let repr = match comp(8).as_str() {
             "I" => "IDE",
             "P" => "SYL",

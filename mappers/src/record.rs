@@ -181,6 +181,19 @@ pub struct ConditionRecord {
     pub lineage: Vec<Lineage>,
 }
 
+impl ConditionRecord {
+    /// Ended: an abatement, or a 転帰 that is not active (inactive, resolved,
+    /// remission). Documents file ended conditions as history, and a care plan
+    /// addresses only those that have not ended.
+    pub fn has_ended(&self) -> bool {
+        self.abatement.is_some()
+            || matches!(
+                self.clinical_status,
+                Some("inactive" | "resolved" | "remission")
+            )
+    }
+}
+
 /// JP_AllergyIntolerance_eCS material.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct AllergyRecord {

@@ -1477,3 +1477,85 @@ fn numeric_result_without_unit_is_noted_not_withheld() {
     assert!(v["valueQuantity"].get("unit").is_none(), "{v}");
     assert!(v["referenceRange"][0]["low"].get("unit").is_none(), "{v}");
 }
+
+#[test]
+fn jfagy_code_under_a_spelling_variant_maps_like_the_canonical_name() {
+    let t = demo_tables();
+    let cfg = config("");
+    for (name, info) in [("JFAGY", false), ("J-FAGY", true), ("jfagy", true)] {
+        let f = Hl7File::parse_str(&format!(
+            "MSH|^~\\&|||||||ADT^A60|1|P|2.5\rIAM|1|FA^食物アレルギー^HL70127|J9FA19140000^そば^{name}|MO^中等度^HL70128\r"
+        ));
+        let (al, sink) = map_inline(&f, &cfg, &t, &LabSets::default(), allergy::map);
+        let a = &al[0];
+        // The national code is used as sent: no dummy, no M041, submitted.
+        assert_eq!(
+            (
+                a.code.coding[0].system.as_str(),
+                a.code.coding[0].code.as_str()
+            ),
+            (uri::JFAGY_FOOD, "J9FA19140000"),
+            "{name}"
+        );
+        assert!(matches!(a.submission, Some(Submission::Submit)), "{name}");
+        let codes = codes_of(&sink);
+        assert!(!codes.contains(&"M041"), "{name}: {codes:?}");
+        assert!(!codes.contains(&"T002"), "{name}: {codes:?}");
+        let variant: Vec<_> = sink
+            .diagnostics
+            .iter()
+            .filter(|d| d.code.id == "T003")
+            .collect();
+        if info {
+            // One info naming the variant, at IAM-3.3.
+            assert_eq!(variant.len(), 1, "{name}: {codes:?}");
+            assert!(variant[0].message.contains(&format!("'{name}'")));
+            assert_eq!(
+                variant[0].location.field.as_ref().map(|p| p.path()),
+                Some("IAM-3.3".to_owned())
+            );
+            assert_eq!(variant[0].severity, diagnostics::Severity::Info);
+        } else {
+            assert!(variant.is_empty(), "{name}: {codes:?}");
+        }
+    }
+    // JLAC: JLAC10 or JLAC11 — stays local, with a warning; the dummy is sent.
+    let f = Hl7File::parse_str(
+        "MSH|^~\\&|||||||ADT^A60|1|P|2.5\rIAM|1|FA^食物アレルギー^HL70127|J9FA19140000^そば^JLAC\r",
+    );
+    let (al, sink) = map_inline(&f, &cfg, &t, &LabSets::default(), allergy::map);
+    assert_eq!(al[0].code.coding[0].code, "D9F000000000");
+    assert!(codes_of(&sink).contains(&"T004"));
+}
+
+#[test]
+fn names_with_shifted_type_and_representation_codes_are_not_used() {
+    let cfg = config("");
+    // Kana repetition written one component late: the kanji name is used, the
+    // kana one is not taken by position.
+    let f = Hl7File::parse_str(
+        "MSH|^~\\&|||||||ADT^A08|1|P|2.5\rPID|1||42^^^^PI||架空^四郎^^^^^L^I~カクウ^シロウ^^^^^^L^P||19760808|M\r",
+    );
+    let (p, sink) = patient_of(&f, &cfg);
+    assert_eq!(p.names.len(), 1);
+    assert_eq!(p.names[0].representation, "IDE");
+    let d = sink
+        .diagnostics
+        .iter()
+        .find(|d| d.code.id == "M019")
+        .unwrap();
+    assert_eq!(
+        d.location.field.as_ref().map(|p| p.path()),
+        Some("PID-5[2]".to_owned())
+    );
+    assert!(!d.message.contains("シロウ"));
+    // Both one component early: no name at all (never guessed by position).
+    let f = Hl7File::parse_str(
+        "MSH|^~\\&|||||||ADT^A08|1|P|2.5\rPID|1||42^^^^PI||架空^三郎^^^^L^I~カクウ^サブロウ^^^^L^P||19750707|M\r",
+    );
+    let (p, sink) = patient_of(&f, &cfg);
+    assert!(p.names.is_empty());
+    let codes = codes_of(&sink);
+    assert_eq!(codes.iter().filter(|c| **c == "M019").count(), 2);
+    assert!(codes.contains(&"M016"));
+}

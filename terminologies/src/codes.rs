@@ -14,6 +14,19 @@ pub const UNKNOWN_V2_NAME: Code = Code::new(
     Severity::Warning,
     "unknown HL7 v2 coding-system name; treated as local",
 );
+/// A spelling variant of an SS-MIX2 coding-system name whose code fits exactly
+/// one system: read as that system.
+pub const NAME_VARIANT: Code = Code::new(
+    "T003",
+    Severity::Info,
+    "coding-system name is a spelling variant (e.g. J-FAGY, JLAC10, HOT); the code fits exactly one system and is read as it",
+);
+/// A spelling variant whose code fits several systems (JLAC10 and JLAC11) or none.
+pub const AMBIGUOUS_VARIANT: Code = Code::new(
+    "T004",
+    Severity::Warning,
+    "coding-system name is a spelling variant, but the code fits several systems or none; treated as local",
+);
 /// The table's metadata header is malformed.
 pub const BAD_HEADER: Code = Code::new("T010", Severity::Error, "malformed table metadata header");
 /// A required metadata key is missing.
@@ -177,6 +190,8 @@ pub const MODIFIER_POSITION: Code = Code::new(
 pub const ALL: &[&Code] = &[
     &BAD_SHAPE,
     &UNKNOWN_V2_NAME,
+    &NAME_VARIANT,
+    &AMBIGUOUS_VARIANT,
     &BAD_HEADER,
     &MISSING_METADATA,
     &BAD_COLUMNS,

@@ -10,7 +10,8 @@
 //!   [`lookup::Index`]; unmapped keys give a diagnostic and a [`lookup::Worklist`] entry.
 //! - [`conceptmap`]: FHIR R4 ConceptMap export/import; [`import`]: house-code
 //!   import profiles; [`master`]: CodeSystem JSON and J-FAGY masters;
-//!   [`suggest`]: lexical candidates for unmapped codes; [`governance`]: review,
+//!   [`suggest`]: lexical candidates for unmapped codes (with [`reading`]: kanji
+//!   readings from a MeCab-format dictionary's lexicon); [`governance`]: review,
 //!   diff and migration; [`modifier`]: the 支払基金 修飾語マスター as prefix/postfix
 //!   modifiers with their MEDIS codes (JP Core Condition modifier extensions).
 //!
@@ -36,6 +37,7 @@ pub mod import;
 pub mod lookup;
 pub mod master;
 pub mod modifier;
+pub mod reading;
 pub mod suggest;
 pub mod system;
 pub mod table;

@@ -11,6 +11,14 @@
 //! the cosine of character unigram + boundary-marked bigram vectors weighted by IDF
 //! over the master, through an inverted index; an exact normalised match scores 1.
 //!
+//! Readings: with a [`Dictionary`] ([`Matcher::with_dictionary`]), every form that
+//! holds a kanji, on both sides, also yields its reading (katakana from the
+//! dictionary's lexicon, normalised like any name) as one more form, weighted
+//! [`READING_WEIGHT`]: a house name in kanji (胡桃) then meets a master name in kana
+//! (くるみ, or the master's own reading column), and the reverse, through shared
+//! reading n-grams. A candidate found through a reading names it
+//! ([`Candidate::reading`]; `suggest_table` writes it into the justification).
+//!
 //! Suggestions become `suggested` rows with justification `lexical` and the score
 //! as confidence. Nothing is ever approved here.
 //!
@@ -18,8 +26,10 @@
 //! character-bigram sets, Dice coefficient, brute force.
 
 use crate::check::Master;
+use crate::reading::{Dictionary, is_kanji};
 use crate::table::{Equivalence, Row, SourceKey, Status, Table};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use unicode_normalization::UnicodeNormalization;
 
 fn fold_char(c: char) -> Option<char> {
@@ -149,6 +159,36 @@ pub fn forms(s: &str) -> Vec<(String, f32)> {
     v
 }
 
+/// Weight of a reading form relative to the form it was read from: a spelling
+/// match ranks above the same match through a reading, and a match through readings
+/// on both sides (homophones: 鮭 and 酒 both read さけ) ranks below one through a
+/// reading on one side only.
+pub const READING_WEIGHT: f32 = 0.9;
+
+/// A name's forms with their readings: each of [`forms`], then the reading of
+/// each form that holds a kanji (weight × [`READING_WEIGHT`], with the reading in
+/// katakana), unless the reading is already a form.
+pub fn forms_read(s: &str, dict: Option<&Dictionary>) -> Vec<(String, f32, Option<String>)> {
+    let spelled = forms(s);
+    let mut out: Vec<(String, f32, Option<String>)> =
+        spelled.iter().map(|(f, w)| (f.clone(), *w, None)).collect();
+    let Some(d) = dict else {
+        return out;
+    };
+    for (f, w) in &spelled {
+        if !f.chars().any(is_kanji) {
+            continue;
+        }
+        if let Some(r) = d.read(f)
+            && !r.normalized.is_empty()
+            && out.iter().all(|(g, _, _)| g != &r.normalized)
+        {
+            out.push((r.normalized, w * READING_WEIGHT, Some(r.kana)));
+        }
+    }
+    out
+}
+
 const BOUND: u64 = 0x1F_FFFF;
 const UNI: u64 = 0x1F_FFFE;
 
@@ -181,6 +221,9 @@ pub struct Candidate {
     pub score: f32,
     /// The master name that matched best (display, reading, English name or synonym).
     pub matched: String,
+    /// The reading (katakana, from the dictionary) through which it matched, if it
+    /// matched through one: the source name's, else the master name's.
+    pub reading: Option<String>,
 }
 
 struct Entry {
@@ -194,15 +237,32 @@ struct NameRec {
     /// Index of the original master name (for `matched`).
     name: u32,
     weight: f32,
+    /// Index of the form's reading in `Matcher::readings` (a reading form), or
+    /// `NO_READING`.
+    reading: u32,
     norm: f32,
     /// The form's weighted grams, sorted by gram.
     grams: Vec<(u64, f32)>,
+}
+
+const NO_READING: u32 = u32::MAX;
+
+/// Where the reading of a match came from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Via {
+    Spelling,
+    /// A reading of the source name (index into the query's readings).
+    Query(u32),
+    /// A reading of the master name (index into `Matcher::readings`).
+    Master(u32),
 }
 
 /// The IDF-weighted n-gram index over the names of one or more masters.
 pub struct Matcher {
     entries: Vec<Entry>,
     names: Vec<String>,
+    readings: Vec<String>,
+    dict: Option<Arc<Dictionary>>,
     recs: Vec<NameRec>,
     postings: HashMap<u64, Vec<(u32, f32)>>,
     idf: HashMap<u64, f32>,
@@ -211,12 +271,20 @@ pub struct Matcher {
 }
 
 impl Matcher {
-    /// Indexes the masters' codes (display and other names). Entries are taken in
-    /// code order per master, so the index does not depend on hash order.
+    /// Indexes the masters' codes (display and other names), spellings only.
+    /// Entries are taken in code order per master, so the index does not depend on
+    /// hash order.
     pub fn new(masters: &[&Master]) -> Matcher {
+        Matcher::with_dictionary(masters, None)
+    }
+
+    /// [`Matcher::new`], plus the readings `dict` gives of master and source
+    /// names written in kanji (see the module docs).
+    pub fn with_dictionary(masters: &[&Master], dict: Option<Arc<Dictionary>>) -> Matcher {
         let mut entries = Vec::new();
         let mut names: Vec<String> = Vec::new();
-        let mut forms_of: Vec<(u32, u32, String, f32)> = Vec::new();
+        let mut readings: Vec<String> = Vec::new();
+        let mut forms_of: Vec<(u32, u32, String, f32, u32)> = Vec::new();
         for m in masters {
             let codes: BTreeMap<&String, &String> = m.codes.iter().collect();
             for (code, display) in codes {
@@ -228,20 +296,37 @@ impl Matcher {
                 });
                 let mut seen = BTreeSet::new();
                 let alt = m.names.get(code).map(Vec::as_slice).unwrap_or(&[]);
+                let first = names.len() as u32;
+                let mut read = Vec::new();
                 for n in std::iter::once(display).chain(alt.iter()) {
                     let ni = names.len() as u32;
                     names.push(n.clone());
-                    for (f, w) in forms(n) {
-                        if !f.is_empty() && seen.insert(f.clone()) {
-                            forms_of.push((e, ni, f, w));
+                    for (f, w, r) in forms_read(n, dict.as_deref()) {
+                        if !f.is_empty() {
+                            read.push((ni, f, w, r));
                         }
+                    }
+                }
+                // Spellings first (the master's own readings among them), then the
+                // dictionary's readings that no name already spells.
+                read.sort_by_key(|(ni, _, _, r)| (r.is_some(), *ni - first));
+                for (ni, f, w, r) in read {
+                    if seen.insert(f.clone()) {
+                        let ri = match r {
+                            Some(r) => {
+                                readings.push(r);
+                                readings.len() as u32 - 1
+                            }
+                            None => NO_READING,
+                        };
+                        forms_of.push((e, ni, f, w, ri));
                     }
                 }
             }
         }
         let n = forms_of.len().max(1) as f32;
         let mut df: HashMap<u64, u32> = HashMap::new();
-        let gs: Vec<BTreeMap<u64, u32>> = forms_of.iter().map(|(_, _, f, _)| grams(f)).collect();
+        let gs: Vec<BTreeMap<u64, u32>> = forms_of.iter().map(|(_, _, f, _, _)| grams(f)).collect();
         for g in &gs {
             for k in g.keys() {
                 *df.entry(*k).or_insert(0) += 1;
@@ -254,7 +339,7 @@ impl Matcher {
         let mut postings: HashMap<u64, Vec<(u32, f32)>> = HashMap::new();
         let mut recs = Vec::with_capacity(forms_of.len());
         let mut exact: HashMap<String, Vec<u32>> = HashMap::new();
-        for (i, ((e, ni, f, w), g)) in forms_of.into_iter().zip(gs).enumerate() {
+        for (i, ((e, ni, f, w, ri), g)) in forms_of.into_iter().zip(gs).enumerate() {
             let mut norm = 0.0f32;
             let mut weighted = Vec::with_capacity(g.len());
             for (k, tf) in &g {
@@ -267,6 +352,7 @@ impl Matcher {
                 entry: e,
                 name: ni,
                 weight: w,
+                reading: ri,
                 norm: norm.sqrt().max(f32::MIN_POSITIVE),
                 grams: weighted,
             });
@@ -275,6 +361,8 @@ impl Matcher {
         Matcher {
             entries,
             names,
+            readings,
+            dict,
             recs,
             postings,
             idf,
@@ -296,18 +384,26 @@ impl Matcher {
     /// The `k` best candidates for a source known by one or more names (display,
     /// kana, free text), best first; ties broken by system and code.
     pub fn suggest(&self, source_names: &[&str], k: usize) -> Vec<Candidate> {
-        let mut best: Vec<(f32, u32)> = vec![(0.0, 0); self.entries.len()];
+        let mut best: Vec<(f32, u32, Via)> = vec![(0.0, 0, Via::Spelling); self.entries.len()];
+        let mut query_readings: Vec<String> = Vec::new();
         let mut hit: Vec<u32> = Vec::new();
         let mut acc = vec![0.0f32; self.recs.len()];
         let mut touched: Vec<u32> = Vec::new();
         let mut seen = BTreeSet::new();
         for s in source_names {
-            for (q, qw) in forms(s) {
+            for (q, qw, qr) in forms_read(s, self.dict.as_deref()) {
                 if q.is_empty() || !seen.insert(q.clone()) {
                     continue;
                 }
+                let via = match qr {
+                    Some(r) => {
+                        query_readings.push(r);
+                        Via::Query(query_readings.len() as u32 - 1)
+                    }
+                    None => Via::Spelling,
+                };
                 let consider =
-                    |rec: u32, sim: f32, best: &mut Vec<(f32, u32)>, hit: &mut Vec<u32>| {
+                    |rec: u32, sim: f32, best: &mut Vec<(f32, u32, Via)>, hit: &mut Vec<u32>| {
                         let r = &self.recs[rec as usize];
                         let score = sim * qw * r.weight;
                         let slot = &mut best[r.entry as usize];
@@ -315,7 +411,11 @@ impl Matcher {
                             hit.push(r.entry);
                         }
                         if score > slot.0 {
-                            *slot = (score, r.name);
+                            let via = match via {
+                                Via::Spelling if r.reading != NO_READING => Via::Master(r.reading),
+                                v => v,
+                            };
+                            *slot = (score, r.name, via);
                         }
                     };
                 if let Some(hits) = self.exact.get(&q) {
@@ -374,11 +474,14 @@ impl Matcher {
                 }
             }
         }
-        let mut v: Vec<(u32, f32, u32)> = hit
+        let mut v: Vec<(u32, f32, u32, Via)> = hit
             .into_iter()
-            .map(|e| (e, best[e as usize].0, best[e as usize].1))
+            .map(|e| {
+                let (s, n, via) = best[e as usize];
+                (e, s, n, via)
+            })
             .collect();
-        let order = |a: &(u32, f32, u32), b: &(u32, f32, u32)| {
+        let order = |a: &(u32, f32, u32, Via), b: &(u32, f32, u32, Via)| {
             b.1.total_cmp(&a.1).then_with(|| {
                 let (x, y) = (&self.entries[a.0 as usize], &self.entries[b.0 as usize]);
                 (&x.system, &x.code).cmp(&(&y.system, &y.code))
@@ -399,7 +502,7 @@ impl Matcher {
         });
         v.truncate(k);
         v.into_iter()
-            .map(|(e, s, n)| {
+            .map(|(e, s, n, via)| {
                 let en = &self.entries[e as usize];
                 Candidate {
                     system: en.system.clone(),
@@ -407,6 +510,11 @@ impl Matcher {
                     display: en.display.clone(),
                     score: s,
                     matched: self.names[n as usize].clone(),
+                    reading: match via {
+                        Via::Spelling => None,
+                        Via::Query(i) => query_readings.get(i as usize).cloned(),
+                        Via::Master(i) => self.readings.get(i as usize).cloned(),
+                    },
                 }
             })
             .collect()
@@ -488,6 +596,7 @@ impl Bigram {
                     display: en.display.clone(),
                     score: s,
                     matched: en.display.clone(),
+                    reading: None,
                 }
             })
             .collect()
@@ -537,7 +646,8 @@ pub struct Summary {
 /// For every source key whose rows are all unreviewed and have no target, puts the
 /// best candidate on the key's first row and adds rows for the next ones right
 /// after it (new row ids), all with
-/// status `suggested`, justification `lexical`, method `semapv:LexicalMatching` and
+/// status `suggested`, justification `lexical` (naming the reading when the
+/// candidate matched through one), method `semapv:LexicalMatching` and
 /// the score as confidence. Rows of other keys are untouched; no row is removed.
 pub fn suggest_table(table: &mut Table, matcher: &Matcher, o: &Options) -> Summary {
     suggest_table_with_progress(table, matcher, o, &mut |_, _| {})
@@ -610,7 +720,15 @@ pub fn suggest_table_with_progress(
             r.equivalence = Some(Equivalence::Equivalent);
             r.status = Status::Suggested;
             r.method = "semapv:LexicalMatching".into();
-            r.justification = format!("lexical: rank {} of {}", j + 1, cands.len());
+            r.justification = match &c.reading {
+                Some(k) => format!(
+                    "lexical: rank {} of {}, reading {}",
+                    j + 1,
+                    cands.len(),
+                    k.replace(['\t', '\r', '\n'], " ")
+                ),
+                None => format!("lexical: rank {} of {}", j + 1, cands.len()),
+            };
             r.confidence = format!("{:.3}", c.score);
             r.comment = format!(
                 "matched name: {}",
@@ -747,6 +865,42 @@ mod tests {
                 .iter()
                 .all(|d| d.code.id != "T020")
         );
+    }
+
+    #[test]
+    fn reads_kanji_for_kana_masters_and_the_reverse() {
+        let ms = jfagy();
+        let refs: Vec<&Master> = ms.iter().collect();
+        let dict = crate::reading::tests::ipadic();
+        let m = Matcher::with_dictionary(&refs, Some(dict.clone()));
+        // J-FAGY holds くるみ in kana; the house master writes 胡桃.
+        let c = m.suggest(&["胡桃"], 3);
+        assert_eq!(c[0].code, "J9FA32280000", "{c:?}");
+        assert_eq!(c[0].reading.as_deref(), Some("クルミ"));
+        assert!(c[0].score < 1.0);
+        // Without the dictionary, no name shares a character with 胡桃.
+        assert!(
+            Matcher::new(&refs)
+                .suggest(&["胡桃"], 3)
+                .iter()
+                .all(|c| c.code != "J9FA32280000")
+        );
+        // The reverse: a master that holds a kanji name and no reading.
+        let mut own = Master {
+            system: "urn:test".into(),
+            ..Master::default()
+        };
+        own.codes.insert("X1".into(), "林檎".into());
+        own.codes.insert("X2".into(), "蜜柑".into());
+        own.codes.insert("X3".into(), "りんどう".into());
+        let m = Matcher::with_dictionary(&[&own], Some(dict));
+        let c = m.suggest(&["ﾘﾝｺﾞ"], 3);
+        assert_eq!(c[0].code, "X1", "{c:?}");
+        assert_eq!(c[0].reading.as_deref(), Some("リンゴ"));
+        // The same query and master give the same answer.
+        assert_eq!(c, m.suggest(&["ﾘﾝｺﾞ"], 3));
+        // A spelling match is not given a reading.
+        assert_eq!(m.suggest(&["林檎"], 1)[0].reading, None);
     }
 
     proptest::proptest! {

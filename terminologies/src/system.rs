@@ -20,6 +20,16 @@ pub enum Shape {
     /// JFAGY: 3-character meta code plus a core code of the length the meta code's
     /// second character gives (base 36); group codes are 3 characters.
     Jfagy,
+    /// A JFAGY code (as [`Shape::Jfagy`]) of one of the allergen code systems: the
+    /// meta code's first character is one of `first` and its third is `domain`
+    /// (F food, N non-food/non-medication, M medication).
+    JfagyIn {
+        /// Allowed first characters of the meta code (`J` JFAGY, `D` dummy, `0`
+        /// group, `Y` YJ, `G` 成分).
+        first: &'static str,
+        /// The domain character (third character of the meta code).
+        domain: u8,
+    },
     /// JP-CLINS local lab code: `<local>_<specimen>`.
     ClinsLocalLab,
     /// Exactly this code.
@@ -95,6 +105,16 @@ impl Shape {
                     return Err(format!(
                         "JFAGY meta code announces a {core}-character core code, found {}",
                         b.len() - 3
+                    ));
+                }
+            }
+            Shape::JfagyIn { first, domain } => {
+                Shape::Jfagy.check(code)?;
+                let b = code.as_bytes();
+                if !first.as_bytes().contains(&b[0]) || b[2] != domain {
+                    return Err(format!(
+                        "JFAGY meta code of another allergen system (this one takes {first}?{})",
+                        char::from(domain)
                     ));
                 }
             }
@@ -377,32 +397,44 @@ pub static SYSTEMS: &[CodeSystem] = &[
         "JFAGY 食品アレルゲン",
         "http://jpfhir.jp/fhir/core/CodeSystem/JP_JfagyFoodAllergen_CS",
         [],
-        Shape::Jfagy,
-        []
+        Shape::JfagyIn {
+            first: "JD0",
+            domain: b'F'
+        },
+        ["JFAGY"]
     ),
     cs!(
         "JFAGY-NONFOOD",
         "JFAGY 非食品・非医薬品アレルゲン",
         "http://jpfhir.jp/fhir/core/CodeSystem/JP_JfagyNonFoodNonMedicationAllergen_CS",
         [],
-        Shape::Jfagy,
-        []
+        Shape::JfagyIn {
+            first: "JD0",
+            domain: b'N'
+        },
+        ["JFAGY"]
     ),
     cs!(
         "JFAGY-MED-YCM",
         "JFAGY 医薬品アレルゲン (YJ)",
         "http://jpfhir.jp/fhir/core/CodeSystem/YCM/JP_JfagyMedicationAllergen_CS",
         ["http://jpfhir.jp/fhir/core/CodeSystem/JP_JfagyMedicationAllergen_CS"],
-        Shape::Jfagy,
-        []
+        Shape::JfagyIn {
+            first: "YD",
+            domain: b'M'
+        },
+        ["JFAGY"]
     ),
     cs!(
         "JFAGY-MED-GCM",
         "JFAGY 医薬品アレルゲン (薬剤成分)",
         "http://jpfhir.jp/fhir/core/CodeSystem/GCM/JP_JfagyMedicationAllergen_CS",
         [],
-        Shape::Jfagy,
-        []
+        Shape::JfagyIn {
+            first: "G",
+            domain: b'M'
+        },
+        ["JFAGY"]
     ),
     cs!(
         "JANIS-AGENT",
@@ -456,8 +488,118 @@ pub enum V2System {
         /// The systems the name may point to.
         candidates: Vec<&'static CodeSystem>,
     },
+    /// A spelling variant of a known name (`J-FAGY`, `JLAC10`, `HOT`) whose code
+    /// fits exactly one system: read as that system, with an info diagnostic.
+    Variant {
+        /// The system the code fits.
+        system: &'static CodeSystem,
+        /// The name as written.
+        written: String,
+        /// The SS-MIX2 name it is a variant of (e.g. `JFAGY`, `JC10`, `HOT9`).
+        canonical: &'static str,
+    },
+    /// A spelling variant of known names whose code fits several of their systems
+    /// (JLAC10 and JLAC11), or none: treated as local, never guessed.
+    AmbiguousVariant {
+        /// The systems (keys or names) the code fits; empty when it fits none.
+        fits: Vec<&'static str>,
+    },
     /// The name is not known (the caller treats the code as local and reports it).
     Unknown,
+}
+
+/// Spelling variants that do not simply differ from an SS-MIX2 name by case,
+/// hyphens, underscores, spaces or full-width letters: the normalised spelling and
+/// the names it may stand for. `JLAC` may be JLAC10 or its successor JLAC11 (same
+/// 17-character shape), `HOT` any HOT length.
+const VARIANTS: &[(&str, &[&str])] = &[
+    ("JLAC10", &["JC10"]),
+    ("JLAC", &["JC10", "JLAC11"]),
+    ("JC", &["JC10", "JLAC11"]),
+    ("JLAC11", &["JLAC11"]),
+    ("JC11", &["JLAC11"]),
+    ("HOT", &["HOT9", "HOT7", "HOT13"]),
+    ("JFAGYCODE", &["JFAGY"]),
+];
+
+/// Systems a variant may stand for that have no SS-MIX2 name kakehashi reads, with
+/// their shapes: they take part in the "fits exactly one" test, and a code that
+/// fits one of them stays local.
+const UNNAMED_SYSTEMS: &[(&str, Shape)] = &[
+    // JLAC11's segment structure is not published in our sources: 17 characters.
+    ("JLAC11", Shape::Alnum(17)),
+    ("HOT7", Shape::Digits(7)),
+    ("HOT13", Shape::Digits(13)),
+];
+
+/// A coding-system name normalised for comparing spellings: ASCII upper case,
+/// full-width letters and digits folded, `-` `_` `.` `/` and spaces removed.
+fn normalise_name(name: &str) -> String {
+    name.chars()
+        .filter_map(|c| {
+            let c = match c as u32 {
+                // Full-width ASCII (U+FF01..U+FF5E) → ASCII.
+                0xFF01..=0xFF5E => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+                _ => c,
+            };
+            (!matches!(c, '-' | '_' | '.' | '/' | ' ' | '\u{3000}'))
+                .then_some(c.to_ascii_uppercase())
+        })
+        .collect()
+}
+
+/// The SS-MIX2 names a name written differently may stand for (empty when it is
+/// no known variant). A name that is itself an SS-MIX2 name is not a variant.
+fn variant_of(name: &str) -> Vec<&'static str> {
+    let norm = normalise_name(name);
+    if norm.is_empty() {
+        return Vec::new();
+    }
+    if let Some((_, names)) = VARIANTS.iter().find(|(v, _)| *v == norm) {
+        return names.to_vec();
+    }
+    let mut out: Vec<&'static str> = SYSTEMS
+        .iter()
+        .flat_map(|s| s.v2_names.iter().copied())
+        .filter(|v| normalise_name(v) == norm)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Resolves a spelling variant: the systems of every name it may stand for whose
+/// shape the code fits; exactly one (with an SS-MIX2 name) is a [`V2System::Variant`].
+fn resolve_variant(name: &str, code: &str) -> Option<V2System> {
+    let names = variant_of(name);
+    if names.is_empty() {
+        return None;
+    }
+    let mut named: Vec<(&'static CodeSystem, &'static str)> = Vec::new();
+    let mut fits: Vec<&'static str> = Vec::new();
+    for n in &names {
+        for s in SYSTEMS.iter().filter(|s| s.v2_names.contains(n)) {
+            if s.shape.check(code).is_ok() {
+                named.push((s, *n));
+                fits.push(s.key);
+            }
+        }
+        for (key, shape) in UNNAMED_SYSTEMS.iter().filter(|(k, _)| k == n) {
+            if shape.check(code).is_ok() {
+                fits.push(*key);
+            }
+        }
+    }
+    fits.sort_unstable();
+    fits.dedup();
+    Some(match (named.as_slice(), fits.len()) {
+        ([(system, canonical)], 1) => V2System::Variant {
+            system,
+            written: name.to_owned(),
+            canonical,
+        },
+        _ => V2System::AmbiguousVariant { fits },
+    })
 }
 
 /// Resolves a v2 coding-system name and code: `MDCDX2` is the MEDIS keyNumber (8
@@ -478,7 +620,7 @@ pub fn resolve_v2(name: &str, code: &str) -> V2System {
         .filter(|s| s.v2_names.contains(&name))
         .collect();
     if candidates.is_empty() {
-        return V2System::Unknown;
+        return resolve_variant(name, code).unwrap_or(V2System::Unknown);
     }
     match candidates.iter().find(|s| s.shape.check(code).is_ok()) {
         Some(s) => V2System::Standard(s),
@@ -511,6 +653,37 @@ pub fn source_uri_for_v2(
         V2System::Hl7Table(uri) => (uri, None),
         V2System::Local { name } => (local_uri(site, &name), None),
         V2System::Unknown => (local_uri(site, name), Some(unknown_v2_diagnostic(name))),
+        V2System::Variant {
+            system,
+            written,
+            canonical,
+        } => {
+            let d = diagnostics::Diagnostic::new(
+                &crate::codes::NAME_VARIANT,
+                format!(
+                    "coding-system name '{written}' is a spelling variant of {canonical}; \
+                     the code fits only {}: read as {canonical}",
+                    system.key
+                ),
+            )
+            .excerpt(diagnostics::Excerpt::text(written));
+            (system.uri.to_owned(), Some(d))
+        }
+        V2System::AmbiguousVariant { fits } => {
+            let why = if fits.is_empty() {
+                "the code fits none of their systems".to_owned()
+            } else {
+                format!("the code fits {}", fits.join(" and "))
+            };
+            let d = diagnostics::Diagnostic::new(
+                &crate::codes::AMBIGUOUS_VARIANT,
+                format!(
+                    "coding-system name '{name}' is a spelling variant of known names, but {why}; treated as local"
+                ),
+            )
+            .excerpt(diagnostics::Excerpt::text(code));
+            (local_uri(site, name), Some(d))
+        }
         V2System::BadShape { candidates } => {
             let keys: Vec<&str> = candidates.iter().map(|c| c.key).collect();
             let d = diagnostics::Diagnostic::new(
@@ -632,6 +805,101 @@ mod tests {
             V2System::Hl7Table("http://terminology.hl7.org/CodeSystem/v2-0127".into())
         );
         assert_eq!(resolve_v2("MR9X", "x"), V2System::Unknown);
+    }
+
+    #[test]
+    fn spelling_variants_map_only_when_the_shape_fits_one_system() {
+        let variant = |name: &str, code: &str| match resolve_v2(name, code) {
+            V2System::Variant {
+                system, canonical, ..
+            } => Some((system.key, canonical)),
+            _ => None,
+        };
+        // J-FAGY: the meta code tells the four allergen systems apart.
+        assert_eq!(
+            variant("J-FAGY", "J9FA32113200"),
+            Some(("JFAGY-FOOD", "JFAGY"))
+        );
+        assert_eq!(
+            variant("jfagy", "J9NK13320000"),
+            Some(("JFAGY-NONFOOD", "JFAGY"))
+        );
+        assert_eq!(
+            variant("J_FAGY", "YCM1124001F1020"),
+            Some(("JFAGY-MED-YCM", "JFAGY"))
+        );
+        assert_eq!(
+            variant("ＪＦＡＧＹ", "GCM1124001F1ZZZ"),
+            Some(("JFAGY-MED-GCM", "JFAGY"))
+        );
+        // The canonical name is no variant.
+        assert_eq!(
+            resolve_v2("JFAGY", "J9FA32113200"),
+            V2System::Standard(by_key("JFAGY-FOOD").unwrap())
+        );
+        // JLAC10 spellings; a bare JLAC code fits JLAC10 and JLAC11: local.
+        assert_eq!(
+            variant("JLAC10", "3A015000002327101"),
+            Some(("JLAC10", "JC10"))
+        );
+        assert_eq!(variant("JLAC-10", "023"), Some(("JLAC10-SPECIMEN", "JC10")));
+        assert_eq!(
+            variant("jc10", "3A015000002327101"),
+            Some(("JLAC10", "JC10"))
+        );
+        assert_eq!(
+            resolve_v2("JLAC", "3A015000002327101"),
+            V2System::AmbiguousVariant {
+                fits: vec!["JLAC10", "JLAC11"]
+            }
+        );
+        // HOT: 9 digits fit HOT9 only; 13 digits fit HOT13, which has no SS-MIX2 name.
+        assert_eq!(variant("HOT", "106824501"), Some(("HOT9", "HOT9")));
+        assert_eq!(variant("HOT-9", "106824501"), Some(("HOT9", "HOT9")));
+        assert_eq!(
+            resolve_v2("HOT", "1068245010101"),
+            V2System::AmbiguousVariant {
+                fits: vec!["HOT13"]
+            }
+        );
+        assert_eq!(
+            resolve_v2("HOT9", "10682450A"),
+            V2System::BadShape {
+                candidates: vec![by_key("HOT9").unwrap()]
+            }
+        );
+        assert_eq!(
+            resolve_v2("J-FAGY", "X"),
+            V2System::AmbiguousVariant { fits: vec![] }
+        );
+        // Not a variant of anything.
+        assert_eq!(resolve_v2("MR9X", "x"), V2System::Unknown);
+        assert_eq!(resolve_v2("-", "x"), V2System::Unknown);
+        let (u, d) = source_uri_for_v2("J-FAGY", "J9FA32113200", "s");
+        assert_eq!(
+            u,
+            "http://jpfhir.jp/fhir/core/CodeSystem/JP_JfagyFoodAllergen_CS"
+        );
+        let d = d.unwrap();
+        assert_eq!(d.code.id, "T003");
+        assert!(d.message.contains("'J-FAGY'"), "{}", d.message);
+        let (u, d) = source_uri_for_v2("JLAC", "3A015000002327101", "s");
+        assert_eq!(u, "urn:kakehashi:local:s:JLAC");
+        assert_eq!(d.unwrap().code.id, "T004");
+    }
+
+    #[test]
+    fn jfagy_systems_take_their_own_meta_codes() {
+        for (k, ok, bad) in [
+            ("JFAGY-FOOD", "D9F000000000", "J9NK13320000"),
+            ("JFAGY-NONFOOD", "00N", "00F"),
+            ("JFAGY-MED-YCM", "D9M000000000", "GCM1124001F1ZZZ"),
+            ("JFAGY-MED-GCM", "GCM1124001F1ZZZ", "YCM1124001F1020"),
+        ] {
+            let s = by_key(k).unwrap();
+            assert_eq!(s.shape.check(ok), Ok(()), "{k} {ok}");
+            assert!(s.shape.check(bad).is_err(), "{k} {bad}");
+        }
     }
 
     #[test]

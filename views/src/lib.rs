@@ -71,6 +71,34 @@ pub struct Summary {
     pub views: Vec<ViewTally>,
 }
 
+/// Writing one view's table failed: the view (its table) and why.
+#[derive(Debug)]
+pub struct TableError {
+    /// The view whose table could not be opened, written or closed.
+    pub view: String,
+    /// What failed.
+    pub error: WriteError,
+}
+
+impl std::fmt::Display for TableError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "table of view {}: {}", self.view, self.error)
+    }
+}
+
+impl std::error::Error for TableError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+fn table_error(view: &View) -> impl FnOnce(WriteError) -> TableError + '_ {
+    move |error| TableError {
+        view: view.name.clone(),
+        error,
+    }
+}
+
 /// Evaluates views over resources and streams their rows into one table each.
 pub struct Exporter<W: Write> {
     views: Vec<View>,
@@ -97,12 +125,13 @@ impl<W: Write> Exporter<W> {
         views: Vec<View>,
         format: Format,
         mut open: impl FnMut(&View) -> std::io::Result<W>,
-    ) -> Result<Exporter<W>, WriteError> {
+    ) -> Result<Exporter<W>, TableError> {
         let mut writers = Vec::with_capacity(views.len());
         let mut by_type: HashMap<String, Vec<usize>> = HashMap::new();
         let mut summary = Summary::default();
         for (i, v) in views.iter().enumerate() {
-            writers.push(TableWriter::new(v, format, open(v)?)?);
+            let sink = open(v).map_err(|e| table_error(v)(WriteError::Io(e)))?;
+            writers.push(TableWriter::new(v, format, sink).map_err(table_error(v))?);
             by_type.entry(v.resource.clone()).or_default().push(i);
             summary.views.push(ViewTally {
                 name: v.name.clone(),
@@ -130,7 +159,7 @@ impl<W: Write> Exporter<W> {
         file: &str,
         line: u32,
         bytes: &[u8],
-    ) -> Result<Vec<Diagnostic>, WriteError> {
+    ) -> Result<Vec<Diagnostic>, TableError> {
         let mut diags = Vec::new();
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(diags);
@@ -163,7 +192,7 @@ impl<W: Write> Exporter<W> {
     /// One JSON file: a Bundle (its entries' resources, `urn:uuid:` references
     /// resolved within it) or a single resource.
     /// An error is a failure to write a table.
-    pub fn json_file(&mut self, file: &str, bytes: &[u8]) -> Result<Vec<Diagnostic>, WriteError> {
+    pub fn json_file(&mut self, file: &str, bytes: &[u8]) -> Result<Vec<Diagnostic>, TableError> {
         let mut diags = Vec::new();
         let mut v: Value = match serde_json::from_slice(bytes) {
             Ok(v) if source::is_resource(&v) => v,
@@ -209,7 +238,7 @@ impl<W: Write> Exporter<W> {
         resolver: Option<&'a dyn fhir::fhirpath::Resolver<'a>>,
         diags: &mut Vec<Diagnostic>,
         loc: impl Fn() -> Location,
-    ) -> Result<(), WriteError> {
+    ) -> Result<(), TableError> {
         let ty = res
             .get("resourceType")
             .and_then(Value::as_str)
@@ -240,7 +269,9 @@ impl<W: Write> Exporter<W> {
             match eval::rows(&self.views[i], res, root, resolver) {
                 Ok(rows) => {
                     tally.rows += rows.len() as u64;
-                    self.writers[i].push(rows)?;
+                    self.writers[i]
+                        .push(rows)
+                        .map_err(table_error(&self.views[i]))?;
                 }
                 Err(e) => {
                     tally.not_evaluable += 1;
@@ -258,9 +289,9 @@ impl<W: Write> Exporter<W> {
     }
 
     /// Closes every table; returns the summary.
-    pub fn finish(self) -> Result<Summary, WriteError> {
-        for w in self.writers {
-            w.finish()?;
+    pub fn finish(self) -> Result<Summary, TableError> {
+        for (w, v) in self.writers.into_iter().zip(&self.views) {
+            w.finish().map_err(table_error(v))?;
         }
         Ok(self.summary)
     }

@@ -223,7 +223,8 @@ fn package_examples_validate_under_their_sets() {
     use crate::package::Package;
     for (set, file) in [
         ("ereferral", "ereferral/jp-eReferral.r4.tgz"),
-        ("echeckup", "echeckup/jp-eCheckupReport.r4.tgz"),
+        ("echeckup-1.1.3", "echeckup/jp-eCheckupReport.r4.tgz"),
+        ("echeckup", "echeckup/jp-eCheckupReport.r4-1.5.0-snap.tgz"),
     ] {
         let conf = load_set(set);
         let v = Validator::new(&conf);
@@ -384,7 +385,7 @@ fn erratum_allows_dis_section_codes() {
 /// the correct CLINS system is accepted (information) only through the errata.
 #[test]
 fn erratum_accepts_the_correct_insurance_system_under_echeckup() {
-    let conf = crate::conformance::tests::load_set("echeckup");
+    let conf = crate::conformance::tests::load_set("echeckup-1.1.3");
     let patient = |system: &str| {
         json!({
             "resourceType": "Patient",

@@ -71,7 +71,7 @@ pub const OUT_OF_INPUT_RANGE: Code = Code::new(
 pub const REPORT_CATEGORY: Code = Code::new(
     "M212",
     Warning,
-    "報告区分 is not one of the eCheckup specialCheckup report categories (10, 40, 90)",
+    "報告区分 is not one of the report categories the pinned Composition profile binds (eCheckupReport 1.1.3: 10, 40, 90; 1.5.0: 10, 41–44, 60, 70, 80, 99)",
 );
 /// PQ without unit.
 pub const NO_UNIT: Code = Code::new("M213", Warning, "PQ value has no unit");
@@ -100,6 +100,25 @@ pub const NO_ANSWER_SYSTEM: Code = Code::new(
     "coded answer has no code system; sent as text",
 );
 
+/// カナ氏名 without a space, under a profile that does not require the parts.
+pub const NAME_AS_TEXT: Code = Code::new(
+    "M218",
+    Info,
+    "name has no space between family and given name: written as HumanName.text only (the pinned profile requires text, not the parts; no split is guessed)",
+);
+/// The 受診者 lacks an element the pinned Patient profile requires.
+pub const PATIENT_LACKS_REQUIRED: Code = Code::new(
+    "M219",
+    Error,
+    "受診者 lacks an element the pinned Patient profile requires (address and its text, gender, birth date): nothing is filled in, the bundle is quarantined",
+);
+/// No doctor named, under a package whose Practitioner needs no name.
+pub const PRACTITIONER_UNNAMED: Code = Code::new(
+    "M220",
+    Warning,
+    "no doctor is named (observation/author or a 医師の氏名 item): the report's author is written as a Practitioner without a name (the pinned profile requires the entry, not the name)",
+);
+
 /// Every code of this module.
 pub const ALL: &[&Code] = &[
     &NO_DOCUMENT_DATE,
@@ -120,4 +139,7 @@ pub const ALL: &[&Code] = &[
     &VOUCHER_INSURER_DIFFERS,
     &SECTION_PLACED_BY_RULE,
     &NO_ANSWER_SYSTEM,
+    &NAME_AS_TEXT,
+    &PATIENT_LACKS_REQUIRED,
+    &PRACTITIONER_UNNAMED,
 ];

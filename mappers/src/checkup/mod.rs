@@ -1,7 +1,13 @@
 //! 特定健診 CDA XML records ([`parsers::checkup::CheckupDocument`]) → an eCheckup
-//! document Bundle (`JP_Bundle_eCheckupGeneral`, the profile of the pinned
-//! eCheckupReport package's own example). Pure: no I/O, no clock; every id is a
-//! UUID v5 of the document key and the entry's source key.
+//! document Bundle (`JP_Bundle_eCheckupGeneral`) under the pinned eCheckupReport
+//! package. Pure: no I/O, no clock; every id is a UUID v5 of the document key and
+//! the entry's source key, so the fullUrls are the same under every pin.
+//!
+//! Where eCheckupReport versions differ (1.1.3 → 1.5.0: the Bundle and Patient
+//! profile URLs, the bundle identifier, optional name parts, section displays,
+//! group codes and the group members' relationship, the insurer number system,
+//! organization types), the rule is read from the package the CLI hands over
+//! ([`Rules::from_package`], table in [`rules`]), never from its version number.
 //!
 //! What goes where:
 //!
@@ -10,40 +16,52 @@
 //! | `effectiveTime` (文書発行日; else `author/time`) | Bundle.timestamp, meta.lastUpdated (`T00:00:00+09:00`), Composition.date |
 //! | `code` 報告区分 (`1.2.392.200119.6.1001`) | Composition.category, system `urn:oid:2.16.840.1.113883.2.2.1.6.1001` (the IG's system for the same codes) |
 //! | `serviceEvent/code` (`…6.1002`), `serviceEvent/effectiveTime` (実施日) | Composition.event.code / .period, Encounter.period, Observation.effectiveDateTime |
-//! | 保険者番号 6.101 + 記号 6.204 + 番号 6.205 + 枝番 6.211 | Patient.identifier `JP_Insurance_memberID` = `保険者番号(8桁):記号:番号:枝番`; insurer Organization (`urn:oid:1.2.392.100495.20.3.61`) |
+//! | 保険者番号 6.101 + 記号 6.204 + 番号 6.205 + 枝番 6.211 | Patient.identifier `JP_Insurance_memberID` = `保険者番号(8桁):記号:番号:枝番`; insurer Organization (the system its profile fixes) |
 //! | 受診券 (`participant HLD`) | Coverage (`JP_CoverageService_eCheckupGeneral`): type `urn:oid:1.2.392.200119.6.208`, subscriberId 整理番号, period.end 有効期限, payor insurer |
-//! | 作成機関 / 実施機関 | Organization (`JP_Organization_eCheckupGeneral`), 機関番号 as `insurance-medical-institution-no`; Composition.author/custodian, Encounter.serviceProvider |
+//! | 作成機関 / 実施機関 | Organization (`JP_Organization_eCheckupGeneral`), 機関番号 as `insurance-medical-institution-no`, type `doc-org` / `exec-org` where the profile binds report-organization-code (else `prov`); Composition.author/custodian, Encounter.serviceProvider |
 //! | `observation/author/…/assignedPerson/name`, or the ST value of a 医師の氏名 item (9N516, 9N526 … 9N596) | Practitioner, Composition.author, Observation.performer |
+//! | no doctor named: the document's `author/assignedAuthor` (id nullFlavor NI) | a Practitioner without a name (M220), Composition.author, where the package requires the entry but not the name |
 //! | `entry/observation` | Observation (`JP_Observation_eCheckupGeneral`), code `urn:oid:1.2.392.200119.6.1005` |
-//! | `code nullFlavor="NA"` + `entryRelationship` | Observation (`JP_ObservationGroup_eCheckupGeneral`) with hasMember; code from `observationGroup-codes` by the members' first 5 characters |
+//! | `code nullFlavor="NA"` + `entryRelationship` | Observation (`JP_ObservationGroup_eCheckupGeneral`) with hasMember (each with the `observatioGroupRelationship` extension = the entryRelationship typeCode, COMP / RSON, where the package requires it); code from the package's `observationGroup-codes` by the members' first 5 characters |
 //!
 //! Values: PQ → valueQuantity (UCUM system, the unit as code; a leading "." gets a
 //! "0"); CD/CO → valueCodeableConcept `urn:oid:<codeSystem>`; ST → valueString; a
 //! PQ followed by the 入力範囲外 CD (`2.16.840.1.113883.5.83` L/H) → comparator
 //! `<=`/`>=`. 未実施 (`negationInd`) → no value, dataAbsentReason `not-performed`
 //! (text 未実施); 測定不能 (`nullFlavor` on the value) → dataAbsentReason by null
-//! flavor (NI/UNK → `unknown`, …; text 測定不能). Status stays `final`: the 1.1.3
-//! package fixes `Observation.status` to `final` (newer IG text allows
-//! `cancelled`), so absence is carried by dataAbsentReason alone.
+//! flavor (NI/UNK → `unknown`, …; text 測定不能). Status stays `final`, which
+//! both versions accept (1.1.3 fixes it; 1.5.0 still fixes it on the group), so
+//! absence is carried by dataAbsentReason alone.
 //!
 //! Sections, the split rule: the CDA has one 01010 section for 検査 and 問診 alike;
 //! an item goes to **01012 問診** when its item code starts with `9N7` or `9N8`
 //! (the 質問票 items 9N701–9N808 and 咀嚼 9N872, exactly the 01012 entries of the
 //! package example), otherwise to **01011 検査** (measurements, labs, メタボ判定
 //! 9N501, 保健指導レベル 9N506, 医師の診断 9N511…). A group goes where its first
-//! member goes. The CDA's 01990 (追加項目) becomes 01990 任意追加項目.
+//! member goes. The CDA's 01990 (追加項目) becomes 01990 任意追加項目. The section
+//! slicing is closed and by pattern, so code and display are the package's.
 //!
 //! Names: the カナ氏名 is split into family and given name at its first space
-//! (ASCII or U+3000). A name sent without one (ORCA removes the space) cannot be
-//! split without guessing where the family name ends, and `JP_Patient_eCS`
-//! requires both parts: the whole name stays in `family` and `text`, `given` stays
-//! empty, M202 says so, and validation then quarantines the document. This is the
-//! policy, not a gap: a dictionary split would put a guessed name on a record that
-//! reaches the patient's insurer; the sender must send the space.
+//! (ASCII or U+3000); `text` joins them with one ASCII space. A name sent without
+//! one (ORCA and most systems remove it) is never split by guess: a dictionary
+//! split would put a guessed name on a record that reaches the patient's insurer.
+//! Where the pinned Patient profile takes `text` without the parts
+//! (eCheckupReport 1.5.0's `JP_Patient_eCheckupGeneral`), the whole name goes into
+//! `text` alone (M218, information). Where it requires both parts (1.1.3's
+//! `JP_Patient_eCS`), the whole name stays in `family` and `text`, `given` stays
+//! empty, M202 says so, and validation quarantines the document. Doctors' names
+//! follow their Practitioner profile the same way.
+//!
+//! What the pinned Patient profile requires and the file lacks (an address and its
+//! text, gender, birth date) is a located M219 naming the element and profile;
+//! nothing is filled in, and validation quarantines the document.
 
 pub mod codes;
+pub mod rules;
 #[cfg(test)]
 mod tests;
+
+pub use rules::Rules;
 
 use diagnostics::{Diagnostic, Diagnostics, Excerpt, Location, Phi};
 use fhir::model::types::{
@@ -55,31 +73,18 @@ use fhir::model::{
 };
 use parsers::checkup::{self as src, CheckupDocument, Value};
 
-/// Profile of the Bundle (the eCheckupReport package's own example uses it).
-pub const BUNDLE_PROFILE: &str =
-    "http://jpfhir.jp/fhir/eCheckup/StructureDefinition/JP_Bundle_eCheckupGeneral";
-const COMPOSITION_PROFILE: &str =
-    "http://jpfhir.jp/fhir/eCheckup/StructureDefinition/JP_Composition_eCheckupGeneral";
-const PATIENT_PROFILE: &str = "http://jpfhir.jp/fhir/eCS/StructureDefinition/JP_Patient_eCS";
-const ORGANIZATION_PROFILE: &str =
-    "http://jpfhir.jp/fhir/eCheckup/StructureDefinition/JP_Organization_eCheckupGeneral";
-const INSURER_PROFILE: &str =
-    "http://jpfhir.jp/fhir/eCheckup/StructureDefinition/JP_OrganizationInsurer_eCheckupGeneral";
-const PRACTITIONER_PROFILE: &str =
-    "http://jpfhir.jp/fhir/eCheckup/StructureDefinition/JP_Practitioner_eCheckupGeneral";
+use rules::{
+    COMPOSITION_PROFILE, GROUP_PROFILE, INSURER_PROFILE, ORGANIZATION_PROFILE, PRACTITIONER_PROFILE,
+};
 const ENCOUNTER_PROFILE: &str =
     "http://jpfhir.jp/fhir/eCheckup/StructureDefinition/JP_Encounter_eCheckupGeneral";
 const COVERAGE_PROFILE: &str =
     "http://jpfhir.jp/fhir/eCheckup/StructureDefinition/JP_CoverageService_eCheckupGeneral";
 const OBSERVATION_PROFILE: &str =
     "http://jpfhir.jp/fhir/eCheckup/StructureDefinition/JP_Observation_eCheckupGeneral";
-const GROUP_PROFILE: &str =
-    "http://jpfhir.jp/fhir/eCheckup/StructureDefinition/JP_ObservationGroup_eCheckupGeneral";
 
-const DOCUMENT_ID: &str = "http://jpfhir.jp/fhir/core/IdSystem/documentInstance-identifier";
 const RESOURCE_ID: &str = "http://jpfhir.jp/fhir/core/IdSystem/resourceInstance-identifier";
 const INSTITUTION_ID: &str = "http://jpfhir.jp/fhir/core/IdSystem/insurance-medical-institution-no";
-const INSURER_ID: &str = "urn:oid:1.2.392.100495.20.3.61";
 const MEMBER_ID: &str = "http://jpfhir.jp/fhir/clins/Idsystem/JP_Insurance_memberID";
 const VERSION_EXT: &str =
     "http://hl7.org/fhir/StructureDefinition/composition-clinicaldocument-versionNumber";
@@ -88,6 +93,8 @@ const REPRESENTATION_EXT: &str =
 const SECTION_SYSTEM: &str = "http://jpfhir.jp/fhir/eCheckup/CodeSystem/section-code";
 const CATEGORY_SYSTEM: &str =
     "http://jpfhir.jp/fhir/core/CodeSystem/JP_SimpleObservationCategory_CS";
+/// 報告区分's system in FHIR (the IG's system for the CDA's `1.2.392.200119.6.1001`).
+const CATEGORY_REPORT: &str = "urn:oid:2.16.840.1.113883.2.2.1.6.1001";
 const GROUP_SYSTEM: &str = "http://jpfhir.jp/fhir/eCheckup/CodeSystem/observationGroup-codes";
 const UCUM: &str = "http://unitsofmeasure.org";
 const INTERPRETATION: &str = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
@@ -96,7 +103,8 @@ const ORG_TYPE: &str = "http://terminology.hl7.org/CodeSystem/organization-type"
 /// The OID of the 入力範囲外 CD value (HL7 v3 ObservationInterpretation).
 const RANGE_FLAG_OID: &str = "2.16.840.1.113883.5.83";
 
-/// Group codes of the package's `observationGroup-codes` CodeSystem (fragment).
+/// Group codes of eCheckupReport 1.1.3's `observationGroup-codes` CodeSystem
+/// (fragment), used when the package read has no such CodeSystem.
 const GROUP_CODES: &[(&str, &str)] = &[
     ("2A000", "貧血検査"),
     ("9A110", "心電図検査"),
@@ -217,7 +225,16 @@ fn split_name(name: &str) -> (String, Option<String>) {
     }
 }
 
-fn human_name(name: &str, representation: &str, official: bool) -> (HumanName, bool) {
+/// A name as the profile takes it; true when it was split into family and given
+/// name. An unsplit name goes into `text` alone when the profile does not require
+/// the parts (`parts_required` false); otherwise into `family` (and `text`), which
+/// the profile then rejects for the missing given name. No split is ever guessed.
+fn human_name(
+    name: &str,
+    representation: &str,
+    official: bool,
+    parts_required: bool,
+) -> (HumanName, bool) {
     let (family, given) = split_name(name);
     let text = match &given {
         Some(g) => format!("{family} {g}"),
@@ -232,7 +249,7 @@ fn human_name(name: &str, representation: &str, official: bool) -> (HumanName, b
             )],
             r#use: official.then(|| "official".into()),
             text: Some(text.as_str().into()),
-            family: Some(family.as_str().into()),
+            family: (split || parts_required).then(|| family.as_str().into()),
             given: given.map(|g| vec![g.as_str().into()]).unwrap_or_default(),
             ..Default::default()
         },
@@ -273,16 +290,31 @@ fn questionnaire(code: &str) -> bool {
     code.starts_with("9N7") || code.starts_with("9N8")
 }
 
-fn group_code(o: &src::Observation) -> Option<(&'static str, &'static str)> {
+/// The observationGroup code of a group: the first member whose item code starts
+/// with a group code (its first five characters); the 貧血 group (its code is 2A000
+/// in eCheckupReport 1.1.3, 2A020 in 1.5.0) also by any 2A0 member.
+fn group_code(o: &src::Observation, rules: &Rules) -> Option<(String, String)> {
+    let codes: Vec<(String, String)> = if rules.group_codes.is_empty() {
+        GROUP_CODES
+            .iter()
+            .map(|(c, d)| ((*c).to_owned(), (*d).to_owned()))
+            .collect()
+    } else {
+        rules.group_codes.clone()
+    };
     for (_, m) in &o.members {
         let Some(c) = m.item_code() else { continue };
         let p5 = c.get(..5).unwrap_or(c);
-        if let Some(g) = GROUP_CODES.iter().find(|(g, _)| *g == p5) {
-            return Some(*g);
+        if let Some(g) = codes.iter().find(|(g, _)| g == p5) {
+            return Some(g.clone());
         }
-        if c.starts_with("2A0") {
-            return Some(("2A000", "貧血検査"));
-        }
+    }
+    let anaemia = o
+        .members
+        .iter()
+        .any(|(_, m)| m.item_code().is_some_and(|c| c.starts_with("2A0")));
+    if anaemia {
+        return codes.iter().find(|(g, _)| g.starts_with("2A0")).cloned();
     }
     None
 }
@@ -292,6 +324,7 @@ fn group_code(o: &src::Observation) -> Option<(&'static str, &'static str)> {
 type VoucherCoverage = (String, Coverage, Option<(String, String)>);
 
 struct Ctx<'a> {
+    rules: &'a Rules,
     doc_key: String,
     patient_url: String,
     effective: Option<String>,
@@ -320,9 +353,10 @@ impl Ctx<'_> {
     }
 }
 
-/// Maps one checkup document. Always returns a Bundle; what could not be mapped
-/// is in the diagnostics, and the CLI's validation decides whether it is written.
-pub fn map(doc: &CheckupDocument) -> CheckupBundle {
+/// Maps one checkup document under the rules of the pinned eCheckupReport package
+/// ([`Rules::from_package`]). Always returns a Bundle; what could not be mapped is
+/// in the diagnostics, and the CLI's validation decides whether it is written.
+pub fn map(doc: &CheckupDocument, rules: &Rules) -> CheckupBundle {
     let mut d = Diagnostics::default();
     let author = doc.author_org.clone().unwrap_or_default();
     let institution = author.number.clone().unwrap_or_default();
@@ -377,11 +411,20 @@ pub fn map(doc: &CheckupDocument) -> CheckupBundle {
         .as_deref()
         .and_then(|x| x.get(..4))
         .unwrap_or("0000");
-    let identifier = format!("{institution}-{year}-{n:08}");
+    // The Composition's identifier is `機関番号-年-番号` (resourceInstance-identifier);
+    // the Bundle's is the same or, under R2152, `機関番号^年^番号` (the year of issue:
+    // R2152 accepts 2020-2039 only, and the validator's finding quarantines others).
+    let composition_identifier = format!("{institution}-{year}-{n:08}");
+    let identifier = if rules.caret_identifier {
+        format!("{institution}^{year}^{n:08}")
+    } else {
+        composition_identifier.clone()
+    };
     let timestamp = doc_date
         .as_deref()
         .map(|x| format!("{}T00:00:00+09:00", iso_date(x)));
     let mut cx = Ctx {
+        rules,
         doc_key: uuid.clone(),
         patient_url: String::new(),
         effective: doc.performed.as_deref().map(iso_date),
@@ -425,18 +468,58 @@ pub fn map(doc: &CheckupDocument) -> CheckupBundle {
     }
     let mut names = Vec::new();
     if let Some(n) = &p.name {
-        let (hn, split) = human_name(n, "SYL", true);
+        let parts_required = rules.patient_name_parts_required;
+        let (hn, split) = human_name(n, "SYL", true, parts_required);
         if !split {
-            cx.d.push(
+            let x = if parts_required {
                 Diagnostic::new(
                     &codes::NAME_NOT_SPLIT,
                     "patient name has no space between family and given name; given name left empty",
                 )
-                .at(Location::default().element("/ClinicalDocument/recordTarget/patientRole/patient/name"))
-                .excerpt(Excerpt::phi_text(n.clone(), Phi::Name)),
+            } else {
+                Diagnostic::new(
+                    &codes::NAME_AS_TEXT,
+                    "patient name has no space between family and given name; written as text only",
+                )
+            };
+            cx.d.push(
+                x.at(Location::default()
+                    .element("/ClinicalDocument/recordTarget/patientRole/patient/name"))
+                    .excerpt(Excerpt::phi_text(n.clone(), Phi::Name)),
             );
         }
         names.push(hn);
+    }
+    // What the pinned Patient profile requires and the file lacks: a located
+    // finding naming the rule; nothing is filled in (validation quarantines it).
+    let required = |el: &str| rules.patient_required.contains(el);
+    let role = "/ClinicalDocument/recordTarget/patientRole";
+    let mut lacking: Vec<(&str, String)> = Vec::new();
+    if required("address") && p.address.is_none() && p.postal_code.is_none() {
+        lacking.push(("Patient.address", format!("{role}/addr")));
+    } else if required("address.text") && p.address.is_none() {
+        lacking.push(("Patient.address.text", format!("{role}/addr")));
+    }
+    if required("gender") && p.gender.is_none() {
+        lacking.push((
+            "Patient.gender",
+            format!("{role}/patient/administrativeGenderCode"),
+        ));
+    }
+    if required("birthDate") && p.birth_date.is_none() {
+        lacking.push(("Patient.birthDate", format!("{role}/patient/birthTime")));
+    }
+    for (element, at) in lacking {
+        cx.d.push(
+            Diagnostic::new(
+                &codes::PATIENT_LACKS_REQUIRED,
+                format!(
+                    "受診者 lacks what {} requires ({element}, min 1, {}); nothing is filled in and the bundle is quarantined",
+                    rules.patient_profile, rules.package
+                ),
+            )
+            .at(Location::default().element(at)),
+        );
     }
     let gender = match p.gender.as_deref() {
         Some("1") => Some("male"),
@@ -454,7 +537,7 @@ pub fn map(doc: &CheckupDocument) -> CheckupBundle {
         None => None,
     };
     let patient = Patient {
-        meta: meta(PATIENT_PROFILE, lu),
+        meta: meta(&rules.patient_profile, lu),
         identifier: identifier_list,
         name: names,
         gender: gender.map(Into::into),
@@ -467,7 +550,6 @@ pub fn map(doc: &CheckupDocument) -> CheckupBundle {
 
     // Organizations.
     let author_url = cx.url(&[b"Organization", institution.as_bytes()]);
-    let author_res = organization(&author, lu);
     let performer = doc.performer_org.clone();
     let performer_url = match &performer {
         Some(po) if po.number.is_some() && po.number != author.number => Some(cx.url(&[
@@ -477,6 +559,8 @@ pub fn map(doc: &CheckupDocument) -> CheckupBundle {
         _ => None,
     };
     let provider_url = performer_url.clone().unwrap_or_else(|| author_url.clone());
+    // The author is also the 実施機関 when no other one is named.
+    let author_res = organization(&author, lu, rules, performer_url.is_none(), true);
 
     // Encounter.
     let encounter_url = cx.url(&[b"Encounter"]);
@@ -586,19 +670,38 @@ pub fn map(doc: &CheckupDocument) -> CheckupBundle {
             }
         }
     }
+    // No doctor named: the document's author (the CDA's assignedAuthor, whose id
+    // is nullFlavor NI) is written as a Practitioner without a name when the
+    // package requires a Practitioner entry but not its name; otherwise none is
+    // written and validation decides.
+    let mut unnamed_author: Option<String> = None;
     if cx.doctors.is_empty() {
-        cx.d.push(
-            Diagnostic::new(
-                &codes::NO_PRACTITIONER,
-                "no doctor is named (observation/author or a 医師の氏名 item): no Practitioner",
-            )
-            .at(Location::default().element("/ClinicalDocument/component/structuredBody")),
-        );
+        let at = Location::default().element("/ClinicalDocument/component/structuredBody");
+        if rules.practitioner_required && !rules.practitioner_name_required {
+            unnamed_author = Some(cx.url(&[b"Practitioner"]));
+            cx.d.push(
+                Diagnostic::new(
+                    &codes::PRACTITIONER_UNNAMED,
+                    "no doctor is named (observation/author or a 医師の氏名 item): the report's author is a Practitioner without a name",
+                )
+                .at(at),
+            );
+        } else {
+            cx.d.push(
+                Diagnostic::new(
+                    &codes::NO_PRACTITIONER,
+                    "no doctor is named (observation/author or a 医師の氏名 item): no Practitioner",
+                )
+                .at(at),
+            );
+        }
     }
 
     // Composition.
     let composition_url = cx.url(&[b"Composition"]);
     let mut section = Vec::new();
+    // Codes and displays as the package's section slices fix them (closed slicing
+    // by pattern: the display must match too); the 1.1.3 text where it gives none.
     for (code, display, title, refs) in [
         ("01011", "特定健診検査結果セクション", "検査結果", sec_exam),
         ("01012", "特定健診問診結果セクション", "問診結果", sec_quest),
@@ -612,49 +715,72 @@ pub fn map(doc: &CheckupDocument) -> CheckupBundle {
         if refs.is_empty() {
             continue;
         }
+        let display = match rules.sections.get(code) {
+            Some(d) => d.as_deref(),
+            None => Some(display),
+        };
         section.push(resources::CompositionSection {
             title: Some(title.into()),
-            code: Some(Box::new(build::concept(
-                SECTION_SYSTEM,
-                code,
-                Some(display),
-            ))),
+            code: Some(Box::new(build::concept(SECTION_SYSTEM, code, display))),
             entry: refs,
             ..Default::default()
         });
     }
     let category = doc.report_category.as_ref().map(|c| {
-        let display = match c.code.as_str() {
-            "10" => Some("特定健診"),
-            "40" => Some("健診結果報告"),
-            "90" => Some("その他検診"),
-            _ => None,
+        let known = match &rules.report_categories {
+            Some(set) => set.contains(&(CATEGORY_REPORT.to_owned(), c.code.clone())),
+            None => matches!(c.code.as_str(), "10" | "40" | "90"),
         };
-        if display.is_none() {
+        let display = rules
+            .display(CATEGORY_REPORT, &c.code)
+            .or(match c.code.as_str() {
+                "10" => Some("特定健診"),
+                "40" => Some("健診結果報告"),
+                "90" => Some("その他検診"),
+                _ => None,
+            });
+        if !known {
             cx.d.push(
-                Diagnostic::new(&codes::REPORT_CATEGORY, "報告区分 is not one of 10, 40, 90")
-                    .at(Location::default().element("/ClinicalDocument/code/@code"))
-                    .excerpt(Excerpt::text(c.code.clone())),
+                Diagnostic::new(
+                    &codes::REPORT_CATEGORY,
+                    format!(
+                        "報告区分 is not in the report categories {} accepts",
+                        rules.package
+                    ),
+                )
+                .at(Location::default().element("/ClinicalDocument/code/@code"))
+                .excerpt(Excerpt::text(c.code.clone())),
             );
         }
-        build::concept("urn:oid:2.16.840.1.113883.2.2.1.6.1001", &c.code, display)
+        build::concept(CATEGORY_REPORT, &c.code, display)
     });
     let mut authors: Vec<Reference> = cx
         .doctors
         .iter()
         .map(|(_, u)| build::reference_to(u))
         .collect();
+    if let Some(u) = &unnamed_author {
+        authors.push(build::reference_to(u));
+    }
     authors.push(build::reference_to(&author_url));
-    let program_display = match program {
+    let program_system = doc
+        .program
+        .as_ref()
+        .map(|c| oid_uri(c.system.as_deref().unwrap_or("1.2.392.200119.6.1002")))
+        .unwrap_or_default();
+    let program_display = rules.display(&program_system, program).or(match program {
         "010" => Some("特定健診"),
         "020" => Some("広域連合保健事業"),
         "030" => Some("事業者健診"),
         _ => None,
-    };
+    });
     let composition = Composition {
         meta: meta(COMPOSITION_PROFILE, lu),
         extension: vec![build::extension_value_string(VERSION_EXT, "1")],
-        identifier: Some(Box::new(build::identifier(RESOURCE_ID, &identifier))),
+        identifier: Some(Box::new(build::identifier(
+            RESOURCE_ID,
+            &composition_identifier,
+        ))),
         status: "final".into(),
         r#type: Box::new(build::concept(
             "http://jpfhir.jp/fhir/Common/CodeSystem/doc-typecodes",
@@ -677,13 +803,7 @@ pub fn map(doc: &CheckupDocument) -> CheckupBundle {
             code: doc
                 .program
                 .as_ref()
-                .map(|c| {
-                    build::concept(
-                        &oid_uri(c.system.as_deref().unwrap_or("1.2.392.200119.6.1002")),
-                        &c.code,
-                        program_display,
-                    )
-                })
+                .map(|c| build::concept(&program_system, &c.code, program_display))
                 .into_iter()
                 .collect(),
             period: Some(Box::new(period)),
@@ -700,15 +820,23 @@ pub fn map(doc: &CheckupDocument) -> CheckupBundle {
         build::bundle_entry(&cx.patient_url.clone(), patient),
     ];
     for (name, url) in cx.doctors.clone() {
-        let (hn, split) = human_name(&name, "IDE", false);
+        let parts_required = rules.practitioner_name_parts_required;
+        let (hn, split) = human_name(&name, "IDE", false, parts_required);
         if !split {
-            cx.d.push(
+            let x = if parts_required {
                 Diagnostic::new(
                     &codes::NAME_NOT_SPLIT,
                     "doctor name has no space between family and given name; given name left empty",
                 )
-                .at(Location::default().element("/ClinicalDocument/component/structuredBody"))
-                .excerpt(Excerpt::phi_text(name.clone(), Phi::Name)),
+            } else {
+                Diagnostic::new(
+                    &codes::NAME_AS_TEXT,
+                    "doctor name has no space between family and given name; written as text only",
+                )
+            };
+            cx.d.push(
+                x.at(Location::default().element("/ClinicalDocument/component/structuredBody"))
+                    .excerpt(Excerpt::phi_text(name.clone(), Phi::Name)),
             );
         }
         entry.push(build::bundle_entry(
@@ -720,24 +848,39 @@ pub fn map(doc: &CheckupDocument) -> CheckupBundle {
             },
         ));
     }
+    if let Some(url) = &unnamed_author {
+        entry.push(build::bundle_entry(
+            url,
+            Practitioner {
+                meta: meta(PRACTITIONER_PROFILE, lu),
+                ..Default::default()
+            },
+        ));
+    }
     entry.push(build::bundle_entry(&author_url, author_res));
     if let (Some(po), Some(url)) = (&performer, &performer_url) {
-        entry.push(build::bundle_entry(url, organization(po, lu)));
+        entry.push(build::bundle_entry(
+            url,
+            organization(po, lu, rules, true, false),
+        ));
     }
     entry.push(build::bundle_entry(&encounter_url, encounter));
     if let (Some(url), Some(ins)) = (&insurer_url, &p.insurer_number) {
-        entry.push(build::bundle_entry(url, insurer(ins, lu)));
+        entry.push(build::bundle_entry(url, insurer(ins, lu, rules)));
     }
     if let Some((url, cov, extra)) = coverage {
         if let Some((iurl, ins)) = extra {
-            entry.push(build::bundle_entry(&iurl, insurer(&ins, lu)));
+            entry.push(build::bundle_entry(&iurl, insurer(&ins, lu, rules)));
         }
         entry.push(build::bundle_entry(&url, cov));
     }
     entry.append(&mut cx.entries);
     let bundle = Bundle {
-        meta: meta(BUNDLE_PROFILE, lu),
-        identifier: Some(Box::new(build::identifier(DOCUMENT_ID, &identifier))),
+        meta: meta(&rules.bundle_profile, lu),
+        identifier: Some(Box::new(build::identifier(
+            &rules.bundle_identifier_system,
+            &identifier,
+        ))),
         r#type: "document".into(),
         timestamp: timestamp.as_deref().map(Into::into),
         entry,
@@ -751,7 +894,24 @@ pub fn map(doc: &CheckupDocument) -> CheckupBundle {
     }
 }
 
-fn organization(o: &src::Organization, lu: Option<&str>) -> Organization {
+/// An Organization: its type is the package's 実施機関 / 報告作成機関 codes when
+/// the profile binds them (one coding each, as the package example does), else
+/// organization-type `prov`.
+fn organization(
+    o: &src::Organization,
+    lu: Option<&str>,
+    rules: &Rules,
+    executes: bool,
+    reports: bool,
+) -> Organization {
+    let r#type = match &rules.organization_types {
+        Some((exec, doc)) => [(executes, exec), (reports, doc)]
+            .into_iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, c)| build::concept(&c.system, &c.code, c.display.as_deref()))
+            .collect(),
+        None => vec![build::concept(ORG_TYPE, "prov", None)],
+    };
     Organization {
         meta: meta(ORGANIZATION_PROFILE, lu),
         identifier: o
@@ -759,7 +919,7 @@ fn organization(o: &src::Organization, lu: Option<&str>) -> Organization {
             .iter()
             .map(|n| build::identifier(INSTITUTION_ID, n))
             .collect(),
-        r#type: vec![build::concept(ORG_TYPE, "prov", None)],
+        r#type,
         name: o.name.as_deref().map(Into::into),
         telecom: o
             .telecom
@@ -777,10 +937,10 @@ fn organization(o: &src::Organization, lu: Option<&str>) -> Organization {
     }
 }
 
-fn insurer(number: &str, lu: Option<&str>) -> Organization {
+fn insurer(number: &str, lu: Option<&str>, rules: &Rules) -> Organization {
     Organization {
         meta: meta(INSURER_PROFILE, lu),
-        identifier: vec![build::identifier(INSURER_ID, number)],
+        identifier: vec![build::identifier(&rules.insurer_system, number)],
         r#type: vec![build::concept(ORG_TYPE, "ins", None)],
         ..Default::default()
     }
@@ -822,13 +982,21 @@ fn null_flavor_reason(nf: &str) -> &'static str {
 fn observation(cx: &mut Ctx<'_>, o: &src::Observation) -> Option<String> {
     if o.is_group() {
         let mut members = Vec::new();
-        for (_, m) in &o.members {
+        for (type_code, m) in &o.members {
             if let Some(u) = observation(cx, m) {
-                members.push(build::reference_to(&u));
+                let mut r = build::reference_to(&u);
+                // The relationship (the CDA's entryRelationship typeCode, COMP or
+                // RSON) where the package's group profile requires it; a typeCode
+                // outside its codes is carried as sent, for validation to judge.
+                if let Some((url, _)) = &cx.rules.group_relationship {
+                    r.extension
+                        .push(build::extension_value_code(url, type_code));
+                }
+                members.push(r);
             }
         }
-        let code = match group_code(o) {
-            Some((c, disp)) => build::concept(GROUP_SYSTEM, c, Some(disp)),
+        let code = match group_code(o, cx.rules) {
+            Some((c, disp)) => build::concept(GROUP_SYSTEM, &c, Some(&disp)),
             None => {
                 cx.d.push(
                     Diagnostic::new(

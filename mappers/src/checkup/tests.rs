@@ -4,6 +4,25 @@ use serde_json::Value as J;
 
 const SAMPLE: &[u8] = include_bytes!("../../../golden/checkup/data/h1311234567_20240405_0001.xml");
 
+fn rules(file: &str) -> Rules {
+    let bytes = std::fs::read(crate::shared(&format!("fhir-profiles/echeckup/{file}")))
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
+    let pkg = fhir::package::Package::from_tgz(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+    Rules::from_package(&pkg)
+}
+
+/// The rules of eCheckupReport 1.5.0 (the default pin).
+fn r150() -> &'static Rules {
+    static R: std::sync::OnceLock<Rules> = std::sync::OnceLock::new();
+    R.get_or_init(|| rules("jp-eCheckupReport.r4-1.5.0-snap.tgz"))
+}
+
+/// The rules of eCheckupReport 1.1.3 (the `echeckup-1.1.3` pin).
+fn r113() -> &'static Rules {
+    static R: std::sync::OnceLock<Rules> = std::sync::OnceLock::new();
+    R.get_or_init(|| rules("jp-eCheckupReport.r4.tgz"))
+}
+
 fn parse(bytes: &[u8]) -> CheckupDocument {
     let (doc, d) = parsers::checkup::read(bytes);
     assert!(!d.has_errors(), "{d:?}");
@@ -43,16 +62,37 @@ fn ids(d: &Diagnostics) -> Vec<&'static str> {
 #[test]
 fn sample_maps_to_a_document_bundle_deterministically() {
     let doc = parse(SAMPLE);
-    let a = map(&doc);
+    let a = map(&doc, r150());
     assert!(a.diagnostics.is_empty(), "{:?}", a.diagnostics);
     assert_eq!(a.observations, 22);
     let (bytes, b) = to_json(&a);
-    assert_eq!(to_json(&map(&doc)).0, bytes);
+    assert_eq!(to_json(&map(&doc, r150())).0, bytes);
     assert_eq!(b["type"], "document");
     assert_eq!(b["timestamp"], "2024-04-05T00:00:00+09:00");
     assert_eq!(b["identifier"]["value"], a.identifier.as_str());
-    assert!(a.identifier.starts_with("1311234567-2024-"));
+    assert!(
+        a.identifier.starts_with("1311234567^2024^"),
+        "{}",
+        a.identifier
+    );
     let comp = &b["entry"][0]["resource"];
+    assert_eq!(
+        comp["identifier"]["value"],
+        a.identifier.replace('^', "-").as_str()
+    );
+    // The same fullUrls under 1.1.3, whose identifier is 機関番号-年-番号.
+    let old = map(&doc, r113());
+    assert_eq!(old.identifier, a.identifier.replace('^', "-"));
+    let (_, o) = to_json(&old);
+    let urls = |v: &J| -> Vec<String> {
+        v["entry"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| e["fullUrl"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    assert_eq!(urls(&o), urls(&b));
     assert_eq!(comp["resourceType"], "Composition");
     assert_eq!(comp["event"][0]["code"][0]["coding"][0]["code"], "010");
     assert_eq!(comp["event"][0]["period"]["start"], "2024-04-04");
@@ -77,7 +117,7 @@ fn sample_maps_to_a_document_bundle_deterministically() {
 
 #[test]
 fn split_rule_puts_questionnaire_items_in_01012() {
-    let a = map(&parse(SAMPLE));
+    let a = map(&parse(SAMPLE), r150());
     let (_, b) = to_json(&a);
     let sections = b["entry"][0]["resource"]["section"]
         .as_array()
@@ -120,7 +160,7 @@ fn split_rule_puts_questionnaire_items_in_01012() {
 
 #[test]
 fn values_absence_and_groups() {
-    let (_, b) = to_json(&map(&parse(SAMPLE)));
+    let (_, b) = to_json(&map(&parse(SAMPLE), r150()));
     let ldl = obs_with_code(&b, "3F077000002327101");
     assert_eq!(ldl["valueQuantity"]["code"], "mg/dL");
     assert_eq!(ldl["interpretation"][0]["coding"][0]["code"], "H");
@@ -175,9 +215,10 @@ fn problems_are_reported_not_invented() {
         .replace("<code code=\"3C015000002327101\"", "<code code=\"5Z999000000000001\"")
         .replace("<code code=\"8A065000002391901\"", "<code code=\"5Z998000000000001\"")
         .replace("<code code=\"3C015161002399949\"", "<code code=\"5Z997000000000049\"");
-    let a = map(&parse(bad.as_bytes()));
+    // Under eCheckupReport 1.1.3, whose Patient profile requires family and given name.
+    let a = map(&parse(bad.as_bytes()), r113());
     let got = ids(&a.diagnostics);
-    for want in ["M202", "M203", "M204", "M211", "M210"] {
+    for want in ["M202", "M203", "M220", "M211", "M210"] {
         assert!(got.contains(&want), "{want} missing in {got:?}");
     }
     let (_, b) = to_json(&a);
@@ -200,6 +241,151 @@ fn problems_are_reported_not_invented() {
 }
 
 #[test]
+fn rules_are_read_from_each_package() {
+    let (new, old) = (r150(), r113());
+    assert_eq!(new.package, "jp-eCheckupReport.r4#1.5.0");
+    assert_eq!(
+        new.bundle_profile,
+        "http://jpfhir.jp/fhir/clins/StructureDefinition/JP_Bundle_eCheckupGeneral"
+    );
+    assert_eq!(
+        old.bundle_profile,
+        "http://jpfhir.jp/fhir/eCheckup/StructureDefinition/JP_Bundle_eCheckupGeneral"
+    );
+    assert_eq!(
+        new.patient_profile,
+        "http://jpfhir.jp/fhir/clins/StructureDefinition/JP_Patient_eCheckupGeneral"
+    );
+    assert_eq!(
+        old.patient_profile,
+        "http://jpfhir.jp/fhir/eCS/StructureDefinition/JP_Patient_eCS"
+    );
+    assert_eq!(new.bundle_identifier_system, rules::CLINS_BUNDLE_ID);
+    assert!(new.caret_identifier && !old.caret_identifier);
+    assert!(!new.patient_name_parts_required && old.patient_name_parts_required);
+    // Both require a Practitioner entry; neither requires its name.
+    assert!(new.practitioner_required && old.practitioner_required);
+    assert!(!new.practitioner_name_required && !old.practitioner_name_required);
+    for r in [new, old] {
+        assert!(r.patient_required.contains("address"), "{}", r.package);
+        assert!(r.patient_required.contains("address.text"), "{}", r.package);
+    }
+    assert_eq!(
+        new.sections.get("01990").cloned().flatten().as_deref(),
+        Some("任意追加項目セクション")
+    );
+    assert_eq!(
+        old.sections.get("01990").cloned().flatten().as_deref(),
+        Some("特定健診任意追加項目セクション")
+    );
+    assert!(new.group_codes.iter().any(|(c, _)| c == "2A020"));
+    assert!(old.group_codes.iter().any(|(c, _)| c == "2A000"));
+    let (url, codes) = new.group_relationship.clone().unwrap_or_default();
+    assert_eq!(
+        url,
+        "http://jpfhir.jp/fhir/Common/Extension/StructureDefinition/observatioGroupRelationship"
+    );
+    assert_eq!(codes.into_iter().collect::<Vec<_>>(), ["COMP", "RSON"]);
+    assert!(old.group_relationship.is_none());
+    assert_eq!(
+        new.insurer_system,
+        "http://jpfhir.jp/fhir/core/mhlw/IdSystem/InsurerNumber"
+    );
+    assert_eq!(old.insurer_system, "urn:oid:1.2.392.100495.20.3.61");
+    assert!(new.organization_types.is_some() && old.organization_types.is_none());
+    let cat = |r: &Rules, c: &str| {
+        r.report_categories
+            .as_ref()
+            .is_some_and(|s| s.contains(&(CATEGORY_REPORT.to_owned(), c.to_owned())))
+    };
+    assert!(cat(new, "10") && cat(new, "60") && !cat(new, "90"));
+    assert!(cat(old, "10") && cat(old, "90") && !cat(old, "60"));
+}
+
+/// Real 特定健診 files write the カナ氏名 without a space: under 1.5.0 it goes into
+/// `text` alone (no split guessed); a file without a doctor gets an unnamed
+/// Practitioner as its author; one without an address is reported (M219).
+#[test]
+fn unsplit_names_no_doctor_and_no_address_under_1_5_0() {
+    let s = std::str::from_utf8(SAMPLE).unwrap_or_default();
+    let xml = s.replace("ケンシン　ハナコ", "ケンシンハナコ").replace(
+        "<assignedPerson><name>見本　一郎</name></assignedPerson>",
+        "",
+    );
+    let a = map(&parse(xml.as_bytes()), r150());
+    let got = ids(&a.diagnostics);
+    assert_eq!(got, ["M218", "M220"], "{:?}", a.diagnostics);
+    let (_, b) = to_json(&a);
+    let patient = &b["entry"][1]["resource"];
+    assert_eq!(patient["name"][0]["text"], "ケンシンハナコ");
+    assert!(patient["name"][0].get("family").is_none());
+    assert!(patient["name"][0].get("given").is_none());
+    let practitioner = &b["entry"][2]["resource"];
+    assert_eq!(practitioner["resourceType"], "Practitioner");
+    assert!(practitioner.get("name").is_none());
+    let comp = &b["entry"][0]["resource"];
+    assert_eq!(comp["author"][0]["reference"], b["entry"][2]["fullUrl"]);
+    assert!(
+        a.identifier.starts_with("1311234567^2024^"),
+        "{}",
+        a.identifier
+    );
+    assert_eq!(
+        b["identifier"]["system"],
+        "http://jpfhir.jp/fhir/clins/bundle-identifier"
+    );
+
+    let no_addr = s.replace(
+        "<addr><postalCode>100-0000</postalCode>東京都架空区見本町１－２－３</addr>",
+        "",
+    );
+    let a = map(&parse(no_addr.as_bytes()), r150());
+    let m219: Vec<_> = a
+        .diagnostics
+        .iter()
+        .filter(|x| x.code.id == "M219")
+        .collect();
+    assert_eq!(m219.len(), 1, "{:?}", a.diagnostics);
+    assert!(
+        m219[0].message.contains("Patient.address"),
+        "{}",
+        m219[0].message
+    );
+    assert_eq!(
+        m219[0].location.element.as_deref(),
+        Some("/ClinicalDocument/recordTarget/patientRole/addr")
+    );
+    let (_, b) = to_json(&a);
+    assert!(b["entry"][1]["resource"].get("address").is_none());
+}
+
+#[test]
+fn groups_carry_the_relationship_under_1_5_0_only() {
+    let doc = parse(SAMPLE);
+    for (rules, with) in [(r150(), true), (r113(), false)] {
+        let (_, b) = to_json(&map(&doc, rules));
+        let group = b["entry"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| &e["resource"])
+            .find(|r| r.get("hasMember").is_some())
+            .unwrap_or(&J::Null);
+        let rel: Vec<&J> = group["hasMember"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| &m["extension"][0]["valueCode"])
+            .collect();
+        if with {
+            assert_eq!(rel, ["COMP", "RSON", "COMP"], "{group}");
+        } else {
+            assert!(rel.iter().all(|v| v.is_null()), "{group}");
+        }
+    }
+}
+
+#[test]
 fn a_doctor_name_item_also_names_the_practitioner() {
     let s = std::str::from_utf8(SAMPLE).unwrap_or_default();
     let xml = s
@@ -208,7 +394,7 @@ fn a_doctor_name_item_also_names_the_practitioner() {
             "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">\n            <code code=\"9N701000000000011\"",
             "<entry><observation classCode=\"OBS\" moodCode=\"EVN\"><code code=\"9N516000000000049\"/><value xsi:type=\"ST\">見本　二郎</value></observation></entry>\n          <entry><observation classCode=\"OBS\" moodCode=\"EVN\">\n            <code code=\"9N701000000000011\"",
         );
-    let a = map(&parse(xml.as_bytes()));
+    let a = map(&parse(xml.as_bytes()), r150());
     assert!(
         !ids(&a.diagnostics).contains(&"M204"),
         "{:?}",
@@ -253,7 +439,7 @@ proptest::proptest! {
         proptest::prop_assume!(parsers::checkup::is_decimal(&v));
         let s = std::str::from_utf8(SAMPLE).unwrap_or_default();
         let xml = s.replace("value=\"158.2\"", &format!("value=\"{v}\""));
-        let b = map(&parse(xml.as_bytes()));
+        let b = map(&parse(xml.as_bytes()), r150());
         proptest::prop_assert!(json::to_vec(&b.bundle.into_resource()).is_ok(), "{v}");
     }
 
@@ -263,7 +449,7 @@ proptest::proptest! {
         let mut bytes = SAMPLE.to_vec();
         bytes[at] = byte;
         if let (Some(doc), _) = parsers::checkup::read(&bytes) {
-            let b = map(&doc);
+            let b = map(&doc, r150());
             proptest::prop_assert!(json::to_vec(&b.bundle.into_resource()).is_ok());
         }
     }
@@ -280,6 +466,6 @@ fn a_non_decimal_range_bound_is_left_out() {
     let xml = s.replacen(bound, "<high value=\"1:9\" unit=\"mm[Hg]\"/>", 1);
     let (doc, d) = parsers::checkup::read(xml.as_bytes());
     assert!(d.iter().any(|x| x.message.contains("bound is left out")));
-    let b = map(&doc.unwrap());
+    let b = map(&doc.unwrap(), r150());
     assert!(json::to_vec(&b.bundle.into_resource()).is_ok());
 }

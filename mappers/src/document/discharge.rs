@@ -36,7 +36,7 @@
 //! section codes: the validator's errata (JP-E001) accept them, and the run says so.
 
 use super::request::{Attachment, DocumentRequest, Kind, Person};
-use super::{Doc, DocType, DocumentBundle, Sources, codes as dcodes, section};
+use super::{Doc, DocType, DocumentBundle, Sources, section};
 use crate::admission::{Bed, Stay};
 use crate::codes;
 use crate::config::SiteConfig;
@@ -191,17 +191,7 @@ pub fn build(
     let discharge = match (req.kind, &req.discharge) {
         (Kind::Discharge, Some(d)) => d,
         _ => {
-            doc.diagnostics.push(
-                Diagnostic::new(
-                    &dcodes::KIND_MISMATCH,
-                    format!(
-                        "the request is a {} request, not a discharge summary",
-                        req.kind.as_str()
-                    ),
-                )
-                .at(Location::default().element("kind")),
-            );
-            return Err(doc.diagnostics);
+            return Err(doc.kind_mismatch("a discharge summary"));
         }
     };
     let stay = match crate::admission::select(&src.stays, discharge.admission.as_deref()) {

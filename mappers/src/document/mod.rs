@@ -27,6 +27,8 @@
 
 pub mod codes;
 pub mod discharge;
+#[cfg(test)]
+mod fixtures;
 pub mod referral;
 pub mod request;
 pub mod summary;
@@ -372,6 +374,21 @@ impl<'a> Doc<'a> {
             tally: Vec::new(),
             diagnostics: Diagnostics::default(),
         }
+    }
+
+    /// No document: the request is of another kind than `what` (`M310` at `kind`).
+    pub fn kind_mismatch(mut self, what: &str) -> Diagnostics {
+        self.diagnostics.push(
+            Diagnostic::new(
+                &codes::KIND_MISMATCH,
+                format!(
+                    "the request is a {} request, not {what}",
+                    self.request.kind.as_str()
+                ),
+            )
+            .at(Location::default().element("kind")),
+        );
+        self.diagnostics
     }
 
     /// A fullUrl derived from the document key and `parts`.

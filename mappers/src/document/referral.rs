@@ -58,17 +58,7 @@ pub fn build(
     let referral = match (req.kind, &req.referral) {
         (Kind::Referral, Some(r)) => r,
         _ => {
-            doc.diagnostics.push(
-                Diagnostic::new(
-                    &codes::KIND_MISMATCH,
-                    format!(
-                        "the request is a {} request, not a referral",
-                        req.kind.as_str()
-                    ),
-                )
-                .at(Location::default().element("kind")),
-            );
-            return Err(doc.diagnostics);
+            return Err(doc.kind_mismatch("a referral"));
         }
     };
     for (i, (a, bytes)) in attachments.iter().enumerate() {
@@ -133,11 +123,7 @@ pub fn build(
             );
             continue;
         }
-        let ended = c.abatement.is_some()
-            || matches!(
-                c.clinical_status,
-                Some("inactive" | "resolved" | "remission")
-            );
+        let ended = c.has_ended();
         let sec = if ended { "370" } else { "340" };
         if let Some(u) = doc.condition(c, sec) {
             if ended { past.push(u) } else { current.push(u) }

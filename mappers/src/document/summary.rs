@@ -52,14 +52,6 @@ fn refs(urls: &[String]) -> Vec<Reference> {
     urls.iter().map(|u| build::reference_to(u)).collect()
 }
 
-fn ended(c: &ConditionRecord) -> bool {
-    c.abatement.is_some()
-        || matches!(
-            c.clinical_status,
-            Some("inactive" | "resolved" | "remission")
-        )
-}
-
 /// The condition's name as the source gives it.
 fn condition_name(c: &ConditionRecord) -> &str {
     if c.code.text.is_empty() {
@@ -80,17 +72,7 @@ pub fn build(
     let (summary, visit) = match (req.kind, &req.summary, &req.encounter) {
         (Kind::Summary, Some(s), Some(e)) => (s, e),
         _ => {
-            doc.diagnostics.push(
-                Diagnostic::new(
-                    &codes::KIND_MISMATCH,
-                    format!(
-                        "the request is a {} request, not a patient summary",
-                        req.kind.as_str()
-                    ),
-                )
-                .at(Location::default().element("kind")),
-            );
-            return Err(doc.diagnostics);
+            return Err(doc.kind_mismatch("a patient summary"));
         }
     };
     if !doc.patient(src.patient.as_ref()) {
@@ -109,7 +91,7 @@ pub fn build(
     let mut found = vec![false; named.len()];
     let mut chosen: Vec<&ConditionRecord> = Vec::new();
     for c in &src.conditions {
-        if ended(c) {
+        if c.has_ended() {
             doc.left_out(
                 "Condition",
                 "left out: ended (a care plan addresses current conditions)",

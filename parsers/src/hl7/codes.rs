@@ -102,6 +102,18 @@ pub const STRAY_FRAMING: Code = Code::new(
 /// Control characters inside a segment.
 pub const CONTROL_CHARACTER: Code =
     Code::new("H011", Warning, "control character inside a segment");
+/// A yen sign named as the escape character in MSH-2.
+pub const YEN_ESCAPE: Code = Code::new(
+    "H012",
+    Warning,
+    "yen sign (U+00A5, or full-width U+FFE5) as the escape character in MSH-2; read as the escape character",
+);
+/// A line that does not start with a segment id (a segment broken across lines?).
+pub const NOT_A_SEGMENT: Code = Code::new(
+    "H013",
+    Error,
+    "line does not start with a segment id (a segment broken across lines?); not read",
+);
 
 /// Every code of this module, for the documentation and the uniqueness check.
 pub const ALL: &[&Code] = &[
@@ -126,4 +138,6 @@ pub const ALL: &[&Code] = &[
     &BLANK_LINES,
     &STRAY_FRAMING,
     &CONTROL_CHARACTER,
+    &YEN_ESCAPE,
+    &NOT_A_SEGMENT,
 ];

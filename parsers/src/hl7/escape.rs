@@ -22,7 +22,7 @@ pub(crate) fn classify(body: &str, d: &Delimiters) -> Escape {
         "S" => Escape::Char(d.component as char),
         "T" => Escape::Char(d.subcomponent as char),
         "R" => Escape::Char(d.repetition as char),
-        "E" => Escape::Char(d.escape as char),
+        "E" => Escape::Char(d.escape),
         "H" | "N" => Escape::Formatting,
         _ if body.starts_with('.') => Escape::Formatting,
         _ => match body.strip_prefix('X') {
@@ -48,15 +48,16 @@ pub(crate) fn classify(body: &str, d: &Delimiters) -> Escape {
 /// Replaces escape sequences by what they stand for. Sequences that are not
 /// interpreted (formatting, unknown, unterminated) are kept as written.
 pub fn unescape<'a>(raw: &'a str, d: &Delimiters) -> Cow<'a, str> {
-    if d.escape == 0 || !raw.as_bytes().contains(&d.escape) {
+    let esc = d.escape;
+    if esc == '\0' || !raw.contains(esc) {
         return Cow::Borrowed(raw);
     }
-    let esc = d.escape as char;
+    let n = esc.len_utf8();
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(pos) = rest.find(esc) {
         out.push_str(rest.get(..pos).unwrap_or_default());
-        let after = rest.get(pos + 1..).unwrap_or_default();
+        let after = rest.get(pos + n..).unwrap_or_default();
         match after.find(esc) {
             Some(end) => {
                 let body = after.get(..end).unwrap_or_default();
@@ -69,7 +70,7 @@ pub fn unescape<'a>(raw: &'a str, d: &Delimiters) -> Cow<'a, str> {
                         out.push(esc);
                     }
                 }
-                rest = after.get(end + 1..).unwrap_or_default();
+                rest = after.get(end + n..).unwrap_or_default();
             }
             None => {
                 // Unterminated: keep the rest as written.
@@ -87,18 +88,18 @@ pub fn unescape<'a>(raw: &'a str, d: &Delimiters) -> Cow<'a, str> {
 pub fn escape<'a>(value: &'a str, d: &Delimiters) -> Cow<'a, str> {
     let special = |c: char| {
         c.is_ascii_control() && c != '\t'
+            || c == d.escape
             || c.is_ascii()
-                && [d.field, d.component, d.repetition, d.subcomponent, d.escape]
-                    .contains(&(c as u8))
+                && [d.field, d.component, d.repetition, d.subcomponent].contains(&(c as u8))
     };
     if !value.chars().any(special) {
         return Cow::Borrowed(value);
     }
-    let e = d.escape as char;
+    let e = d.escape;
     let mut out = String::with_capacity(value.len() + 8);
     for c in value.chars() {
         let code = match c as u32 {
-            x if x == u32::from(d.escape) => Some('E'),
+            _ if c == d.escape => Some('E'),
             x if x == u32::from(d.field) => Some('F'),
             x if x == u32::from(d.component) => Some('S'),
             x if x == u32::from(d.repetition) => Some('R'),

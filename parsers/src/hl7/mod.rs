@@ -12,7 +12,10 @@
 //! Tolerated, with a diagnostic where it matters: CR, LF or CR LF terminators,
 //! a leading 0x0B and trailing 0x1C (MLLP framing, accepted silently at the ends),
 //! blank lines, a BOM, several MSH in one input, segments before the first MSH,
-//! unusable delimiters (defaults assumed), malformed escape sequences.
+//! unusable delimiters (defaults assumed), malformed escape sequences, a yen sign
+//! (U+00A5 or the full-width U+FFE5) as the escape character in MSH-2. A line
+//! inside a message that does not start with a segment id (a segment broken across
+//! lines) is reported and not read: joining it would guess the field numbers.
 //!
 //! ```
 //! use parsers::hl7::Hl7File;
@@ -38,7 +41,8 @@ use diagnostics::{Diagnostic, Diagnostics, Excerpt, FieldPath, Location, Phi};
 use std::borrow::Cow;
 use std::ops::Range;
 
-/// The five HL7 delimiters of a message (ASCII bytes; `escape` 0 when absent).
+/// The five HL7 delimiters of a message (ASCII bytes; the escape character is a
+/// `char`, `'\0'` when absent, since a yen sign may stand in for the backslash).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Delimiters {
     /// Field separator (MSH-1), `|`.
@@ -47,8 +51,9 @@ pub struct Delimiters {
     pub component: u8,
     /// Repetition separator, `~`.
     pub repetition: u8,
-    /// Escape character, `\`.
-    pub escape: u8,
+    /// Escape character, `\`; `'\0'` when MSH-2 has none; a yen sign (U+00A5 or
+    /// the full-width U+FFE5) when MSH-2 names one (see [`is_yen`]).
+    pub escape: char,
     /// Sub-component separator, `&`.
     pub subcomponent: u8,
 }
@@ -59,25 +64,58 @@ impl Default for Delimiters {
             field: b'|',
             component: b'^',
             repetition: b'~',
-            escape: b'\\',
+            escape: '\\',
             subcomponent: b'&',
         }
     }
+}
+
+/// True for the yen signs Japanese systems write where HL7 has the backslash:
+/// U+00A5 (¥, UTF-8 files) and U+FFE5 (￥, JIS X 0208 0x216F in ISO-2022-JP files).
+pub fn is_yen(c: char) -> bool {
+    c == '\u{A5}' || c == '\u{FFE5}'
 }
 
 impl Delimiters {
     /// MSH-2 as written: component, repetition, escape, sub-component.
     pub fn encoding_characters(&self) -> String {
         [
-            self.component,
-            self.repetition,
+            self.component as char,
+            self.repetition as char,
             self.escape,
-            self.subcomponent,
+            self.subcomponent as char,
         ]
         .iter()
-        .filter(|&&b| b != 0)
-        .map(|&b| b as char)
+        .filter(|&&c| c != '\0')
         .collect()
+    }
+
+    /// The escape character's UTF-8 bytes (empty when there is none).
+    fn escape_bytes(&self) -> EscBytes {
+        let mut buf = [0u8; 4];
+        let len = if self.escape == '\0' {
+            0
+        } else {
+            self.escape.encode_utf8(&mut buf).len()
+        };
+        EscBytes { buf, len }
+    }
+}
+
+/// The escape character as UTF-8 bytes (one byte, or two/three for a yen sign).
+#[derive(Clone, Copy)]
+struct EscBytes {
+    buf: [u8; 4],
+    len: usize,
+}
+
+impl EscBytes {
+    fn get(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+    /// Lead byte of a multi-byte escape (0 for an ASCII one: never a lead byte).
+    fn lead(&self) -> u8 {
+        if self.len > 1 { self.buf[0] } else { 0 }
     }
 }
 
@@ -128,6 +166,16 @@ fn slice(text: &str, start: u32, end: u32) -> &str {
     text.get(start as usize..end as usize).unwrap_or_default()
 }
 
+/// Like [`slice`], with `end` moved back to a character boundary (for excerpts cut
+/// at a byte count).
+fn slice_floor(text: &str, start: u32, end: u32) -> &str {
+    let mut e = (end as usize).min(text.len());
+    while e > start as usize && !text.is_char_boundary(e) {
+        e -= 1;
+    }
+    text.get(start as usize..e).unwrap_or_default()
+}
+
 const CLASS_NONE: u8 = 0;
 const CLASS_FIELD: u8 = 1;
 const CLASS_COMP: u8 = 2;
@@ -140,9 +188,31 @@ impl Hl7File {
     pub fn parse(raw: &[u8]) -> Hl7File {
         let decoded = iso2022jp::decode(raw);
         let mut file = Hl7File::from_text(decoded.text, decoded.map);
-        let mut decode_diags = Vec::with_capacity(decoded.issues.len());
+        // Tolerated departures (warnings and infos) are reported once per kind and
+        // file: the first place, with the count. A file written in UTF-8 or CP932
+        // would otherwise give one warning per non-ASCII run. Errors stay one per
+        // place: each names the bytes it could not decode.
+        let mut decode_diags: Vec<Diagnostic> = Vec::new();
+        let mut firsts: Vec<(IssueKind, usize, usize)> = Vec::new();
         for issue in &decoded.issues {
+            if issue.kind.is_tolerated() {
+                if let Some(first) = firsts.iter_mut().find(|f| f.0 == issue.kind) {
+                    first.2 += 1;
+                    continue;
+                }
+                firsts.push((issue.kind, decode_diags.len(), 1));
+            }
             decode_diags.push(file.decode_diagnostic(issue));
+        }
+        for (_, at, count) in firsts {
+            if count > 1
+                && let Some(d) = decode_diags.get_mut(at)
+            {
+                d.message = format!(
+                    "{} (first of {count} places in this file; the others are not listed)",
+                    d.message
+                );
+            }
         }
         // Decoding comes first in the input's story: report its findings first.
         let parse_diags = std::mem::take(&mut file.diagnostics);
@@ -281,6 +351,13 @@ impl Hl7File {
                     delimiters,
                 });
             }
+            if let Some(m) = current.as_ref()
+                && bytes.get(s as usize..s as usize + 3) != Some(b"MSH")
+                && !starts_with_segment_id(&bytes[s as usize..e as usize], m.delimiters.field)
+            {
+                self.not_a_segment(text, s, e, this_line);
+                continue;
+            }
             match current.as_mut() {
                 Some(m) => {
                     let d = m.delimiters;
@@ -328,6 +405,31 @@ impl Hl7File {
         }
     }
 
+    /// Reports a line inside a message that does not start with a segment id: most
+    /// often the rest of the segment before it, broken across lines. It is not
+    /// joined to that segment (whether the break replaced a separator or was
+    /// inserted cannot be told, so the field numbers would be a guess) and not read.
+    fn not_a_segment(&mut self, text: &str, s: u32, e: u32, line: u32) {
+        let after = self.segments.last().map(|seg| {
+            let f = self.fields[seg.fields.start as usize];
+            (slice(text, f.start, f.end).to_owned(), self.segments.len())
+        });
+        let message = match after {
+            Some((id, n)) => format!(
+                "line {line} does not start with a segment id; it follows {id} (segment {n}) \
+                 and may be its rest, broken across lines: not joined, not read"
+            ),
+            None => format!("line {line} does not start with a segment id; not read"),
+        };
+        self.diagnostics.push(
+            Diagnostic::new(&codes::NOT_A_SEGMENT, message)
+                .at(self.location_at(s, line))
+                .excerpt(
+                    Excerpt::text(slice_floor(text, s, e.min(s + 24))).with_phi(Some(Phi::Other)),
+                ),
+        );
+    }
+
     /// Reads MSH-1 and MSH-2.
     fn msh_delimiters(&mut self, text: &str, s: u32, e: u32, line: u32) -> Delimiters {
         let b = text.as_bytes();
@@ -346,14 +448,23 @@ impl Hl7File {
             return d;
         };
         d.field = fs;
-        let enc: Vec<u8> = seg[4..].iter().take_while(|&&c| c != fs).copied().collect();
+        let enc_len = seg[4..].iter().take_while(|&&c| c != fs).count() as u32;
+        // MSH-2 ends at an ASCII byte (or the line end), so this is a char boundary.
+        let enc_text = slice(text, s + 4, s + 4 + enc_len);
+        let enc: Vec<char> = enc_text.chars().collect();
+        // A yen sign is tolerated as the escape character (the third one) only.
+        let yen_escape = enc.get(2).copied().filter(|&c| is_yen(c));
         let distinct = {
             let mut all = enc.clone();
-            all.push(fs);
+            all.push(fs as char);
             all.sort_unstable();
             all.windows(2).all(|w| w[0] != w[1])
         };
-        if enc.len() < 2 || enc.len() > 4 || !enc.iter().all(|&c| ok_char(c)) || !distinct {
+        let usable = enc
+            .iter()
+            .enumerate()
+            .all(|(i, &c)| c.is_ascii_punctuation() || (i == 2 && yen_escape.is_some()));
+        if enc.len() < 2 || enc.len() > 4 || !usable || !distinct {
             self.diagnostics.push(
                 Diagnostic::new(
                     &codes::BAD_DELIMITERS,
@@ -363,18 +474,44 @@ impl Hl7File {
                     .location_at(s + 4, line)
                     .segment("MSH", self.segments.len() as u32 + 1)
                     .field(FieldPath::new("MSH", 2)))
-                .excerpt(Excerpt::text(String::from_utf8_lossy(&enc))),
+                .excerpt(Excerpt::text(enc_text)),
             );
             return Delimiters {
                 field: fs,
                 ..Delimiters::default()
             };
         }
-        d.component = enc[0];
-        d.repetition = enc[1];
-        d.escape = enc.get(2).copied().unwrap_or(0);
-        d.subcomponent = enc.get(3).copied().unwrap_or(0);
-        if d != Delimiters::default() {
+        // Every char but a yen escape is ASCII punctuation (checked above).
+        let ascii = |c: Option<&char>| c.map_or(0, |&c| u8::try_from(c).unwrap_or(0));
+        d.component = ascii(enc.first());
+        d.repetition = ascii(enc.get(1));
+        d.escape = enc.get(2).copied().unwrap_or('\0');
+        d.subcomponent = ascii(enc.get(3));
+        if let Some(yen) = yen_escape {
+            let what = if yen == '\u{A5}' {
+                "U+00A5"
+            } else {
+                "full-width U+FFE5 (JIS X 0208 0x216F)"
+            };
+            self.diagnostics.push(
+                Diagnostic::new(
+                    &codes::YEN_ESCAPE,
+                    format!(
+                        "MSH-2 names the yen sign ({what}) as the escape character; read as the escape character"
+                    ),
+                )
+                .at(self
+                    .location_at(s + 4, line)
+                    .segment("MSH", self.segments.len() as u32 + 1)
+                    .field(FieldPath::new("MSH", 2)))
+                .excerpt(Excerpt::text(enc_text)),
+            );
+        }
+        let as_default = Delimiters {
+            escape: if yen_escape.is_some() { '\\' } else { d.escape },
+            ..d
+        };
+        if as_default != Delimiters::default() {
             self.diagnostics.push(
                 Diagnostic::new(
                     &codes::NONSTANDARD_DELIMITERS,
@@ -400,8 +537,8 @@ impl Hl7File {
         if d.subcomponent != 0 {
             class[usize::from(d.subcomponent & 0x7F)] = CLASS_SUB;
         }
-        if d.escape != 0 {
-            class[usize::from(d.escape & 0x7F)] = CLASS_ESC;
+        if d.escape.is_ascii() && d.escape != '\0' {
+            class[d.escape as usize & 0x7F] = CLASS_ESC;
         }
         // Segment id: up to the first field separator.
         let id_end = b[s as usize..e as usize]
@@ -490,6 +627,8 @@ impl Hl7File {
         d: &Delimiters,
     ) -> u32 {
         let b = text.as_bytes();
+        let esc = d.escape_bytes();
+        let esc_lead = esc.lead();
         let field_no = self.fields.len() as u32 - self.segments_fields_start();
         let (mut r_start, mut c_start, mut s_start) = (start, start, start);
         let field_idx = self.fields.len();
@@ -508,6 +647,9 @@ impl Hl7File {
             let c = b[i as usize];
             let k = if c < 0x80 {
                 class[usize::from(c)]
+            } else if c == esc_lead && b[i as usize..].starts_with(esc.get()) {
+                // A yen sign named as the escape character in MSH-2.
+                CLASS_ESC
             } else {
                 CLASS_NONE
             };
@@ -618,10 +760,12 @@ impl Hl7File {
         path: impl Fn() -> FieldPath,
     ) -> u32 {
         let b = text.as_bytes();
-        let mut j = i + 1;
+        let esc = d.escape_bytes();
+        let esc_len = esc.len.max(1) as u32;
+        let mut j = i + esc_len;
         while j < end {
             let c = b[j as usize];
-            if c == d.escape {
+            if b[j as usize..].starts_with(esc.get()) {
                 break;
             }
             if c == d.field || c == d.component || c == d.repetition || c == d.subcomponent {
@@ -641,11 +785,11 @@ impl Hl7File {
                     .location_at(i, line)
                     .segment(seg_id, seg_no)
                     .field(path()))
-                .excerpt(Excerpt::text(slice(text, i, end.min(i + 16))).with_phi(phi)),
+                .excerpt(Excerpt::text(slice_floor(text, i, end.min(i + 16))).with_phi(phi)),
             );
-            return i + 1;
+            return i + esc_len;
         }
-        let body = slice(text, i + 1, j);
+        let body = slice(text, i + esc_len, j);
         if escape::classify(body, d) == escape::Escape::Unknown {
             self.diagnostics.push(
                 Diagnostic::new(&codes::UNKNOWN_ESCAPE, "escape sequence kept as written")
@@ -653,10 +797,10 @@ impl Hl7File {
                         .location_at(i, line)
                         .segment(seg_id, seg_no)
                         .field(path()))
-                    .excerpt(Excerpt::text(slice(text, i, j + 1))),
+                    .excerpt(Excerpt::text(slice(text, i, j + esc_len))),
             );
         }
-        j + 1
+        j + esc_len
     }
 
     // ---- decode issues → diagnostics ----------------------------------------------
@@ -736,6 +880,21 @@ impl Hl7File {
             }
         }
         Some((seg_idx, path))
+    }
+}
+
+/// True when a line starts with a segment id: `[A-Z][A-Z0-9]{2}` followed by the
+/// field separator or the end of the line.
+fn starts_with_segment_id(line: &[u8], field: u8) -> bool {
+    match line {
+        [a, b, c, rest @ ..] => {
+            a.is_ascii_uppercase()
+                && [b, c]
+                    .iter()
+                    .all(|x| x.is_ascii_uppercase() || x.is_ascii_digit())
+                && rest.first().is_none_or(|&f| f == field)
+        }
+        _ => false,
     }
 }
 
@@ -905,6 +1064,19 @@ impl<'a> Segment<'a> {
                 .and_then(|r| r.comp(comp))
                 .map_or(f.node().start, |c| c.node().start),
             Some(f) => f.node().start,
+            None => self.data().end,
+        };
+        self.file
+            .location_at(start, self.line())
+            .segment(self.id(), self.number())
+            .field(path)
+    }
+
+    /// Location of one repetition of a field (`PID-5[2]`): the start of its text.
+    pub fn rep_location(&self, field: u32, rep: u32) -> Location {
+        let path = FieldPath::new(self.id(), field).rep(rep);
+        let start = match self.field(field) {
+            Some(f) => f.rep(rep).map_or(f.node().start, |r| r.node().start),
             None => self.data().end,
         };
         self.file

@@ -101,7 +101,7 @@ fn delimiters_from_msh() {
     let d = m.delimiters();
     assert_eq!(
         (d.field, d.component, d.repetition, d.escape, d.subcomponent),
-        (b'#', b'@', b'*', b'!', b'$')
+        (b'#', b'@', b'*', '!', b'$')
     );
     assert_eq!(codes_of(&f), vec!["H004"]);
     let msh = m.segment("MSH").unwrap();
@@ -314,6 +314,198 @@ proptest! {
             let _ = m.message_type();
         }
     }
+}
+
+fn stray_line_strategy() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            Just('A'),
+            Just('Z'),
+            Just('a'),
+            Just('1'),
+            Just('|'),
+            Just('^'),
+            Just('~'),
+            Just('&'),
+            Just('\\'),
+            Just('\u{A5}'),
+            Just('\u{FFE5}'),
+            Just('F'),
+            Just('漢'),
+            Just(' '),
+        ],
+        0..12,
+    )
+    .prop_map(|cs| cs.into_iter().collect())
+}
+
+/// Every accessor and check over a parsed file (nothing may panic).
+fn touch_everything(f: &Hl7File) {
+    for m in f.messages() {
+        for s in m.segments() {
+            let _ = s.location();
+            for n in 0..=s.field_count() + 1 {
+                let _ = s.field_location(n, 1);
+                let _ = s.rep_location(n, 2);
+                let _ = s.value(n, 2);
+                if let Some(field) = s.field(n) {
+                    for r in field.reps() {
+                        let _ = crate::ssmix2::xpn_shift(&r);
+                    }
+                }
+            }
+        }
+        let _ = m.to_tree().write();
+    }
+    let _ = crate::ssmix2::check_message(f, None);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn write_then_parse_with_a_yen_escape_is_identity(
+        tree in message_strategy(),
+        yen in prop_oneof![Just('\u{A5}'), Just('\u{FFE5}')],
+    ) {
+        let mut tree = tree;
+        tree.delimiters.escape = yen;
+        tree.segments[0].fields[1] = vec![vec![vec![format!("^~{yen}&")]]];
+        let text = tree.write();
+        let f = Hl7File::parse_str(&text);
+        prop_assert!(codes_of(&f).contains(&"H012"), "{:?}", f.diagnostics);
+        prop_assert!(!f.diagnostics.has_errors(), "{:?}", f.diagnostics);
+        prop_assert_eq!(f.messages().next().unwrap().to_tree(), tree.clone());
+        if yen == '\u{FFE5}' {
+            // ￥ is JIS X 0208 0x216F: the same through ISO-2022-JP bytes.
+            let f = Hl7File::parse(&jis(&text));
+            prop_assert!(!f.diagnostics.has_errors(), "{:?}", f.diagnostics);
+            prop_assert_eq!(f.messages().next().unwrap().to_tree(), tree);
+        }
+    }
+
+    #[test]
+    fn yen_escapes_and_stray_lines_never_panic(
+        enc in prop_oneof![
+            Just("^~\u{A5}&".to_owned()),
+            Just("^~\u{FFE5}&".to_owned()),
+            Just("^~\\&".to_owned()),
+            Just("^\u{A5}~&".to_owned()),
+            Just("^~\u{A5}".to_owned()),
+        ],
+        lines in proptest::collection::vec(stray_line_strategy(), 0..8),
+        terminator in prop_oneof![Just("\r"), Just("\n"), Just("\r\n")],
+    ) {
+        let mut text = format!("MSH|{enc}|A||||||ADT^A08{terminator}");
+        for l in &lines {
+            text.push_str(l);
+            text.push_str(terminator);
+        }
+        let f = Hl7File::parse(text.as_bytes());
+        touch_everything(&f);
+        // A line kept out of the message is never silent.
+        let read = f.messages().map(|m| m.segments().len()).sum::<usize>();
+        let non_blank = text.split(['\r', '\n']).filter(|l| !l.trim().is_empty()).count();
+        if read < non_blank {
+            prop_assert!(codes_of(&f).contains(&"H013"), "{:?}", f.diagnostics);
+        }
+        let (b, _, bad) = encoding_rs::ISO_2022_JP.encode(&text);
+        if !bad {
+            touch_everything(&Hl7File::parse(&b));
+        }
+    }
+
+    #[test]
+    fn grammar_diagnosis_never_panics(
+        ids in proptest::collection::vec(
+            prop_oneof![
+                Just("MSH"), Just("PID"), Just("PV1"), Just("ORC"), Just("RXE"), Just("TQ1"),
+                Just("RXR"), Just("OBX"), Just("NTE"), Just("EVN"), Just("IAM"), Just("XYZ"),
+            ],
+            0..10,
+        ),
+        at in 0usize..12,
+    ) {
+        for t in crate::ssmix2::grammar::message_types() {
+            let g = crate::ssmix2::grammar::for_message_type(t).unwrap();
+            let _ = g.check(ids.iter().copied());
+            let _ = g.missing_before(&ids, at);
+        }
+    }
+}
+
+#[test]
+fn yen_escape_character_in_msh2() {
+    for yen in ['\u{A5}', '\u{FFE5}'] {
+        let f = Hl7File::parse_str(&format!(
+            "MSH|^~{yen}&|A||||||ADT^A08\rOBX|1|ST|x||a{yen}F{yen}b{yen}E{yen}c{yen}Zq{yen}|y\\z\r"
+        ));
+        let m = f.messages().next().unwrap();
+        assert_eq!(m.delimiters().escape, yen);
+        let obx = m.segment("OBX").unwrap();
+        // The yen escapes; a backslash is an ordinary character now.
+        assert_eq!(obx.value(5, 1), format!("a|b{yen}c{yen}Zq{yen}"));
+        assert_eq!(obx.value(6, 1), "y\\z");
+        assert_eq!(codes_of(&f), vec!["H012", "H007"]);
+        let d = f.diagnostics.iter().next().unwrap();
+        assert_eq!(d.location.field.as_ref().unwrap().path(), "MSH-2");
+    }
+    // A yen elsewhere in MSH-2 is still unusable.
+    let f = Hl7File::parse_str("MSH|^\u{A5}~&|A\r");
+    assert_eq!(codes_of(&f), vec!["H003"]);
+}
+
+#[test]
+fn a_line_that_is_no_segment_is_reported_not_read() {
+    let f = Hl7File::parse_str(
+        "MSH|^~\\&|A||||||\rADT^A08|1|P|2.5\rPID|1||1||Yama\rda^Taro\rpid|x\rPV1|1|O\rZZ1\r",
+    );
+    let m = f.messages().next().unwrap();
+    let ids: Vec<&str> = m.segments().map(|s| s.id()).collect();
+    assert_eq!(ids, ["MSH", "PID", "PV1", "ZZ1"]);
+    let stray: Vec<_> = f
+        .diagnostics
+        .iter()
+        .filter(|d| d.code.id == "H013")
+        .collect();
+    assert_eq!(stray.len(), 3);
+    assert_eq!(stray[0].location.line, Some(2));
+    assert_eq!(stray[0].location.byte, Some(17));
+    assert!(
+        stray[0].message.contains("follows MSH (segment 1)"),
+        "{}",
+        stray[0].message
+    );
+    assert!(
+        stray[1].message.contains("follows PID (segment 2)"),
+        "{}",
+        stray[1].message
+    );
+    // The stray text is masked, and names no segment.
+    for d in &stray {
+        assert_eq!(d.excerpt.as_ref().unwrap().phi(), Some(Phi::Other));
+        assert!(d.location.segment.is_none());
+        let shown = d.render_human(Default::default());
+        assert!(!shown.contains("Taro") && !shown.contains("ADT"), "{shown}");
+    }
+}
+
+#[test]
+fn tolerated_encoding_departures_are_counted_once_per_file() {
+    // A file written in UTF-8: one E006 at the first place, with the count.
+    let text = "MSH|^~\\&|A\rPID|1||1||山田^太郎~ヤマダ^タロウ||19800101|F|||^^^^^^^東京都\r";
+    let f = Hl7File::parse(text.as_bytes());
+    let e006: Vec<_> = f
+        .diagnostics
+        .iter()
+        .filter(|d| d.code.id == "E006")
+        .collect();
+    assert_eq!(e006.len(), 1, "{:?}", f.diagnostics);
+    assert!(e006[0].message.contains("first of "), "{}", e006[0].message);
+    assert_eq!(e006[0].location.field.as_ref().unwrap().path(), "PID-5.1");
+    // Errors stay one per place.
+    let f = Hl7File::parse(b"MSH|^~\\&|A\rPID|1||\x80|\x80\r");
+    assert_eq!(codes_of(&f), vec!["E001", "E001"]);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use super::{FileName, care_date_field, codes, data_type, grammar};
 use crate::hl7::values::{is_dt, is_nm, is_ts};
-use crate::hl7::{Hl7File, Message, Segment, phi_of};
+use crate::hl7::{Hl7File, Message, Rep, Segment, phi_of};
 use diagnostics::{Diagnostic, Diagnostics, Excerpt};
 
 /// Runs every content check on a parsed file; `name` is its SS-MIX2 file name
@@ -110,26 +110,45 @@ fn check_one(m: Message<'_>, name: Option<&FileName>, d: &mut Diagnostics) {
             ),
             Some(g) => {
                 let segs: Vec<Segment<'_>> = m.segments().collect();
-                match g.check(segs.iter().map(|s| s.id())) {
+                let ids: Vec<&str> = segs.iter().map(|s| s.id()).collect();
+                match g.check(ids.iter().copied()) {
                     Ok(()) => {}
-                    Err(grammar::Deviation::Unexpected(i)) => d.push(
-                        Diagnostic::new(
-                            &codes::GRAMMAR,
-                            format!(
-                                "{} is not allowed after {} in {t}",
-                                segs[i].id(),
-                                segs.get(i.wrapping_sub(1)).map_or("the start", |s| s.id())
+                    Err(grammar::Deviation::Unexpected(i)) => {
+                        // Name the segment whose absence is the fault when one
+                        // inserted before this one would make the order valid.
+                        let missing = g.missing_before(&ids, i);
+                        let here = ids.get(i).copied().unwrap_or_default();
+                        let prev = ids.get(i.wrapping_sub(1)).copied().unwrap_or("the start");
+                        let message = match missing.as_slice() {
+                            [] => format!("{here} is not allowed after {prev} in {t}"),
+                            [one] => format!(
+                                "{one} is missing before {here} (after {prev}): {t} requires it there"
                             ),
-                        )
-                        .at(segs[i].location()),
-                    ),
-                    Err(grammar::Deviation::Incomplete) => d.push(
-                        Diagnostic::new(
-                            &codes::GRAMMAR,
-                            format!("message ends before the {t} grammar is complete"),
-                        )
-                        .at(segs.last().map_or_else(|| msh.location(), |s| s.location())),
-                    ),
+                            several => format!(
+                                "one of {} is missing before {here} (after {prev}): {t} requires one there",
+                                several.join(", ")
+                            ),
+                        };
+                        let mut diag = Diagnostic::new(&codes::GRAMMAR, message);
+                        if let Some(s) = segs.get(i) {
+                            diag = diag.at(s.location());
+                        }
+                        d.push(diag);
+                    }
+                    Err(grammar::Deviation::Incomplete) => {
+                        let missing = g.missing_before(&ids, ids.len());
+                        let message = match missing.as_slice() {
+                            [] => format!("message ends before the {t} grammar is complete"),
+                            several => format!(
+                                "message ends before the {t} grammar is complete: {} is missing at the end",
+                                several.join(" or ")
+                            ),
+                        };
+                        d.push(
+                            Diagnostic::new(&codes::GRAMMAR, message)
+                                .at(segs.last().map_or_else(|| msh.location(), |s| s.location())),
+                        );
+                    }
                 }
             }
         }
@@ -137,6 +156,88 @@ fn check_one(m: Message<'_>, name: Option<&FileName>, d: &mut Diagnostics) {
     // Typed values.
     for s in m.segments() {
         check_values(&s, d);
+        check_names(&s, d);
+    }
+}
+
+/// Where the name type code (XPN-7) and name representation code (XPN-8) of a
+/// person name were found, when they sit one component off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XpnShift {
+    /// Written in XPN-6 / XPN-7 (one component early).
+    Early,
+    /// Written in XPN-8 / XPN-9 (one component late).
+    Late,
+}
+
+/// HL7 table 0200 name types (XPN-7).
+const NAME_TYPES: &[&str] = &[
+    "A", "B", "BAD", "C", "D", "I", "K", "L", "M", "N", "NAV", "NB", "P", "R", "S", "T", "TEMP",
+    "U",
+];
+/// HL7 table 4000 name representations (XPN-8): I 漢字, P カナ, A alphabetic.
+const REPRESENTATIONS: &[&str] = &["I", "P", "A"];
+
+/// Tells whether one repetition of an XPN field has its name type and name
+/// representation codes one component off (e.g. `山田^太郎^^^^L^I`, or
+/// `山田^太郎^^^^^^L^I`). A repetition whose XPN-8 holds a representation code is
+/// never shifted; both codes must be present for a shift to be named.
+pub fn xpn_shift(rep: &Rep<'_>) -> Option<XpnShift> {
+    let comp = |k: u32| {
+        rep.comp(k)
+            .map_or(String::new(), |c| c.value().trim().to_owned())
+    };
+    let (c6, c7, c8, c9) = (comp(6), comp(7), comp(8), comp(9));
+    if REPRESENTATIONS.contains(&c8.as_str()) {
+        return None;
+    }
+    if c8.is_empty() && REPRESENTATIONS.contains(&c7.as_str()) && NAME_TYPES.contains(&c6.as_str())
+    {
+        return Some(XpnShift::Early);
+    }
+    if NAME_TYPES.contains(&c8.as_str()) && REPRESENTATIONS.contains(&c9.as_str()) {
+        return Some(XpnShift::Late);
+    }
+    None
+}
+
+/// The XPN (person name) fields of the segments SS-MIX2 uses.
+fn is_xpn(seg: &str, field: u32) -> bool {
+    matches!(
+        (seg, field),
+        ("PID", 5 | 6 | 9) | ("NK1", 2 | 30) | ("IN1" | "ZI1", 16) | ("GT1", 3)
+    )
+}
+
+/// XPN-7 / XPN-8 one component off: the kanji (I) and kana (P) names can no
+/// longer be told apart, so this is reported at the repetition (S022).
+fn check_names(s: &Segment<'_>, d: &mut Diagnostics) {
+    let id = s.id();
+    for n in 1..=s.field_count() {
+        if !is_xpn(id, n) {
+            continue;
+        }
+        let Some(field) = s.field(n) else { continue };
+        for (ri, rep) in field.reps().enumerate() {
+            let Some(shift) = xpn_shift(&rep) else {
+                continue;
+            };
+            let (at, off) = match shift {
+                XpnShift::Early => ("XPN-6/XPN-7", "one component early"),
+                XpnShift::Late => ("XPN-8/XPN-9", "one component late"),
+            };
+            d.push(
+                Diagnostic::new(
+                    &codes::XPN_SHIFTED,
+                    format!(
+                        "{id}-{n}: name type and representation codes are in {at}, {off}; \
+                         the representation (XPN-8: I kanji, P kana) is not read from them"
+                    ),
+                )
+                .at(s.rep_location(n, ri as u32 + 1))
+                .excerpt(Excerpt::text(rep.raw()).with_phi(phi_of(id, n))),
+            );
+        }
     }
 }
 

@@ -106,6 +106,13 @@ pub const NOT_A_STORAGE_NAME: Code = Code::new(
     "file given alone has no SS-MIX2 name; name checks skipped",
 );
 
+/// XPN-7 / XPN-8 one component off.
+pub const XPN_SHIFTED: Code = Code::new(
+    "S022",
+    Warning,
+    "person name's type and representation codes (XPN-7, XPN-8) are one component off; kanji and kana names cannot be told apart",
+);
+
 /// Every code of this module.
 pub const ALL: &[&Code] = &[
     &BAD_FILE_NAME,
@@ -129,4 +136,5 @@ pub const ALL: &[&Code] = &[
     &NO_GRAMMAR,
     &SKIPPED_PATH,
     &NOT_A_STORAGE_NAME,
+    &XPN_SHIFTED,
 ];

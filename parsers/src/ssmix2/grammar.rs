@@ -102,6 +102,66 @@ impl Grammar {
         }
     }
 
+    /// The segments that, inserted right before position `i` (the one
+    /// [`Deviation::Unexpected`] names, or `ids.len()` for
+    /// [`Deviation::Incomplete`]), let the sequence go on: what is missing there.
+    /// For `i == ids.len()` the inserted segment must complete the message. Sorted,
+    /// without duplicates; empty when no single segment helps.
+    pub fn missing_before(&self, ids: &[&str], i: usize) -> Vec<String> {
+        let mut current = Vec::new();
+        let mut step = 0usize;
+        let mut seen = vec![usize::MAX; self.insts.len()];
+        self.add(&mut current, &mut seen, 0, step);
+        for id in ids.iter().take(i) {
+            step += 1;
+            current = self.advance(&current, id.as_bytes(), &mut seen, step);
+            if current.is_empty() {
+                return Vec::new();
+            }
+        }
+        let mut candidates: Vec<[u8; 3]> = current
+            .iter()
+            .filter_map(|&pc| match self.insts[pc] {
+                Inst::Seg(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut out = Vec::new();
+        for cand in candidates {
+            let mut seen2 = vec![usize::MAX; self.insts.len()];
+            let after = self.advance(&current, &cand, &mut seen2, 1);
+            let fits = match ids.get(i) {
+                Some(next) => !self
+                    .advance(&after, next.as_bytes(), &mut seen2, 2)
+                    .is_empty(),
+                None => after
+                    .iter()
+                    .any(|&pc| matches!(self.insts[pc], Inst::Match)),
+            };
+            if fits {
+                out.push(String::from_utf8_lossy(&cand).into_owned());
+            }
+        }
+        out
+    }
+
+    fn advance(&self, current: &[usize], id: &[u8], seen: &mut [usize], step: usize) -> Vec<usize> {
+        let mut next = Vec::new();
+        for &pc in current {
+            let ok = match &self.insts[pc] {
+                Inst::Seg(s) => id == s.as_slice(),
+                Inst::Any => true,
+                _ => false,
+            };
+            if ok {
+                self.add(&mut next, seen, pc + 1, step);
+            }
+        }
+        next
+    }
+
     fn add(&self, list: &mut Vec<usize>, seen: &mut [usize], pc: usize, step: usize) {
         if seen[pc] == step {
             return;
@@ -369,6 +429,25 @@ mod tests {
             g.check(["MSH", "PID", "ORC", "RXE", "RXR"]),
             Err(Deviation::Unexpected(4))
         );
+    }
+
+    #[test]
+    fn missing_segments_are_named() {
+        let g = for_message_type("RDE^O11").unwrap();
+        let ids = ["MSH", "PID", "ORC", "RXE", "RXR"];
+        assert_eq!(g.check(ids), Err(Deviation::Unexpected(4)));
+        assert_eq!(g.missing_before(&ids, 4), vec!["TQ1".to_owned()]);
+        let ids = ["MSH", "PID", "ORC", "RXE"];
+        assert_eq!(g.check(ids), Err(Deviation::Incomplete));
+        // Ending after RXE needs a TQ1 and an RXR: no single segment completes it.
+        assert!(g.missing_before(&ids, 4).is_empty());
+        let ids = ["MSH", "PID", "ORC", "RXE", "TQ1"];
+        assert_eq!(g.missing_before(&ids, 5), vec!["RXR".to_owned()]);
+        let g = for_message_type("ADT^A60").unwrap();
+        assert_eq!(g.missing_before(&["MSH", "PID"], 1), vec!["EVN".to_owned()]);
+        // Out of range and impossible prefixes give nothing.
+        assert!(g.missing_before(&["PID", "PID"], 2).is_empty());
+        assert!(g.missing_before(&["MSH"], 7).is_empty());
     }
 
     #[test]

@@ -17,7 +17,7 @@ mod checks;
 pub mod codes;
 pub mod grammar;
 
-pub use checks::check_message;
+pub use checks::{XpnShift, check_message, xpn_shift};
 
 use crate::hl7::Hl7File;
 use diagnostics::{Diagnostic, Diagnostics, Excerpt};

@@ -44,6 +44,17 @@ pub enum IssueKind {
     Bom,
 }
 
+impl IssueKind {
+    /// True for the departures that are decoded anyway (warnings and infos); false
+    /// for bytes that could not be decoded (errors).
+    pub fn is_tolerated(self) -> bool {
+        !matches!(
+            self,
+            IssueKind::Undecodable | IssueKind::TruncatedCharacter | IssueKind::UnsupportedEscape
+        )
+    }
+}
+
 /// One decoding issue: what, where in the raw bytes, where in the decoded text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Issue {

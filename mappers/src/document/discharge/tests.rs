@@ -1,16 +1,8 @@
 use super::*;
 use crate::admission::{AdtEvent, EventKind};
-use crate::record::{
-    Coding, Concept, MedicationRecord, ObservationRecord, PatientRecord, Submission,
-};
+use crate::document::fixtures::{patient, site};
+use crate::record::{Coding, Concept, MedicationRecord, ObservationRecord, Submission};
 use fhir::model::Resource;
-
-fn site() -> SiteConfig {
-    SiteConfig::parse(
-        "[site]\ninstitution_number = \"2213456789\"\nname = \"t\"\n[departments]\n\"01\" = { code = \"01\", display = \"内科\" }\n",
-    )
-    .unwrap()
-}
 
 const REQUEST: &str = r#"
 kind = "discharge"
@@ -70,30 +62,6 @@ fn stay(discharged: bool) -> Stay {
         admission: ev(EventKind::Admission, "2011-11-20T16:00:00+09:00", "32"),
         transfers: vec![ev(EventKind::Transfer, "2011-11-21T10:00:00+09:00", "ICU")],
         discharge: discharged.then(|| ev(EventKind::Discharge, "2011-12-20T12:00:00+09:00", "ICU")),
-    }
-}
-
-fn patient() -> PatientRecord {
-    PatientRecord {
-        local_id: "42".into(),
-        member_id: Some(crate::record::MemberId {
-            system: "http://jpfhir.jp/fhir/clins/Idsystem/JP_Insurance_memberID".into(),
-            value: "00012345::1:".into(),
-        }),
-        names: vec![crate::record::Name {
-            representation: "IDE",
-            family: "架空".into(),
-            given: "花子".into(),
-            text: "架空 花子".into(),
-        }],
-        gender: Some("female".into()),
-        birth_date: Some("1950-01-01".into()),
-        address: Some(crate::record::Address {
-            postal_code: "100-0001".into(),
-            text: "東京都".into(),
-        }),
-        submission: Some(Submission::Submit),
-        lineage: Vec::new(),
     }
 }
 

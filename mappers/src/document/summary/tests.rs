@@ -1,12 +1,6 @@
 use super::*;
-use crate::record::{Coding, Concept, PatientRecord, Submission};
-
-fn site() -> SiteConfig {
-    SiteConfig::parse(
-        "[site]\ninstitution_number = \"2213456789\"\nname = \"t\"\n[departments]\n\"01\" = { code = \"01\", display = \"内科\" }\n",
-    )
-    .unwrap()
-}
+use crate::document::fixtures::{patient, site};
+use crate::record::{Coding, Concept, Submission};
 
 const REQUEST: &str = r#"
 kind = "summary"
@@ -35,26 +29,6 @@ fn request(text: &str) -> DocumentRequest {
     let (r, d) = DocumentRequest::parse(text, &site());
     assert!(!d.has_errors(), "{d:?}");
     r.unwrap()
-}
-
-fn patient() -> PatientRecord {
-    PatientRecord {
-        local_id: "42".into(),
-        member_id: Some(crate::record::MemberId {
-            system: "http://jpfhir.jp/fhir/clins/Idsystem/JP_Insurance_memberID".into(),
-            value: "00012345::1:".into(),
-        }),
-        names: vec![crate::record::Name {
-            representation: "IDE",
-            family: "架空".into(),
-            given: "花子".into(),
-            text: "架空 花子".into(),
-        }],
-        gender: Some("female".into()),
-        birth_date: Some("1950-01-01".into()),
-        submission: Some(Submission::Submit),
-        ..PatientRecord::default()
-    }
 }
 
 fn condition(id: &str, icd: &str, end: Option<&str>, tags: Vec<Tag>) -> ConditionRecord {

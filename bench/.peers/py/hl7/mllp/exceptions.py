@@ -1,2 +1,0 @@
-class InvalidBlockError(Exception):
-    """An MLLP Block was received that violates MLLP protocol"""
