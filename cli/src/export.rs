@@ -28,7 +28,7 @@ pub enum Command {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum FormatArg {
+pub(crate) enum FormatArg {
     Parquet,
     Csv,
 }
@@ -38,22 +38,22 @@ enum FormatArg {
 pub struct TablesArgs {
     /// Folders `convert` or a document command wrote (or single NDJSON / JSON files).
     #[arg(long = "from", required = true, num_args = 1..)]
-    from: Vec<PathBuf>,
+    pub(crate) from: Vec<PathBuf>,
     /// Where the tables and `dictionary.csv` go (created if missing).
     #[arg(long)]
-    out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Folders of the user's ViewDefinitions (`*.json`), run besides the shipped ones.
     #[arg(long)]
-    views: Vec<PathBuf>,
+    pub(crate) views: Vec<PathBuf>,
     /// Only the views of `--views`, not the shipped ones.
     #[arg(long)]
-    no_shipped: bool,
+    pub(crate) no_shipped: bool,
     /// Table format.
     #[arg(long, value_enum, default_value = "parquet")]
-    format: FormatArg,
+    pub(crate) format: FormatArg,
     /// Diagnostics as JSON Lines.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// Runs `export …`.
