@@ -18,7 +18,8 @@ fn render_codes_doc() -> String {
          A code never changes meaning; its severity is the default (policies may change it,\n\
          and say so).\n\n\
          Stage letters: `E` character decoding, `H` HL7 v2, `S` SS-MIX2 storage, `U` UKE\n\
-         receipts, `K` 健診 (特定健診 CDA XML), `T` tables, `M` mappers, `V` validator, `C` CLI, `A` coverage analytics.\n\n\
+         receipts, `K` 健診 (特定健診 CDA XML), `T` tables, `M` mappers, `V` validator, `C` CLI, `A` coverage analytics,\n\
+         `X` analysis tables (SQL on FHIR views).\n\n\
          | code | severity | meaning |\n|---|---|---|\n",
     );
     for c in cli::all_codes() {
@@ -42,7 +43,9 @@ fn diagnostic_codes_are_unique_well_formed_and_documented() {
     for c in &codes {
         let b = c.id.as_bytes();
         assert!(
-            b.len() == 4 && b"EHSUKTMVCYA".contains(&b[0]) && b[1..].iter().all(u8::is_ascii_digit),
+            b.len() == 4
+                && b"EHSUKTMVCYAX".contains(&b[0])
+                && b[1..].iter().all(u8::is_ascii_digit),
             "code id {} must be a stage letter and three digits",
             c.id
         );
@@ -105,6 +108,7 @@ fn crates_depend_one_way() {
             "coverage",
             &["diagnostics", "parsers", "terminologies", "mappers"],
         ),
+        ("views", &["diagnostics", "fhir"]),
         (
             "pipeline",
             &["diagnostics", "parsers", "terminologies", "mappers", "fhir"],

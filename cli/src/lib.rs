@@ -127,6 +127,7 @@ mod convert_receipts;
 mod demo;
 mod document_checkup;
 mod document_clinical;
+mod export;
 mod inspect;
 mod inspect_uke;
 mod synth_ssmix2;
@@ -164,6 +165,9 @@ enum Command {
     /// Build validated FHIR document bundles.
     #[command(subcommand)]
     Document(DocumentCommand),
+    /// Analysis tables from converted output (SQL on FHIR v2 views → Parquet / CSV).
+    #[command(subcommand)]
+    Export(export::Command),
 }
 
 #[derive(Subcommand)]
@@ -203,6 +207,7 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(mappers::document::codes::ALL);
     all.extend(pipeline::ledger::codes::ALL);
     all.extend(coverage::codes::ALL);
+    all.extend(views::codes::ALL);
     all.sort_by_key(|c| c.id);
     all
 }
@@ -234,6 +239,7 @@ where
         Command::Convert(a) => convert::run(a, ctx),
         Command::Demo(a) => demo::run(a, ctx),
         Command::Packages(a) => packages::run(a, ctx),
+        Command::Export(c) => export::run(c, ctx),
         Command::Synth(SynthCommand::Ssmix2(args)) => synth_ssmix2::run(args, ctx),
         Command::Synth(SynthCommand::Uke(args)) => synth_uke::run(args, ctx),
         Command::Document(DocumentCommand::Checkup(args)) => document_checkup::run(args, ctx),
