@@ -127,6 +127,17 @@ pub(crate) fn load_tables(
     Ok((Index::new(&tables), versions, diags))
 }
 
+/// The JP-CLINS package of the `clins` set: convert, the documents and coverage
+/// all read their lab scope (JLAC10 sets, LTS rule) from it.
+pub(crate) fn clins_package(
+    packages: &[fhir::package::Package],
+) -> Result<&fhir::package::Package, Failure> {
+    packages
+        .iter()
+        .find(|p| p.name.to_ascii_lowercase().contains("clins"))
+        .ok_or_else(|| Failure("the clins package set has no JP-CLINS package".into()))
+}
+
 /// Runs `convert`.
 pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let (config, base) = read_config(ctx, &args.config)?;
@@ -152,11 +163,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         crate::packages::load_named_set(ctx, Some((&config, &base)), "clins")?;
     let refs: Vec<&fhir::package::Package> = packages.iter().collect();
     let conformance = fhir::conformance::Conformance::load(&refs);
-    let clins_pkg = packages
-        .iter()
-        .find(|p| p.name.to_ascii_lowercase().contains("clins"))
-        .ok_or_else(|| Failure("the clins package set has no JP-CLINS package".into()))?;
-    let (lab_sets, lab_diags) = LabSets::from_package(clins_pkg);
+    let (lab_sets, lab_diags) = LabSets::from_package(clins_package(&packages)?);
     let errata = Errata::builtin().map_err(|e| Failure(format!("errata file: {e}")))?;
     let out = ctx.resolve(&args.out);
     std::fs::create_dir_all(&out).map_err(|e| Failure::create_dir(&args.out, e))?;
