@@ -45,7 +45,8 @@ run() {
   /usr/bin/time -f "%U %S %e %M" -o "$work/time" \
     "$bin" convert "$storage" --config "$config" --out "$work/out-$who" \
     --as-of 2026-11-23 --no-ledger --jobs "$jobs" > "$work/stdout-$who" 2>&1 || true
-  awk '{ printf "%.2f %.2f %d\n", $1 + $2, $3, $4 }' "$work/time" >> "$work/$who.times"
+  # the last line: a failing exit adds a "Command exited with …" line before it
+  tail -n 1 "$work/time" | awk '{ printf "%.2f %.2f %d\n", $1 + $2, $3, $4 }' >> "$work/$who.times"
   echo "  round $round $who: $(tail -n 1 "$work/$who.times")"
 }
 rm -f "$work/old.times" "$work/new.times"
