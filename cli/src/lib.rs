@@ -282,15 +282,8 @@ pub(crate) fn shared(rel: &str) -> std::path::PathBuf {
     path
 }
 
-/// An empty scratch folder for a test, `<temp>/kakehashi-<name>-<pid>` (emptied
-/// if a previous run left it).
 #[cfg(test)]
-pub(crate) fn scratch_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("kakehashi-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+pub(crate) use pipeline::scratch_dir;
 
 /// Runs the command line `args` (program name included) in `cwd`; returns the
 /// exit code and standard output followed by standard error (tests only).
