@@ -128,6 +128,7 @@ mod demo;
 mod document_checkup;
 mod document_clinical;
 mod export;
+mod export_research;
 mod inspect;
 mod inspect_uke;
 mod synth_ssmix2;
@@ -208,6 +209,7 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(pipeline::ledger::codes::ALL);
     all.extend(coverage::codes::ALL);
     all.extend(views::codes::ALL);
+    all.extend(research::codes::ALL);
     all.sort_by_key(|c| c.id);
     all
 }
