@@ -272,8 +272,12 @@ pub(crate) fn run(a: ResearchArgs, ctx: &mut Context<'_>) -> CmdResult {
             a.key.display()
         ))
     })?;
-    let key = Key::from_bytes(&key_bytes)
-        .map_err(|e| Failure(format!("key file {}: {e} ({how_to_make})", a.key.display())))?;
+    let key = Key::from_bytes(&key_bytes).map_err(|e| {
+        Failure(format!(
+            "key file {}: {e} (e.g. `head -c 32 /dev/urandom > release.key`)",
+            a.key.display()
+        ))
+    })?;
     drop(key_bytes);
     let out = ctx.resolve(&a.out);
     if out.exists() {

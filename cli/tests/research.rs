@@ -107,6 +107,9 @@ fn release(from: &[PathBuf], key: &Path, out: &Path, extra: &[&str]) -> (u8, Str
 struct Secrets {
     /// value → the element it came from (`name`, `identifier`, `id` …).
     by_value: BTreeMap<String, BTreeSet<String>>,
+    /// Labels of codes (Coding.display, a coded concept's text): released on purpose,
+    /// so a narrative repeating one (a diagnosis name) is not a leak.
+    labels: BTreeSet<String>,
 }
 
 impl Secrets {
@@ -139,6 +142,14 @@ fn collect(v: &Value, parent: &str, s: &mut Secrets) {
     };
     let ty = m.get("resourceType").and_then(Value::as_str).unwrap_or("");
     let has_coding = m.contains_key("coding");
+    if let Some(d) = m.get("display").and_then(Value::as_str)
+        && (m.contains_key("code") || m.contains_key("system"))
+    {
+        s.labels.insert(d.to_owned());
+    }
+    if has_coding && let Some(t) = m.get("text").and_then(Value::as_str) {
+        s.labels.insert(t.to_owned());
+    }
     for (k, x) in m {
         let mut all = Vec::new();
         match k.as_str() {
@@ -153,7 +164,14 @@ fn collect(v: &Value, parent: &str, s: &mut Secrets) {
                     }
                 }
             }
-            "telecom" | "contact" | "photo" | "subscriberId" => strings(x, &mut all),
+            "telecom" => {
+                for t in x.as_array().into_iter().flatten() {
+                    if let Some(v) = t.get("value") {
+                        strings(v, &mut all);
+                    }
+                }
+            }
+            "contact" | "photo" | "subscriberId" => strings(x, &mut all),
             // source ids
             // contained resources' ids (`encounter`, `performer`) are labels, not source ids
             "id" if parent == "contained" => {}
@@ -273,6 +291,8 @@ fn input_secrets(from: &[PathBuf]) -> Secrets {
             }
         }
     }
+    let labels = std::mem::take(&mut s.labels);
+    s.by_value.retain(|v, _| !labels.contains(v));
     // base64 attachment data: its decoded text too
     let data: Vec<String> = s
         .by_value
@@ -316,7 +336,8 @@ fn base64(s: &str) -> Option<Vec<u8>> {
 struct Release {
     /// Every file's text (CSV, JSON) or decoded cells (Parquet), and raw bytes.
     text: String,
-    raw: Vec<Vec<u8>>,
+    /// Raw bytes of every file (Parquet: compressed), as text where they are UTF-8.
+    raw: Vec<String>,
     /// (view column's FHIRPath, cells) of every table.
     columns: Vec<(String, Vec<String>)>,
     files: usize,
@@ -328,7 +349,7 @@ fn dictionary_paths(dir: &Path) -> BTreeMap<(String, String), String> {
     let mut r = polars_csv(&text);
     let header = r.remove(0);
     let col = |n: &str| header.iter().position(|h| h == n).unwrap();
-    let (v, c, p) = (col("view"), col("column"), col("fhirpath"));
+    let (v, c, p) = (col("table"), col("column"), col("fhirpath"));
     r.into_iter()
         .map(|row| ((row[v].clone(), row[c].clone()), row[p].clone()))
         .collect()
@@ -397,11 +418,19 @@ fn read_release(dir: &Path) -> Release {
                     .map(|n| n.to_string())
                     .collect();
                 for name in names {
-                    let s = df.column(&name).unwrap().cast(&DataType::String).unwrap();
-                    let ca = s.str().unwrap();
-                    let cells: Vec<String> = (0..ca.len())
-                        .map(|i| ca.get(i).unwrap_or("").to_owned())
-                        .collect();
+                    let col = df.column(&name).unwrap();
+                    let cells: Vec<String> = match col.cast(&DataType::String) {
+                        Ok(s) => {
+                            let ca = s.str().unwrap().clone();
+                            (0..ca.len())
+                                .map(|i| ca.get(i).unwrap_or("").to_owned())
+                                .collect()
+                        }
+                        // lists (e.g. modifiers): each value as polars prints it
+                        Err(_) => (0..col.len())
+                            .map(|i| col.get(i).unwrap().to_string())
+                            .collect(),
+                    };
                     for c in &cells {
                         r.text.push_str(c);
                         r.text.push('\n');
@@ -432,9 +461,29 @@ fn read_release(dir: &Path) -> Release {
             }
             _ => r.text.push_str(&String::from_utf8(bytes.clone()).unwrap()),
         }
-        r.raw.push(bytes);
+        r.raw.push(String::from_utf8_lossy(&bytes).into_owned());
     }
     r
+}
+
+/// Whether `v` is a short number (fewer than 8 digits): such values (staff ids,
+/// order numbers) occur by chance in codes, values and hex pseudonyms, so they are
+/// matched by field like the values shorter than 3 characters.
+fn short_number(v: &str) -> bool {
+    v.len() < 8 && v.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether `hay` holds `v` as a token: where `v` begins or ends with an ASCII letter or
+/// digit, the byte beside it must not be one (`0000000001` is not in `9N001000000000001`).
+fn holds(hay: &str, v: &str) -> bool {
+    let h = hay.as_bytes();
+    let n = v.as_bytes();
+    let alnum = |b: u8| b.is_ascii_alphanumeric();
+    let (first, last) = (n[0], n[n.len() - 1]);
+    hay.match_indices(v).any(|(i, _)| {
+        (!alnum(first) || i == 0 || !alnum(h[i - 1]))
+            && (!alnum(last) || i + n.len() == h.len() || !alnum(h[i + n.len()]))
+    })
 }
 
 /// Searches `release` for every secret; returns (values searched, leaks).
@@ -443,13 +492,8 @@ fn search(secrets: &Secrets, release: &Release) -> (usize, Vec<String>) {
     let mut n = 0;
     for (v, fields) in &secrets.by_value {
         n += 1;
-        if v.chars().count() >= 3 {
-            if release.text.contains(v.as_str())
-                || release
-                    .raw
-                    .iter()
-                    .any(|b| b.windows(v.len()).any(|w| w == v.as_bytes()))
-            {
+        if v.chars().count() >= 3 && !short_number(v) {
+            if holds(&release.text, v) || release.raw.iter().any(|b| holds(b, v)) {
                 leaks.push(format!("{v:?} ({fields:?})"));
             }
         } else {
@@ -492,11 +536,11 @@ fn check_no_phi(name: &str, from: &[PathBuf], extra: &[&str]) {
         );
         assert!(!r.text.contains(&key_hex[..40]));
         eprintln!(
-            "{name} {format} {extra:?}: {n} input values searched ({} shorter than 3 characters, by field) in {} files, {} bytes, {} table cells: {} found",
+            "{name} {format} {extra:?}: {n} input values searched ({} shorter than 3 characters or short numbers, by field) in {} files, {} bytes, {} table cells: {} found",
             secrets
                 .by_value
                 .keys()
-                .filter(|v| v.chars().count() < 3)
+                .filter(|v| v.chars().count() < 3 || short_number(v))
                 .count(),
             r.files,
             r.bytes,
@@ -615,22 +659,52 @@ fn same_key_same_bytes_other_key_unlinkable() {
     }
 }
 
-/// The pseudonym the release gives the patient with local id `local` under `key`.
-fn pseudonym(from: &[PathBuf], key: &[u8], local: &str) -> String {
+/// The pseudonym the release gives the patient whose Patient copy holds `needle`
+/// (a local id, an insurance identifier) under `key`.
+fn pseudonym(from: &[PathBuf], key: &[u8], needle: &str) -> String {
     let key = research::key::Key::from_bytes(key).unwrap();
     let mut people = research::patients::Patients::default();
-    let nd = from[0].join("ndjson/Patient.ndjson");
-    let lines: Vec<Value> = std::fs::read_to_string(nd)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    lines.iter().for_each(|v| people.observe(v));
+    let mut copies: Vec<Value> = Vec::new();
+    for dir in from {
+        let mut files: Vec<PathBuf> = ["ndjson", "bundles", "."]
+            .iter()
+            .filter_map(|s| std::fs::read_dir(dir.join(s)).ok())
+            .flat_map(|rd| rd.flatten().map(|e| e.path()))
+            .collect();
+        files.sort();
+        for f in files {
+            let name = f.to_string_lossy().into_owned();
+            let values: Vec<Value> = if name.ends_with(".ndjson") {
+                std::fs::read_to_string(&f)
+                    .unwrap()
+                    .lines()
+                    .map(|l| serde_json::from_str(l).unwrap())
+                    .collect()
+            } else if name.ends_with(".json") && !name.ends_with("report.json") {
+                vec![serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap()]
+            } else {
+                continue;
+            };
+            for mut v in values {
+                people.observe(&v);
+                if v["resourceType"] == "Bundle" {
+                    views::source::fill_ids(&mut v);
+                    for e in v["entry"].as_array().unwrap() {
+                        if e["resource"]["resourceType"] == "Patient" {
+                            copies.push(e["resource"].clone());
+                        }
+                    }
+                } else if v["resourceType"] == "Patient" {
+                    copies.push(v);
+                }
+            }
+        }
+    }
     let mut p =
         research::transform::Pseudonymiser::new(&key, Default::default(), people, None, vec![]);
-    let mut v = lines
+    let mut v = copies
         .into_iter()
-        .find(|v| v.to_string().contains(&format!("\"{local}\"")))
+        .find(|v| v.to_string().contains(needle))
         .unwrap();
     assert!(p.process(&mut v));
     v["id"].as_str().unwrap().to_owned()
@@ -641,11 +715,12 @@ fn opted_out_patients_are_absent() {
     let from = demo_from();
     let d = scratch("optout");
     let key = key_file(&d, TEST_KEY);
-    // 0000000001 by local id; 0000000002 by its insurance (JP_Insurance_memberID 01363902:::)
+    // 0000000001 by local id; the checkup's person by insurance (06139999:１２３:４５６:01),
+    // without the 枝番 and in half-width digits
     let list = d.join("optout.csv");
     std::fs::write(
         &list,
-        "# opted out\nkind,value\npatient,0000000001\ninsurance,01363902::\npatient,9999999999\n",
+        "# opted out\nkind,value\npatient,0000000001\ninsurance,06139999:123:456\npatient,9999999999\n",
     )
     .unwrap();
     let (code, all) = release(&from, &key, &d.join("all"), &["--format", "csv"]);
@@ -661,7 +736,7 @@ fn opted_out_patients_are_absent() {
     assert!(text.contains("1 entries named nobody"), "{text}");
     let with = read_release(&d.join("all"));
     let without = read_release(&d.join("out"));
-    for local in ["0000000001", "0000000002"] {
+    for local in ["\"0000000001\"", "06139999:"] {
         let p = pseudonym(&from, TEST_KEY, local);
         assert!(
             with.text.contains(&p),
@@ -672,7 +747,7 @@ fn opted_out_patients_are_absent() {
             "{local}: {p} in the release without them"
         );
     }
-    let other = pseudonym(&from, TEST_KEY, "0000000003");
+    let other = pseudonym(&from, TEST_KEY, "\"0000000003\"");
     assert!(without.text.contains(&other));
     let record: Value =
         serde_json::from_slice(&std::fs::read(d.join("out/processing-record.json")).unwrap())
