@@ -20,7 +20,7 @@ fn render_codes_doc() -> String {
          and say so).\n\n\
          Stage letters: `E` character decoding, `H` HL7 v2, `S` SS-MIX2 storage, `U` UKE\n\
          receipts, `K` 健診 (特定健診 CDA XML), `T` tables, `M` mappers, `V` validator, `C` CLI, `A` coverage analytics,\n\
-         `X` analysis tables (SQL on FHIR views).\n\n\
+         `X` analysis tables (SQL on FHIR views), `R` research release.\n\n\
          | code | severity | meaning |\n|---|---|---|\n",
     );
     for c in cli::all_codes() {
@@ -45,7 +45,7 @@ fn diagnostic_codes_are_unique_well_formed_and_documented() {
         let b = c.id.as_bytes();
         assert!(
             b.len() == 4
-                && b"EHSUKTMVCYAX".contains(&b[0])
+                && b"EHSUKTMVCYAXR".contains(&b[0])
                 && b[1..].iter().all(u8::is_ascii_digit),
             "code id {} must be a stage letter and three digits",
             c.id
@@ -110,6 +110,7 @@ fn crates_depend_one_way() {
             &["diagnostics", "parsers", "terminologies", "mappers"],
         ),
         ("views", &["diagnostics", "fhir"]),
+        ("research", &["diagnostics", "fhir", "views"]),
         (
             "pipeline",
             &["diagnostics", "parsers", "terminologies", "mappers", "fhir"],

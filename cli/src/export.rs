@@ -25,6 +25,8 @@ use views::sink::Format;
 pub enum Command {
     /// Analysis tables (Parquet or CSV) from converted output through SQL on FHIR v2 views, with a data dictionary.
     Tables(TablesArgs),
+    /// The same tables as a research release (仮名加工医療情報): identifiers deleted, every id keyed, opt-out applied, with a processing record and a risk report.
+    Research(crate::export_research::ResearchArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -60,10 +62,11 @@ pub struct TablesArgs {
 pub fn run(cmd: Command, ctx: &mut Context<'_>) -> CmdResult {
     match cmd {
         Command::Tables(a) => tables(a, ctx),
+        Command::Research(a) => crate::export_research::run(a, ctx),
     }
 }
 
-fn sorted_files(dir: &Path, ext: &str) -> Result<Vec<PathBuf>, Failure> {
+pub(crate) fn sorted_files(dir: &Path, ext: &str) -> Result<Vec<PathBuf>, Failure> {
     let mut out = Vec::new();
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
@@ -81,7 +84,10 @@ fn sorted_files(dir: &Path, ext: &str) -> Result<Vec<PathBuf>, Failure> {
 }
 
 /// The input files of one `--from`, in reading order: (shown path, resolved, ndjson?).
-fn inputs(ctx: &Context<'_>, from: &Path) -> Result<Vec<(PathBuf, PathBuf, bool)>, Failure> {
+pub(crate) fn inputs(
+    ctx: &Context<'_>,
+    from: &Path,
+) -> Result<Vec<(PathBuf, PathBuf, bool)>, Failure> {
     let dir = ctx.resolve(from);
     if dir.is_file() {
         let nd = from.extension().is_some_and(|x| x == "ndjson");
@@ -112,13 +118,26 @@ fn load_views(
     ctx: &Context<'_>,
     diags: &mut Vec<Diagnostic>,
 ) -> Result<Vec<views::View>, Failure> {
+    Ok(load_view_sources(&a.views, a.no_shipped, ctx, diags)?
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect())
+}
+
+/// The shipped views (unless `no_shipped`) and those of `dirs`, each with the bytes it was read from.
+pub(crate) fn load_view_sources(
+    dirs: &[PathBuf],
+    no_shipped: bool,
+    ctx: &Context<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Result<Vec<(views::View, Vec<u8>)>, Failure> {
     let mut sources: Vec<(String, Vec<u8>)> = Vec::new();
-    if !a.no_shipped {
+    if !no_shipped {
         for (name, text) in views::shipped() {
             sources.push((format!("(shipped) {name}"), text.as_bytes().to_vec()));
         }
     }
-    for d in &a.views {
+    for d in dirs {
         let dir = ctx.resolve(d);
         if !dir.is_dir() {
             return Err(Failure(format!("{}: no such folder", d.display())));
@@ -129,11 +148,11 @@ fn load_views(
             sources.push((shown.display().to_string(), bytes));
         }
     }
-    let mut out: Vec<views::View> = Vec::new();
+    let mut out: Vec<(views::View, Vec<u8>)> = Vec::new();
     for (file, bytes) in sources {
         match views::view::read(&file, &bytes) {
             Ok(v) => {
-                if out.iter().any(|x| x.name == v.name) {
+                if out.iter().any(|(x, _)| x.name == v.name) {
                     diags.push(
                         Diagnostic::new(
                             &views::codes::DUPLICATE_VIEW,
@@ -152,7 +171,7 @@ fn load_views(
                         .at(diagnostics::Location::default().file(&file)),
                     );
                 }
-                out.push(v);
+                out.push((v, bytes));
             }
             Err(d) => diags.extend(d),
         }
@@ -161,7 +180,7 @@ fn load_views(
 }
 
 /// A table that could not be written, named by its path.
-fn failed(out: &Path, format: Format, e: views::TableError) -> Failure {
+pub(crate) fn failed(out: &Path, format: Format, e: views::TableError) -> Failure {
     let path = out.join(format!("{}.{}", e.view, format.ext()));
     Failure(format!("cannot write {}: {}", path.display(), e.error))
 }

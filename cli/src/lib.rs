@@ -134,6 +134,7 @@ mod demo;
 mod document_checkup;
 mod document_clinical;
 mod export;
+mod export_research;
 mod inspect;
 mod inspect_uke;
 mod synth_ssmix2;
@@ -215,6 +216,7 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(coverage::codes::ALL);
     all.extend(views::codes::ALL);
     all.extend(packages::codes::ALL);
+    all.extend(research::codes::ALL);
     all.sort_by_key(|c| c.id);
     all
 }

@@ -165,9 +165,7 @@ impl<W: Write> Exporter<W> {
             return Ok(diags);
         }
         match serde_json::from_slice::<Value>(bytes) {
-            Ok(v) if source::is_resource(&v) => {
-                self.resource(&v, None, None, &mut diags, || at(file, Some(line), None))?;
-            }
+            Ok(v) if source::is_resource(&v) => return self.ndjson_value(file, line, &v),
             Ok(_) => {
                 self.summary.unreadable += 1;
                 diags.push(
@@ -194,7 +192,7 @@ impl<W: Write> Exporter<W> {
     /// An error is a failure to write a table.
     pub fn json_file(&mut self, file: &str, bytes: &[u8]) -> Result<Vec<Diagnostic>, TableError> {
         let mut diags = Vec::new();
-        let mut v: Value = match serde_json::from_slice(bytes) {
+        let v: Value = match serde_json::from_slice(bytes) {
             Ok(v) if source::is_resource(&v) => v,
             Ok(_) => {
                 self.summary.unreadable += 1;
@@ -216,6 +214,26 @@ impl<W: Write> Exporter<W> {
                 return Ok(diags);
             }
         };
+        self.json_value(file, v)
+    }
+
+    /// One resource already parsed from an NDJSON line (`line` counts from 1),
+    /// e.g. after a transform (crate `research`). An error is a failure to write a table.
+    pub fn ndjson_value(
+        &mut self,
+        file: &str,
+        line: u32,
+        v: &Value,
+    ) -> Result<Vec<Diagnostic>, TableError> {
+        let mut diags = Vec::new();
+        self.resource(v, None, None, &mut diags, || at(file, Some(line), None))?;
+        Ok(diags)
+    }
+
+    /// One resource or Bundle already parsed from a JSON file, as
+    /// [`Exporter::json_file`] reads it. An error is a failure to write a table.
+    pub fn json_value(&mut self, file: &str, mut v: Value) -> Result<Vec<Diagnostic>, TableError> {
+        let mut diags = Vec::new();
         if v.get("resourceType").and_then(Value::as_str) == Some("Bundle") {
             source::fill_ids(&mut v);
             let index = BundleIndex::new(&v);
