@@ -230,7 +230,7 @@ fn quasi_list(a: &ResearchArgs) -> Result<QuasiList, Failure> {
     }
     let mut out = Vec::new();
     for (n, p) in &named {
-        out.push(Quasi::new(n, p).map_err(Failure)?);
+        out.push(Quasi::new(n, p).map_err(|e| Failure(e.to_string()))?);
     }
     Ok((out, named))
 }

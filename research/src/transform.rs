@@ -125,6 +125,29 @@ impl Default for Options {
     }
 }
 
+/// A quasi-identifier whose FHIRPath does not compile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuasiError {
+    /// The quasi-identifier's name.
+    pub name: String,
+    /// Its expression as given.
+    pub path: String,
+    /// Why it does not compile.
+    pub reason: String,
+}
+
+impl std::fmt::Display for QuasiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "quasi-identifier {} = {}: {}",
+            self.name, self.path, self.reason
+        )
+    }
+}
+
+impl std::error::Error for QuasiError {}
+
 /// A quasi-identifier of the risk report: a name and a FHIRPath on the released Patient.
 pub struct Quasi {
     /// Its name (`birth`, `sex`, `prefecture`, or the user's).
@@ -135,10 +158,14 @@ pub struct Quasi {
 
 impl Quasi {
     /// `name` = `path`.
-    pub fn new(name: &str, path: &str) -> Result<Quasi, String> {
+    pub fn new(name: &str, path: &str) -> Result<Quasi, QuasiError> {
         let expression = fhir::fhirpath::Expression::compile(path);
         if let Some(e) = expression.not_evaluable() {
-            return Err(format!("quasi-identifier {name} = {path}: {e}"));
+            return Err(QuasiError {
+                name: name.to_owned(),
+                path: path.to_owned(),
+                reason: e.to_string(),
+            });
         }
         Ok(Quasi {
             name: name.to_owned(),
