@@ -179,6 +179,33 @@ pub(crate) fn load_view_sources(
     Ok(out)
 }
 
+/// One line per table: rows, resources, and those a view could not evaluate.
+pub(crate) fn view_lines(
+    o: &mut dyn std::io::Write,
+    summary: &views::Summary,
+    format: Format,
+) -> std::io::Result<()> {
+    for v in &summary.views {
+        let not_evaluable = if v.not_evaluable > 0 {
+            format!(
+                ", {} resources not evaluable (no rows, X005)",
+                v.not_evaluable
+            )
+        } else {
+            String::new()
+        };
+        writeln!(
+            o,
+            "{}.{}: {} rows from {} resources{not_evaluable}",
+            v.name,
+            format.ext(),
+            v.rows,
+            v.resources
+        )?;
+    }
+    Ok(())
+}
+
 /// A table that could not be written, named by its path.
 pub(crate) fn failed(out: &Path, format: Format, e: views::TableError) -> Failure {
     let path = out.join(format!("{}.{}", e.view, format.ext()));
@@ -263,24 +290,7 @@ fn tables(a: TablesArgs, ctx: &mut Context<'_>) -> CmdResult {
         summary.unreadable,
         summary.no_view
     )?;
-    for v in &summary.views {
-        writeln!(
-            o,
-            "{}.{}: {} rows from {} resources{}",
-            v.name,
-            format.ext(),
-            v.rows,
-            v.resources,
-            if v.not_evaluable > 0 {
-                format!(
-                    ", {} resources not evaluable (no rows, X005)",
-                    v.not_evaluable
-                )
-            } else {
-                String::new()
-            }
-        )?;
-    }
+    view_lines(o, &summary, format)?;
     if !counts.is_empty() {
         let list: Vec<String> = counts
             .iter()

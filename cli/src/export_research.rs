@@ -572,24 +572,7 @@ pub(crate) fn run(a: ResearchArgs, ctx: &mut Context<'_>) -> CmdResult {
         summary.duplicates,
         summary.no_view
     )?;
-    for v in &summary.views {
-        writeln!(
-            o,
-            "{}.{}: {} rows from {} resources{}",
-            v.name,
-            format.ext(),
-            v.rows,
-            v.resources,
-            if v.not_evaluable > 0 {
-                format!(
-                    ", {} resources not evaluable (no rows, X005)",
-                    v.not_evaluable
-                )
-            } else {
-                String::new()
-            }
-        )?;
-    }
+    crate::export::view_lines(o, &summary, format)?;
     let qn: Vec<String> = named
         .iter()
         .map(|q| match q.generalisation {
