@@ -3,6 +3,7 @@
 # previous build, in the same run, on the same inputs.
 #
 #   bench/readings.sh [--previous REF] [--profile P]   (defaults: main, release)
+#   bench/readings.sh --previous-bin PATH --this-bin PATH   (two builds at hand)
 #
 # Builds `kakehashi` (release) from the work tree into $CARGO_TARGET_DIR (default
 # target/) and from REF (`git archive`, into bench/.work/previous/) into
@@ -18,13 +19,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+PREV=""
+NOW=""
 PREVIOUS=main
 PROFILE=release
 while [ $# -gt 0 ]; do
     case "$1" in
         --previous) PREVIOUS=$2; shift 2 ;;
         --profile) PROFILE=$2; shift 2 ;;
-        *) echo "usage: bench/readings.sh [--previous REF] [--profile P]" >&2; exit 2 ;;
+        --previous-bin) PREV=$2; PREVIOUS="(given build)"; shift 2 ;;
+        --this-bin) NOW=$2; PROFILE="(given build)"; shift 2 ;;
+        *) echo "usage: bench/readings.sh [--previous REF] [--profile P] | --previous-bin PATH --this-bin PATH" >&2; exit 2 ;;
     esac
 done
 # cargo's folder for a profile: dev builds into debug/.
@@ -35,17 +40,21 @@ PREV_TARGET=${PREVIOUS_TARGET_DIR:-$ROOT/bench/.work/target-previous}
 PREV_SRC=$ROOT/bench/.work/previous
 mkdir -p "$WORK"
 
-echo "== build (this work tree, $PROFILE)"
-cargo build --profile "$PROFILE" --locked -q -p cli --bin kakehashi
-NOW=$TARGET/$DIR/kakehashi
-echo "== build ($PREVIOUS = $(git rev-parse --short "$PREVIOUS"), $PROFILE)"
-rm -rf "$PREV_SRC" && mkdir -p "$PREV_SRC"
-git archive "$PREVIOUS" | tar -x -C "$PREV_SRC"
-# A first previous build starts from a copy of this build's target folder, so the
-# dependencies both share are not compiled twice.
-[ -d "$PREV_TARGET" ] || cp -a --reflink=auto "$TARGET" "$PREV_TARGET"
-(cd "$PREV_SRC" && CARGO_TARGET_DIR=$PREV_TARGET cargo build --profile "$PROFILE" --locked -q -p cli --bin kakehashi)
-PREV=$PREV_TARGET/$DIR/kakehashi
+if [ -z "$NOW" ]; then
+    echo "== build (this work tree, $PROFILE)"
+    cargo build --profile "$PROFILE" --locked -q -p cli --bin kakehashi
+    NOW=$TARGET/$DIR/kakehashi
+fi
+if [ -z "$PREV" ]; then
+    echo "== build ($PREVIOUS = $(git rev-parse --short "$PREVIOUS"), $PROFILE)"
+    rm -rf "$PREV_SRC" && mkdir -p "$PREV_SRC"
+    git archive "$PREVIOUS" | tar -x -C "$PREV_SRC"
+    # A first previous build starts from a copy of this build's target folder, so the
+    # dependencies both share are not compiled twice.
+    [ -d "$PREV_TARGET" ] || cp -a --reflink=auto "$TARGET" "$PREV_TARGET"
+    (cd "$PREV_SRC" && CARGO_TARGET_DIR=$PREV_TARGET cargo build --profile "$PROFILE" --locked -q -p cli --bin kakehashi)
+    PREV=$PREV_TARGET/$DIR/kakehashi
+fi
 
 python3 bench/readings.py prepare "$WORK"
 JFAGY=$ROOT/../shared/data/jfagy/utf8/JFAGY_J9FN_20250401_R01.csv

@@ -1,6 +1,7 @@
 //! Repository rules no compiler checks: diagnostic codes are unique and documented,
-//! every crate states its job, the crates depend on each other only one way, and
-//! data taken from other projects is used from `../shared`, not copied in.
+//! every crate states its job, the crates depend on each other only one way, data
+//! taken from other projects is used from `../shared`, not copied in, and no public
+//! function returns a string as its error.
 
 #![allow(clippy::unwrap_used, clippy::string_slice)] // test code over ASCII manifests
 
@@ -18,7 +19,8 @@ fn render_codes_doc() -> String {
          A code never changes meaning; its severity is the default (policies may change it,\n\
          and say so).\n\n\
          Stage letters: `E` character decoding, `H` HL7 v2, `S` SS-MIX2 storage, `U` UKE\n\
-         receipts, `K` 健診 (特定健診 CDA XML), `T` tables, `M` mappers, `V` validator, `C` CLI, `A` coverage analytics.\n\n\
+         receipts, `K` 健診 (特定健診 CDA XML), `T` tables, `M` mappers, `V` validator, `C` CLI, `A` coverage analytics,\n\
+         `X` analysis tables (SQL on FHIR views), `R` research release.\n\n\
          | code | severity | meaning |\n|---|---|---|\n",
     );
     for c in cli::all_codes() {
@@ -42,7 +44,9 @@ fn diagnostic_codes_are_unique_well_formed_and_documented() {
     for c in &codes {
         let b = c.id.as_bytes();
         assert!(
-            b.len() == 4 && b"EHSUKTMVCYA".contains(&b[0]) && b[1..].iter().all(u8::is_ascii_digit),
+            b.len() == 4
+                && b"EHSUKTMVCYAXR".contains(&b[0])
+                && b[1..].iter().all(u8::is_ascii_digit),
             "code id {} must be a stage letter and three digits",
             c.id
         );
@@ -105,6 +109,8 @@ fn crates_depend_one_way() {
             "coverage",
             &["diagnostics", "parsers", "terminologies", "mappers"],
         ),
+        ("views", &["diagnostics", "fhir"]),
+        ("research", &["diagnostics", "fhir", "views"]),
         (
             "pipeline",
             &["diagnostics", "parsers", "terminologies", "mappers", "fhir"],
@@ -198,6 +204,20 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The Rust files below `member/src`, with their text.
+fn rust_sources(member: &str) -> Vec<(PathBuf, String)> {
+    let mut files = Vec::new();
+    files_under(&repo().join(member).join("src"), &mut files);
+    files
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "rs"))
+        .map(|f| {
+            let text = fs::read_to_string(&f).unwrap();
+            (f, text)
+        })
+        .collect()
+}
+
 /// Data taken from other projects is used from `../shared`, never copied in: no
 /// file of the repository is a byte copy of a file there (the FHIR packages
 /// included: they are installed into the package cache from there).
@@ -280,13 +300,8 @@ fn the_binary_finds_nothing_through_the_source_tree() {
     // `tests` is the golden harness: test code as a whole.
     for member in members().into_iter().filter(|m| m != "tests") {
         let src = repo().join(&member).join("src");
-        let mut files = Vec::new();
-        files_under(&src, &mut files);
-        for f in files
-            .iter()
-            .filter(|f| f.extension().is_some_and(|e| e == "rs"))
-        {
-            let text = fs::read_to_string(f).unwrap();
+        for (path, text) in rust_sources(&member) {
+            let f = &path;
             let lines: Vec<&str> = text.lines().collect();
             let rel = f.strip_prefix(&src).unwrap();
             let in_test_file = rel.file_name().is_some_and(|n| n == "tests.rs")
@@ -327,6 +342,237 @@ fn the_binary_finds_nothing_through_the_source_tree() {
     assert!(
         bad.is_empty(),
         "found through the source tree:\n{}",
+        bad.join("\n")
+    );
+}
+
+/// `text` with comments, string and character literals blanked out (line breaks
+/// kept), so braces and `fn` inside them do not count.
+fn code_only(text: &str) -> String {
+    let b: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let blank = |c: char| if c == '\n' { '\n' } else { ' ' };
+    while i < b.len() {
+        let c = b[i];
+        let next = b.get(i + 1).copied();
+        if c == '/' && next == Some('/') {
+            while i < b.len() && b[i] != '\n' {
+                out.push(' ');
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            while i < b.len() && !(b[i] == '*' && b.get(i + 1) == Some(&'/')) {
+                out.push(blank(b[i]));
+                i += 1;
+            }
+            out.push_str("  ");
+            i += 2;
+        } else if c == 'r'
+            && matches!(next, Some('"' | '#'))
+            && !b[..i]
+                .last()
+                .is_some_and(|p| p.is_alphanumeric() || *p == '_')
+        {
+            // Raw string: r"…" or r#"…"#.
+            let mut j = i + 1;
+            let mut hashes = 0;
+            while b.get(j) == Some(&'#') {
+                hashes += 1;
+                j += 1;
+            }
+            if b.get(j) != Some(&'"') {
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            j += 1;
+            while j < b.len()
+                && !(b[j] == '"' && (0..hashes).all(|h| b.get(j + 1 + h) == Some(&'#')))
+            {
+                j += 1;
+            }
+            let end = (j + 1 + hashes).min(b.len());
+            out.extend(b[i..end].iter().map(|&c| blank(c)));
+            i = end;
+        } else if c == '"' {
+            out.push(' ');
+            i += 1;
+            while i < b.len() && b[i] != '"' {
+                if b[i] == '\\' {
+                    out.push(' ');
+                    i += 1;
+                }
+                if i < b.len() {
+                    out.push(blank(b[i]));
+                    i += 1;
+                }
+            }
+            out.push(' ');
+            i += 1;
+        } else if c == '\'' && (next == Some('\\') || b.get(i + 2) == Some(&'\'')) {
+            // A character literal ('x', '\n', '\u{…}'), not a lifetime.
+            let mut j = i + 1;
+            if b[j] == '\\' {
+                j += 1;
+            }
+            j += 1;
+            while j < b.len() && b[j] != '\'' {
+                j += 1;
+            }
+            out.extend(b[i..=j.min(b.len() - 1)].iter().map(|&c| blank(c)));
+            i = j + 1;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The public functions of a source file (comments and literals blanked) whose
+/// return type is `Result<_, String>` or `Result<_, Box<dyn …Error…>>`: `pub fn`
+/// anywhere, and every method of a `pub trait`. Each as `(line, signature)`; the
+/// second value counts every public function seen.
+fn string_errors(code: &str) -> (Vec<(usize, String)>, usize) {
+    // The byte ranges of `pub trait` bodies.
+    let mut traits = Vec::new();
+    let mut from = 0;
+    while let Some(k) = code[from..].find("pub trait ") {
+        let start = from + k;
+        let Some(open) = code[start..].find('{').map(|o| start + o) else {
+            break;
+        };
+        let mut depth = 0;
+        let mut end = code.len();
+        for (j, ch) in code[open..].char_indices() {
+            match ch {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = open + j;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        traits.push(open..end);
+        from = open + 1;
+    }
+    let mut found = Vec::new();
+    let mut public = 0;
+    let mut from = 0;
+    while let Some(k) = code[from..].find("fn ") {
+        let at = from + k;
+        from = at + 3;
+        if code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_') {
+            continue; // `…fn ` inside a longer word
+        }
+        let before = code[..at].trim_end();
+        let is_pub = before.ends_with("pub")
+            || before.ends_with("pub const")
+            || before.ends_with("pub unsafe")
+            || before.ends_with("pub async");
+        if !(is_pub || traits.iter().any(|r| r.contains(&at))) {
+            continue;
+        }
+        public += 1;
+        let sig_end = code[at..].find(['{', ';']).map_or(code.len(), |e| at + e);
+        let sig: String = code[at..sig_end]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let Some((_, ret)) = sig.split_once("->") else {
+            continue;
+        };
+        let ret = ret
+            .split(" where ")
+            .next()
+            .unwrap_or("")
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .replace(",>", ">");
+        let stringly = ret.starts_with("Result<")
+            && (ret.ends_with(",String>")
+                || ret.ends_with(",std::string::String>")
+                || (ret.contains(",Box<dyn") && ret.contains("Error")));
+        if stringly {
+            found.push((code[..at].lines().count(), sig));
+        }
+    }
+    (found, public)
+}
+
+/// The checker finds what it must: `pub fn` and `pub trait` methods returning
+/// `Result<_, String>` or a boxed error, not private functions, not text in
+/// comments or strings.
+#[test]
+fn the_string_error_check_sees_what_it_must() {
+    let sample = r#####"
+pub fn a(x: &str) -> Result<(), String> { let _ = "}"; Ok(()) }
+fn private() -> Result<(), String> { Ok(()) }
+pub(crate) fn crate_only() -> Result<(), String> { Ok(()) }
+// pub fn in_comment() -> Result<(), String>
+const S: &str = "pub fn in_string() -> Result<(), String> {";
+pub fn b<T>(
+    t: T,
+) -> Result<
+    Vec<T>,
+    String,
+> where T: Clone {
+    let c = '{';
+    Ok(vec![t])
+}
+pub fn boxed() -> Result<u8, Box<dyn std::error::Error + Send>> { Ok(1) }
+pub fn typed() -> Result<u8, MyError> { Ok(1) }
+pub trait Store {
+    fn load(&self) -> Result<Vec<u8>, String>;
+    fn ok(&self) -> Result<(), MyError> { let s = r#"}"#; Ok(()) }
+}
+pub fn after_trait() -> Option<String> { None }
+"#####;
+    let (found, public) = string_errors(&code_only(sample));
+    let names: Vec<&str> = found
+        .iter()
+        .map(|(_, s)| {
+            s.trim_start_matches("fn ")
+                .split(['(', '<'])
+                .next()
+                .unwrap_or("")
+        })
+        .collect();
+    assert_eq!(names, ["a", "b", "boxed", "load"], "{found:?}");
+    assert_eq!(public, 7);
+    assert_eq!(found[0].0, 2);
+}
+
+/// No public function of a library crate returns `Result<_, String>` (or a boxed
+/// error standing in for one): errors that cross a crate boundary are enums
+/// implementing `std::error::Error`, which callers can match (missing vs.
+/// malformed), and I/O errors carry the path and the operation.
+#[test]
+fn no_public_function_returns_a_string_error() {
+    let mut bad = Vec::new();
+    let mut public = 0;
+    for member in members() {
+        for (f, text) in rust_sources(&member) {
+            let (found, n) = string_errors(&code_only(&text));
+            public += n;
+            for (line, sig) in found {
+                let rel = f.strip_prefix(repo()).unwrap_or(&f);
+                bad.push(format!("{}:{line}: {sig}", rel.display()));
+            }
+        }
+    }
+    // A check that sees nothing proves nothing.
+    assert!(public > 500, "only {public} public functions seen");
+    assert!(
+        bad.is_empty(),
+        "public functions returning a string as their error (use an error enum \
+         implementing std::error::Error):\n{}",
         bad.join("\n")
     );
 }

@@ -132,6 +132,17 @@ pub(crate) fn load_tables(
     Ok((Index::new(&tables), versions, diags))
 }
 
+/// The JP-CLINS package of the `clins` set: convert, the documents and coverage
+/// all read their lab scope (JLAC10 sets, LTS rule) from it.
+pub(crate) fn clins_package(
+    packages: &[fhir::package::Package],
+) -> Result<&fhir::package::Package, Failure> {
+    packages
+        .iter()
+        .find(|p| p.name.to_ascii_lowercase().contains("clins"))
+        .ok_or_else(|| Failure("the clins package set has no JP-CLINS package".into()))
+}
+
 /// Runs `convert`.
 pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let (config, base) = read_config(ctx, &args.config)?;
@@ -163,11 +174,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         crate::packages::load_named_set(ctx, Some((&config, &base)), "clins")?;
     let refs: Vec<&fhir::package::Package> = packages.iter().collect();
     let conformance = fhir::conformance::Conformance::load(&refs);
-    let clins_pkg = packages
-        .iter()
-        .find(|p| p.name.to_ascii_lowercase().contains("clins"))
-        .ok_or_else(|| Failure("the clins package set has no JP-CLINS package".into()))?;
-    let (lab_sets, lab_diags) = LabSets::from_package(clins_pkg);
+    let (lab_sets, lab_diags) = LabSets::from_package(clins_package(&packages)?);
     let errata = Errata::builtin().map_err(|e| Failure(format!("errata file: {e}")))?;
     let out = ctx.resolve(&args.out);
     std::fs::create_dir_all(&out).map_err(|e| Failure::create_dir(&args.out, e))?;
@@ -187,18 +194,27 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                 .render_human(RenderOptions::default()),
         )
     };
+    let ledger_shown = match &args.ledger {
+        Some(p) => p.display().to_string(),
+        None => args.out.join("ledger.sqlite").display().to_string(),
+    };
+    // Where ledger errors point: the file as given, or the in-memory ledger.
+    let ledger_at = PathBuf::from(if args.no_ledger {
+        ":memory:"
+    } else {
+        &ledger_shown
+    });
     let mut ledger = if args.no_ledger {
-        Ledger::in_memory(&config.institution_number)
-            .map_err(|e| ledger_err(e, Path::new(":memory:")))?
+        Ledger::in_memory(&config.institution_number).map_err(|e| ledger_err(e, &ledger_at))?
     } else {
         let p = args
             .ledger
             .as_ref()
             .map(|p| ctx.resolve(p))
             .unwrap_or_else(|| out.join("ledger.sqlite"));
-        Ledger::open(&p, &config.institution_number).map_err(|e| ledger_err(e, &p))?
+        Ledger::open(&p, &config.institution_number).map_err(|e| ledger_err(e, &ledger_at))?
     };
-    let in_ledger = |e: LedgerError| ledger_err(e, Path::new("ledger"));
+    let in_ledger = |e: LedgerError| ledger_err(e, &ledger_at);
     let years = LedgerStore::known_years(&ledger).map_err(in_ledger)?;
     let branches = LedgerStore::branches(&ledger).map_err(in_ledger)?;
     let mctx = mappers::Context {
@@ -213,10 +229,6 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         .map(|p| (p.display().to_string(), ctx.resolve(p)))
         .collect();
     let receipts = Receipts::read(&receipt_files, &storage, &mctx);
-    let ledger_shown = match &args.ledger {
-        Some(p) => p.display().to_string(),
-        None => args.out.join("ledger.sqlite").display().to_string(),
-    };
     let converter = Converter {
         settings: Settings {
             config: &config,
@@ -274,7 +286,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     };
     let converted = run
         .patients(&mut outputs, &|| progress.inc(1))
-        .map_err(|e| run_err(e, &ledger_err))?;
+        .map_err(|e| run_err(e, &in_ledger))?;
     progress.finish_and_clear();
     for l in &converted.timings {
         writeln!(ctx.stderr, "{l}")?;
@@ -294,7 +306,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         &mut outputs,
         &as_of,
     )
-    .map_err(|e| run_err(e, &ledger_err))?;
+    .map_err(|e| run_err(e, &in_ledger))?;
     let report = outputs.6.report().cloned().unwrap_or_default();
 
     // Summary.
@@ -342,10 +354,11 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     Ok(converted.max(pushed))
 }
 
-/// A run's failure as the command reports it (ledger errors as diagnostics).
-fn run_err(e: PipelineError, ledger_err: &dyn Fn(LedgerError, &Path) -> Failure) -> Failure {
+/// A run's failure as the command reports it (ledger errors as diagnostics at
+/// the ledger file).
+fn run_err(e: PipelineError, ledger_err: &dyn Fn(LedgerError) -> Failure) -> Failure {
     match e {
-        PipelineError::Ledger(e) => ledger_err(e, Path::new("ledger")),
+        PipelineError::Ledger(e) => ledger_err(e),
         e => Failure(e.to_string()),
     }
 }

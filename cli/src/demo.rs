@@ -19,6 +19,8 @@
 //! kind into `OUT/documents/`: a 診療情報提供書 and a 退院時サマリー for the generated
 //! patient [`PATIENT`] (the fictitious requests of `demo/requests/`), and a
 //! 健康診断結果報告書 from the fictitious 特定健診 XML of `golden/checkup/data`.
+//! Last, the analysis tables of all it wrote (`export tables`, the shipped views,
+//! Parquet) into `OUT/tables/`.
 //!
 //! With `--sample DIR`, it converts that storage instead, with the repository's
 //! `kakehashi.toml` (the configuration of the NHO SS-MIX2 sample,
@@ -26,7 +28,7 @@
 //! sample's patient 9999013 (the requests of the golden cases
 //! `golden/document/{referral,discharge}-nho`).
 
-use crate::{CmdResult, Context, EXIT_USAGE, convert, document_checkup, document_clinical};
+use crate::{CmdResult, Context, EXIT_USAGE, convert, document_checkup, document_clinical, export};
 use mappers::document::request::Kind;
 use std::path::{Path, PathBuf};
 
@@ -228,6 +230,10 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         return Ok(code);
     }
     let code = documents(&args.out, &setup, ctx)?;
+    if code == EXIT_USAGE {
+        return Ok(code);
+    }
+    let code = tables(&args.out, ctx)?;
     Ok(if code == EXIT_USAGE {
         code
     } else {
@@ -380,6 +386,30 @@ fn documents(out: &Path, setup: &Setup, ctx: &mut Context<'_>) -> CmdResult {
         writeln!(ctx.stdout, "  {line}")?;
     }
     Ok(worst)
+}
+
+/// The analysis tables (`export tables`, shipped views, Parquet) of everything the
+/// demo wrote, into `out/tables/`; prints the per-table lines.
+fn tables(out: &Path, ctx: &mut Context<'_>) -> CmdResult {
+    let docs = out.join("documents");
+    let args = export::TablesArgs {
+        from: vec![out.to_path_buf(), docs.clone(), docs.join("checkup")],
+        out: out.join("tables"),
+        views: Vec::new(),
+        no_shipped: false,
+        format: export::FormatArg::Parquet,
+        json: false,
+    };
+    let (code, text) = captured(ctx, |sub| export::run(export::Command::Tables(args), sub))?;
+    writeln!(
+        ctx.stdout,
+        "\nanalysis tables (SQL on FHIR views, `export tables`) in {}:",
+        out.join("tables").display()
+    )?;
+    for line in text.lines().filter(|l| l.contains(".parquet: ")) {
+        writeln!(ctx.stdout, "  {line}")?;
+    }
+    Ok(code)
 }
 
 /// Runs `f` with its standard output captured; its standard error passes through.

@@ -238,10 +238,7 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let (_, packages) = crate::packages::load_named_set(ctx, Some((&config, &base)), "clins")?;
     let refs: Vec<&fhir::package::Package> = packages.iter().collect();
     let conformance = fhir::conformance::Conformance::load(&refs);
-    let clins_pkg = packages
-        .iter()
-        .find(|p| p.name.to_ascii_lowercase().contains("clins"))
-        .ok_or_else(|| Failure("the clins package set has no JP-CLINS package".into()))?;
+    let clins_pkg = crate::convert::clins_package(&packages)?;
     let (lab_sets, lab_diags) = LabSets::from_package(clins_pkg);
     d.extend(lab_diags);
     let as_of: String = req

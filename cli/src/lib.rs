@@ -68,15 +68,17 @@ const BROKEN_PIPE: &str = "\0broken pipe";
 
 impl Failure {
     /// An I/O error, naming the operation and the path: `cannot {op} {path}: {e}`.
-    fn io(op: &str, what: &Path, e: io::Error) -> Failure {
+    fn io(op: &str, what: &Path, e: impl std::fmt::Display) -> Failure {
         Failure(format!("cannot {op} {}: {e}", what.display()))
     }
-    /// Reading a file (or finding a path given on the command line) failed.
-    pub(crate) fn read(what: &Path, e: io::Error) -> Failure {
+    /// Reading a file (or finding a path given on the command line) failed: an
+    /// I/O error, or content that cannot be read as what it should be.
+    pub(crate) fn read(what: &Path, e: impl std::fmt::Display) -> Failure {
         Failure::io("read", what, e)
     }
-    /// Writing (creating or replacing) a file failed.
-    pub(crate) fn write(what: &Path, e: io::Error) -> Failure {
+    /// Writing (creating or replacing) a file failed: an I/O error, or content the
+    /// file's format cannot carry.
+    pub(crate) fn write(what: &Path, e: impl std::fmt::Display) -> Failure {
         Failure::io("write", what, e)
     }
     /// Creating a folder (and its parents) failed.
@@ -111,12 +113,16 @@ pub(crate) fn create_parent_dir(file: &Path) -> Result<(), Failure> {
     }
 }
 
+/// What `?` on a write to [`Context::stdout`] or [`Context::stderr`] gives: every
+/// file the commands write names its path through [`Failure::write`] and its
+/// kin, so an I/O error left over is one of the standard streams' (and one on
+/// standard error cannot be shown anyway).
 impl From<io::Error> for Failure {
     fn from(e: io::Error) -> Failure {
         if e.kind() == io::ErrorKind::BrokenPipe {
             return Failure(BROKEN_PIPE.to_owned());
         }
-        Failure(format!("output: {e}"))
+        Failure(format!("cannot write standard output: {e}"))
     }
 }
 
@@ -127,6 +133,8 @@ mod convert_receipts;
 mod demo;
 mod document_checkup;
 mod document_clinical;
+mod export;
+mod export_research;
 mod inspect;
 mod inspect_uke;
 mod push;
@@ -167,6 +175,9 @@ enum Command {
     /// Build validated FHIR document bundles.
     #[command(subcommand)]
     Document(DocumentCommand),
+    /// Analysis tables from converted output (SQL on FHIR v2 views → Parquet / CSV).
+    #[command(subcommand)]
+    Export(export::Command),
 }
 
 #[derive(Subcommand)]
@@ -207,6 +218,9 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(pipeline::ledger::codes::ALL);
     all.extend(pipeline::deliver::codes::ALL);
     all.extend(coverage::codes::ALL);
+    all.extend(views::codes::ALL);
+    all.extend(packages::codes::ALL);
+    all.extend(research::codes::ALL);
     all.sort_by_key(|c| c.id);
     all
 }
@@ -239,6 +253,7 @@ where
         Command::Push(a) => push::run(a, ctx),
         Command::Demo(a) => demo::run(a, ctx),
         Command::Packages(a) => packages::run(a, ctx),
+        Command::Export(c) => export::run(c, ctx),
         Command::Synth(SynthCommand::Ssmix2(args)) => synth_ssmix2::run(args, ctx),
         Command::Synth(SynthCommand::Uke(args)) => synth_uke::run(args, ctx),
         Command::Document(DocumentCommand::Checkup(args)) => document_checkup::run(args, ctx),
@@ -280,15 +295,8 @@ pub(crate) fn shared(rel: &str) -> std::path::PathBuf {
     path
 }
 
-/// An empty scratch folder for a test, `<temp>/kakehashi-<name>-<pid>` (emptied
-/// if a previous run left it).
 #[cfg(test)]
-pub(crate) fn scratch_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("kakehashi-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+pub(crate) use pipeline::scratch_dir;
 
 /// Runs the command line `args` (program name included) in `cwd`; returns the
 /// exit code and standard output followed by standard error (tests only).

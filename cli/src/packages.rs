@@ -26,6 +26,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub mod codes;
+
 /// The environment variable that moves the package cache.
 pub const CACHE_ENV: &str = "KAKEHASHI_PACKAGE_CACHE";
 
@@ -192,9 +194,37 @@ impl fmt::Display for CacheError {
 
 impl std::error::Error for CacheError {}
 
+impl CacheError {
+    /// The stable diagnostic code of this error ([`codes`]).
+    pub fn code(&self) -> &'static diagnostics::Code {
+        match self {
+            CacheError::Missing { .. } => &codes::MISSING,
+            CacheError::Damaged { .. } => &codes::DAMAGED,
+            CacheError::BadPackage { .. } => &codes::BAD_PACKAGE,
+            CacheError::NoSnapshot { .. } => &codes::NO_SNAPSHOT,
+            CacheError::Conflict { .. } => &codes::CONFLICT,
+            CacheError::NameMismatch { .. } => &codes::NAME_MISMATCH,
+            CacheError::NotFound { .. } => &codes::NOT_FOUND,
+            CacheError::Io { .. } => &codes::IO,
+        }
+    }
+
+    /// The error as the command line shows it, with its code:
+    /// `error[C200]: package … is not installed …`.
+    pub fn render(&self) -> String {
+        self.render_as(&self.to_string())
+    }
+
+    /// `message` (the error said in a context) with the error's code.
+    fn render_as(&self, message: &str) -> String {
+        format!("{}[{}]: {message}", self.code().severity, self.code().id)
+    }
+}
+
+/// The command stops with the error and its code ([`CacheError::render`]).
 impl From<CacheError> for Failure {
     fn from(e: CacheError) -> Failure {
-        Failure(e.to_string())
+        Failure(e.render())
     }
 }
 
@@ -787,22 +817,49 @@ fn fetch(url: &str, id: &PackageRef, tried: &mut Vec<String>) -> Option<(Vec<u8>
     }
 }
 
+/// Why an HTTP GET failed.
+#[derive(Debug)]
+enum FetchError {
+    /// The server answered with this status.
+    Status(u16),
+    /// The request or the body failed (connection, TLS, timeout, size limit …).
+    Transport(ureq::Error),
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchError::Status(c) => write!(f, "HTTP {c}"),
+            FetchError::Transport(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for FetchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FetchError::Status(_) => None,
+            FetchError::Transport(e) => Some(e),
+        }
+    }
+}
+
 /// One HTTP GET with timeouts and a size limit.
-fn http_get(url: &str) -> Result<Vec<u8>, String> {
+fn http_get(url: &str) -> Result<Vec<u8>, FetchError> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(std::time::Duration::from_secs(120)))
         .user_agent(concat!("kakehashi/", env!("CARGO_PKG_VERSION")))
         .build()
         .into();
     let mut resp = agent.get(url).call().map_err(|e| match e {
-        ureq::Error::StatusCode(c) => format!("HTTP {c}"),
-        other => other.to_string(),
+        ureq::Error::StatusCode(c) => FetchError::Status(c),
+        other => FetchError::Transport(other),
     })?;
     resp.body_mut()
         .with_config()
         .limit(MAX_PACKAGE_BYTES)
         .read_to_vec()
-        .map_err(|e| e.to_string())
+        .map_err(FetchError::Transport)
 }
 
 /// The site's sources as configured (relative folders against the configuration's folder).
@@ -841,11 +898,11 @@ pub fn load_set_installing(
         }
         bar.finish_and_clear();
     }
-    let pkgs = cache.load_set(set).map_err(|e| {
-        Failure(match e {
-            CacheError::Missing { .. } => format!("package set {}: {e}", set.name),
-            other => other.to_string(),
-        })
+    let pkgs = cache.load_set(set).map_err(|e| match e {
+        CacheError::Missing { .. } => {
+            Failure(e.render_as(&format!("package set {}: {e}", set.name)))
+        }
+        other => other.into(),
     })?;
     warn_once(ctx, dependency_warnings(set, &pkgs))?;
     Ok(pkgs)
@@ -1035,7 +1092,7 @@ fn add(a: AddArgs, cache: &Cache, ctx: &mut Context<'_>) -> CmdResult {
                 }
             }
             Err(e) => {
-                writeln!(ctx.stderr, "kakehashi: {e}")?;
+                writeln!(ctx.stderr, "kakehashi: {}", e.render())?;
                 worst = EXIT_INPUT_ERRORS;
             }
         }
@@ -1070,7 +1127,7 @@ fn install(a: InstallArgs, cache: &Cache, ctx: &mut Context<'_>) -> CmdResult {
                 named_note(&added.naming)
             )?,
             Err(e) => {
-                writeln!(ctx.stderr, "kakehashi: {e}")?;
+                writeln!(ctx.stderr, "kakehashi: {}", e.render())?;
                 worst = EXIT_INPUT_ERRORS;
             }
         }

@@ -112,7 +112,9 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         let dir = ctx.resolve(to);
         std::fs::create_dir_all(&dir).map_err(|e| Failure::create_dir(to, e))?;
         for job in &work.jobs {
-            let body = deliver::body(job, &work.server).map_err(Failure)?;
+            let body = deliver::body(job, &work.server).map_err(|e| {
+                Failure(format!("unit {}: the bundle cannot be read: {e}", job.unit_id))
+            })?;
             let path = dir.join(format!("{}.json", job.unit_id));
             std::fs::write(&path, body).map_err(|e| Failure::write(&path, e))?;
         }
@@ -180,7 +182,7 @@ pub(crate) fn push(
         Duration::from_secs(d.timeout.max(1)),
         retry,
     )
-    .map_err(Failure)?;
+    .map_err(|e| Failure(e.to_string()))?;
     let err = |e: deliver::DeliverError| Failure(e.to_string());
     let work = deliver::plan(&*ledger, finished, client.base(), d.resend_refused).map_err(err)?;
     let opts = RenderOptions { show_phi };

@@ -62,7 +62,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         Some(p) => {
             let package = ctx.resolve(p);
             let tgz = std::fs::read(&package).map_err(|e| Failure::read(&package, e))?;
-            lab_codes_from_package(&tgz).map_err(Failure)?
+            lab_codes_from_package(&tgz).map_err(|e| Failure::read(p, e))?
         }
         None => {
             let (_, pkgs) = crate::packages::load_named_set(ctx, None, LAB_CODE_SET)?;
@@ -70,7 +70,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                 .iter()
                 .find(|p| p.name.to_ascii_lowercase().contains("clins"))
                 .ok_or_else(|| Failure("the clins package set has no JP-CLINS package".into()))?;
-            lab_codes(clins)?
+            lab_codes(clins).map_err(|e| Failure::read(Path::new(&clins.name), e))?
         }
     };
     let manifest = manifest_path(&args.out);
@@ -149,7 +149,7 @@ pub(crate) fn refresh(
     seed: u64,
     clins: &fhir::package::Package,
 ) -> Result<Refreshed, Failure> {
-    let lab_codes = lab_codes(clins)?;
+    let lab_codes = lab_codes(clins).map_err(|e| Failure::read(Path::new(&clins.name), e))?;
     let options = Options {
         patients,
         fault_rate: 0.0,
@@ -213,20 +213,59 @@ fn manifest_path(out: &Path) -> PathBuf {
 /// The JLAC10 codes of the JP-CLINS lab code systems (`…_CoreLabo_CS` and
 /// `…_InfectionLabo_CS`) in a FHIR package: every child concept, with its parent
 /// as the group and its `ja` designation (else display) as the name.
-pub fn lab_codes_from_package(tgz: &[u8]) -> Result<Vec<LabCode>, String> {
-    let package = fhir::package::Package::from_tgz(tgz).map_err(|e| format!("package: {e}"))?;
-    lab_codes(&package).map_err(|f| f.0)
+pub fn lab_codes_from_package(tgz: &[u8]) -> Result<Vec<LabCode>, LabCodesError> {
+    let package = fhir::package::Package::from_tgz(tgz).map_err(LabCodesError::Package)?;
+    lab_codes(&package)
+}
+
+/// Why a package's lab codes cannot be had.
+#[derive(Debug)]
+pub enum LabCodesError {
+    /// The file is not a FHIR package.
+    Package(fhir::package::PackageError),
+    /// A CodeSystem file of the package is not JSON.
+    Json {
+        /// The file's path inside the package.
+        file: String,
+        /// The error.
+        error: serde_json::Error,
+    },
+    /// The package has no JP-CLINS CoreLabo code system.
+    NoCoreLabo,
+}
+
+impl std::fmt::Display for LabCodesError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LabCodesError::Package(e) => write!(f, "package: {e}"),
+            LabCodesError::Json { file, error } => write!(f, "{file}: {error}"),
+            LabCodesError::NoCoreLabo => write!(f, "package: no CoreLabo lab code system"),
+        }
+    }
+}
+
+impl std::error::Error for LabCodesError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LabCodesError::Package(e) => Some(e),
+            LabCodesError::Json { error, .. } => Some(error),
+            LabCodesError::NoCoreLabo => None,
+        }
+    }
 }
 
 /// [`lab_codes_from_package`] of a package already read.
-fn lab_codes(package: &fhir::package::Package) -> Result<Vec<LabCode>, Failure> {
+fn lab_codes(package: &fhir::package::Package) -> Result<Vec<LabCode>, LabCodesError> {
     let mut out = Vec::new();
     for (path, data) in package.json_resources() {
         if !path.contains("CodeSystem") {
             continue;
         }
         let v: serde_json::Value =
-            serde_json::from_slice(data).map_err(|e| Failure(format!("{path}: {e}")))?;
+            serde_json::from_slice(data).map_err(|error| LabCodesError::Json {
+                file: path.to_owned(),
+                error,
+            })?;
         let url = v.get("url").and_then(|u| u.as_str()).unwrap_or("");
         let set = if url.ends_with("_CoreLabo_CS") {
             LabSet::Core
@@ -263,7 +302,7 @@ fn lab_codes(package: &fhir::package::Package) -> Result<Vec<LabCode>, Failure> 
         }
     }
     if !out.iter().any(|c| c.set == LabSet::Core) {
-        return Err(Failure("package: no CoreLabo lab code system".to_owned()));
+        return Err(LabCodesError::NoCoreLabo);
     }
     Ok(out)
 }
@@ -291,7 +330,10 @@ mod tests {
             ("ALB", "アルブミン")
         );
         assert!(codes.iter().all(|c| c.code.len() == 17));
-        assert!(lab_codes_from_package(b"not a package").is_err());
+        assert!(matches!(
+            lab_codes_from_package(b"not a package"),
+            Err(LabCodesError::Package(_))
+        ));
         // Some names use Kangxi radicals (⾎); the generator makes every name encodable.
         assert!(codes.iter().any(|c| c.name.contains('\u{2F8E}')));
         for c in &codes {

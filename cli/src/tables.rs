@@ -361,7 +361,7 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                     diags.extend(d);
                     continue;
                 }
-                let out = t.to_sssom().map_err(Failure)?;
+                let out = t.to_sssom().map_err(|e| Failure::write(p, e))?;
                 crate::tables_governance::write_atomic(ctx, p, &out)?;
             }
             Ok(outcome(&diags))
@@ -428,10 +428,11 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
                         t.meta.license = license.clone();
                     }
                     if let Some(dir) = &out_dir {
-                        let bytes = t.to_sssom().map_err(Failure)?;
+                        let shown = dir.join(format!("{}.sssom.tsv", t.meta.id));
+                        let bytes = t.to_sssom().map_err(|e| Failure::write(&shown, e))?;
                         crate::create_out_dir(&ctx.resolve(dir), dir)?;
-                        let out = ctx.resolve(dir).join(format!("{}.sssom.tsv", t.meta.id));
-                        std::fs::write(&out, bytes).map_err(|e| Failure::write(&out, e))?;
+                        let out = ctx.resolve(&shown);
+                        std::fs::write(&out, bytes).map_err(|e| Failure::write(&shown, e))?;
                     }
                 } else if !json {
                     writeln!(ctx.stdout, "{name}: not imported")?;

@@ -84,7 +84,11 @@ pub fn run(a: CoverageArgs, json: bool, phi: bool, ctx: &mut Context<'_>) -> Cmd
         tables.push(load_table(ctx, &base.join(f), &mut diags)?);
     }
     let index = Index::new(&tables);
-    let lab_sets = mappers::LabSets::default();
+    // The lab scope convert uses: the sets of the site's pinned JP-CLINS package.
+    let (_, packages) = crate::packages::load_named_set(ctx, Some((&config, base)), "clins")?;
+    let (lab_sets, lab_diags) =
+        mappers::LabSets::from_package(crate::convert::clins_package(&packages)?);
+    diags.extend(lab_diags);
     let as_of = config.policy.as_of.clone().unwrap_or_default();
     let set = Setting {
         config: &config,

@@ -48,7 +48,7 @@ fn save(
             lost.join(", ")
         )));
     }
-    let bytes = after.to_sssom().map_err(Failure)?;
+    let bytes = after.to_sssom().map_err(|e| Failure::write(p, e))?;
     if stdout {
         ctx.stdout.write_all(&bytes)?;
         Ok(())

@@ -64,7 +64,7 @@ pub fn run(a: ImportArgs, json: bool, phi: bool, ctx: &mut Context<'_>) -> CmdRe
     } else {
         emit(ctx, &diags, json, phi)?;
     }
-    let out = table.to_sssom().map_err(Failure)?;
+    let out = table.to_sssom().map_err(|e| Failure::write(&a.table, e))?;
     if a.stdout {
         ctx.stdout.write_all(&out)?;
     } else {

@@ -118,7 +118,7 @@ impl CodeSystemOracle for Registry {
 
     fn check(&self, system: &str, code: &str) -> Validity {
         match by_uri(system).map(|cs| cs.shape.check(code)) {
-            Some(Err(why)) => Validity::Invalid(why),
+            Some(Err(why)) => Validity::Invalid(why.to_string()),
             _ => Validity::Unknown,
         }
     }

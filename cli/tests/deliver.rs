@@ -249,10 +249,7 @@ fn config() -> String {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("kakehashi-deliver-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    pipeline::scratch_dir(&format!("deliver-{name}"))
 }
 
 /// A generated storage `st` converted into `out` (with its ledger) in `dir`.

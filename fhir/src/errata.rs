@@ -100,10 +100,69 @@ struct RawErratum {
     with: Option<String>,
 }
 
+/// Why an errata file or a strict pack cannot be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrataError {
+    /// The file is not TOML of the expected layout (the parser's message).
+    Syntax(String),
+    /// An entry's effect has missing or extra fields.
+    Effect {
+        /// The entry's id.
+        id: String,
+        /// The effect it names.
+        effect: String,
+    },
+    /// An entry names no rule (constraint or value set).
+    NoRule {
+        /// The entry's id.
+        id: String,
+    },
+    /// An `allow-codes` entry names no value set.
+    AllowCodesWithoutValueSet {
+        /// The entry's id.
+        id: String,
+    },
+    /// A `replace` entry names no constraint.
+    ReplaceWithoutConstraint {
+        /// The entry's id.
+        id: String,
+    },
+    /// An entry quotes no evidence.
+    NoEvidence {
+        /// The entry's id.
+        id: String,
+    },
+}
+
+impl std::fmt::Display for ErrataError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ErrataError::Syntax(e) => write!(f, "{e}"),
+            ErrataError::Effect { id, effect } => write!(
+                f,
+                "erratum {id}: effect '{effect}' with missing or extra fields (warning | info | allow-codes with system and codes | replace with find and with)"
+            ),
+            ErrataError::NoRule { id } => {
+                write!(f, "erratum {id}: names no rule (constraint or value_set)")
+            }
+            ErrataError::AllowCodesWithoutValueSet { id } => {
+                write!(f, "erratum {id}: allow-codes needs value_set")
+            }
+            ErrataError::ReplaceWithoutConstraint { id } => {
+                write!(f, "erratum {id}: replace needs constraint")
+            }
+            ErrataError::NoEvidence { id } => write!(f, "erratum {id}: no evidence"),
+        }
+    }
+}
+
+impl std::error::Error for ErrataError {}
+
 impl Errata {
     /// Parses an errata file; says which entry is malformed.
-    pub fn parse(text: &str) -> Result<Errata, String> {
-        let raw: RawErrata = toml::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<Errata, ErrataError> {
+        let raw: RawErrata =
+            toml::from_str(text).map_err(|e| ErrataError::Syntax(e.to_string()))?;
         let mut entries = Vec::new();
         for r in raw.erratum {
             let effect = match (r.effect.as_str(), r.system, r.find, r.with) {
@@ -119,26 +178,23 @@ impl Errata {
                     Effect::Replace { find, with }
                 }
                 (e, ..) => {
-                    return Err(format!(
-                        "erratum {}: effect '{e}' with missing or extra fields (warning | info | allow-codes with system and codes | replace with find and with)",
-                        r.id
-                    ));
+                    return Err(ErrataError::Effect {
+                        id: r.id,
+                        effect: e.to_owned(),
+                    });
                 }
             };
             if r.constraint.is_none() && r.value_set.is_none() {
-                return Err(format!(
-                    "erratum {}: names no rule (constraint or value_set)",
-                    r.id
-                ));
+                return Err(ErrataError::NoRule { id: r.id });
             }
             if matches!(effect, Effect::AllowCodes { .. }) && r.value_set.is_none() {
-                return Err(format!("erratum {}: allow-codes needs value_set", r.id));
+                return Err(ErrataError::AllowCodesWithoutValueSet { id: r.id });
             }
             if matches!(effect, Effect::Replace { .. }) && r.constraint.is_none() {
-                return Err(format!("erratum {}: replace needs constraint", r.id));
+                return Err(ErrataError::ReplaceWithoutConstraint { id: r.id });
             }
             if r.evidence.trim().is_empty() {
-                return Err(format!("erratum {}: no evidence", r.id));
+                return Err(ErrataError::NoEvidence { id: r.id });
             }
             entries.push(Erratum {
                 id: r.id,
@@ -159,7 +215,7 @@ impl Errata {
     }
 
     /// The errata file compiled into the validator.
-    pub fn builtin() -> Result<Errata, String> {
+    pub fn builtin() -> Result<Errata, ErrataError> {
         Errata::parse(BUILTIN_ERRATA)
     }
 
@@ -208,12 +264,12 @@ pub struct StrictPack {
 
 impl StrictPack {
     /// Parses a strict-pack file.
-    pub fn parse(text: &str) -> Result<StrictPack, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+    pub fn parse(text: &str) -> Result<StrictPack, ErrataError> {
+        toml::from_str(text).map_err(|e| ErrataError::Syntax(e.to_string()))
     }
 
     /// The pack compiled into the validator.
-    pub fn builtin() -> Result<StrictPack, String> {
+    pub fn builtin() -> Result<StrictPack, ErrataError> {
         StrictPack::parse(BUILTIN_STRICT)
     }
 }
@@ -267,15 +323,31 @@ mod tests {
         assert!(
             Errata::parse(&format!("{head}constraint = \"k\"\neffect = \"warning\"\n")).is_ok()
         );
-        assert!(Errata::parse(&format!("{head}effect = \"warning\"\n")).is_err());
-        assert!(Errata::parse(&format!("{head}constraint = \"k\"\neffect = \"drop\"\n")).is_err());
-        assert!(
+        let id = || "X".to_owned();
+        assert_eq!(
+            Errata::parse(&format!("{head}effect = \"warning\"\n")),
+            Err(ErrataError::NoRule { id: id() })
+        );
+        assert_eq!(
+            Errata::parse(&format!("{head}constraint = \"k\"\neffect = \"drop\"\n")),
+            Err(ErrataError::Effect {
+                id: id(),
+                effect: "drop".into()
+            })
+        );
+        assert_eq!(
             Errata::parse(&format!(
                 "{head}constraint = \"k\"\neffect = \"allow-codes\"\n"
-            ))
-            .is_err()
+            )),
+            Err(ErrataError::Effect {
+                id: id(),
+                effect: "allow-codes".into()
+            })
         );
-        assert!(Errata::parse("title = 1").is_err());
+        assert!(matches!(
+            Errata::parse("title = 1"),
+            Err(ErrataError::Syntax(_))
+        ));
     }
 
     #[test]

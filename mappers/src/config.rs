@@ -222,17 +222,40 @@ impl Default for Policy {
     }
 }
 
+/// Why a 医療機関番号 does not follow R1021.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InstitutionNumberError {
+    /// Not 10 ASCII digits.
+    NotTenDigits,
+    /// The 都道府県 (digits 1–2) is not 00–49.
+    Prefecture,
+    /// The 点数表 (digit 3) is not 1, 2 or 3.
+    FeeSchedule,
+}
+
+impl std::fmt::Display for InstitutionNumberError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            InstitutionNumberError::NotTenDigits => "must be 10 ASCII digits",
+            InstitutionNumberError::Prefecture => "都道府県 (digits 1–2) must be 00–49",
+            InstitutionNumberError::FeeSchedule => "点数表 (digit 3) must be 1, 2 or 3",
+        })
+    }
+}
+
+impl std::error::Error for InstitutionNumberError {}
+
 /// R1021: `^[0-4][0-9][1-3][0-9]{7}$` (都道府県 01–47 in practice; 点数表 1 医科, 3 歯科…).
-pub fn check_institution_number(s: &str) -> Result<(), String> {
+pub fn check_institution_number(s: &str) -> Result<(), InstitutionNumberError> {
     let b = s.as_bytes();
     if b.len() != 10 || !b.iter().all(u8::is_ascii_digit) {
-        return Err("must be 10 ASCII digits".into());
+        return Err(InstitutionNumberError::NotTenDigits);
     }
     if !(b'0'..=b'4').contains(&b[0]) {
-        return Err("都道府県 (digits 1–2) must be 00–49".into());
+        return Err(InstitutionNumberError::Prefecture);
     }
     if !(b'1'..=b'3').contains(&b[2]) {
-        return Err("点数表 (digit 3) must be 1, 2 or 3".into());
+        return Err(InstitutionNumberError::FeeSchedule);
     }
     Ok(())
 }
@@ -427,7 +450,7 @@ impl Reader {
         let inst = string(site, "institution_number", "site.institution_number")?
             .ok_or_else(|| missing("site.institution_number"))?;
         check_institution_number(&inst).map_err(|why| {
-            bad("site.institution_number", &why).excerpt(Excerpt::text(inst.clone()))
+            bad("site.institution_number", &why.to_string()).excerpt(Excerpt::text(inst.clone()))
         })?;
         let name = string(site, "name", "site.name")?.ok_or_else(|| missing("site.name"))?;
         if name.is_empty()

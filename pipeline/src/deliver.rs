@@ -793,17 +793,37 @@ fn run_job(
     }
 }
 
+/// Why a job's bundle cannot be turned into a request body.
+#[derive(Debug)]
+pub enum BodyError {
+    /// The bundle file cannot be read.
+    Read(std::io::Error),
+    /// The bundle file is not JSON.
+    Json(serde_json::Error),
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BodyError::Read(e) => write!(f, "{e}"),
+            BodyError::Json(e) => write!(f, "not JSON: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for BodyError {}
+
 /// The request body of a job: its transaction bundle (compact JSON) for the
 /// server at `base`.
-pub fn body(job: &Job, base: &str) -> Result<Vec<u8>, String> {
+pub fn body(job: &Job, base: &str) -> Result<Vec<u8>, BodyError> {
     let bundle = match &job.bundle {
         Some(path) => std::fs::read(path)
-            .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))?,
+            .map_err(BodyError::Read)
+            .and_then(|b| serde_json::from_slice(&b).map_err(BodyError::Json))?,
         None => Value::Null,
     };
     serde_json::to_vec(&transaction::transaction(&bundle, base, &job.delete))
-        .map_err(|e| e.to_string())
+        .map_err(BodyError::Json)
 }
 
 /// `severity/code` of each issue (no text), and the issues' texts joined.

@@ -40,15 +40,15 @@ fn push_line(buf: &mut Vec<u8>, v: &Value) {
 fn create(p: &Path) -> Result<BufWriter<File>, SinkError> {
     File::create(p)
         .map(BufWriter::new)
-        .map_err(|e| SinkError::io(p, e))
+        .map_err(|e| SinkError::create(p, e))
 }
 
 /// Empties (or creates) a managed folder.
 fn fresh_dir(d: &Path) -> Result<(), SinkError> {
     if d.exists() {
-        std::fs::remove_dir_all(d).map_err(|e| SinkError::io(d, e))?;
+        std::fs::remove_dir_all(d).map_err(|e| SinkError::remove(d, e))?;
     }
-    std::fs::create_dir_all(d).map_err(|e| SinkError::io(d, e))
+    std::fs::create_dir_all(d).map_err(|e| SinkError::create_dir(d, e))
 }
 
 /// `bundles/` and `quarantine/`: each unit's bundle (valid) or the bundle and its

@@ -27,9 +27,11 @@ use std::path::PathBuf;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SinkError {
-    /// A file could not be created or written.
+    /// A file or folder could not be created, written or removed.
     Io {
-        /// The file.
+        /// What could not be done (`write`, `create`, `create folder`, `remove`).
+        op: &'static str,
+        /// The file or folder.
         path: PathBuf,
         /// The error.
         source: std::io::Error,
@@ -39,9 +41,30 @@ pub enum SinkError {
 }
 
 impl SinkError {
-    /// An I/O error on `path`.
+    /// Writing to the file `path` failed.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> SinkError {
+        SinkError::io_op("write", path, source)
+    }
+
+    /// Creating the file `path` failed.
+    pub fn create(path: impl Into<PathBuf>, source: std::io::Error) -> SinkError {
+        SinkError::io_op("create", path, source)
+    }
+
+    /// Creating the folder `path` (and its parents) failed.
+    pub fn create_dir(path: impl Into<PathBuf>, source: std::io::Error) -> SinkError {
+        SinkError::io_op("create folder", path, source)
+    }
+
+    /// Removing the file or folder `path` failed.
+    pub fn remove(path: impl Into<PathBuf>, source: std::io::Error) -> SinkError {
+        SinkError::io_op("remove", path, source)
+    }
+
+    /// The I/O operation `op` (`write`, `read` …) on `path` failed.
+    pub fn io_op(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> SinkError {
         SinkError::Io {
+            op,
             path: path.into(),
             source,
         }
@@ -51,7 +74,9 @@ impl SinkError {
 impl fmt::Display for SinkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SinkError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            SinkError::Io { op, path, source } => {
+                write!(f, "cannot {op} {}: {source}", path.display())
+            }
             SinkError::Other(e) => write!(f, "{e}"),
         }
     }

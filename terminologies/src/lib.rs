@@ -43,7 +43,7 @@ pub mod system;
 pub mod table;
 
 pub use system::{CodeSystem, Shape, V2System};
-pub use table::{Equivalence, Metadata, Row, SourceKey, Status, Table};
+pub use table::{Equivalence, Metadata, Row, SourceKey, Status, Table, WriteError};
 
 /// `rel` inside `../shared`, the folder beside the repository that holds the data
 /// taken from other projects (J-FAGY, the JAMI ConceptMaps, …); CI always has it. A

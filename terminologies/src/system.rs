@@ -38,43 +38,154 @@ pub enum Shape {
     Any,
 }
 
+/// Why a code does not have its system's [`Shape`] (no input text in it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShapeError {
+    /// [`Shape::Digits`]: not exactly `expected` digits.
+    Digits {
+        /// The number of digits the system takes.
+        expected: usize,
+        /// The number of characters of the code.
+        found: usize,
+    },
+    /// [`Shape::Alnum`]: not exactly `expected` upper-case letters or digits.
+    Alnum {
+        /// The number of characters the system takes.
+        expected: usize,
+        /// The number of characters of the code.
+        found: usize,
+    },
+    /// [`Shape::AlnumRange`]: not `min` to `max` upper-case letters or digits.
+    AlnumRange {
+        /// The fewest characters the system takes.
+        min: usize,
+        /// The most characters the system takes.
+        max: usize,
+        /// The number of characters of the code.
+        found: usize,
+    },
+    /// [`Shape::Jlac10`]: not 17 upper-case letters or digits.
+    Jlac10Length {
+        /// The number of characters of the code.
+        found: usize,
+    },
+    /// [`Shape::Jlac10`]: the analyte part (first 5 characters) has no letter.
+    Jlac10Analyte,
+    /// [`Shape::Jlac10`]: the specimen part (characters 10-12) is not 3 digits.
+    Jlac10Specimen,
+    /// [`Shape::Icd10`]: not an ICD-10 code without dot.
+    Icd10,
+    /// [`Shape::Jfagy`]: not a 3-character meta code plus a core code.
+    Jfagy {
+        /// The number of characters of the code.
+        found: usize,
+    },
+    /// [`Shape::Jfagy`]: the core code is not as long as the meta code announces.
+    JfagyCore {
+        /// The core code's length the meta code announces.
+        announced: usize,
+        /// The core code's length.
+        found: usize,
+    },
+    /// [`Shape::JfagyIn`]: a JFAGY code of another allergen system.
+    JfagyOtherSystem {
+        /// Allowed first characters of the meta code.
+        first: &'static str,
+        /// The domain character the system takes.
+        domain: char,
+    },
+    /// [`Shape::ClinsLocalLab`]: not `<local code>_<specimen code>`.
+    ClinsLocalLab,
+    /// [`Shape::Fixed`]: not the system's single code.
+    Fixed(&'static str),
+}
+
+impl std::fmt::Display for ShapeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShapeError::Digits { expected, found } => {
+                write!(f, "expected {expected} digits, found {found} characters")
+            }
+            ShapeError::Alnum { expected, found } => write!(
+                f,
+                "expected {expected} upper-case letters or digits, found {found} characters"
+            ),
+            ShapeError::AlnumRange { min, max, found } => write!(
+                f,
+                "expected {min} to {max} upper-case letters or digits, found {found} characters"
+            ),
+            ShapeError::Jlac10Length { found } => write!(
+                f,
+                "expected 17 upper-case letters or digits (JLAC10), found {found} characters"
+            ),
+            ShapeError::Jlac10Analyte => {
+                write!(f, "JLAC10 analyte part (first 5 characters) has no letter")
+            }
+            ShapeError::Jlac10Specimen => {
+                write!(f, "JLAC10 specimen part (characters 10-12) is not 3 digits")
+            }
+            ShapeError::Icd10 => write!(f, "expected an ICD-10 code without dot (e.g. K297)"),
+            ShapeError::Jfagy { found } => write!(
+                f,
+                "expected a JFAGY code (3-character meta code + core code), found {found} characters"
+            ),
+            ShapeError::JfagyCore { announced, found } => write!(
+                f,
+                "JFAGY meta code announces a {announced}-character core code, found {found}"
+            ),
+            ShapeError::JfagyOtherSystem { first, domain } => write!(
+                f,
+                "JFAGY meta code of another allergen system (this one takes {first}?{domain})"
+            ),
+            ShapeError::ClinsLocalLab => write!(f, "expected <local code>_<specimen code>"),
+            ShapeError::Fixed(c) => write!(f, "this system has the single code {c}"),
+        }
+    }
+}
+
+impl std::error::Error for ShapeError {}
+
 impl Shape {
     /// Checks a code; `Err` says what is wrong (no input text in it).
-    pub fn check(self, code: &str) -> Result<(), String> {
+    pub fn check(self, code: &str) -> Result<(), ShapeError> {
         let upper_alnum = |c: char| c.is_ascii_digit() || c.is_ascii_uppercase();
         let len = code.chars().count();
         match self {
             Shape::Digits(n) => {
                 if len != n || !code.chars().all(|c| c.is_ascii_digit()) {
-                    return Err(format!("expected {n} digits, found {len} characters"));
+                    return Err(ShapeError::Digits {
+                        expected: n,
+                        found: len,
+                    });
                 }
             }
             Shape::Alnum(n) => {
                 if len != n || !code.chars().all(upper_alnum) {
-                    return Err(format!(
-                        "expected {n} upper-case letters or digits, found {len} characters"
-                    ));
+                    return Err(ShapeError::Alnum {
+                        expected: n,
+                        found: len,
+                    });
                 }
             }
             Shape::AlnumRange(min, max) => {
                 if len < min || len > max || !code.chars().all(upper_alnum) {
-                    return Err(format!(
-                        "expected {min} to {max} upper-case letters or digits, found {len} characters"
-                    ));
+                    return Err(ShapeError::AlnumRange {
+                        min,
+                        max,
+                        found: len,
+                    });
                 }
             }
             Shape::Jlac10 => {
                 if len != 17 || !code.chars().all(upper_alnum) {
-                    return Err(format!(
-                        "expected 17 upper-case letters or digits (JLAC10), found {len} characters"
-                    ));
+                    return Err(ShapeError::Jlac10Length { found: len });
                 }
                 let b = code.as_bytes();
                 if !b[..5].iter().any(u8::is_ascii_uppercase) {
-                    return Err("JLAC10 analyte part (first 5 characters) has no letter".into());
+                    return Err(ShapeError::Jlac10Analyte);
                 }
                 if !b[9..12].iter().all(u8::is_ascii_digit) {
-                    return Err("JLAC10 specimen part (characters 10-12) is not 3 digits".into());
+                    return Err(ShapeError::Jlac10Specimen);
                 }
             }
             Shape::Icd10 => {
@@ -87,44 +198,42 @@ impl Shape {
                         .iter()
                         .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase());
                 if !ok {
-                    return Err("expected an ICD-10 code without dot (e.g. K297)".into());
+                    return Err(ShapeError::Icd10);
                 }
             }
             Shape::Jfagy => {
                 let b = code.as_bytes();
                 if b.len() < 3 || !code.chars().all(upper_alnum) {
-                    return Err(format!(
-                        "expected a JFAGY code (3-character meta code + core code), found {len} characters"
-                    ));
+                    return Err(ShapeError::Jfagy { found: len });
                 }
                 if b.len() == 3 {
                     return Ok(()); // group code
                 }
                 let core = char::from(b[1]).to_digit(36).unwrap_or(0) as usize;
                 if b.len() != 3 + core {
-                    return Err(format!(
-                        "JFAGY meta code announces a {core}-character core code, found {}",
-                        b.len() - 3
-                    ));
+                    return Err(ShapeError::JfagyCore {
+                        announced: core,
+                        found: b.len() - 3,
+                    });
                 }
             }
             Shape::JfagyIn { first, domain } => {
                 Shape::Jfagy.check(code)?;
                 let b = code.as_bytes();
                 if !first.as_bytes().contains(&b[0]) || b[2] != domain {
-                    return Err(format!(
-                        "JFAGY meta code of another allergen system (this one takes {first}?{})",
-                        char::from(domain)
-                    ));
+                    return Err(ShapeError::JfagyOtherSystem {
+                        first,
+                        domain: char::from(domain),
+                    });
                 }
             }
             Shape::ClinsLocalLab => match code.rsplit_once('_') {
                 Some((local, specimen)) if !local.is_empty() && !specimen.is_empty() => {}
-                _ => return Err("expected <local code>_<specimen code>".into()),
+                _ => return Err(ShapeError::ClinsLocalLab),
             },
             Shape::Fixed(c) => {
                 if code != c {
-                    return Err(format!("this system has the single code {c}"));
+                    return Err(ShapeError::Fixed(c));
                 }
             }
             Shape::Any => {}

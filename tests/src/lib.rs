@@ -40,8 +40,52 @@ pub fn shared_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared")
 }
 
-/// Fails with a message saying what is missing when [`shared_root`] is not there.
-pub fn require_shared() -> Result<PathBuf, String> {
+/// Why the harness cannot run a case.
+#[derive(Debug)]
+pub enum HarnessError {
+    /// `../shared` beside the repository is missing (or lacks `data/` or
+    /// `fhir-profiles/`).
+    MissingShared(PathBuf),
+    /// A file or folder of a case could not be read or removed.
+    Io {
+        /// What could not be done (`read`, `remove`).
+        op: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The error.
+        error: std::io::Error,
+    },
+    /// A command wrote something that is not UTF-8 to a stream.
+    NotUtf8 {
+        /// `stdout` or `stderr`.
+        stream: &'static str,
+        /// The error.
+        error: std::string::FromUtf8Error,
+    },
+}
+
+impl std::fmt::Display for HarnessError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HarnessError::MissingShared(root) => write!(
+                f,
+                "{} is missing: golden cases read the data taken from other projects \
+                 (NHO SS-MIX2 sample, J-FAGY, JAMI ConceptMaps, JP-CLINS examples) from \
+                 ../shared beside the repository",
+                root.display()
+            ),
+            HarnessError::Io { op, path, error } => {
+                write!(f, "cannot {op} {}: {error}", path.display())
+            }
+            HarnessError::NotUtf8 { stream, error } => write!(f, "{stream} is not UTF-8: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for HarnessError {}
+
+/// [`shared_root`], or an error saying what is missing when it is not there.
+pub fn require_shared() -> Result<PathBuf, HarnessError> {
     let root = shared_root();
     if ["data", "fhir-profiles"]
         .iter()
@@ -49,12 +93,7 @@ pub fn require_shared() -> Result<PathBuf, String> {
     {
         Ok(root)
     } else {
-        Err(format!(
-            "{} is missing: golden cases read the data taken from other projects \
-             (NHO SS-MIX2 sample, J-FAGY, JAMI ConceptMaps, JP-CLINS examples) from \
-             ../shared beside the repository",
-            root.display()
-        ))
+        Err(HarnessError::MissingShared(root))
     }
 }
 
@@ -101,12 +140,21 @@ fn command_lines(cmd: &str) -> Vec<&str> {
 }
 
 /// Runs the case's command lines in-process.
-pub fn run_case(case: &Path) -> Result<Outcome, String> {
-    let cmd = fs::read_to_string(case.join("cmd")).map_err(|e| format!("cmd: {e}"))?;
+pub fn run_case(case: &Path) -> Result<Outcome, HarnessError> {
+    let cmd_file = case.join("cmd");
+    let cmd = fs::read_to_string(&cmd_file).map_err(|error| HarnessError::Io {
+        op: "read",
+        path: cmd_file,
+        error,
+    })?;
     let lines = command_lines(&cmd);
     let actual = case.join("actual");
     if actual.exists() {
-        fs::remove_dir_all(&actual).map_err(|e| format!("actual/: {e}"))?;
+        fs::remove_dir_all(&actual).map_err(|error| HarnessError::Io {
+            op: "remove",
+            path: actual.clone(),
+            error,
+        })?;
     }
     let mut stdout = Vec::new();
     let mut stderr = Vec::new();
@@ -128,8 +176,14 @@ pub fn run_case(case: &Path) -> Result<Outcome, String> {
     }
     Ok(Outcome {
         exit: exits.join(" "),
-        stdout: String::from_utf8(stdout).map_err(|e| format!("stdout is not UTF-8: {e}"))?,
-        stderr: String::from_utf8(stderr).map_err(|e| format!("stderr is not UTF-8: {e}"))?,
+        stdout: String::from_utf8(stdout).map_err(|error| HarnessError::NotUtf8 {
+            stream: "stdout",
+            error,
+        })?,
+        stderr: String::from_utf8(stderr).map_err(|error| HarnessError::NotUtf8 {
+            stream: "stderr",
+            error,
+        })?,
     })
 }
 
@@ -208,7 +262,7 @@ fn compare_trees(case: &Path, update: bool, problems: &mut Vec<String>) {
 pub fn check(case: &Path, update: bool) -> Vec<String> {
     let outcome = match run_case(case) {
         Ok(o) => o,
-        Err(e) => return vec![e],
+        Err(e) => return vec![e.to_string()],
     };
     let mut problems = Vec::new();
     let exit_text = format!("{}\n", outcome.exit);

@@ -110,6 +110,11 @@ pub const FUNCTIONS: &[&str] = &[
     "as",
     "trace",
     "htmlChecks",
+    "join",
+    "getResourceKey",
+    "getReferenceKey",
+    "lowBoundary",
+    "highBoundary",
 ];
 
 /// Pre-compiled regular expressions of `matches`/`replaceMatches` literal arguments.
@@ -119,6 +124,8 @@ pub(crate) struct Ctx<'a, 'e> {
     pub env: Env<'a>,
     pub context: Item<'a>,
     pub regexes: &'e Regexes,
+    /// Caller-defined variables (`%name`): SQL on FHIR constants, `%rowIndex`.
+    pub vars: &'e [(&'e str, Item<'a>)],
 }
 
 #[derive(Clone)]
@@ -625,7 +632,10 @@ impl<'a, 'e> Ctx<'a, 'e> {
             "ucum" => Ok(vec![Item::Str("http://unitsofmeasure.org".into())]),
             "sct" => Ok(vec![Item::Str("http://snomed.info/sct".into())]),
             "loinc" => Ok(vec![Item::Str("http://loinc.org".into())]),
-            other => fail(format!("unknown variable %{other}")),
+            other => match self.vars.iter().find(|(n, _)| *n == other) {
+                Some((_, item)) => Ok(vec![item.clone()]),
+                None => fail(format!("unknown variable %{other}")),
+            },
         }
     }
 
@@ -1257,6 +1267,65 @@ impl<'a, 'e> Ctx<'a, 'e> {
                 vec![Item::Bool(member)]
             }
             ("trace", 1 | 2) => c,
+            ("join", 0 | 1) => {
+                let sep = match nargs {
+                    0 => Cow::Borrowed(""),
+                    _ => self
+                        .arg_str(args, 0, input, focus, name)?
+                        .unwrap_or(Cow::Borrowed("")),
+                };
+                let mut parts = Vec::with_capacity(c.len());
+                for i in &c {
+                    match i.as_str() {
+                        Some(s) => parts.push(s),
+                        None => return fail("join(): an item is not a string"),
+                    }
+                }
+                vec![Item::Str(parts.join(sep.as_ref()))]
+            }
+            ("getResourceKey", 0) => {
+                let mut out = Vec::new();
+                for i in &c {
+                    if let Item::Node(n) = i
+                        && let Some(ty) = n.value.fget("resourceType").and_then(Value::as_str)
+                        && let Some(id) = n.value.fget("id").and_then(Value::as_str)
+                    {
+                        out.push(Item::Str(format!("{ty}/{id}")));
+                    }
+                }
+                out
+            }
+            ("getReferenceKey", 0 | 1) => {
+                let want = match args.first() {
+                    Some(a) => Some(type_arg(a)?),
+                    None => None,
+                };
+                let mut out = Vec::new();
+                for i in &c {
+                    if let Item::Node(n) = i
+                        && let Some(key) = reference_key(n.value, self.env.resolver)
+                        && want
+                            .as_deref()
+                            .is_none_or(|w| key.split('/').next() == Some(w))
+                    {
+                        out.push(Item::Str(key));
+                    }
+                }
+                out
+            }
+            ("lowBoundary" | "highBoundary", 0 | 1) => {
+                let precision = match nargs {
+                    0 => None,
+                    _ => self.arg_int(args, 0, input, focus, name)?,
+                };
+                match c.len() {
+                    0 => Vec::new(),
+                    1 => boundary(&c[0], name == "highBoundary", precision)
+                        .into_iter()
+                        .collect(),
+                    _ => return fail(format!("{name}() on more than one item")),
+                }
+            }
             ("htmlChecks", 0) => vec![Item::Bool(c.len() == 1 && html_ok(&c[0]))],
             _ => {
                 if FUNCTIONS.contains(&name) {
@@ -1266,6 +1335,175 @@ impl<'a, 'e> Ctx<'a, 'e> {
             }
         })
     }
+}
+
+/// The key `getReferenceKey()` gives a Reference: `Type/id` of a relative or
+/// absolute literal reference (a version suffix dropped); for a `urn:uuid:` one,
+/// the type and id of the resource the resolver finds (a Bundle entry), else its
+/// `type` and the UUID. `None` when the reference names no resource this way
+/// (`getResourceKey()` gives `Type/id`, so the two join).
+fn reference_key<'a>(reference: &Value, resolver: Option<&dyn Resolver<'a>>) -> Option<String> {
+    let r = reference.fget("reference").and_then(Value::as_str)?;
+    if let Some(uuid) = r.strip_prefix("urn:uuid:") {
+        if let Some(target) = resolver.and_then(|x| x.resolve(r))
+            && let (Some(ty), Some(id)) = (
+                target.fget("resourceType").and_then(Value::as_str),
+                target.fget("id").and_then(Value::as_str),
+            )
+        {
+            return Some(format!("{ty}/{id}"));
+        }
+        let ty = reference.fget("type").and_then(Value::as_str)?;
+        return Some(format!("{ty}/{uuid}"));
+    }
+    let r = match r.find("/_history/") {
+        Some(i) => r.get(..i)?,
+        None => r,
+    };
+    let mut parts = r.rsplit('/');
+    let id = parts.next()?;
+    let ty = parts.next()?;
+    if id.is_empty() || !ty.starts_with(|c: char| c.is_ascii_uppercase()) {
+        return None;
+    }
+    Some(format!("{ty}/{id}"))
+}
+
+/// `lowBoundary()` / `highBoundary()` of a decimal or a date/time (FHIRPath
+/// 3.0 draft): the least / greatest value the item's precision admits, at
+/// `precision` digits (decimals, default 8) or to the millisecond (date/times,
+/// with the widest time-zone offset when the value has none). `None` for other
+/// items or a precision beyond the limits.
+fn boundary<'a>(item: &Item<'a>, high: bool, precision: Option<i64>) -> Option<Item<'a>> {
+    let kind = match item {
+        Item::Date(t) if t.starts_with('T') => "time",
+        Item::Date(t) if t.contains('T') => "dateTime",
+        Item::Date(_) => "date",
+        Item::Node(n) => n.ty.unwrap_or(""),
+        _ => "",
+    };
+    if matches!(kind, "date" | "dateTime" | "instant" | "time") {
+        let text = item.to_text()?;
+        return date_boundary(&text, kind, high).map(Item::Date);
+    }
+    let text = match item {
+        Item::Dec(_, t) => t.clone(),
+        Item::Node(Node {
+            value: Value::Number(n),
+            ..
+        }) if kind != "integer" => n.to_string(),
+        _ => return None,
+    };
+    let out = decimal_boundary(&text, high, precision.unwrap_or(8))?;
+    let f = out.parse().ok()?;
+    Some(Item::Dec(f, out))
+}
+
+fn decimal_boundary(text: &str, high: bool, precision: i64) -> Option<String> {
+    if !(0..=28).contains(&precision) {
+        return None;
+    }
+    let (neg, digits) = match text.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, text),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if int.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // exact integer arithmetic at `scale` decimals: value ± half a unit in the last place
+    let p = precision as u32;
+    let given = u32::try_from(frac.len()).ok()?;
+    let scale = (given + 1).max(p);
+    let mut v: i128 = format!("{int}{frac}").parse().ok()?;
+    v = v.checked_mul(10i128.checked_pow(scale - given)?)?;
+    if neg {
+        v = -v;
+    }
+    let half = 5 * 10i128.checked_pow(scale - given - 1)?;
+    let r = if high { v + half } else { v - half };
+    // truncate towards the boundary's side to `p` decimals
+    let cut = 10i128.checked_pow(scale - p)?;
+    let r = if high {
+        r.div_euclid(cut) + i128::from(r.rem_euclid(cut) != 0)
+    } else {
+        r.div_euclid(cut)
+    };
+    let sign = if r < 0 { "-" } else { "" };
+    let a = r.unsigned_abs();
+    let unit = 10u128.pow(p);
+    Some(if p == 0 {
+        format!("{sign}{a}")
+    } else {
+        format!(
+            "{sign}{}.{:0width$}",
+            a / unit,
+            a % unit,
+            width = p as usize
+        )
+    })
+}
+
+/// Boundaries of a date (`date`), date/time (`dateTime`, `instant`) or `time`:
+/// missing components filled with their least or greatest value, a missing offset
+/// with the widest one.
+fn date_boundary(text: &str, kind: &str, high: bool) -> Option<String> {
+    let t = text.strip_prefix('@').unwrap_or(text);
+    let pick = |lo: &'static str, hi: &'static str| if high { hi } else { lo };
+    let clock = |tm: &str| -> Option<String> {
+        let mut c = tm.split(':');
+        let hh = c
+            .next()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(pick("00", "23"));
+        let mm = c.next().unwrap_or(pick("00", "59"));
+        let (ss, ms) = match c.next() {
+            Some(s) => match s.split_once('.') {
+                Some((a, f)) => (a, format!("{f:0<3}").get(..3)?.to_owned()),
+                None => (s, pick("000", "999").to_owned()),
+            },
+            None => (pick("00", "59"), pick("000", "999").to_owned()),
+        };
+        Some(format!("{hh}:{mm}:{ss}.{ms}"))
+    };
+    if kind == "time" {
+        return clock(t.strip_prefix('T').unwrap_or(t));
+    }
+    let (date, time) = match t.split_once('T') {
+        Some((d, tm)) => (d, Some(tm)),
+        None => (t, None),
+    };
+    let mut it = date.split('-');
+    let y: i64 = it.next()?.parse().ok()?;
+    let m: Option<i64> = it.next().map(str::parse).transpose().ok()?;
+    let d: Option<i64> = it.next().map(str::parse).transpose().ok()?;
+    let m = m.unwrap_or(if high { 12 } else { 1 });
+    let last_day = match m {
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => 31,
+    };
+    let d = d.unwrap_or(if high { last_day } else { 1 });
+    let day = format!("{y:04}-{m:02}-{d:02}");
+    if kind == "date" {
+        return Some(day);
+    }
+    let (tm, tz) = match time {
+        None => ("", None),
+        Some(tm) => {
+            if let Some(c) = tm.strip_suffix('Z') {
+                (c, Some("Z"))
+            } else if let Some(i) = tm.rfind(['+', '-']) {
+                (tm.get(..i)?, tm.get(i..))
+            } else {
+                (tm, None)
+            }
+        }
+    };
+    // without an offset the value may be in any zone: the widest one
+    let tz = tz.unwrap_or(pick("+14:00", "-12:00"));
+    Some(format!("{day}T{}{tz}", clock(tm)?))
 }
 
 fn arith<'a>(op: BinOp, a: &Item<'a>, c: &Item<'a>) -> R<'a> {

@@ -64,6 +64,28 @@ pub fn unsupported_functions(e: &Expr) -> BTreeSet<String> {
     out
 }
 
+/// Variables (`%name`) that `e` reads, in name order (built-in ones included).
+pub fn variables(e: &Expr) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    walk(e, &mut |x| {
+        if let Expr::Var(v) = x {
+            out.insert(v.clone());
+        }
+    });
+    out
+}
+
+/// Variables the evaluator defines itself (`%resource`, `%ucum` …); callers add
+/// others through [`Expression::evaluate_with`].
+pub const BUILTIN_VARIABLES: &[&str] = &[
+    "resource",
+    "rootResource",
+    "context",
+    "ucum",
+    "sct",
+    "loinc",
+];
+
 fn walk(e: &Expr, f: &mut dyn FnMut(&Expr)) {
     f(e);
     match e {
@@ -123,6 +145,11 @@ impl Expression {
         }
     }
 
+    /// The parsed expression, when it compiled.
+    pub fn ast(&self) -> Option<&Expr> {
+        self.ast.as_ref().ok()
+    }
+
     /// The expression text.
     pub fn source(&self) -> &str {
         &self.source
@@ -157,12 +184,23 @@ impl Expression {
         node: Node<'a>,
         env: Env<'a>,
     ) -> Result<Collection<'a>, EvalError> {
+        self.evaluate_with(Item::Node(node), env, &[])
+    }
+
+    /// Evaluates with `item` as the focus and caller-defined variables (`%name`,
+    /// e.g. SQL on FHIR constants and `%rowIndex`) besides the built-in ones.
+    pub fn evaluate_with<'a>(
+        &self,
+        item: Item<'a>,
+        env: Env<'a>,
+        vars: &[(&str, Item<'a>)],
+    ) -> Result<Collection<'a>, EvalError> {
         let ast = self.ast.as_ref().map_err(|e| EvalError(e.clone()))?;
-        let item = Item::Node(node);
         let ctx = eval::Ctx {
             env,
             context: item.clone(),
             regexes: &self.regexes,
+            vars,
         };
         let (input, focus) = eval::root_focus(item);
         ctx.eval(ast, &input, &focus)

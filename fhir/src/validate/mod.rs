@@ -1339,7 +1339,7 @@ impl<'c> Validator<'c> {
             };
             if !node.value.is_null() {
                 if let Err(why) = primitive::check(pty, node.value) {
-                    let code = if why == "empty string" {
+                    let code = if why == primitive::PrimitiveError::Empty {
                         &codes::EMPTY_VALUE
                     } else {
                         &codes::BAD_PRIMITIVE

@@ -64,41 +64,91 @@ fn calendar_ok(s: &str) -> bool {
     }
 }
 
+/// Why a JSON value is not of its primitive type (no input text in it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PrimitiveError {
+    /// An empty string (FHIR has no empty values).
+    Empty,
+    /// The type is a string type and the value is not a JSON string.
+    NotString(String),
+    /// A string that does not have the type's format.
+    Malformed(String),
+    /// A `boolean` that is not JSON true or false.
+    NotBoolean,
+    /// An integer type whose value is not a JSON integer.
+    NotInteger(String),
+    /// An integer type whose value is outside 32 bits.
+    OutOfRange(String),
+    /// A `positiveInt` below 1.
+    NotPositive,
+    /// A negative `unsignedInt`.
+    Negative,
+    /// A `decimal` that is not a JSON number.
+    NotNumber,
+    /// A `uri`, `url` or `canonical` with white space in it.
+    Whitespace(String),
+    /// A `string` or `markdown` of white space only.
+    Blank,
+    /// A date whose day does not exist in its month (2023-02-30).
+    NoSuchDay,
+}
+
+impl std::fmt::Display for PrimitiveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PrimitiveError::Empty => write!(f, "empty string"),
+            PrimitiveError::NotString(ty) => write!(f, "{ty} must be a JSON string"),
+            PrimitiveError::Malformed(ty) => write!(f, "not a valid {ty}"),
+            PrimitiveError::NotBoolean => write!(f, "boolean must be JSON true or false"),
+            PrimitiveError::NotInteger(ty) => write!(f, "{ty} must be a JSON integer"),
+            PrimitiveError::OutOfRange(ty) => write!(f, "{ty} out of range"),
+            PrimitiveError::NotPositive => write!(f, "positiveInt must be at least 1"),
+            PrimitiveError::Negative => write!(f, "unsignedInt must not be negative"),
+            PrimitiveError::NotNumber => write!(f, "decimal must be a JSON number"),
+            PrimitiveError::Whitespace(ty) => write!(f, "{ty} contains whitespace"),
+            PrimitiveError::Blank => write!(f, "string has no non-whitespace content"),
+            PrimitiveError::NoSuchDay => write!(f, "day does not exist in its month"),
+        }
+    }
+}
+
+impl std::error::Error for PrimitiveError {}
+
 /// Checks a JSON value against primitive type `ty`; `Err` says what is wrong
 /// (no input text).
-pub fn check(ty: &str, v: &Value) -> Result<(), String> {
+pub fn check(ty: &str, v: &Value) -> Result<(), PrimitiveError> {
     let f = formats();
-    let text = |re: Option<&Regex>, what: &str| -> Result<(), String> {
+    let text = |re: Option<&Regex>, what: &str| -> Result<(), PrimitiveError> {
         match v {
-            Value::String(s) if s.is_empty() => Err("empty string".to_owned()),
+            Value::String(s) if s.is_empty() => Err(PrimitiveError::Empty),
             Value::String(s) => match re {
-                Some(re) if !re.is_match(s) => Err(format!("not a valid {what}")),
+                Some(re) if !re.is_match(s) => Err(PrimitiveError::Malformed(what.to_owned())),
                 _ => Ok(()),
             },
-            _ => Err(format!("{what} must be a JSON string")),
+            _ => Err(PrimitiveError::NotString(what.to_owned())),
         }
     };
     match ty {
         "boolean" => match v {
             Value::Bool(_) => Ok(()),
-            _ => Err("boolean must be JSON true or false".into()),
+            _ => Err(PrimitiveError::NotBoolean),
         },
         "integer" | "positiveInt" | "unsignedInt" => {
             let Some(n) = v.as_i64().filter(|_| v.is_number()) else {
-                return Err(format!("{ty} must be a JSON integer"));
+                return Err(PrimitiveError::NotInteger(ty.to_owned()));
             };
             if !(i64::from(i32::MIN)..=i64::from(i32::MAX)).contains(&n) {
-                return Err(format!("{ty} out of range"));
+                return Err(PrimitiveError::OutOfRange(ty.to_owned()));
             }
             match ty {
-                "positiveInt" if n < 1 => Err("positiveInt must be at least 1".into()),
-                "unsignedInt" if n < 0 => Err("unsignedInt must not be negative".into()),
+                "positiveInt" if n < 1 => Err(PrimitiveError::NotPositive),
+                "unsignedInt" if n < 0 => Err(PrimitiveError::Negative),
                 _ => Ok(()),
             }
         }
         "decimal" => match v {
             Value::Number(_) => Ok(()),
-            _ => Err("decimal must be a JSON number".into()),
+            _ => Err(PrimitiveError::NotNumber),
         },
         "date" => text(Some(&f.date), "date").and_then(|_| cal(v)),
         "dateTime" => text(Some(&f.date_time), "dateTime").and_then(|_| cal(v)),
@@ -111,21 +161,21 @@ pub fn check(ty: &str, v: &Value) -> Result<(), String> {
         "base64Binary" => text(Some(&f.base64), "base64Binary"),
         "uri" | "url" | "canonical" => text(None, ty).and_then(|_| match v.as_str() {
             Some(s) if s.chars().any(char::is_whitespace) => {
-                Err(format!("{ty} contains whitespace"))
+                Err(PrimitiveError::Whitespace(ty.to_owned()))
             }
             _ => Ok(()),
         }),
         "string" | "markdown" => text(None, ty).and_then(|_| match v.as_str() {
-            Some(s) if s.trim().is_empty() => Err("string has no non-whitespace content".into()),
+            Some(s) if s.trim().is_empty() => Err(PrimitiveError::Blank),
             _ => Ok(()),
         }),
         _ => text(None, ty),
     }
 }
 
-fn cal(v: &Value) -> Result<(), String> {
+fn cal(v: &Value) -> Result<(), PrimitiveError> {
     match v.as_str() {
-        Some(s) if !calendar_ok(s) => Err("day does not exist in its month".into()),
+        Some(s) if !calendar_ok(s) => Err(PrimitiveError::NoSuchDay),
         _ => Ok(()),
     }
 }

@@ -219,6 +219,13 @@ impl Rules {
             }
         }
         let sd = |url: &str| sds.iter().find(|s| s.url == url);
+        // The (system, code) pairs of the value set bound at element `id` of `d`.
+        let bound_codes = |d: &Sd, id: &str| -> Option<BTreeSet<(String, String)>> {
+            let vs = d.element(id)?.pointer("/binding/valueSet")?.as_str()?;
+            let mut codes = BTreeSet::new();
+            expand(strip_version(vs), &value_sets, &code_systems, &mut codes, 0);
+            Some(codes)
+        };
         let mut r = Rules {
             package: format!("{}#{}", pkg.name, pkg.version),
             displays,
@@ -318,17 +325,8 @@ impl Rules {
                     }
                 }
             }
-            if let Some(vs) = c
-                .element("Composition.category.coding")
-                .and_then(|e| e.pointer("/binding/valueSet"))
-                .and_then(Value::as_str)
-            {
-                let mut codes = BTreeSet::new();
-                expand(strip_version(vs), &value_sets, &code_systems, &mut codes, 0);
-                if !codes.is_empty() {
-                    r.report_categories = Some(codes);
-                }
-            }
+            r.report_categories =
+                bound_codes(c, "Composition.category.coding").filter(|codes| !codes.is_empty());
         }
 
         // Groups.
@@ -354,23 +352,8 @@ impl Rules {
                 .map(|u| strip_version(u).to_owned());
             if let Some(url) = ext_url {
                 let codes = sd(&url)
-                    .and_then(|x| {
-                        x.element("Extension.value[x]")
-                            .and_then(|e| e.pointer("/binding/valueSet"))
-                            .and_then(Value::as_str)
-                            .map(str::to_owned)
-                    })
-                    .map(|vs| {
-                        let mut codes = BTreeSet::new();
-                        expand(
-                            strip_version(&vs),
-                            &value_sets,
-                            &code_systems,
-                            &mut codes,
-                            0,
-                        );
-                        codes.into_iter().map(|(_, c)| c).collect()
-                    })
+                    .and_then(|x| bound_codes(x, "Extension.value[x]"))
+                    .map(|codes| codes.into_iter().map(|(_, c)| c).collect())
                     .unwrap_or_default();
                 r.group_relationship = Some((url, codes));
             }
@@ -386,21 +369,8 @@ impl Rules {
             })
             .unwrap_or_else(|| "urn:oid:1.2.392.100495.20.3.61".into());
         r.organization_types = sd(ORGANIZATION_PROFILE)
-            .and_then(|o| {
-                o.element("Organization.type")
-                    .and_then(|e| e.pointer("/binding/valueSet"))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .and_then(|vs| {
-                let mut codes = BTreeSet::new();
-                expand(
-                    strip_version(&vs),
-                    &value_sets,
-                    &code_systems,
-                    &mut codes,
-                    0,
-                );
+            .and_then(|o| bound_codes(o, "Organization.type"))
+            .and_then(|codes| {
                 let find = |code: &str| {
                     codes.iter().find(|(_, c)| c == code).map(|(s, c)| Coded {
                         system: s.clone(),

@@ -41,15 +41,15 @@ fn institution_number_follows_r1021() {
     for ok in ["2213456789", "0112345678", "4931234567"] {
         assert!(check_institution_number(ok).is_ok(), "{ok}");
     }
-    for bad in [
-        "221345678",
-        "22134567890",
-        "2243456789",
-        "5213456789",
-        "22034567a9",
-        "２２１３４５６７８９",
+    for (bad, why) in [
+        ("221345678", InstitutionNumberError::NotTenDigits),
+        ("22134567890", InstitutionNumberError::NotTenDigits),
+        ("2243456789", InstitutionNumberError::FeeSchedule),
+        ("5213456789", InstitutionNumberError::Prefecture),
+        ("22034567a9", InstitutionNumberError::NotTenDigits),
+        ("２２１３４５６７８９", InstitutionNumberError::NotTenDigits),
     ] {
-        assert!(check_institution_number(bad).is_err(), "{bad}");
+        assert_eq!(check_institution_number(bad), Err(why), "{bad}");
     }
     let d = err("[site]\ninstitution_number = \"2203456789\"\nname = \"x\"\n");
     assert_eq!(d.code.id, "M003");

@@ -298,16 +298,9 @@ fn stale_plan_is_refused_and_writes_nothing() {
     assert_eq!(l.year_of("A-9999013").unwrap(), None);
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("kakehashi-ledger-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 #[test]
 fn file_ledger_persists_and_is_one_file() {
-    let dir = temp_dir("persist");
+    let dir = crate::scratch_dir("ledger-persist");
     let path = dir.join("ledger.sqlite");
     {
         let mut l = Ledger::open(&path, INST).unwrap();
@@ -372,7 +365,7 @@ fn branches_learnt_are_kept_per_patient_and_a_schema_1_ledger_gains_their_table(
 
 #[test]
 fn schema_version_mismatch_is_a_clear_error() {
-    let dir = temp_dir("version");
+    let dir = crate::scratch_dir("ledger-version");
     let path = dir.join("ledger.sqlite");
     drop(Ledger::open(&path, INST).unwrap());
     {
@@ -393,7 +386,7 @@ fn schema_version_mismatch_is_a_clear_error() {
 
 #[test]
 fn corrupt_or_foreign_files_are_errors_not_panics() {
-    let dir = temp_dir("corrupt");
+    let dir = crate::scratch_dir("ledger-corrupt");
     // Not a database at all.
     let garbage = dir.join("garbage.sqlite");
     std::fs::write(
