@@ -4,6 +4,9 @@
 #
 #   bench/readings.sh [--previous REF] [--profile P]   (defaults: main, release)
 #   bench/readings.sh --previous-bin PATH --this-bin PATH   (two builds at hand)
+#   bench/readings.sh --without-readings [--this-bin PATH]   (one build: "previous" is
+#                                        this build with --no-readings, i.e. kana and
+#                                        Latin matching only, as before readings)
 #
 # Builds `kakehashi` (release) from the work tree into $CARGO_TARGET_DIR (default
 # target/) and from REF (`git archive`, into bench/.work/previous/) into
@@ -23,13 +26,16 @@ PREV=""
 NOW=""
 PREVIOUS=main
 PROFILE=release
+PREV_ARGS=()
+WITHOUT=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --previous) PREVIOUS=$2; shift 2 ;;
         --profile) PROFILE=$2; shift 2 ;;
         --previous-bin) PREV=$2; PREVIOUS="(given build)"; shift 2 ;;
         --this-bin) NOW=$2; PROFILE="(given build)"; shift 2 ;;
-        *) echo "usage: bench/readings.sh [--previous REF] [--profile P] | --previous-bin PATH --this-bin PATH" >&2; exit 2 ;;
+        --without-readings) WITHOUT=1; PREVIOUS="this build, --no-readings"; shift ;;
+        *) echo "usage: bench/readings.sh [--previous REF] [--profile P] | --previous-bin PATH --this-bin PATH | --without-readings [--this-bin PATH]" >&2; exit 2 ;;
     esac
 done
 # cargo's folder for a profile: dev builds into debug/.
@@ -45,7 +51,10 @@ if [ -z "$NOW" ]; then
     cargo build --profile "$PROFILE" --locked -q -p cli --bin kakehashi
     NOW=$TARGET/$DIR/kakehashi
 fi
-if [ -z "$PREV" ]; then
+if [ -n "$WITHOUT" ]; then
+    PREV=$NOW
+    PREV_ARGS=(--no-readings)
+elif [ -z "$PREV" ]; then
     echo "== build ($PREVIOUS = $(git rev-parse --short "$PREVIOUS"), $PROFILE)"
     rm -rf "$PREV_SRC" && mkdir -p "$PREV_SRC"
     git archive "$PREVIOUS" | tar -x -C "$PREV_SRC"
@@ -70,8 +79,9 @@ for who in previous this; do
     bin=$PREV; [ "$who" = this ] && bin=$NOW
     outs=()
     for set in allergens-jfagy diseases drugs jfagy-house-variants; do
+        args=(); [ "$who" = previous ] && args=("${PREV_ARGS[@]}")
         # shellcheck disable=SC2046
-        "$bin" tables suggest --table "$WORK/$set.sssom.tsv" $(master_args "$set") \
+        "$bin" tables suggest "${args[@]}" --table "$WORK/$set.sssom.tsv" $(master_args "$set") \
             --top 5 --min-score 0 --date 2026-01-01 --stdout > "$WORK/$set.$who.tsv" 2> /dev/null
         outs+=("$WORK/$set.$who.tsv")
     done
@@ -83,8 +93,9 @@ python3 bench/readings.py report "$WORK" previous this
 echo "== speed: 10 000 source codes against a 30 000-name master, one core (taskset -c 0; $PROFILE profile)"
 for who in previous this; do
     bin=$PREV; [ "$who" = this ] && bin=$NOW
+    args=(); [ "$who" = previous ] && args=("${PREV_ARGS[@]}")
     start=$EPOCHREALTIME
-    taskset -c 0 "$bin" tables suggest --table "$WORK/big.sssom.tsv" --master "$WORK/big-master.json" \
+    taskset -c 0 "$bin" tables suggest "${args[@]}" --table "$WORK/big.sssom.tsv" --master "$WORK/big-master.json" \
         --top 5 --date 2026-01-01 --stdout > "$WORK/big.$who.tsv" 2> "$WORK/big.$who.err"
     end=$EPOCHREALTIME
     printf '%-9s %6.2f s   %s\n' "$who" "$(python3 -c "print($end - $start)")" "$(tail -1 "$WORK/big.$who.err")"

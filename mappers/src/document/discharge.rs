@@ -44,7 +44,7 @@ use crate::record::{ConditionRecord, MedicationRecord};
 use diagnostics::{Diagnostic, Diagnostics, Location};
 use fhir::model::build;
 use fhir::model::types::Reference;
-use fhir::model::{CompositionSection, Encounter, Resource, resources};
+use fhir::model::{CompositionSection, Encounter, resources};
 
 /// What the eDischargeSummary fixes.
 pub const DOC_TYPE: DocType = DocType {
@@ -614,12 +614,7 @@ pub fn build(
         sections,
     );
     // The event is the stay: start and end, no code (0..0 in the profile).
-    if let Some(Resource::Composition(c)) = out
-        .bundle
-        .entry
-        .first_mut()
-        .and_then(|e| e.resource.as_mut())
-    {
+    if let Some(c) = out.composition_mut() {
         c.event = vec![resources::CompositionEvent {
             period: Some(Box::new(build::period(Some(&admitted), Some(&discharged)))),
             ..Default::default()

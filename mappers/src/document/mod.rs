@@ -239,6 +239,17 @@ pub struct DocumentBundle {
     pub diagnostics: Diagnostics,
 }
 
+impl DocumentBundle {
+    /// The Composition (the first entry), for what one document type sets after
+    /// the shared core built it.
+    pub(crate) fn composition_mut(&mut self) -> Option<&mut Composition> {
+        match self.bundle.entry.first_mut()?.resource.as_mut()? {
+            fhir::model::Resource::Composition(c) => Some(&mut **c),
+            _ => None,
+        }
+    }
+}
+
 /// A document being built.
 pub struct Doc<'a> {
     /// The request.

@@ -291,12 +291,7 @@ pub fn build(
         sections,
     );
     // The profile fixes the title and forbids custodian and event (0..0).
-    if let Some(Resource::Composition(c)) = out
-        .bundle
-        .entry
-        .first_mut()
-        .and_then(|e| e.resource.as_mut())
-    {
+    if let Some(c) = out.composition_mut() {
         c.title = TITLE.into();
         c.custodian = None;
         c.event = Vec::new();
