@@ -113,7 +113,10 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         std::fs::create_dir_all(&dir).map_err(|e| Failure::create_dir(to, e))?;
         for job in &work.jobs {
             let body = deliver::body(job, &work.server).map_err(|e| {
-                Failure(format!("unit {}: the bundle cannot be read: {e}", job.unit_id))
+                Failure(format!(
+                    "unit {}: the bundle cannot be read: {e}",
+                    job.unit_id
+                ))
             })?;
             let path = dir.join(format!("{}.json", job.unit_id));
             std::fs::write(&path, body).map_err(|e| Failure::write(&path, e))?;

@@ -378,9 +378,12 @@ enum Fault {
 
 /// A small HTTP/1.1 proxy on 127.0.0.1: one request per connection
 /// (`Connection: close` both ways), faults on POSTs by `rule`, and a refusal
-/// (422 with an OperationOutcome) of every POST whose body holds `refuse`.
+/// (422 with an OperationOutcome) of every POST whose body holds `refuse`; with
+/// a TLS configuration it takes HTTPS and forwards plain HTTP (a site's
+/// TLS-terminating front of its FHIR server).
 struct Proxy {
     port: u16,
+    tls: bool,
     posts: Arc<AtomicUsize>,
     refused: Arc<AtomicUsize>,
     refuse: Arc<Mutex<Option<String>>>,
@@ -389,6 +392,19 @@ struct Proxy {
 
 impl Proxy {
     fn start(upstream: u16, rule: fn(usize) -> Fault) -> Proxy {
+        Proxy::start_with(upstream, rule, None)
+    }
+
+    fn start_tls(upstream: u16, tls: Arc<rustls::ServerConfig>) -> Proxy {
+        Proxy::start_with(upstream, |_| Fault::Pass, Some(tls))
+    }
+
+    fn start_with(
+        upstream: u16,
+        rule: fn(usize) -> Fault,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Proxy {
+        let secure = tls.is_some();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let posts = Arc::new(AtomicUsize::new(0));
@@ -402,14 +418,26 @@ impl Proxy {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
-                let (p, r, rf) = (p.clone(), r.clone(), rf.clone());
-                std::thread::spawn(move || {
-                    let _ = serve(conn, upstream, rule, &p, &r, &rf);
+                let (p, r, rf, tls) = (p.clone(), r.clone(), rf.clone(), tls.clone());
+                std::thread::spawn(move || match tls {
+                    None => {
+                        let _ = serve(conn, upstream, rule, &p, &r, &rf);
+                    }
+                    Some(config) => {
+                        let Ok(session) = rustls::ServerConnection::new(config) else {
+                            return;
+                        };
+                        let mut stream = rustls::StreamOwned::new(session, conn);
+                        let _ = serve(&mut stream, upstream, rule, &p, &r, &rf);
+                        stream.conn.send_close_notify();
+                        let _ = stream.flush();
+                    }
                 });
             }
         });
         Proxy {
             port,
+            tls: secure,
             posts,
             refused,
             refuse,
@@ -418,8 +446,31 @@ impl Proxy {
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
+}
+
+/// A site's private CA (PEM, what `--ca` is given) and a server configuration
+/// with a certificate for 127.0.0.1 that CA signed.
+fn site_tls() -> (String, Arc<rustls::ServerConfig>) {
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "kakehashi test site CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca, rcgen::KeyPair::generate().unwrap()).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+    // The provider of the crate's features (ring, as for ureq).
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone()], key)
+        .unwrap();
+    (ca.pem(), Arc::new(config))
 }
 
 impl Drop for Proxy {
@@ -429,7 +480,7 @@ impl Drop for Proxy {
     }
 }
 
-fn answer(conn: &mut TcpStream, status: &str, extra: &str, body: &str) -> std::io::Result<()> {
+fn answer(conn: &mut impl Write, status: &str, extra: &str, body: &str) -> std::io::Result<()> {
     write!(
         conn,
         "HTTP/1.1 {status}\r\nContent-Type: application/fhir+json\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}",
@@ -438,14 +489,16 @@ fn answer(conn: &mut TcpStream, status: &str, extra: &str, body: &str) -> std::i
 }
 
 fn serve(
-    mut conn: TcpStream,
+    mut conn: impl Read + Write,
     upstream: u16,
     rule: fn(usize) -> Fault,
     posts: &AtomicUsize,
     refused: &AtomicUsize,
     refuse: &Mutex<Option<String>>,
 ) -> std::io::Result<()> {
-    let mut reader = BufReader::new(conn.try_clone()?);
+    // One request per connection: nothing follows its body, so the reader's
+    // buffer holds nothing more when it is dropped.
+    let mut reader = BufReader::new(&mut conn);
     let mut head = Vec::new();
     let mut length = 0usize;
     loop {
@@ -467,6 +520,7 @@ fn serve(
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body)?;
+    drop(reader);
     let post = head.first().is_some_and(|l| l.starts_with("POST"));
     let fault = if post {
         let n = posts.fetch_add(1, Ordering::Relaxed);
@@ -923,6 +977,49 @@ fn bad_input_is_a_clear_error_and_nothing_is_marked_delivered() {
         "--resend-refused once the server accepts it: {}",
         text.trim()
     );
+    println!(
+        "checked: server holds exactly the bundles' resources: {}",
+        snap.line()
+    );
+}
+
+#[test]
+fn push_over_https_trusts_the_sites_ca_given_with_ca() {
+    let _one = serial();
+    let dir = scratch("https");
+    converted(&dir, 3, 11);
+    let e = expected(&dir.join("out"));
+    let ledger = dir.join("out/ledger.sqlite");
+    let server = Server::start(&dir.join("server"));
+    let (ca, tls) = site_tls();
+    std::fs::write(dir.join("site-ca.pem"), ca).unwrap();
+    let front = Proxy::start_tls(server.port, tls);
+    let url = front.url();
+    assert!(url.starts_with("https://"), "{url}");
+
+    // The system's roots do not know the site's CA: a TLS failure, nothing sent.
+    let (code, text) = run(&dir, &["push", "out", "--server", &url, "--retries", "1"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("TLS failure"), "{text}");
+    assert!(ledger_states(&ledger).is_empty());
+    assert_eq!(count(&server.url(), "Patient"), 0, "something was sent");
+    println!("HTTPS without --ca: {}", text.trim());
+
+    // With it: every unit delivered over HTTPS.
+    let (code, text) = run(
+        &dir,
+        &["push", "out", "--server", &url, "--ca", "site-ca.pem"],
+    );
+    assert_eq!(code, 0, "{text}");
+    let snap = Snapshot::of(&server.url(), &types(&e));
+    holds_exactly(&snap, &e);
+    let states = ledger_states(&ledger);
+    assert!(
+        states.keys().all(|s| s == "delivered" || s == "deleted"),
+        "{states:?}"
+    );
+    assert!(front.posts.load(Ordering::Relaxed) > 0);
+    println!("HTTPS with --ca site-ca.pem: {}", text.trim());
     println!(
         "checked: server holds exactly the bundles' resources: {}",
         snap.line()
