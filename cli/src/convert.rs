@@ -73,6 +73,11 @@ pub struct Args {
     /// UKE receipt files (レセ電, 医科) of the same hospital: linked to the patients (枝番), counted, never Conditions.
     #[arg(long, num_args = 1..)]
     pub receipts: Vec<PathBuf>,
+    /// After the run, deliver what it planned to this FHIR server (as `kakehashi push DIR --server URL`).
+    #[arg(long)]
+    pub server: Option<String>,
+    #[command(flatten)]
+    pub delivery: crate::push::Delivery,
 }
 
 /// Reads the site configuration; returns it and the folder its tables are relative to.
@@ -141,6 +146,12 @@ pub(crate) fn clins_package(
 /// Runs `convert`.
 pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
     let (config, base) = read_config(ctx, &args.config)?;
+    if args.server.is_some() && args.no_ledger {
+        return Err(Failure(
+            "--server needs a ledger (it records what the server acknowledged): drop --no-ledger"
+                .into(),
+        ));
+    }
     let as_of_given = args.as_of.clone().or_else(|| config.policy.as_of.clone());
     let Some(as_of) = as_of_given
         .as_deref()
@@ -319,13 +330,28 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
         "outputs: {shown_out}/bundles, {shown_out}/quarantine, {shown_out}/ndjson, {shown_out}/report.json, {shown_out}/lineage.jsonl (holds PHI), {shown_out}/diagnostics.jsonl"
     )?;
     let quarantined = report["units"]["quarantined"].as_u64().unwrap_or(0);
-    Ok(if io_failed {
+    let converted = if io_failed {
         EXIT_USAGE
     } else if quarantined > 0 || report["diagnostics"]["error"].as_u64().unwrap_or(0) > 0 {
         EXIT_INPUT_ERRORS
     } else {
         EXIT_OK
-    })
+    };
+    let Some(server) = &args.server else {
+        return Ok(converted);
+    };
+    // The run is committed: deliver what the ledger now says, as `push` would.
+    let finished = pipeline::deliver::read_output(&out).map_err(|e| Failure(e.to_string()))?;
+    let pushed = crate::push::push(
+        ctx,
+        &mut ledger,
+        &finished,
+        &args.out,
+        server,
+        &args.delivery,
+        args.show_phi,
+    )?;
+    Ok(converted.max(pushed))
 }
 
 /// A run's failure as the command reports it (ledger errors as diagnostics at

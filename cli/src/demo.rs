@@ -221,6 +221,8 @@ pub fn run(args: Args, ctx: &mut Context<'_>) -> CmdResult {
             no_ledger: false,
             show_phi: false,
             receipts: Vec::new(),
+            server: None,
+            delivery: crate::push::Delivery::default(),
         },
         ctx,
     )?;

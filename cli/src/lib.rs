@@ -137,6 +137,7 @@ mod export;
 mod export_research;
 mod inspect;
 mod inspect_uke;
+mod push;
 mod synth_ssmix2;
 mod synth_uke;
 mod walk;
@@ -162,6 +163,8 @@ enum Command {
     Validate(validate::Args),
     /// Convert SS-MIX2 storage to validated JP-CLINS bundles (+ NDJSON, lineage, plan, run report).
     Convert(convert::Args),
+    /// Deliver what a finished `convert` run planned to a FHIR server (one transaction per unit, exactly once).
+    Push(push::Args),
     /// Run the main job on a generated SS-MIX2 storage (or on --sample DIR): convert, then one document of each kind.
     Demo(demo::Args),
     /// FHIR packages: install them into the package cache, list, remove, diff versions.
@@ -213,6 +216,7 @@ pub fn all_codes() -> Vec<&'static diagnostics::Code> {
     all.extend(mappers::checkup::codes::ALL);
     all.extend(mappers::document::codes::ALL);
     all.extend(pipeline::ledger::codes::ALL);
+    all.extend(pipeline::deliver::codes::ALL);
     all.extend(coverage::codes::ALL);
     all.extend(views::codes::ALL);
     all.extend(packages::codes::ALL);
@@ -246,6 +250,7 @@ where
         Command::Inspect(a) => inspect::run(a, ctx),
         Command::Validate(a) => validate::run(a, ctx),
         Command::Convert(a) => convert::run(a, ctx),
+        Command::Push(a) => push::run(a, ctx),
         Command::Demo(a) => demo::run(a, ctx),
         Command::Packages(a) => packages::run(a, ctx),
         Command::Export(c) => export::run(c, ctx),

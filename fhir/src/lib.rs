@@ -4,6 +4,7 @@
 
 #![deny(missing_docs)]
 
+pub mod calendar;
 pub mod conformance;
 pub mod diff;
 pub mod errata;

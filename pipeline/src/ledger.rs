@@ -32,6 +32,11 @@
 //!   schema 3 validated under (JP-CLINS 1.5.2 with JP Core 1.1.2-url). A unit
 //!   with no packages recorded (`''`: a run that did not say) is not replaced for
 //!   that reason.
+//! - `delivery` (schema 4): per FHIR server (base URL) and unit, what `kakehashi
+//!   push` sent there and what the server answered ([`delivery`]): in flight,
+//!   delivered (the resources, per-entry `Location` / ETag, time), refused (the
+//!   OperationOutcome) or deleted. A ledger of schema 1–3 gains the empty table
+//!   when it is first opened.
 //!
 //! **The ledger holds PHI**: the 被保険者個人識別子 (insurer number, symbol, number,
 //! branch) of every patient ever submitted. Keep it like the source data (same
@@ -76,6 +81,9 @@
 //! file fails at once (`C104`) instead of interleaving plans.
 
 pub mod codes;
+pub mod delivery;
+
+pub use delivery::{Delivery, DeliveryState};
 
 use diagnostics::{Diagnostic, Diagnostics, Location};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
@@ -84,7 +92,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// The schema version this release reads and writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// `PRAGMA application_id` of a kakehashi ledger ("KKHL"): tells our file from
 /// another program's SQLite database.
@@ -131,6 +139,22 @@ CREATE TABLE branch (
 
 /// Schema 3: per unit, the FHIR packages its last bundle was validated under.
 const SCHEMA_3: &str = "ALTER TABLE unit ADD COLUMN packages TEXT NOT NULL DEFAULT '';";
+
+/// Schema 4: per FHIR server and unit, what was delivered there (`kakehashi push`).
+const SCHEMA_4: &str = "
+CREATE TABLE IF NOT EXISTS delivery (
+    server       TEXT NOT NULL,
+    unit_id      TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('in_flight', 'delivered', 'refused', 'deleted')),
+    hash         TEXT NOT NULL,
+    resources    TEXT NOT NULL,
+    status       INTEGER,
+    acknowledged TEXT NOT NULL DEFAULT '',
+    outcome      TEXT NOT NULL DEFAULT '',
+    time         TEXT NOT NULL,
+    PRIMARY KEY (server, unit_id)
+) STRICT;
+";
 
 /// The packages every release before schema 3 validated under (their only set,
 /// JP-CLINS 1.5.2 with JP Core 1.1.2-url): what a migrated ledger's units were
@@ -442,8 +466,9 @@ impl Ledger {
                 "an SQLite database of another program".to_owned(),
             ));
         }
-        if version == 1 || version == 2 {
-            // Schema 1 → 2: one table more; 2 → 3: one column more.
+        if (1..SCHEMA_VERSION).contains(&version) {
+            // Schema 1 → 2: one table more; 2 → 3: one column more; 3 → 4: the
+            // delivery table (nothing was delivered before it).
             let tx = ledger.conn.transaction()?;
             if version == 1 {
                 tx.execute_batch(SCHEMA_2)?;
@@ -460,6 +485,7 @@ impl Ledger {
                     params![PRE_SCHEMA_3_PACKAGES],
                 )?;
             }
+            tx.execute_batch(SCHEMA_4)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             tx.commit()?;
         } else if version != SCHEMA_VERSION {
@@ -493,6 +519,7 @@ impl Ledger {
         tx.execute_batch(SCHEMA)?;
         tx.execute_batch(SCHEMA_2)?;
         tx.execute_batch(SCHEMA_3)?;
+        tx.execute_batch(SCHEMA_4)?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('institution_number', ?1)",
             params![self.institution_number],
@@ -948,9 +975,10 @@ pub fn summary(plan: &[PlanItem]) -> String {
     )
 }
 
-/// Where the ledger lives: what a plan is made from and committed to. SQLite
-/// ([`Ledger`]) is the default; another store (a server's database, a file per
-/// run) implements these four calls with the same meaning.
+/// Where the ledger lives: what a plan is made from and committed to, and what
+/// was delivered to which FHIR server. SQLite ([`Ledger`]) is the default;
+/// another store (a server's database, a file per run) implements these calls
+/// with the same meaning.
 pub trait LedgerStore {
     /// The 医療機関番号 the store belongs to (every identifier starts with it).
     fn institution_number(&self) -> &str;
@@ -963,6 +991,18 @@ pub trait LedgerStore {
     /// A plan that does not match the store (made before another commit) is
     /// refused and nothing is written (`C108`).
     fn commit(&mut self, plan: &Plan, run_label: &str) -> Result<(), LedgerError>;
+    /// Every delivery to `server` (its base URL) the store recorded, by unit id
+    /// ([`delivery`]).
+    fn deliveries(&self, server: &str) -> Result<BTreeMap<String, Delivery>, LedgerError>;
+    /// Records the delivery of a unit to `server`, durably (on disk when it
+    /// returns): the delivery sink writes `in_flight` before it sends and the
+    /// server's answer after.
+    fn record_delivery(
+        &mut self,
+        server: &str,
+        unit_id: &str,
+        delivery: &Delivery,
+    ) -> Result<(), LedgerError>;
     /// The first-submission year of every unit the store knows (live or
     /// deleted): the workers build identifiers with it.
     fn known_years(&self) -> Result<BTreeMap<String, u16>, LedgerError> {
@@ -986,6 +1026,17 @@ impl LedgerStore for Ledger {
     }
     fn known_years(&self) -> Result<BTreeMap<String, u16>, LedgerError> {
         Ledger::known_years(self)
+    }
+    fn deliveries(&self, server: &str) -> Result<BTreeMap<String, Delivery>, LedgerError> {
+        Ledger::deliveries(self, server)
+    }
+    fn record_delivery(
+        &mut self,
+        server: &str,
+        unit_id: &str,
+        delivery: &Delivery,
+    ) -> Result<(), LedgerError> {
+        Ledger::record_delivery(self, server, unit_id, delivery)
     }
     fn commit(&mut self, plan: &Plan, run_label: &str) -> Result<(), LedgerError> {
         self.set_packages(&plan.packages);

@@ -16,7 +16,10 @@
 //!   default) and the [`Plan`], which holds units of patients a run did not see;
 //! - [`run`]: workers with a bounded reorder buffer ([`run::Run`]) and the end of
 //!   a run ([`run::finish`]: plan, sinks, then the ledger's commit);
-//! - [`receipts`]: UKE receipts linked to the storage's patients.
+//! - [`receipts`]: UKE receipts linked to the storage's patients;
+//! - [`deliver`]: the FHIR server sink — what a finished run planned, sent as
+//!   one `transaction` per unit, exactly once under faults, recorded in the
+//!   ledger.
 //!
 //! Front ends (the `kakehashi` command line) parse arguments, load the site's
 //! configuration, tables and packages, draw progress and print summaries.
@@ -33,6 +36,7 @@
 
 pub mod codes;
 pub mod convert;
+pub mod deliver;
 pub mod ledger;
 pub mod outputs;
 pub mod receipts;

@@ -1,6 +1,8 @@
 //! FHIR date, dateTime and instant values: shifting by whole days, generalising a
 //! birth date.
 
+use fhir::calendar::{civil_from_days, days_from_civil, days_in_month};
+
 /// Whether `s` is a FHIR date or dateTime with at least a full day
 /// (`YYYY-MM-DD`, optionally `T…`).
 pub fn is_full_date(s: &str) -> bool {
@@ -23,30 +25,6 @@ fn is_time_part(b: &[u8]) -> bool {
             .all(|c| c.is_ascii_digit() || matches!(c, b':' | b'.' | b'+' | b'-' | b'Z'))
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 fn num(s: &str) -> Option<i64> {
     s.parse().ok()
 }
@@ -66,15 +44,6 @@ pub fn shift(s: &str, days: i64) -> Option<String> {
         return None;
     }
     Some(format!("{y2:04}-{m2:02}-{d2:02}{}", s.get(10..)?))
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
 }
 
 /// How much of a birth date is released.

@@ -1,5 +1,6 @@
 //! The items a FHIRPath collection holds, and date/time comparison.
 
+use crate::calendar::days_from_civil;
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
 
@@ -306,16 +307,6 @@ fn parse_time(t: &str) -> Option<DateTime> {
         tz,
         time_only: false,
     })
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
 }
 
 impl DateTime {

@@ -540,3 +540,49 @@ fn a_schema_2_ledger_gains_the_packages_column() {
     drop(l);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn deliveries_are_recorded_per_server_and_survive_reopening_and_a_schema_3_ledger_gains_them() {
+    let dir = crate::scratch_dir("ledger-deliveries");
+    let path = dir.join("ledger.sqlite");
+    {
+        let mut l = Ledger::open(&path, INST).unwrap();
+        run(&mut l, 2026, &first_run(), "r1");
+    }
+    {
+        // Make it a schema-3 file: no delivery table.
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("DROP TABLE delivery").unwrap();
+        c.pragma_update(None, "user_version", 3).unwrap();
+    }
+    let d = Delivery {
+        state: DeliveryState::InFlight,
+        hash: "h2".into(),
+        resources: vec!["Condition/c1".into(), "Patient/p1".into()],
+        status: None,
+        acknowledged: String::new(),
+        outcome: String::new(),
+        time: "2026-11-23T00:00:00.000Z".into(),
+    };
+    {
+        let mut l = Ledger::open(&path, INST).unwrap();
+        assert!(l.deliveries("http://a").unwrap().is_empty());
+        l.record_delivery("http://a", "C-9999013", &d).unwrap();
+        let done = Delivery {
+            state: DeliveryState::Delivered,
+            status: Some(200),
+            acknowledged: r#"[["200 OK","Condition/c1/_history/1","",""]]"#.into(),
+            ..d.clone()
+        };
+        l.record_delivery("http://a", "C-9999013", &done).unwrap();
+        l.record_delivery("http://b", "C-9999013", &d).unwrap();
+    }
+    let l = Ledger::open(&path, INST).unwrap();
+    let a = l.deliveries("http://a").unwrap();
+    assert_eq!(a["C-9999013"].state, DeliveryState::Delivered);
+    assert_eq!(a["C-9999013"].status, Some(200));
+    assert_eq!(a["C-9999013"].resources, d.resources);
+    assert_eq!(l.deliveries("http://b").unwrap()["C-9999013"], d);
+    drop(l);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
