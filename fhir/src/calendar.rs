@@ -1,6 +1,7 @@
 //! Proleptic Gregorian calendar arithmetic on day counts since 1970-01-01 (Howard
-//! Hinnant's algorithms): what FHIRPath date comparison, the research release's
-//! date shift and the delivery ledger's timestamps share. No clock.
+//! Hinnant's algorithms): what FHIRPath date comparison, the discharge summary's
+//! prescription spans, the research release's date shift and the delivery ledger's
+//! timestamps share. No clock. (`synth` keeps a copy: it depends on no FHIR crate.)
 
 /// Days since 1970-01-01 of the date `y`-`m`-`d` (`m` 1–12; `d` is not checked
 /// against the month: 02-30 counts on past the end).

@@ -80,13 +80,7 @@ fn day_number(d: &str) -> Option<i64> {
     let y: i64 = d.get(..4)?.parse().ok()?;
     let m: i64 = d.get(5..7)?.parse().ok()?;
     let dd: i64 = d.get(8..10)?.parse().ok()?;
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + dd - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
+    Some(fhir::calendar::days_from_civil(y, m, dd))
 }
 
 /// The last day a prescription line covers (day number): TQ1-8 end, else
