@@ -67,11 +67,11 @@ fi
 
 python3 bench/readings.py prepare "$WORK"
 JFAGY=$ROOT/../shared/data/jfagy/utf8/JFAGY_J9FN_20250401_R01.csv
-PROFILE=$ROOT/tables/profiles/medis-byomei-excode.toml
+MASTER_PROFILE=$ROOT/tables/profiles/medis-byomei-excode.toml
 master_args() {
     case "$1" in
         allergens-jfagy|jfagy-house-variants) echo "--master $JFAGY" ;;
-        diseases) echo "--master-profile $PROFILE=$WORK/diseases-master.txt" ;;
+        diseases) echo "--master-profile $MASTER_PROFILE=$WORK/diseases-master.txt" ;;
         drugs) echo "--master $WORK/drugs-master.json" ;;
     esac
 }
