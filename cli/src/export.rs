@@ -13,7 +13,7 @@
 
 use crate::{CmdResult, Context, EXIT_INPUT_ERRORS, EXIT_OK, Failure};
 use clap::{Args, Subcommand, ValueEnum};
-use diagnostics::{Diagnostic, RenderOptions, Severity};
+use diagnostics::{Diagnostic, Severity};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter};
@@ -230,22 +230,15 @@ fn tables(a: TablesArgs, ctx: &mut Context<'_>) -> CmdResult {
         File::create(&p).map(BufWriter::new)
     })
     .map_err(|e| failed(&a.out, format, e))?;
-    let opts = RenderOptions::default();
     let emit = |d: Vec<Diagnostic>,
                 ctx: &mut Context<'_>,
                 all: &mut BTreeMap<(&'static str, Severity), u64>|
      -> Result<bool, Failure> {
-        let mut errors = false;
-        for x in d {
-            errors |= x.severity == Severity::Error;
+        for x in &d {
             *all.entry((x.code.id, x.severity)).or_default() += 1;
-            if a.json {
-                writeln!(ctx.stdout, "{}", x.to_json(opts))?;
-            } else {
-                writeln!(ctx.stdout, "{}", x.render_human(opts))?;
-            }
         }
-        Ok(errors)
+        crate::tables::emit(ctx, &d, a.json, false)?;
+        Ok(d.iter().any(|x| x.severity == Severity::Error))
     };
     let mut counts = BTreeMap::new();
     let mut errors = emit(std::mem::take(&mut diags), ctx, &mut counts)?;

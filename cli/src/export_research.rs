@@ -16,7 +16,7 @@
 use crate::export::{FormatArg, failed, inputs, load_view_sources};
 use crate::{CmdResult, Context, EXIT_INPUT_ERRORS, EXIT_OK, Failure};
 use clap::{Args, ValueEnum};
-use diagnostics::{Diagnostic, Location, RenderOptions, Severity};
+use diagnostics::{Diagnostic, Location, Severity};
 use research::dates::BirthPrecision;
 use research::key::{Key, sha256_hex};
 use research::risk::{Generalisation, Named};
@@ -303,18 +303,9 @@ pub(crate) fn run(a: ResearchArgs, ctx: &mut Context<'_>) -> CmdResult {
         },
         keep_free_text: a.keep_free_text,
     };
-    let render = RenderOptions::default();
     let emit = |d: &[Diagnostic], ctx: &mut Context<'_>| -> Result<bool, Failure> {
-        let mut errors = false;
-        for x in d {
-            errors |= x.severity == Severity::Error;
-            if a.json {
-                writeln!(ctx.stdout, "{}", x.to_json(render))?;
-            } else {
-                writeln!(ctx.stdout, "{}", x.render_human(render))?;
-            }
-        }
-        Ok(errors)
+        crate::tables::emit(ctx, d, a.json, false)?;
+        Ok(d.iter().any(|x| x.severity == Severity::Error))
     };
     // views: a view that cannot be run stops the release (it would be a release short of a table)
     let mut diags = Vec::new();

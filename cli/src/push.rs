@@ -255,8 +255,5 @@ pub(crate) fn push(
 
 /// Prints diagnostics, one human line each.
 fn render(ds: &Diagnostics, ctx: &mut Context<'_>, opts: RenderOptions) -> Result<(), Failure> {
-    for x in ds.iter() {
-        writeln!(ctx.stdout, "{}", x.render_human(opts))?;
-    }
-    Ok(())
+    crate::tables::emit(ctx, ds, false, opts.show_phi)
 }

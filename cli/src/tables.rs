@@ -3,7 +3,7 @@
 
 use crate::{CmdResult, Context, EXIT_INPUT_ERRORS, EXIT_OK, Failure};
 use clap::{Args as ClapArgs, Subcommand};
-use diagnostics::{Diagnostics, RenderOptions};
+use diagnostics::{Diagnostic, Diagnostics, RenderOptions};
 use std::path::{Path, PathBuf};
 use terminologies::check::{self, Master};
 use terminologies::conceptmap::{self, Imported};
@@ -112,9 +112,9 @@ pub(crate) fn read(ctx: &Context<'_>, p: &Path) -> Result<Vec<u8>, Failure> {
     std::fs::read(ctx.resolve(p)).map_err(|e| Failure::read(p, e))
 }
 
-pub(crate) fn emit(
+pub(crate) fn emit<'a>(
     ctx: &mut Context<'_>,
-    diags: &Diagnostics,
+    diags: impl IntoIterator<Item = &'a Diagnostic>,
     json: bool,
     show_phi: bool,
 ) -> Result<(), Failure> {
@@ -122,9 +122,9 @@ pub(crate) fn emit(
 }
 
 /// Writes diagnostics to a stream (standard error when standard output carries data).
-pub(crate) fn emit_to(
+pub(crate) fn emit_to<'a>(
     out: &mut dyn std::io::Write,
-    diags: &Diagnostics,
+    diags: impl IntoIterator<Item = &'a Diagnostic>,
     json: bool,
     show_phi: bool,
 ) -> Result<(), Failure> {
