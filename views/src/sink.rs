@@ -1,6 +1,7 @@
 //! Table writers (CSV, Parquet) into any `io::Write`, streaming: rows are
-//! buffered up to [`BATCH`] and written as one Parquet row group (or CSV lines),
-//! so memory stays flat in the input size. And the data dictionary.
+//! buffered up to [`BATCH`] rows or [`BUDGET`] bytes, whichever comes first, and
+//! written as one Parquet row group (or CSV lines), so memory stays flat in the
+//! input size. And the data dictionary.
 
 use crate::eval::{Cell, Row};
 use crate::view::{Kind, View};
@@ -9,8 +10,27 @@ use polars_io::parquet::write::BatchedWriter;
 use polars_io::prelude::ParquetWriter;
 use std::io::Write;
 
-/// Rows per Parquet row group (and per flush).
+/// At most this many rows per Parquet row group (and per flush).
 pub const BATCH: usize = 65_536;
+
+/// A table's buffer is written once its rows hold this many bytes (cells and
+/// their text, as counted by `cell_bytes`): a table of wide rows flushes long
+/// before [`BATCH`] rows, so its buffer, and the frame and encoded row group
+/// made from it, stay within a few times this bound whatever the input size
+/// (measured: about three times, with the frame and the encoder's pages).
+/// It depends only on the rows, so the row groups (and the bytes of the file)
+/// are the same on every machine.
+pub const BUDGET: usize = 4 << 20;
+
+/// Bytes a cell holds: the enum and its heap text or items.
+fn cell_bytes(c: &Cell) -> usize {
+    std::mem::size_of::<Cell>()
+        + match c {
+            Cell::Null | Cell::Bool(_) | Cell::Int(_) => 0,
+            Cell::Dec(t) | Cell::Text(t) => t.capacity(),
+            Cell::List(l) => l.iter().map(cell_bytes).sum(),
+        }
+}
 
 /// An in-memory sink that can be cloned (tests, examples): every clone writes
 /// to the same bytes.
@@ -101,6 +121,8 @@ pub struct TableWriter<W: Write> {
     columns: Vec<(String, Kind, bool)>,
     out: Out<W>,
     buffer: Vec<Row>,
+    /// `cell_bytes` of the buffered rows.
+    buffered: usize,
     rows: u64,
 }
 
@@ -244,6 +266,7 @@ impl<W: Write> TableWriter<W> {
             columns,
             out,
             buffer: Vec::new(),
+            buffered: 0,
             rows: 0,
         })
     }
@@ -251,9 +274,12 @@ impl<W: Write> TableWriter<W> {
     /// Adds rows (written when the buffer is full, or at [`TableWriter::finish`]).
     pub fn push(&mut self, rows: Vec<Row>) -> Result<(), WriteError> {
         self.rows += rows.len() as u64;
-        self.buffer.extend(rows);
-        if self.buffer.len() >= BATCH {
-            self.flush()?;
+        for row in rows {
+            self.buffered += std::mem::size_of::<Row>() + row.iter().map(cell_bytes).sum::<usize>();
+            self.buffer.push(row);
+            if self.buffer.len() >= BATCH || self.buffered >= BUDGET {
+                self.flush()?;
+            }
         }
         Ok(())
     }
@@ -284,6 +310,7 @@ impl<W: Write> TableWriter<W> {
             }
         }
         self.buffer.clear();
+        self.buffered = 0;
         Ok(())
     }
 

@@ -18,7 +18,7 @@ use fhir::fhirpath::Resolver;
 use serde_json::Value;
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 /// What [`Seen::admit`] decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,10 +31,44 @@ pub enum Admit {
     Unkeyed,
 }
 
-/// The resources read so far (hashes of their keys only).
-#[derive(Debug, Default)]
+/// The resources read so far (128-bit hashes of their keys only).
+///
+/// The keys are spread over 16 sets by their first four bits: each set grows
+/// on its own, so growing never holds a whole old and new table at once (one
+/// set of all keys peaked at 1.5 times its size while rehashing, the biggest
+/// allocation of an export), and a lookup stays one probe.
+#[derive(Debug)]
 pub struct Seen {
-    keys: HashSet<(u64, u64)>,
+    parts: Vec<HashSet<(u64, u64), BuildHasherDefault<PreHashed>>>,
+}
+
+/// Sets a [`Seen`] spreads its keys over.
+const PARTS: usize = 16;
+
+impl Default for Seen {
+    fn default() -> Seen {
+        Seen {
+            parts: (0..PARTS).map(|_| HashSet::default()).collect(),
+        }
+    }
+}
+
+/// The hasher of keys that are hashes already: their bits, mixed no further.
+#[derive(Debug, Default)]
+struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = self.0.rotate_left(29) ^ n;
+    }
 }
 
 fn key_hash(parts: &[&str]) -> (u64, u64) {
@@ -79,21 +113,24 @@ impl Seen {
         if keys.is_empty() {
             return Admit::Unkeyed;
         }
-        if keys.iter().any(|k| self.keys.contains(k)) {
+        let part = |k: &(u64, u64)| (k.0 >> 60) as usize % PARTS;
+        if keys.iter().any(|k| self.parts[part(k)].contains(k)) {
             return Admit::Duplicate;
         }
-        self.keys.extend(keys);
+        for k in keys {
+            self.parts[part(&k)].insert(k);
+        }
         Admit::New
     }
 
     /// Keys remembered.
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.parts.iter().map(HashSet::len).sum()
     }
 
     /// Nothing remembered yet.
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.parts.iter().all(HashSet::is_empty)
     }
 }
 

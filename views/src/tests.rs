@@ -234,6 +234,56 @@ fn parquet_is_written_streaming_and_reads_back() {
 }
 
 #[test]
+fn wide_rows_are_written_when_their_bytes_reach_the_budget() {
+    use polars_io::prelude::{ParquetReader, SerReader};
+    // Each row holds one 64 KiB name of hex digits (little for zstd to squeeze):
+    // the budget is reached long before BATCH rows.
+    let mut x: u64 = 1;
+    let mut name = || {
+        (0..4096)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                format!("{:016x}", x)
+            })
+            .collect::<String>()
+    };
+    let rows = (crate::sink::BUDGET / (64 << 10)) * 3;
+    assert!(rows < crate::sink::BATCH);
+    let names: Vec<String> = (0..rows).map(|_| name()).collect();
+    for format in [Format::Csv, Format::Parquet] {
+        let table = Shared::default();
+        let mut ex = Exporter::new(vec![patient_view()], format, |_| Ok(table.clone())).unwrap();
+        let at_start = table.bytes().len();
+        let mut before_finish = 0;
+        for (i, n) in names.iter().enumerate() {
+            let line =
+                format!(r#"{{"resourceType":"Patient","id":"p{i}","name":[{{"given":["{n}"]}}]}}"#);
+            ex.ndjson_line("P.ndjson", i as u32 + 1, line.as_bytes())
+                .unwrap();
+            before_finish = table.bytes().len() - at_start;
+        }
+        // Two full buffers went out before the end: more than a budget's worth
+        // of names, even compressed.
+        assert!(
+            before_finish > crate::sink::BUDGET / 2,
+            "{format:?}: {before_finish} bytes written before finish"
+        );
+        let summary = ex.finish().unwrap();
+        assert_eq!(summary.views[0].rows, rows as u64);
+        if format == Format::Parquet {
+            let df = ParquetReader::new(std::io::Cursor::new(table.bytes()))
+                .finish()
+                .unwrap();
+            assert_eq!(df.height(), rows);
+        } else {
+            assert_eq!(table.text().lines().count(), rows + 1);
+        }
+    }
+}
+
+#[test]
 fn copies_in_ndjson_and_bundles_are_used_once() {
     let table = Shared::default();
     let mut ex = Exporter::new(vec![patient_view()], Format::Csv, |_| Ok(table.clone())).unwrap();
