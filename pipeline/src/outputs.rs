@@ -37,6 +37,96 @@ fn push_line(buf: &mut Vec<u8>, v: &Value) {
     }
 }
 
+/// Appends `v` as compact JSON with every object's keys in byte order — the
+/// bytes `sort_all_objects` then `to_writer` give — without copying the value.
+/// At the top level, `id` is written as `top.id` (added when missing), and the
+/// `reference` of `subject` / `patient` as `top.subject` / `top.patient` when
+/// that is some.
+fn write_sorted(v: &Value, buf: &mut Vec<u8>, top: Option<&Top<'_>>) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&str> = m.keys().map(String::as_str).collect();
+            if top.is_some() && !m.contains_key("id") {
+                keys.push("id");
+            }
+            keys.sort_unstable();
+            buf.push(b'{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                write_json(k, buf);
+                buf.push(b':');
+                match (top, k) {
+                    (Some(t), "id") => write_json(t.id, buf),
+                    (
+                        Some(Top {
+                            subject: Some(r), ..
+                        }),
+                        "subject",
+                    )
+                    | (
+                        Some(Top {
+                            patient: Some(r), ..
+                        }),
+                        "patient",
+                    ) => write_with_reference(&m[k], r, buf),
+                    _ => write_sorted(&m[k], buf, None),
+                }
+            }
+            buf.push(b'}');
+        }
+        Value::Array(a) => {
+            buf.push(b'[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                write_sorted(x, buf, None);
+            }
+            buf.push(b']');
+        }
+        scalar => write_json(scalar, buf),
+    }
+}
+
+/// A reference element (`subject`, `patient`) with its `reference` replaced.
+fn write_with_reference(v: &Value, reference: &str, buf: &mut Vec<u8>) {
+    let Value::Object(m) = v else {
+        return write_sorted(v, buf, None);
+    };
+    let mut keys: Vec<&str> = m.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    buf.push(b'{');
+    for (i, k) in keys.into_iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        write_json(k, buf);
+        buf.push(b':');
+        if k == "reference" {
+            write_json(reference, buf);
+        } else {
+            write_sorted(&m[k], buf, None);
+        }
+    }
+    buf.push(b'}');
+}
+
+/// Appends `v` as compact JSON (a scalar, or a struct of scalars).
+fn write_json<T: serde::Serialize + ?Sized>(v: &T, buf: &mut Vec<u8>) {
+    // Writing to a Vec fails only for a map with non-string keys, which
+    // neither a scalar `Value` nor the structs written here hold.
+    let _ = serde_json::to_writer(&mut *buf, v);
+}
+
+/// What [`write_sorted`] replaces at the top of a resource.
+struct Top<'a> {
+    id: &'a str,
+    subject: Option<&'a str>,
+    patient: Option<&'a str>,
+}
+
 fn create(p: &Path) -> Result<BufWriter<File>, SinkError> {
     File::create(p)
         .map(BufWriter::new)
@@ -184,23 +274,24 @@ impl Sink for Ndjson {
         let mut out: BTreeMap<&'static str, Vec<u8>> = BTreeMap::new();
         let patient_ref = format!("Patient/{}", uuid_of(&p.patient_url));
         bulk_resources(p, |t, r, url, patients| {
-            let mut r = r.clone();
-            if t != "Patient" {
-                for field in ["subject", "patient"] {
-                    if let Some(reference) = r.get_mut(field).and_then(|s| s.get_mut("reference"))
-                        && reference
-                            .as_str()
-                            .is_some_and(|s| patients.is_none_or(|ps| ps.contains(&s)))
-                    {
-                        *reference = Value::String(patient_ref.clone());
-                    }
-                }
-            }
-            if let Some(obj) = r.as_object_mut() {
-                obj.insert("id".into(), Value::String(uuid_of(url).to_owned()));
-            }
-            r.sort_all_objects();
-            push_line(out.entry(t).or_default(), &r);
+            // References to the patient are rewritten field by field: a
+            // resource whose subject names another patient keeps it.
+            let to_patient = |field: &str| {
+                t != "Patient"
+                    && r.get(field)
+                        .and_then(|s| s.get("reference"))
+                        .and_then(Value::as_str)
+                        .is_some_and(|s| patients.is_none_or(|ps| ps.contains(&s)))
+            };
+            let rewrite = |field: &str| Some(patient_ref.as_str()).filter(|_| to_patient(field));
+            let top = Top {
+                id: uuid_of(url),
+                subject: rewrite("subject"),
+                patient: rewrite("patient"),
+            };
+            let buf = out.entry(t).or_default();
+            write_sorted(r, buf, Some(&top));
+            buf.push(b'\n');
         });
         Ok(out)
     }
@@ -265,22 +356,45 @@ impl Sink for LineageFile {
     type Prepared = Vec<u8>;
     fn worker(&self) {}
     fn prepare((): &(), p: &PatientResult) -> Result<Vec<u8>, SinkError> {
+        // Fields in byte order, as every JSON line this crate writes.
+        #[derive(serde::Serialize)]
+        struct Line<'a> {
+            bundle: &'a str,
+            #[serde(rename = "fullUrl")]
+            full_url: &'a str,
+            #[serde(rename = "resourceType")]
+            resource_type: &'a str,
+            sources: Vec<Source<'a>>,
+            #[serde(rename = "tableRows")]
+            table_rows: &'a [String],
+        }
+        #[derive(serde::Serialize)]
+        struct Source<'a> {
+            element: &'a str,
+            field: &'a str,
+            file: &'a str,
+            segment: &'a str,
+        }
         let mut buf = Vec::new();
         for l in &p.lineage {
-            let sources: Vec<Value> = l
-                .sources
-                .iter()
-                .map(|s| json!({"element": s.element, "file": s.file, "segment": s.segment, "field": s.field}))
-                .collect();
-            let mut v = json!({
-                "bundle": l.bundle,
-                "fullUrl": l.full_url,
-                "resourceType": l.resource_type,
-                "sources": sources,
-                "tableRows": l.table_rows,
-            });
-            v.sort_all_objects();
-            push_line(&mut buf, &v);
+            let line = Line {
+                bundle: &l.bundle,
+                full_url: &l.full_url,
+                resource_type: l.resource_type,
+                sources: l
+                    .sources
+                    .iter()
+                    .map(|s| Source {
+                        element: s.element,
+                        field: &s.field,
+                        file: &s.file,
+                        segment: &s.segment,
+                    })
+                    .collect(),
+                table_rows: &l.table_rows,
+            };
+            write_json(&line, &mut buf);
+            buf.push(b'\n');
         }
         Ok(buf)
     }
@@ -631,4 +745,79 @@ pub fn folder(
         ReceiptsFile::new(out, receipts),
         ReportFile::new(out, header),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the NDJSON sink wrote before `write_sorted`: a copy, patched, keys
+    /// sorted, written.
+    fn by_copy(r: &Value, id: &str, subject: Option<&str>, patient: Option<&str>) -> Vec<u8> {
+        let mut r = r.clone();
+        for (field, to) in [("subject", subject), ("patient", patient)] {
+            if let (Some(to), Some(reference)) =
+                (to, r.get_mut(field).and_then(|s| s.get_mut("reference")))
+            {
+                *reference = Value::String(to.to_owned());
+            }
+        }
+        if let Some(obj) = r.as_object_mut() {
+            obj.insert("id".into(), Value::String(id.to_owned()));
+        }
+        r.sort_all_objects();
+        let mut buf = Vec::new();
+        push_line(&mut buf, &r);
+        buf
+    }
+
+    fn sorted(r: &Value, id: &str, subject: Option<&str>, patient: Option<&str>) -> Vec<u8> {
+        let mut buf = Vec::new();
+        write_sorted(
+            r,
+            &mut buf,
+            Some(&Top {
+                id,
+                subject,
+                patient,
+            }),
+        );
+        buf.push(b'\n');
+        buf
+    }
+
+    #[test]
+    fn write_sorted_gives_the_bytes_of_a_sorted_copy() {
+        let resources = [
+            json!({"resourceType": "Observation", "status": "final",
+                   "subject": {"reference": "urn:uuid:p", "display": "患者"},
+                   "valueQuantity": {"value": 1.5, "unit": "mg/dL", "code": "mg/dL"},
+                   "code": {"coding": [{"system": "urn:oid:1.2.392.200119.4.504", "code": "3D010", "display": "\"糖\"\n"}]},
+                   "component": [{"z": true, "a": null}, [3, {"y": 1, "b": -2}]]}),
+            json!({"resourceType": "AllergyIntolerance", "id": "old", "patient": {"reference": "urn:uuid:p"},
+                   "recorder": {"reference": "urn:uuid:r"}}),
+            json!({"resourceType": "Condition", "subject": "not an object", "patient": [1, 2]}),
+            json!({"resourceType": "Patient", "identifier": [], "name": [{}]}),
+        ];
+        for r in &resources {
+            for (subject, patient) in [
+                (None, None),
+                (Some("Patient/x"), None),
+                (None, Some("Patient/x")),
+                (Some("Patient/x"), Some("Patient/x")),
+            ] {
+                // The sink rewrites a field only where a reference string is.
+                let has = |f: &str| r.get(f).and_then(|s| s.get("reference")).is_some();
+                let (subject, patient) = (
+                    subject.filter(|_| has("subject")),
+                    patient.filter(|_| has("patient")),
+                );
+                assert_eq!(
+                    String::from_utf8_lossy(&sorted(r, "new-id", subject, patient)),
+                    String::from_utf8_lossy(&by_copy(r, "new-id", subject, patient)),
+                    "{r}"
+                );
+            }
+        }
+    }
 }
