@@ -448,9 +448,22 @@ impl Matcher {
                     }
                 }
                 let qnorm = qnorm.sqrt().max(f32::MIN_POSITIVE);
-                // Too few names share a selective gram: walk the frequent ones too.
-                if touched.len() < k.max(1) * 4 {
-                    for (key, w) in frequent.drain(..) {
+                // Too few names share a selective gram: walk the frequent ones
+                // too, the least frequent first, until enough names are
+                // touched. The grams left unwalked still count in the cosine of
+                // every touched name (looked up below); a name holding none
+                // but them shares only the commonest characters of the query
+                // and is not a candidate.
+                let enough = k.max(1) * 4;
+                if touched.len() < enough {
+                    frequent
+                        .sort_by_key(|(key, _)| (self.postings.get(key).map_or(0, Vec::len), *key));
+                    let mut walked = 0;
+                    for &(key, w) in &frequent {
+                        if touched.len() >= enough {
+                            break;
+                        }
+                        walked += 1;
                         for &(rec, x) in self.postings.get(&key).map(Vec::as_slice).unwrap_or(&[]) {
                             let a = &mut acc[rec as usize];
                             if *a == 0.0 {
@@ -459,6 +472,7 @@ impl Matcher {
                             *a += w * x;
                         }
                     }
+                    frequent.drain(..walked);
                 }
                 for rec in touched.drain(..) {
                     let mut dot = std::mem::take(&mut acc[rec as usize]);
