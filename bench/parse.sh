@@ -6,7 +6,7 @@
 #
 # Steps: (1) build release binaries, (2) generate a synthetic SS-MIX2 storage
 # (default 6000 patients ≈ 54 000 messages), (3) decode every file once with our
-# ISO-2022-JP decoder into bench/.work/corpus.txt (one message per line),
+# ISO-2022-JP decoder into bench/.work/parse/corpus.txt (one message per line),
 # (4) install the pinned peers (bench/peers/requirements.txt, package-lock.json)
 # into bench/.peers (pip --target, npm ci --prefix; when missing or re-pinned),
 # (5) time each parser pinned to CPU 0 with taskset, (6) print a table of MB/s,
@@ -15,7 +15,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
-work="$here/.work"
+work="$here/.work/parse"
 peers="$here/.peers"
 patients=6000
 seed=1
