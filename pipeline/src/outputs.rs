@@ -38,15 +38,13 @@ fn push_line(buf: &mut Vec<u8>, v: &Value) {
 }
 
 /// Appends `v` as compact JSON with every object's keys in byte order — the
-/// bytes `sort_all_objects` then `to_writer` give — without copying the value.
-/// At the top level, `id` is written as `top.id` (added when missing), and the
-/// `reference` of `subject` / `patient` as `top.subject` / `top.patient` when
-/// that is some.
-fn write_sorted(v: &Value, buf: &mut Vec<u8>, top: Option<&Top<'_>>) {
+/// bytes `sort_all_objects` then `to_writer` give — without copying the value,
+/// with `patch` applied on the way.
+fn write_sorted(v: &Value, buf: &mut Vec<u8>, patch: Patch<'_>) {
     match v {
         Value::Object(m) => {
             let mut keys: Vec<&str> = m.keys().map(String::as_str).collect();
-            if top.is_some() && !m.contains_key("id") {
+            if matches!(patch, Patch::Resource(_)) && !m.contains_key("id") {
                 keys.push("id");
             }
             keys.sort_unstable();
@@ -57,21 +55,22 @@ fn write_sorted(v: &Value, buf: &mut Vec<u8>, top: Option<&Top<'_>>) {
                 }
                 write_json(k, buf);
                 buf.push(b':');
-                match (top, k) {
-                    (Some(t), "id") => write_json(t.id, buf),
+                match (&patch, k) {
+                    (Patch::Resource(t), "id") => write_json(t.id, buf),
                     (
-                        Some(Top {
+                        Patch::Resource(Top {
                             subject: Some(r), ..
                         }),
                         "subject",
                     )
                     | (
-                        Some(Top {
+                        Patch::Resource(Top {
                             patient: Some(r), ..
                         }),
                         "patient",
-                    ) => write_with_reference(&m[k], r, buf),
-                    _ => write_sorted(&m[k], buf, None),
+                    ) => write_sorted(&m[k], buf, Patch::Reference(r)),
+                    (Patch::Reference(r), "reference") => write_json(*r, buf),
+                    _ => write_sorted(&m[k], buf, Patch::None),
                 }
             }
             buf.push(b'}');
@@ -82,7 +81,7 @@ fn write_sorted(v: &Value, buf: &mut Vec<u8>, top: Option<&Top<'_>>) {
                 if i > 0 {
                     buf.push(b',');
                 }
-                write_sorted(x, buf, None);
+                write_sorted(x, buf, Patch::None);
             }
             buf.push(b']');
         }
@@ -90,27 +89,14 @@ fn write_sorted(v: &Value, buf: &mut Vec<u8>, top: Option<&Top<'_>>) {
     }
 }
 
-/// A reference element (`subject`, `patient`) with its `reference` replaced.
-fn write_with_reference(v: &Value, reference: &str, buf: &mut Vec<u8>) {
-    let Value::Object(m) = v else {
-        return write_sorted(v, buf, None);
-    };
-    let mut keys: Vec<&str> = m.keys().map(String::as_str).collect();
-    keys.sort_unstable();
-    buf.push(b'{');
-    for (i, k) in keys.into_iter().enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        write_json(k, buf);
-        buf.push(b':');
-        if k == "reference" {
-            write_json(reference, buf);
-        } else {
-            write_sorted(&m[k], buf, None);
-        }
-    }
-    buf.push(b'}');
+/// What [`write_sorted`] replaces in the object it writes.
+enum Patch<'a> {
+    None,
+    /// A resource: its `id`, added when missing, and the `reference` of
+    /// `subject` / `patient` where the [`Top`] names one.
+    Resource(&'a Top<'a>),
+    /// A reference element: its `reference`.
+    Reference(&'a str),
 }
 
 /// Appends `v` as compact JSON (a scalar, or a struct of scalars).
@@ -120,7 +106,7 @@ fn write_json<T: serde::Serialize + ?Sized>(v: &T, buf: &mut Vec<u8>) {
     let _ = serde_json::to_writer(&mut *buf, v);
 }
 
-/// What [`write_sorted`] replaces at the top of a resource.
+/// The id and patient references [`Patch::Resource`] writes.
 struct Top<'a> {
     id: &'a str,
     subject: Option<&'a str>,
@@ -290,7 +276,7 @@ impl Sink for Ndjson {
                 patient: rewrite("patient"),
             };
             let buf = out.entry(t).or_default();
-            write_sorted(r, buf, Some(&top));
+            write_sorted(r, buf, Patch::Resource(&top));
             buf.push(b'\n');
         });
         Ok(out)
@@ -776,7 +762,7 @@ mod tests {
         write_sorted(
             r,
             &mut buf,
-            Some(&Top {
+            Patch::Resource(&Top {
                 id,
                 subject,
                 patient,
