@@ -296,10 +296,7 @@ impl Hl7File {
         let mut outside: Vec<(u32, u32)> = Vec::new();
         while pos < hi {
             // Find the end of the line.
-            let mut end = pos;
-            while end < hi && bytes[end] != b'\r' && bytes[end] != b'\n' {
-                end += 1;
-            }
+            let end = memchr::memchr2(b'\r', b'\n', &bytes[pos..hi]).map_or(hi, |n| pos + n);
             let next = if end < hi {
                 if bytes[end] == b'\r' && end + 1 < hi && bytes[end + 1] == b'\n' {
                     saw_lf = true;
