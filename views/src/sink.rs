@@ -22,12 +22,13 @@ pub const BATCH: usize = 65_536;
 /// are the same on every machine.
 pub const BUDGET: usize = 4 << 20;
 
-/// Bytes a cell holds: the enum and its heap text or items.
+/// Bytes a cell holds: the enum and its text (by length, not capacity, so that
+/// the count, and with it the row groups, depends on the rows only) or items.
 fn cell_bytes(c: &Cell) -> usize {
     std::mem::size_of::<Cell>()
         + match c {
             Cell::Null | Cell::Bool(_) | Cell::Int(_) => 0,
-            Cell::Dec(t) | Cell::Text(t) => t.capacity(),
+            Cell::Dec(t) | Cell::Text(t) => t.len(),
             Cell::List(l) => l.iter().map(cell_bytes).sum(),
         }
 }
