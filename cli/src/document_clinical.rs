@@ -34,7 +34,7 @@ use fhir::validate::Validator;
 use mappers::assemble;
 use mappers::document::request::{DocumentRequest, Kind};
 use mappers::document::{self, DocumentBundle, Sources};
-use mappers::{LabSets, Sink};
+use mappers::{Findings, LabSets};
 use parsers::ssmix2;
 use pipeline::source::Storage;
 use serde_json::{Value, json};
@@ -112,7 +112,7 @@ pub(crate) fn read_patient(
             |_| true,
             |m| {
                 if mappers::admission::kind_of(&m.name.data_type).is_some() {
-                    let mut collected = Sink::default();
+                    let mut collected = Findings::default();
                     let event =
                         mappers::admission::event(mctx, m.input, &m.name.data_type, &mut collected);
                     adt_diagnostics.extend(collected.diagnostics);
@@ -290,7 +290,7 @@ pub fn run(kind: Kind, args: Args, ctx: &mut Context<'_>) -> CmdResult {
             }
             message_outcomes.insert("read as stay events (ADT-22/42/52)".to_owned(), current);
         }
-        let mut sink = Sink::default();
+        let mut sink = Findings::default();
         sources.stays = mappers::admission::stays(adt, &mut sink).stays;
         sources.discharge_sections = mappers::document::SectionCodes::from_package(
             clins_pkg,

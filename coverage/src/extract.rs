@@ -16,7 +16,7 @@
 use crate::{Counter, Source, codes};
 use diagnostics::{Diagnostic, Diagnostics, Excerpt};
 use mappers::config::SiteConfig;
-use mappers::{Context, Input, LabSets, Sink};
+use mappers::{Context, Findings, Input, LabSets};
 use parsers::hl7::Message;
 use parsers::uke::{self, Record, check::col_loc};
 use std::cell::RefCell;
@@ -127,7 +127,7 @@ pub fn count_message(
         folder_patient_id,
         message,
     };
-    let mut sink = Sink::default();
+    let mut sink = Findings::default();
     let mapped = mappers::message::map(&ctx, &input, data_type, &mut sink);
     // Displays of keys the mappers could not map (they keep them on the worklist).
     rec.with_counter(|c| {

@@ -24,7 +24,7 @@
 
 use crate::assemble::Fate;
 use crate::record::{Coding, Prescriber};
-use crate::{Context, Input, Sink, codes};
+use crate::{Context, Findings, Input, codes};
 use diagnostics::{Diagnostic, Excerpt, Location};
 use parsers::hl7::Segment;
 use parsers::ssmix2::ConditionFlag;
@@ -154,7 +154,7 @@ pub fn event(
     ctx: &Context<'_>,
     input: &Input<'_>,
     data_type: &str,
-    sink: &mut Sink,
+    sink: &mut Findings,
 ) -> Option<AdtEvent> {
     let (kind, trigger, cancel_trigger) = kind_of(data_type)?;
     let msh = input.message.segment("MSH");
@@ -415,7 +415,7 @@ pub struct Stays {
 }
 
 /// Assembles a patient's stays from its ADT messages (any order).
-pub fn stays(messages: Vec<AdtMessage>, sink: &mut Sink) -> Stays {
+pub fn stays(messages: Vec<AdtMessage>, sink: &mut Findings) -> Stays {
     let mut fates: Vec<Fate> = messages
         .iter()
         .map(|m| match m.condition {

@@ -15,12 +15,12 @@
 
 use crate::config::Criticality;
 use crate::record::{AllergyRecord, Coding, Submission, Tag};
-use crate::{Context, Cwe, Input, Sink, codes, cwe, uri};
+use crate::{Context, Cwe, Findings, Input, codes, cwe, uri};
 use diagnostics::{Diagnostic, Excerpt};
 use parsers::hl7::Segment;
 
 /// Maps every IAM and AL1 of a message.
-pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Sink) -> Vec<AllergyRecord> {
+pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Findings) -> Vec<AllergyRecord> {
     input
         .message
         .segments()
@@ -29,7 +29,12 @@ pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Sink) -> Vec<Allergy
         .collect()
 }
 
-fn one(ctx: &Context<'_>, input: &Input<'_>, seg: &Segment<'_>, sink: &mut Sink) -> AllergyRecord {
+fn one(
+    ctx: &Context<'_>,
+    input: &Input<'_>,
+    seg: &Segment<'_>,
+    sink: &mut Findings,
+) -> AllergyRecord {
     let iam = seg.id() == "IAM";
     let mut a = AllergyRecord {
         set_id: seg.value(1, 0).trim().to_owned(),
@@ -228,7 +233,7 @@ fn allergen(
     input: &Input<'_>,
     seg: &Segment<'_>,
     sent: &Cwe,
-    sink: &mut Sink,
+    sink: &mut Findings,
 ) -> Option<Coding> {
     if sent.code.is_empty() {
         sink.push(

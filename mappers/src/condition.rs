@@ -19,7 +19,7 @@
 
 use crate::config::FieldRule;
 use crate::record::{Coding, Concept, ConditionRecord, Submission, Tag};
-use crate::{Context, Input, Sink, codes, cwe, uri};
+use crate::{Context, Findings, Input, codes, cwe, uri};
 use diagnostics::{Diagnostic, Excerpt};
 use parsers::hl7::Segment;
 
@@ -29,7 +29,7 @@ pub const UNCODED_KEY: &str = "20084317";
 pub const ALL_NINE_KEY: &str = "99999999";
 
 /// Maps every PRB (with its ZPR) of a PPR-01 message.
-pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Sink) -> Vec<ConditionRecord> {
+pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Findings) -> Vec<ConditionRecord> {
     let segs: Vec<Segment<'_>> = input.message.segments().collect();
     let department = input
         .message
@@ -100,7 +100,7 @@ fn one(
     input: &Input<'_>,
     prb: &Segment<'_>,
     zpr: Option<&Segment<'_>>,
-    sink: &mut Sink,
+    sink: &mut Findings,
 ) -> ConditionRecord {
     let mut c = ConditionRecord {
         problem_id: prb.value(4, 1).trim().to_owned(),

@@ -21,7 +21,7 @@
 //!   (診療情報提供書 eReferral; the shared core for 退院時サマリー).
 //!
 //! ```
-//! use mappers::{config::SiteConfig, Context, Input, LabSets, Sink};
+//! use mappers::{config::SiteConfig, Context, Input, LabSets, Findings};
 //! use parsers::hl7::Hl7File;
 //! use terminologies::lookup::Index;
 //! let cfg = SiteConfig::parse("[site]\ninstitution_number = \"2213456789\"\nname = \"demo\"\n").unwrap();
@@ -30,7 +30,7 @@
 //! let ctx = Context { config: &cfg, terms: &index, lab_sets: &sets, as_of: "20111231" };
 //! let f = Hl7File::parse_str("MSH|^~\\&|||||||ADT^A08|1|P|2.5\rPID|1||42^^^^PI||山田^太郎^^^^^L^I||19650415|F\r");
 //! let msg = f.messages().next().unwrap();
-//! let mut sink = Sink::default();
+//! let mut sink = Findings::default();
 //! let p = mappers::patient::map(&ctx, &Input { file: "a", folder_patient_id: "42", message: msg }, &mut sink).unwrap();
 //! assert_eq!(p.birth_date.as_deref(), Some("1965-04-15"));
 //! // No table maps HL7 0001 `F` here: no gender is invented; it is reported.
@@ -92,7 +92,7 @@ pub struct Input<'a> {
 
 /// Where mappers report: diagnostics and the worklist of unmapped keys.
 #[derive(Debug, Default)]
-pub struct Sink {
+pub struct Findings {
     /// Diagnostics, in input order.
     pub diagnostics: Diagnostics,
     /// Unmapped keys.
@@ -264,7 +264,7 @@ impl Input<'_> {
     }
 }
 
-impl Sink {
+impl Findings {
     /// Reports a diagnostic.
     pub fn push(&mut self, d: Diagnostic) {
         self.diagnostics.push(d);
@@ -278,7 +278,7 @@ pub(crate) fn time(
     seg: &Segment<'_>,
     field: u32,
     comp: u32,
-    sink: &mut Sink,
+    sink: &mut Findings,
 ) -> Option<String> {
     let raw = seg.value(field, comp);
     match time::to_fhir(&raw, &ctx.config.timezone) {
@@ -344,7 +344,7 @@ pub(crate) fn translate(
     specimen: &str,
     display: &str,
     report_unmapped: bool,
-    sink: &mut Sink,
+    sink: &mut Findings,
 ) -> Translated {
     let q = Query {
         system: source_system,
@@ -405,7 +405,7 @@ pub(crate) fn source_system(
     seg: &Segment<'_>,
     field: u32,
     c: &Cwe,
-    sink: &mut Sink,
+    sink: &mut Findings,
 ) -> String {
     let (uri, d) = terminologies::system::source_uri_for_v2(&c.name, &c.code, &ctx.config.site);
     if let Some(d) = d {
@@ -420,7 +420,7 @@ pub(crate) fn source_system(
 pub(crate) fn encounter_class(
     ctx: &Context<'_>,
     input: &Input<'_>,
-    sink: &mut Sink,
+    sink: &mut Findings,
 ) -> Option<Coding> {
     let candidates = [
         ("PV1", 2, "http://terminology.hl7.org/CodeSystem/v2-0004"),
@@ -461,7 +461,7 @@ pub(crate) fn require_encounter_and_department(
     department: Option<&Coding>,
     class: Option<&Coding>,
     at: Location,
-    sink: &mut Sink,
+    sink: &mut Findings,
 ) {
     if *submission != Some(record::Submission::Submit) {
         return;

@@ -49,7 +49,7 @@ use crate::config::SiteConfig;
 use crate::record::{
     Coding, Concept, Lineage, MedQuantity, MedicationRecord, Prescriber, Submission, Tag,
 };
-use crate::{Context, Cwe, Input, Sink, codes, cwe};
+use crate::{Context, Cwe, Findings, Input, codes, cwe};
 use diagnostics::{Diagnostic, Excerpt, Location};
 use fhir::model::types::{CodeableConcept, Duration, Meta};
 use fhir::model::{IntoResource, MedicationRequest, build, resources, types};
@@ -148,7 +148,7 @@ struct Order {
 }
 
 /// Maps every RXE of an RDE^O11 (OMP-01) message.
-pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Sink) -> Vec<MedicationRecord> {
+pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Findings) -> Vec<MedicationRecord> {
     let class = crate::encounter_class(ctx, input, sink);
     let mut order = Order::default();
     let mut out: Vec<MedicationRecord> = Vec::new();
@@ -273,7 +273,7 @@ fn rxe(
     seg: &Segment<'_>,
     order: &Order,
     n: u32,
-    sink: &mut Sink,
+    sink: &mut Findings,
 ) -> MedicationRecord {
     let mut m = MedicationRecord {
         order_no: order.order_no.clone(),
@@ -496,7 +496,7 @@ fn medication(
     seg: &Segment<'_>,
     drug: &Cwe,
     m: &mut MedicationRecord,
-    sink: &mut Sink,
+    sink: &mut Findings,
 ) {
     let alt = crate::cwe_alt(seg, 2);
     let mut sent = Vec::new();
@@ -584,7 +584,7 @@ fn quantity(
     raw: &str,
     unit: &Cwe,
     unit_field: u32,
-    sink: &mut Sink,
+    sink: &mut Findings,
 ) -> Option<MedQuantity> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -656,7 +656,7 @@ fn tq1(
     input: &Input<'_>,
     seg: &Segment<'_>,
     m: &mut MedicationRecord,
-    sink: &mut Sink,
+    sink: &mut Findings,
 ) {
     // TQ1-3 repeat pattern: its first component is a CWE in sub-components.
     let usage = Cwe {
@@ -764,7 +764,7 @@ fn rxr(
     ctx: &Context<'_>,
     input: &Input<'_>,
     seg: &Segment<'_>,
-    sink: &mut Sink,
+    sink: &mut Findings,
 ) -> Option<Concept> {
     let r = cwe(seg, 1);
     if r.code.is_empty() {
@@ -795,7 +795,7 @@ fn rxr(
 }
 
 /// Usage fallback, dosage text, tags and the submission decision.
-fn finish(ctx: &Context<'_>, m: &mut MedicationRecord, p: &Places, sink: &mut Sink) {
+fn finish(ctx: &Context<'_>, m: &mut MedicationRecord, p: &Places, sink: &mut Findings) {
     let has_epresc = m.usage.coding_of(EPRESCRIPTION_USAGE).is_some();
     if !m.usage.text.is_empty() && !has_epresc {
         sink.push(

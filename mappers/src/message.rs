@@ -4,7 +4,7 @@
 use crate::record::{
     AllergyRecord, ConditionRecord, MedicationRecord, ObservationRecord, PatientRecord,
 };
-use crate::{Context, Input, Sink, allergy, condition, medication, observation, patient};
+use crate::{Context, Findings, Input, allergy, condition, medication, observation, patient};
 
 /// What one message yielded.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub struct Mapped {
 }
 
 /// Maps a message by its SS-MIX2 data type (`ADT-00`, `PPR-01`, …, from the file name).
-pub fn map(ctx: &Context<'_>, input: &Input<'_>, data_type: &str, sink: &mut Sink) -> Mapped {
+pub fn map(ctx: &Context<'_>, input: &Input<'_>, data_type: &str, sink: &mut Findings) -> Mapped {
     let mut m = Mapped::default();
     match data_type {
         "ADT-00" => {
@@ -49,7 +49,7 @@ pub fn map(ctx: &Context<'_>, input: &Input<'_>, data_type: &str, sink: &mut Sin
     m
 }
 
-fn al1_only(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Sink) -> Vec<AllergyRecord> {
+fn al1_only(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Findings) -> Vec<AllergyRecord> {
     if input.message.segment("AL1").is_some() {
         allergy::map(ctx, input, sink)
     } else {

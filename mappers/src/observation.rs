@@ -27,7 +27,7 @@ use crate::config::LabScope;
 use crate::record::{
     Coding, Concept, LabKind, ObservationRecord, Prescriber, Range, Submission, Tag, Value,
 };
-use crate::{Context, Cwe, Input, Sink, codes, cwe, cwe_alt, uri};
+use crate::{Context, Cwe, Findings, Input, codes, cwe, cwe_alt, uri};
 use diagnostics::{Diagnostic, Excerpt};
 use parsers::hl7::Segment;
 
@@ -52,7 +52,7 @@ struct Group {
 }
 
 /// Maps every OBX of an OUL^R22 message.
-pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Sink) -> Vec<ObservationRecord> {
+pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Findings) -> Vec<ObservationRecord> {
     let class = crate::encounter_class(ctx, input, sink);
     let mut g = Group::default();
     let mut out = Vec::new();
@@ -136,7 +136,7 @@ fn one(
     input: &Input<'_>,
     obx: &Segment<'_>,
     g: &Group,
-    sink: &mut Sink,
+    sink: &mut Findings,
 ) -> ObservationRecord {
     let primary = cwe(obx, 3);
     let alt = cwe_alt(obx, 3);
@@ -399,7 +399,7 @@ fn value(
     ctx: &Context<'_>,
     input: &Input<'_>,
     obx: &Segment<'_>,
-    sink: &mut Sink,
+    sink: &mut Findings,
 ) -> Option<Value> {
     let vt = obx.value(2, 0).trim().to_owned();
     let raw = obx.value(5, 0).trim().to_owned();

@@ -14,12 +14,12 @@
 //! the same way when a message carries no IN1.
 
 use crate::record::{Address, MemberId, Name, PatientRecord, Submission};
-use crate::{Context, Input, Sink, codes, config::PatientIdSource, time, uri};
+use crate::{Context, Findings, Input, codes, config::PatientIdSource, time, uri};
 use diagnostics::{Diagnostic, Excerpt, Phi};
 use parsers::hl7::Segment;
 
 /// Maps the PID (and IN1 segments) of a message. `None` when there is no PID (M060).
-pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Sink) -> Option<PatientRecord> {
+pub fn map(ctx: &Context<'_>, input: &Input<'_>, sink: &mut Findings) -> Option<PatientRecord> {
     let msg = input.message;
     let Some(pid) = msg.segment("PID") else {
         sink.push(
@@ -131,7 +131,7 @@ fn clean(s: &str) -> (String, bool) {
     (t, changed)
 }
 
-fn names(input: &Input<'_>, pid: &Segment<'_>, p: &mut PatientRecord, sink: &mut Sink) {
+fn names(input: &Input<'_>, pid: &Segment<'_>, p: &mut PatientRecord, sink: &mut Findings) {
     let Some(f) = pid.field(5) else { return };
     let mut seen_ide = false;
     let mut seen_syl = false;
@@ -221,7 +221,7 @@ fn names(input: &Input<'_>, pid: &Segment<'_>, p: &mut PatientRecord, sink: &mut
     }
 }
 
-fn insurance(ctx: &Context<'_>, input: &Input<'_>, p: &mut PatientRecord, sink: &mut Sink) {
+fn insurance(ctx: &Context<'_>, input: &Input<'_>, p: &mut PatientRecord, sink: &mut Findings) {
     let as_of = ctx.as_of;
     let mut in1s: Vec<Segment<'_>> = input
         .message

@@ -99,8 +99,8 @@ fn run<T: std::fmt::Debug>(
     rel: &str,
     cfg: &SiteConfig,
     terms: &Index,
-    f: impl Fn(&Context<'_>, &Input<'_>, &mut Sink) -> T,
-) -> (T, Sink, String) {
+    f: impl Fn(&Context<'_>, &Input<'_>, &mut Findings) -> T,
+) -> (T, Findings, String) {
     let file = parse(rel);
     let sets = lab_sets();
     let ctx = Context {
@@ -115,7 +115,7 @@ fn run<T: std::fmt::Debug>(
         folder_patient_id: folder_id(rel),
         message: msg,
     };
-    let mut sink = Sink::default();
+    let mut sink = Findings::default();
     let out = f(&ctx, &input, &mut sink);
     let mut text = format!("{out:#?}\n-- diagnostics\n");
     for d in sink.diagnostics.iter() {
@@ -148,7 +148,7 @@ fn expect(name: &str, actual: &str) {
     );
 }
 
-fn codes_of(sink: &Sink) -> Vec<&'static str> {
+fn codes_of(sink: &Findings) -> Vec<&'static str> {
     sink.diagnostics.iter().map(|d| d.code.id).collect()
 }
 
@@ -226,8 +226,8 @@ fn map_inline<T>(
     cfg: &SiteConfig,
     terms: &Index,
     lab_sets: &LabSets,
-    f: impl Fn(&Context<'_>, &Input<'_>, &mut Sink) -> T,
-) -> (T, Sink) {
+    f: impl Fn(&Context<'_>, &Input<'_>, &mut Findings) -> T,
+) -> (T, Findings) {
     let ctx = Context {
         config: cfg,
         terms,
@@ -239,11 +239,11 @@ fn map_inline<T>(
         folder_patient_id: "42",
         message: file.messages().next().unwrap(),
     };
-    let mut sink = Sink::default();
+    let mut sink = Findings::default();
     (f(&ctx, &input, &mut sink), sink)
 }
 
-fn patient_of(file: &Hl7File, cfg: &SiteConfig) -> (record::PatientRecord, Sink) {
+fn patient_of(file: &Hl7File, cfg: &SiteConfig) -> (record::PatientRecord, Findings) {
     let (p, sink) = map_inline(
         file,
         cfg,
@@ -421,7 +421,7 @@ fn conditions_of(
     file: &Hl7File,
     cfg: &SiteConfig,
     t: &Index,
-) -> (Vec<record::ConditionRecord>, Sink) {
+) -> (Vec<record::ConditionRecord>, Findings) {
     map_inline(file, cfg, t, &LabSets::default(), condition::map)
 }
 
@@ -890,7 +890,7 @@ fn every_sample_message_is_mapped_or_skipped_with_a_reason() {
                 folder_patient_id: &name.patient_id,
                 message: msg,
             };
-            let mut sink = Sink::default();
+            let mut sink = Findings::default();
             let sets = lab_sets();
             let ctx = Context {
                 config: &cfg,
@@ -933,7 +933,7 @@ fn observations_of(
     file: &Hl7File,
     cfg: &SiteConfig,
     t: &Index,
-) -> (Vec<record::ObservationRecord>, Sink) {
+) -> (Vec<record::ObservationRecord>, Findings) {
     map_inline(file, cfg, t, lab_sets(), observation::map)
 }
 
@@ -1058,7 +1058,7 @@ proptest::proptest! {
         let ctx = Context { config: &cfg, terms: &t, lab_sets: sets, as_of: "20111231" };
         for m in f.messages() {
             let input = Input { file: "x", folder_patient_id: "1", message: m };
-            let mut sink = Sink::default();
+            let mut sink = Findings::default();
             let _ = patient::map(&ctx, &input, &mut sink);
             let _ = condition::map(&ctx, &input, &mut sink);
             let _ = allergy::map(&ctx, &input, &mut sink);
@@ -1083,7 +1083,7 @@ proptest::proptest! {
         let ctx = Context { config: &cfg, terms: &t, lab_sets: sets, as_of: "20111231" };
         for m in f.messages() {
             let input = Input { file: rel, folder_patient_id: "9999013", message: m };
-            let mut sink = Sink::default();
+            let mut sink = Findings::default();
             let _ = patient::map(&ctx, &input, &mut sink);
             let _ = condition::map(&ctx, &input, &mut sink);
             let _ = allergy::map(&ctx, &input, &mut sink);

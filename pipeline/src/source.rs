@@ -295,7 +295,7 @@ pub fn read_patient<'s>(
                 folder_patient_id: patient_id,
                 message: m,
             };
-            let mut collected = mappers::Sink::default();
+            let mut collected = mappers::Findings::default();
             let mapped = mappers::message::map(ctx, &input, &name.data_type, &mut collected);
             hook(MessageRead {
                 input: &input,

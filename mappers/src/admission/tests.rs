@@ -24,7 +24,7 @@ fn config() -> SiteConfig {
 }
 
 /// Maps one message text (segments separated by `\r`) of `data_type`.
-fn map_text(file: &str, data_type: &str, text: &str, sink: &mut Sink) -> Option<AdtEvent> {
+fn map_text(file: &str, data_type: &str, text: &str, sink: &mut Findings) -> Option<AdtEvent> {
     let cfg = config();
     let index = terms();
     let sets = LabSets::default();
@@ -64,14 +64,14 @@ fn adt(trigger: &str, evn6: &str, pv1_3: &str, dept: &str, pv1_44: &str, pv1_45:
 
 struct Case {
     msgs: Vec<AdtMessage>,
-    sink: Sink,
+    sink: Findings,
 }
 
 impl Case {
     fn new() -> Case {
         Case {
             msgs: Vec::new(),
-            sink: Sink::default(),
+            sink: Findings::default(),
         }
     }
 
@@ -149,7 +149,7 @@ fn nho_sample_stay_with_a_transfer_after_the_discharge() {
         lab_sets: &sets,
         as_of: "20261123",
     };
-    let mut sink = Sink::default();
+    let mut sink = Findings::default();
     let mut msgs = Vec::new();
     for (rel, dt) in files {
         let bytes = std::fs::read(root.join(rel)).unwrap();
@@ -455,7 +455,7 @@ fn duplicate_events_keep_the_newer_file() {
 
 #[test]
 fn unusable_messages_are_reported_where_they_fail() {
-    let mut sink = Sink::default();
+    let mut sink = Findings::default();
     // ADT-22 holding a discharge message.
     let e = map_text(
         "w",
@@ -584,7 +584,7 @@ mod props {
             if at < bytes.len() {
                 bytes[at] = byte;
             }
-            let mut sink = Sink::default();
+            let mut sink = Findings::default();
             let f = Hl7File::parse(&bytes);
             if let Some(msg) = f.messages().next() {
                 let cfg = config();

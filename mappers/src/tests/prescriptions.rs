@@ -13,7 +13,7 @@ const TQ1: &str =
     "TQ1|1||1013044400000000&内服・経口・１日３回朝昼夕食後&JAMISDP01|||5^d|2011070100";
 const RXR: &str = "RXR|PO^口^HL70162";
 
-fn meds_of(text: &str, cfg: &SiteConfig, t: &Index) -> (Vec<MedicationRecord>, Sink) {
+fn meds_of(text: &str, cfg: &SiteConfig, t: &Index) -> (Vec<MedicationRecord>, Findings) {
     map_inline(
         &Hl7File::parse_str(text),
         cfg,
