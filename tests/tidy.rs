@@ -111,6 +111,7 @@ fn crates_depend_one_way() {
         ),
         ("views", &["diagnostics", "fhir"]),
         ("research", &["diagnostics", "fhir", "views"]),
+        ("testkit", &[]),
         (
             "pipeline",
             &["diagnostics", "parsers", "terminologies", "mappers", "fhir"],
@@ -131,6 +132,25 @@ fn crates_depend_one_way() {
             if ours.iter().any(|m| m == name) {
                 assert!(ok.contains(&name), "{krate} must not depend on {name}");
             }
+        }
+    }
+}
+
+/// `testkit` (test support: paths into the source tree and `../shared`) is a
+/// dev-dependency only, so it never reaches a build of the binary.
+#[test]
+fn testkit_is_only_a_dev_dependency() {
+    for m in members() {
+        let manifest = fs::read_to_string(repo().join(&m).join("Cargo.toml")).unwrap();
+        for section in manifest.split("\n[").skip(1) {
+            let (head, body) = section.split_once(']').unwrap_or((section, ""));
+            let uses = body
+                .lines()
+                .any(|l| l.split(['=', '.', ' ']).next() == Some("testkit"));
+            assert!(
+                !uses || head == "dev-dependencies",
+                "{m}/Cargo.toml lists testkit under [{head}]: it may only be a dev-dependency"
+            );
         }
     }
 }
@@ -290,15 +310,19 @@ fn package_diff_docs_match_their_golden_cases() {
 }
 
 /// Nothing is found through the source tree: in the library and binary sources of
-/// every crate (not `tests/`, `benches/`, `examples/`, not the harness crate `tests`), `CARGO_MANIFEST_DIR` and
+/// every crate (not `tests/`, `benches/`, `examples/`, not the harness crate `tests` nor `testkit`), `CARGO_MANIFEST_DIR` and
 /// `repository_root` appear only in test code, i.e. after a `#[cfg(test)]` line
 /// (a test module or a test helper), or in the doc-hidden `packages::test_cache`.
 /// `cli/tests/portable.rs` runs a copied binary; this keeps the paths out of it.
 #[test]
 fn the_binary_finds_nothing_through_the_source_tree() {
     let mut bad = Vec::new();
-    // `tests` is the golden harness: test code as a whole.
-    for member in members().into_iter().filter(|m| m != "tests") {
+    // `tests` is the golden harness and `testkit` test support (a dev-dependency
+    // only, checked above): test code as a whole.
+    for member in members()
+        .into_iter()
+        .filter(|m| m != "tests" && m != "testkit")
+    {
         let src = repo().join(&member).join("src");
         for (path, text) in rust_sources(&member) {
             let f = &path;

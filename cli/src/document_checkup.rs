@@ -439,8 +439,7 @@ mod tests {
 
     #[test]
     fn writes_valid_bundles_and_quarantines_invalid_ones() {
-        let out = std::env::temp_dir().join(format!("kakehashi-checkup-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&out);
+        let out = crate::scratch_dir("checkup");
         let (mut so, mut se) = (Vec::new(), Vec::new());
         let mut ctx = Context {
             cwd: golden(""),
@@ -501,9 +500,7 @@ mod tests {
     /// mapper's finding naming the rule (M219); nothing is written as valid.
     #[test]
     fn a_patient_without_address_is_quarantined() {
-        let out =
-            std::env::temp_dir().join(format!("kakehashi-checkup-addr-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&out);
+        let out = crate::scratch_dir("checkup-addr");
         let (mut so, mut se) = (Vec::new(), Vec::new());
         let mut ctx = Context {
             cwd: golden(""),

@@ -507,8 +507,7 @@ mod tests {
     #[test]
     fn the_referral_is_written_valid_with_one_lineage_line_per_entry() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let out = std::env::temp_dir().join(format!("kakehashi-referral-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&out);
+        let out = crate::scratch_dir("referral");
         let file = out.join("r.json");
         // A quarantined copy from an earlier run: stale once this run's is valid.
         let stale = out.join("quarantine/r.json");

@@ -100,8 +100,7 @@ mod tests {
 
     #[test]
     fn synth_then_inspect_is_clean_and_deterministic() {
-        let dir = std::env::temp_dir().join(format!("kakehashi-synth-uke-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = crate::scratch_dir("synth-uke");
         for layout in ["era", "western"] {
             let a = format!("{layout}-a.UKE");
             let b = format!("{layout}-b.UKE");

@@ -318,7 +318,7 @@ mod tests {
     /// Two runs write the same bytes (CSV and Parquet), and the files say what the summary says.
     #[test]
     fn outputs_are_written_and_identical_across_runs() {
-        let base = std::env::temp_dir().join(format!("kakehashi-coverage-{}", std::process::id()));
+        let base = crate::scratch_dir("coverage");
         let (a, b) = (base.join("a"), base.join("b"));
         let (code_a, out_a) = run(&a);
         let (code_b, _) = run(&b);

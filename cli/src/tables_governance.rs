@@ -618,8 +618,7 @@ mod tests {
 
     #[test]
     fn saving_is_atomic_and_refuses_to_lose_rows() {
-        let dir = std::env::temp_dir().join(format!("kakehashi-save-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch_dir("save");
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let mut ctx = ctx_in(&dir, &mut out, &mut err);
         let p = Path::new("t.sssom.tsv");

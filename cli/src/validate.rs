@@ -410,8 +410,7 @@ mod tests {
         );
         let text = std::fs::read_to_string(example).unwrap();
         assert!(text.contains("J9FC11310000"));
-        let dir = std::env::temp_dir().join(format!("kakehashi-master-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch_dir("master");
         let (good, bad) = (dir.join("good.json"), dir.join("bad.json"));
         std::fs::write(&good, &text).unwrap();
         std::fs::write(&bad, text.replace("J9FC11310000", "J9FC99990000")).unwrap();

@@ -242,14 +242,14 @@ fn run(cwd: &Path, args: &[&str]) -> (i32, String) {
 }
 
 fn config() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../demo/synth.kakehashi.toml")
+    testkit::repository()
+        .join("demo/synth.kakehashi.toml")
         .display()
         .to_string()
 }
 
 fn scratch(name: &str) -> PathBuf {
-    pipeline::scratch_dir(&format!("deliver-{name}"))
+    testkit::scratch_dir(&format!("deliver-{name}"))
 }
 
 /// A generated storage `st` converted into `out` (with its ledger) in `dir`.

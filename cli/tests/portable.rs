@@ -44,8 +44,7 @@ fn json_files(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn a_copied_binary_runs_from_another_folder_with_only_a_package_cache() {
-    let root = std::env::temp_dir().join(format!("kakehashi-portable-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
+    let root = testkit::scratch_dir("portable");
     let (bin_dir, work, home) = (root.join("bin"), root.join("work"), root.join("home"));
     for d in [&bin_dir, &work, &home] {
         std::fs::create_dir_all(d).unwrap();
@@ -55,12 +54,7 @@ fn a_copied_binary_runs_from_another_folder_with_only_a_package_cache() {
 
     // Every package the built-in sets pin (except the built-in R4 core), installed
     // by the copied binary from the IG package files beside the clone.
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fhir-profiles");
-    assert!(
-        shared.is_dir(),
-        "{} is missing: the test installs the IG packages from ../shared beside the repository",
-        shared.display()
-    );
+    let shared = testkit::shared("fhir-profiles");
     let mut pins: Vec<String> = fhir::conformance::default_sets()
         .into_iter()
         .flat_map(|s| s.packages)

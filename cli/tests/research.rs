@@ -26,14 +26,11 @@ const OTHER_KEY: &[u8] =
     b"kakehashi OTHER TEST KEY - not secret, for the research tests: fedcba9876543210\n";
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    testkit::repository()
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("kakehashi-research-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    testkit::scratch_dir(&format!("research-{name}"))
 }
 
 /// Runs `kakehashi ARGS` in process in `cwd`: exit code and standard output + error.

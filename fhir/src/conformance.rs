@@ -881,8 +881,8 @@ pub(crate) mod tests {
     pub(crate) fn package_file(r: &PackageRef) -> std::path::PathBuf {
         let rel = match (r.name.as_str(), r.version.as_str()) {
             ("hl7.fhir.r4.core", "4.0.1") => {
-                return std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../vendor/fhir-profiles/r4-core/hl7.fhir.r4.examples-4.0.1-subset.tgz");
+                return testkit::repository()
+                    .join("vendor/fhir-profiles/r4-core/hl7.fhir.r4.examples-4.0.1-subset.tgz");
             }
             ("jp-core.r4", v) => format!("jp-core/jp-core.r4-{v}.tgz"),
             ("jp-eCSCLINS.r4", "1.5.2") => "jp-clins/jp-clins.r4-1.5.2-snap.tgz".to_owned(),

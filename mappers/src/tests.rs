@@ -26,7 +26,7 @@ fn shared_profiles() -> std::path::PathBuf {
 }
 
 fn repo() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    testkit::repository()
 }
 
 /// The NHO SS-MIX2 sample storage (in `../shared`).

@@ -19,19 +19,5 @@ pub mod ssmix2;
 pub mod text;
 pub mod uke;
 
-/// `rel` inside `../shared`, the folder beside the repository that holds the data
-/// taken from other projects (the NHO SS-MIX2 sample, J-FAGY, the JAMI ConceptMaps,
-/// the JP-CLINS examples); CI always has it. A missing file fails the test, naming
-/// the path: such tests never skip.
 #[cfg(test)]
-pub(crate) fn shared(rel: &str) -> std::path::PathBuf {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared")
-        .join(rel);
-    assert!(
-        path.exists(),
-        "{} is missing: tests read data taken from other projects from ../shared beside the repository",
-        path.display()
-    );
-    path
-}
+pub(crate) use testkit::shared;

@@ -51,18 +51,3 @@ pub use sink::{Sink, SinkError};
 
 #[cfg(test)]
 mod tests;
-
-/// An empty scratch folder for a test, `<temp>/kakehashi-<name>-<pid>` (emptied
-/// if a previous run left it). Tests only: this crate's, and those of crates that
-/// turn on the `test-support` feature in their dev-dependencies (the command
-/// line's); never in a build of the binary.
-#[cfg(any(test, feature = "test-support"))]
-#[doc(hidden)]
-pub fn scratch_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("kakehashi-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        panic!("cannot create folder {}: {e}", dir.display());
-    }
-    dir
-}

@@ -12,7 +12,7 @@ use fhir::package::Package;
 use mappers::config::SiteConfig;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A code-system oracle that knows nothing (every code of an unknown system passes).
 struct NoOracle;
@@ -29,18 +29,15 @@ impl fhir::validate::CodeSystemOracle for NoOracle {
     }
 }
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 /// The `clins` set's packages: the vendored R4 subset and the JP packages in
 /// `../shared/fhir-profiles` (known by their pins' versions, as the package cache
 /// names them).
 fn clins_packages() -> Vec<Package> {
-    let shared = repo().join("../shared/fhir-profiles");
+    let shared = testkit::shared("fhir-profiles");
     [
         (
-            repo().join("vendor/fhir-profiles/r4-core/hl7.fhir.r4.examples-4.0.1-subset.tgz"),
+            testkit::repository()
+                .join("vendor/fhir-profiles/r4-core/hl7.fhir.r4.examples-4.0.1-subset.tgz"),
             None,
         ),
         (
@@ -67,9 +64,7 @@ fn clins_packages() -> Vec<Package> {
 
 /// A synthetic storage of `patients` patients in a fresh folder.
 fn storage(name: &str, patients: u64) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("kakehashi-pipeline-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = testkit::scratch_dir(&format!("pipeline-{name}"));
     let options = synth::ssmix2::Options {
         patients,
         fault_rate: 0.0,
@@ -117,13 +112,13 @@ impl Sink for CountByType {
 #[test]
 fn a_sink_defined_outside_counts_resources_by_type_over_a_storage() {
     let dir = storage("count", 8);
-    let config_path = repo().join("demo/synth.kakehashi.toml");
+    let config_path = testkit::repository().join("demo/synth.kakehashi.toml");
     let config = SiteConfig::parse(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
     let tables: Vec<_> = config
         .tables
         .iter()
         .map(|rel| {
-            let bytes = std::fs::read(repo().join("demo").join(rel)).unwrap();
+            let bytes = std::fs::read(testkit::repository().join("demo").join(rel)).unwrap();
             terminologies::table::parse_sssom(&bytes).0
         })
         .collect();

@@ -237,8 +237,7 @@ mod tests {
 
     #[test]
     fn packed_entries_unpack_to_what_the_walk_gave() {
-        let dir = std::env::temp_dir().join(format!("kakehashi-walk-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
+        let dir = testkit::scratch_dir("walk");
         let deep = dir.join("000/001/0000001/20250101/OML-11");
         fs::create_dir_all(&deep).unwrap();
         fs::write(

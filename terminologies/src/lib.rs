@@ -45,21 +45,8 @@ pub mod table;
 pub use system::{CodeSystem, Shape, V2System};
 pub use table::{Equivalence, Metadata, Row, SourceKey, Status, Table, WriteError};
 
-/// `rel` inside `../shared`, the folder beside the repository that holds the data
-/// taken from other projects (J-FAGY, the JAMI ConceptMaps, …); CI always has it. A
-/// missing file fails the test, naming the path: such tests never skip.
 #[cfg(test)]
-pub(crate) fn shared(rel: &str) -> std::path::PathBuf {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared")
-        .join(rel);
-    assert!(
-        path.exists(),
-        "{} is missing: tests read data taken from other projects from ../shared beside the repository",
-        path.display()
-    );
-    path
-}
+pub(crate) use testkit::shared;
 
 /// The J-FAGY CSV (UTF-8) in `../shared` (tests).
 #[cfg(test)]

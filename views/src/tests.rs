@@ -7,19 +7,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-/// `rel` inside `../shared` beside the repository (data taken from other projects;
-/// CI always has it). A missing file fails the test, naming the path.
-fn shared(rel: &str) -> PathBuf {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared")
-        .join(rel);
-    assert!(
-        path.exists(),
-        "{} is missing: tests read data taken from other projects from ../shared beside the repository",
-        path.display()
-    );
-    path
-}
+use testkit::shared;
 
 /// A value with every number as f64 text, so `1.0` and `1` compare equal.
 fn norm(v: &Value) -> String {

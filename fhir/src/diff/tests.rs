@@ -3,7 +3,6 @@
 
 use super::*;
 use serde_json::json;
-use std::path::Path;
 
 const BASE: &str = "http://example.org/StructureDefinition/";
 
@@ -860,16 +859,8 @@ fn a_package_compared_with_itself_is_empty() {
 
 /// A package from `shared/fhir-profiles` beside the repository.
 fn shared(rel: &str) -> Package {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fhir-profiles")
-        .join(rel);
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}. These tests need the real FHIR packages in shared/fhir-profiles \
-             beside the repository (../shared from the repository root).",
-            path.display()
-        )
-    });
+    let path = crate::shared(&format!("fhir-profiles/{rel}"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     Package::from_tgz(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

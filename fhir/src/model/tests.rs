@@ -518,8 +518,8 @@ fn examples_cached() -> &'static [(String, Vec<u8>)] {
 #[test]
 fn status_displays_are_the_code_systems_own() {
     let tgz = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../vendor/fhir-profiles/r4-core/hl7.fhir.r4.examples-4.0.1-subset.tgz"),
+        testkit::repository()
+            .join("vendor/fhir-profiles/r4-core/hl7.fhir.r4.examples-4.0.1-subset.tgz"),
     )
     .unwrap();
     let pkg = crate::package::Package::from_tgz(&tgz).unwrap();

@@ -6,7 +6,7 @@ use parsers::hl7::Hl7File;
 use terminologies::lookup::Index;
 
 fn repo() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    testkit::repository()
 }
 
 fn terms() -> Index {

@@ -57,7 +57,7 @@ fn delivered(l: &mut Ledger, unit: &str, state: DeliveryState, hash: &str, res: 
 
 #[test]
 fn a_push_sends_what_the_server_lacks_and_deletes_exactly_what_a_unit_delivered() {
-    let dir = crate::scratch_dir("deliver-plan");
+    let dir = testkit::scratch_dir("deliver-plan");
     let mut l = Ledger::in_memory(INST).unwrap();
     let b1 = bundle(&[("Patient", "p1"), ("Condition", "c1")]);
     let b2 = bundle(&[("Patient", "p2"), ("Condition", "c2"), ("Condition", "c3")]);

@@ -300,7 +300,7 @@ fn stale_plan_is_refused_and_writes_nothing() {
 
 #[test]
 fn file_ledger_persists_and_is_one_file() {
-    let dir = crate::scratch_dir("ledger-persist");
+    let dir = testkit::scratch_dir("ledger-persist");
     let path = dir.join("ledger.sqlite");
     {
         let mut l = Ledger::open(&path, INST).unwrap();
@@ -330,7 +330,7 @@ fn file_ledger_persists_and_is_one_file() {
 
 #[test]
 fn branches_learnt_are_kept_per_patient_and_a_schema_1_ledger_gains_their_table() {
-    let dir = crate::scratch_dir("ledger-branch");
+    let dir = testkit::scratch_dir("ledger-branch");
     let path = dir.join("ledger.sqlite");
     {
         let mut l = Ledger::open(&path, INST).unwrap();
@@ -365,7 +365,7 @@ fn branches_learnt_are_kept_per_patient_and_a_schema_1_ledger_gains_their_table(
 
 #[test]
 fn schema_version_mismatch_is_a_clear_error() {
-    let dir = crate::scratch_dir("ledger-version");
+    let dir = testkit::scratch_dir("ledger-version");
     let path = dir.join("ledger.sqlite");
     drop(Ledger::open(&path, INST).unwrap());
     {
@@ -386,7 +386,7 @@ fn schema_version_mismatch_is_a_clear_error() {
 
 #[test]
 fn corrupt_or_foreign_files_are_errors_not_panics() {
-    let dir = crate::scratch_dir("ledger-corrupt");
+    let dir = testkit::scratch_dir("ledger-corrupt");
     // Not a database at all.
     let garbage = dir.join("garbage.sqlite");
     std::fs::write(
@@ -510,7 +510,7 @@ fn a_package_change_replaces_unchanged_units_and_says_why() {
 
 #[test]
 fn a_schema_2_ledger_gains_the_packages_column() {
-    let dir = crate::scratch_dir("ledger-schema2");
+    let dir = testkit::scratch_dir("ledger-schema2");
     let path = dir.join("ledger.sqlite");
     {
         let mut l = Ledger::open(&path, INST).unwrap();
@@ -543,7 +543,7 @@ fn a_schema_2_ledger_gains_the_packages_column() {
 
 #[test]
 fn deliveries_are_recorded_per_server_and_survive_reopening_and_a_schema_3_ledger_gains_them() {
-    let dir = crate::scratch_dir("ledger-deliveries");
+    let dir = testkit::scratch_dir("ledger-deliveries");
     let path = dir.join("ledger.sqlite");
     {
         let mut l = Ledger::open(&path, INST).unwrap();
