@@ -395,9 +395,11 @@ fn tables(out: &Path, ctx: &mut Context<'_>) -> CmdResult {
     let args = export::TablesArgs {
         from: vec![out.to_path_buf(), docs.clone(), docs.join("checkup")],
         out: out.join("tables"),
-        views: Vec::new(),
-        no_shipped: false,
-        format: export::FormatArg::Parquet,
+        views: export::ViewArgs {
+            views: Vec::new(),
+            no_shipped: false,
+            format: export::FormatArg::Parquet,
+        },
         json: false,
     };
     let (code, text) = captured(ctx, |sub| export::run(export::Command::Tables(args), sub))?;

@@ -35,6 +35,41 @@ pub(crate) enum FormatArg {
     Csv,
 }
 
+/// Which views run and the tables' format: the same for `export tables` and
+/// `export research`.
+#[derive(Args)]
+pub struct ViewArgs {
+    /// Folders of the site's ViewDefinitions (`*.json`), run besides the shipped ones.
+    #[arg(long)]
+    pub(crate) views: Vec<PathBuf>,
+    /// Only the views of `--views`, not the shipped ones.
+    #[arg(long)]
+    pub(crate) no_shipped: bool,
+    /// Table format.
+    #[arg(long, value_enum, default_value = "parquet")]
+    pub(crate) format: FormatArg,
+}
+
+impl ViewArgs {
+    /// The tables' format.
+    pub(crate) fn format(&self) -> Format {
+        match self.format {
+            FormatArg::Parquet => Format::Parquet,
+            FormatArg::Csv => Format::Csv,
+        }
+    }
+
+    /// The views to run (shipped unless `--no-shipped`, then the site's), each with
+    /// its source bytes; what cannot be read or compiled is in `diags`.
+    pub(crate) fn load(
+        &self,
+        ctx: &Context<'_>,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Result<Vec<(views::View, Vec<u8>)>, Failure> {
+        load_view_sources(&self.views, self.no_shipped, ctx, diags)
+    }
+}
+
 /// Arguments of `export tables`.
 #[derive(Args)]
 pub struct TablesArgs {
@@ -44,15 +79,8 @@ pub struct TablesArgs {
     /// Where the tables and `dictionary.csv` go (created if missing).
     #[arg(long)]
     pub(crate) out: PathBuf,
-    /// Folders of the user's ViewDefinitions (`*.json`), run besides the shipped ones.
-    #[arg(long)]
-    pub(crate) views: Vec<PathBuf>,
-    /// Only the views of `--views`, not the shipped ones.
-    #[arg(long)]
-    pub(crate) no_shipped: bool,
-    /// Table format.
-    #[arg(long, value_enum, default_value = "parquet")]
-    pub(crate) format: FormatArg,
+    #[command(flatten)]
+    pub(crate) views: ViewArgs,
     /// Diagnostics as JSON Lines.
     #[arg(long)]
     pub(crate) json: bool,
@@ -113,19 +141,8 @@ pub(crate) fn inputs(
     Ok(out)
 }
 
-fn load_views(
-    a: &TablesArgs,
-    ctx: &Context<'_>,
-    diags: &mut Vec<Diagnostic>,
-) -> Result<Vec<views::View>, Failure> {
-    Ok(load_view_sources(&a.views, a.no_shipped, ctx, diags)?
-        .into_iter()
-        .map(|(v, _)| v)
-        .collect())
-}
-
 /// The shipped views (unless `no_shipped`) and those of `dirs`, each with the bytes it was read from.
-pub(crate) fn load_view_sources(
+fn load_view_sources(
     dirs: &[PathBuf],
     no_shipped: bool,
     ctx: &Context<'_>,
@@ -213,12 +230,14 @@ pub(crate) fn failed(out: &Path, format: Format, e: views::TableError) -> Failur
 }
 
 fn tables(a: TablesArgs, ctx: &mut Context<'_>) -> CmdResult {
-    let format = match a.format {
-        FormatArg::Parquet => Format::Parquet,
-        FormatArg::Csv => Format::Csv,
-    };
+    let format = a.views.format();
     let mut diags: Vec<Diagnostic> = Vec::new();
-    let list = load_views(&a, ctx, &mut diags)?;
+    let list: Vec<views::View> = a
+        .views
+        .load(ctx, &mut diags)?
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect();
     let mut files = Vec::new();
     for f in &a.from {
         files.extend(inputs(ctx, f)?);

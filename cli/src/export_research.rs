@@ -13,7 +13,7 @@
 //! and the folder is renamed to `--out` at the end. On any failure the temporary
 //! folder is removed.
 
-use crate::export::{FormatArg, failed, inputs, load_view_sources};
+use crate::export::{failed, inputs};
 use crate::{CmdResult, Context, EXIT_INPUT_ERRORS, EXIT_OK, Failure};
 use clap::{Args, ValueEnum};
 use diagnostics::{Diagnostic, Location, Severity};
@@ -27,7 +27,6 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter};
 use std::path::{Path, PathBuf};
-use views::sink::Format;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub(crate) enum BirthArg {
@@ -50,15 +49,8 @@ pub struct ResearchArgs {
     /// Opt-out list: `patient,<local id>` or `insurance,<insurer:symbol:number[:branch]>` per line.
     #[arg(long = "opt-out")]
     pub(crate) opt_out: Option<PathBuf>,
-    /// Folders of the site's ViewDefinitions (`*.json`), run besides the shipped ones.
-    #[arg(long)]
-    pub(crate) views: Vec<PathBuf>,
-    /// Only the views of `--views`, not the shipped ones.
-    #[arg(long)]
-    pub(crate) no_shipped: bool,
-    /// Table format.
-    #[arg(long, value_enum, default_value = "parquet")]
-    pub(crate) format: FormatArg,
+    #[command(flatten)]
+    pub(crate) views: crate::export::ViewArgs,
     /// Shift every date of a patient by a keyed per-patient offset (±1–180 days).
     #[arg(long)]
     pub(crate) shift_dates: bool,
@@ -261,10 +253,7 @@ fn generalisations(
 
 /// Runs `export research`.
 pub(crate) fn run(a: ResearchArgs, ctx: &mut Context<'_>) -> CmdResult {
-    let format = match a.format {
-        FormatArg::Parquet => Format::Parquet,
-        FormatArg::Csv => Format::Csv,
-    };
+    let format = a.views.format();
     let how_to_make = "a release key is a file of at least 32 random bytes, e.g. `head -c 32 /dev/urandom > release.key`";
     let key_bytes = std::fs::read(ctx.resolve(&a.key)).map_err(|e| {
         Failure(format!(
@@ -309,7 +298,7 @@ pub(crate) fn run(a: ResearchArgs, ctx: &mut Context<'_>) -> CmdResult {
     };
     // views: a view that cannot be run stops the release (it would be a release short of a table)
     let mut diags = Vec::new();
-    let view_sources = load_view_sources(&a.views, a.no_shipped, ctx, &mut diags)?;
+    let view_sources = a.views.load(ctx, &mut diags)?;
     // the opt-out list
     let mut opt_out_digest = None;
     let opt_out = match &a.opt_out {
