@@ -31,10 +31,8 @@ pub mod codes;
 /// The environment variable that moves the package cache.
 pub const CACHE_ENV: &str = "KAKEHASHI_PACKAGE_CACHE";
 
-/// The R4 base definitions built into the binary (a subset of
-/// `hl7.fhir.r4.examples` 4.0.1, CC0; see `vendor/fhir-profiles/r4-core/SOURCE.md`).
-const BUILT_IN_R4: &[u8] =
-    include_bytes!("../../vendor/fhir-profiles/r4-core/hl7.fhir.r4.examples-4.0.1-subset.tgz");
+// The R4 base definitions built into the binary.
+use fhir::conformance::BUILT_IN_R4;
 
 /// Largest package file accepted (the full R4 core is about 60 MB unpacked).
 const MAX_PACKAGE_BYTES: u64 = 256 * 1024 * 1024;

@@ -26,6 +26,25 @@ pub const BASE_PACKAGE: &str = "hl7.fhir.r4.core";
 /// Its version.
 pub const BASE_VERSION: &str = "4.0.1";
 
+/// The R4 base definitions built into kakehashi as [`BASE_PACKAGE`]
+/// [`BASE_VERSION`]: a subset of `hl7.fhir.r4.examples` 4.0.1 (CC0; see
+/// `vendor/fhir-profiles/r4-core/SOURCE.md`), the one package not taken from the
+/// package cache.
+pub const BUILT_IN_R4: &[u8] =
+    include_bytes!("../../vendor/fhir-profiles/r4-core/hl7.fhir.r4.examples-4.0.1-subset.tgz");
+
+/// The element types of the R4 base resources and data types (read once from
+/// [`BUILT_IN_R4`]), for FHIRPath evaluation outside the validator (the SQL on
+/// FHIR views). Empty if the built-in package cannot be read, which its own test
+/// rules out.
+pub fn r4_element_types() -> &'static crate::fhirpath::ElementTypes {
+    static TYPES: OnceLock<crate::fhirpath::ElementTypes> = OnceLock::new();
+    TYPES.get_or_init(|| match Package::from_tgz(BUILT_IN_R4) {
+        Ok(p) => crate::fhirpath::ElementTypes::from_packages([&p]),
+        Err(_) => crate::fhirpath::ElementTypes::default(),
+    })
+}
+
 /// The sets kakehashi validates against when a site pins none: `(name, what it
 /// is for, packages in load order)`. A site's `[packages.sets]` replaces a set
 /// of the same name.

@@ -88,6 +88,8 @@ pub fn rows<'a>(
             root_resource: root.or(Some(resource)),
             resolver,
             terminology: None,
+            // `birthDate` is a date, `Quantity.value` a decimal: the R4 base types
+            types: Some(fhir::conformance::r4_element_types()),
         },
     };
     let node = Item::Node(Node {
@@ -115,14 +117,20 @@ pub fn rows<'a>(
     run.select(&view.root, Some(&node), 0)
 }
 
-impl<'a> Run<'a, '_> {
+impl<'a, 'v> Run<'a, 'v> {
     fn eval(
         &self,
         e: &fhir::fhirpath::Expression,
         focus: &Item<'a>,
         row_index: usize,
     ) -> Result<Collection<'a>, NotEvaluable> {
-        let mut vars: Vec<(&str, Item<'a>)> = Vec::with_capacity(self.view.constants.len() + 1);
+        e.evaluate_with(focus.clone(), self.env, &self.vars(row_index))
+            .map_err(|x| failed(e.source(), x.0))
+    }
+
+    /// The view's constants and `%rowIndex`.
+    fn vars(&self, row_index: usize) -> Vec<(&'v str, Item<'a>)> {
+        let mut vars = Vec::with_capacity(self.view.constants.len() + 1);
         vars.extend(
             self.view
                 .constants
@@ -130,8 +138,7 @@ impl<'a> Run<'a, '_> {
                 .map(|(n, i)| (n.as_str(), i.clone())),
         );
         vars.push((ROW_INDEX, Item::Int(row_index as i64)));
-        e.evaluate_with(focus.clone(), self.env, &vars)
-            .map_err(|x| failed(e.source(), x.0))
+        vars
     }
 
     fn select(
@@ -170,7 +177,7 @@ impl<'a> Run<'a, '_> {
             let mut base = Vec::with_capacity(s.width);
             for c in &s.columns {
                 base.push(match &f {
-                    None => Cell::Null,
+                    None => self.null_column(c, i)?,
                     Some(x) => self.column(c, x, i)?,
                 });
             }
@@ -218,6 +225,33 @@ impl<'a> Run<'a, '_> {
 
     fn column(&self, c: &ColumnExpr, focus: &Item<'a>, i: usize) -> Result<Cell, NotEvaluable> {
         let r = self.eval(&c.expr, focus, i)?;
+        self.cell_of(c, r)
+    }
+
+    /// A column of the null row of an empty `forEachOrNull`: evaluated on no input
+    /// at all, so paths give null and `%rowIndex` is 0, as the suite's
+    /// "%rowIndex with forEachOrNull" wants; a result with nothing in it is null
+    /// (also for a collection column).
+    fn null_column(&self, c: &ColumnExpr, i: usize) -> Result<Cell, NotEvaluable> {
+        let context = match self.env.resource {
+            Some(r) => Item::Node(Node {
+                value: r,
+                ext: None,
+                ty: r.get("resourceType").and_then(Value::as_str),
+            }),
+            None => return Ok(Cell::Null),
+        };
+        let r = c
+            .expr
+            .evaluate_on_nothing(context, self.env, &self.vars(i))
+            .map_err(|x| failed(c.expr.source(), x.0))?;
+        if r.is_empty() {
+            return Ok(Cell::Null);
+        }
+        self.cell_of(c, r)
+    }
+
+    fn cell_of(&self, c: &ColumnExpr, r: Collection<'a>) -> Result<Cell, NotEvaluable> {
         let one = |x: &Item<'_>| {
             cell(x, c.declared)
                 .map_err(|why| failed(c.expr.source(), format!("column {}: {why}", c.name)))

@@ -1,6 +1,7 @@
 //! Evaluation of a parsed expression over `serde_json::Value` resources.
 
 use super::parser::{BinOp, Expr};
+use super::types::ElementTypes;
 use super::value::{FastGet, Item, Node, PRIMITIVES, Scalar, parse_datetime};
 use serde_json::Value;
 use std::borrow::Cow;
@@ -47,6 +48,9 @@ pub struct Env<'a> {
     pub resolver: Option<&'a dyn Resolver<'a>>,
     /// For `memberOf()`.
     pub terminology: Option<&'a dyn Terminology>,
+    /// The types of elements reached by name (none: only resources and choice
+    /// elements are typed).
+    pub types: Option<&'a ElementTypes>,
 }
 
 /// Functions the evaluator implements (anything else is "not evaluable").
@@ -181,8 +185,9 @@ fn node_ty<'a>(v: &'a Value, ty: Option<&'a str>) -> Option<&'a str> {
     v.fget("resourceType").and_then(Value::as_str).or(ty)
 }
 
-/// Children named `name` of a node (choice types `value[x]` included).
-fn member<'a>(out: &mut Collection<'a>, n: &Node<'a>, name: &str) {
+/// Children named `name` of a node (choice types `value[x]` included), typed
+/// by `types` when it knows the element.
+fn member<'a>(out: &mut Collection<'a>, n: &Node<'a>, name: &str, types: Option<&'a ElementTypes>) {
     let obj = match n.value {
         Value::Object(o) => o,
         // a primitive: only its `_x` companion has children (id, extension)
@@ -191,14 +196,18 @@ fn member<'a>(out: &mut Collection<'a>, n: &Node<'a>, name: &str) {
             _ => return,
         },
     };
+    let ty = || {
+        n.ty.zip(types)
+            .and_then(|(parent, t)| t.child(parent, name))
+    };
     if let Some(v) = obj.fget(name) {
         let ext = underscored(obj, name);
-        push_values(out, v, ext, None);
+        push_values(out, v, ext, ty());
         return;
     }
     if let Some(ext) = underscored(obj, name) {
         // an element with only its extension part
-        push_values(out, &NULL, Some(ext), None);
+        push_values(out, &NULL, Some(ext), ty());
         return;
     }
     // choice type
@@ -400,7 +409,8 @@ fn is_type(item: &Item<'_>, t: &str) -> bool {
                     || (t == "Resource" || t == "DomainResource")
                         && n.value.fget("resourceType").is_some()
                     || (ty == "SimpleQuantity" || ty == "Age" || ty == "Duration")
-                        && t == "Quantity";
+                        && t == "Quantity"
+                    || primitive_is(ty, t);
             }
             match n.value {
                 Value::String(_) => matches!(t, "String" | "string"),
@@ -427,6 +437,29 @@ fn is_type(item: &Item<'_>, t: &str) -> bool {
         }
         Item::Quantity(..) => t == "Quantity",
     }
+}
+
+/// Is the FHIR primitive type `ty` the type `t` by specialization (`code` is a
+/// `string`, `positiveInt` an `integer`, `url` a `uri`), or by the System type
+/// its value has (`String` for a `code`, as for an untyped string)?
+fn primitive_is(ty: &str, t: &str) -> bool {
+    let family = match ty {
+        "code" | "id" | "markdown" => "string",
+        "url" | "canonical" | "oid" | "uuid" => "uri",
+        "positiveInt" | "unsignedInt" => "integer",
+        other => other,
+    };
+    let system = match family {
+        "string" | "uri" | "base64Binary" => "String",
+        "boolean" => "Boolean",
+        "integer" => "Integer",
+        "decimal" => "Decimal",
+        "date" => "Date",
+        "dateTime" | "instant" => "DateTime",
+        "time" => "Time",
+        _ => return false,
+    };
+    family == t || system == t
 }
 
 fn type_arg(e: &Expr) -> Result<String, EvalError> {
@@ -549,7 +582,7 @@ impl<'a, 'e> Ctx<'a, 'e> {
                 }
                 for i in input {
                     if let Item::Node(n) = i {
-                        member(&mut out, n, name);
+                        member(&mut out, n, name, self.env.types);
                     }
                 }
                 Ok(out)
@@ -559,7 +592,7 @@ impl<'a, 'e> Ctx<'a, 'e> {
                 let mut out = Vec::new();
                 for i in &c {
                     if let Item::Node(n) = i {
-                        member(&mut out, n, name);
+                        member(&mut out, n, name, self.env.types);
                     }
                 }
                 Ok(out)
@@ -1186,7 +1219,7 @@ impl<'a, 'e> Ctx<'a, 'e> {
                 let mut exts = Vec::new();
                 for i in &c {
                     if let Item::Node(n) = i {
-                        member(&mut exts, n, "extension");
+                        member(&mut exts, n, "extension", self.env.types);
                     }
                 }
                 exts.into_iter()
@@ -1551,6 +1584,17 @@ fn arith<'a>(op: BinOp, a: &Item<'a>, c: &Item<'a>) -> R<'a> {
         }
     };
     Ok(vec![Item::Dec(v, v.to_string())])
+}
+
+/// No input at all: an empty collection and no `$this`.
+pub(crate) fn empty_focus<'a>() -> (Collection<'a>, Focus<'a>) {
+    (
+        Vec::new(),
+        Focus {
+            this: None,
+            index: None,
+        },
+    )
 }
 
 pub(crate) fn root_focus<'a>(item: Item<'a>) -> (Collection<'a>, Focus<'a>) {

@@ -22,11 +22,13 @@
 
 mod eval;
 mod parser;
+mod types;
 mod value;
 
 pub(crate) use eval::underscored;
 pub use eval::{Collection, Env, EvalError, FUNCTIONS, Resolver, Terminology};
 pub use parser::{BinOp, Expr, ParseError, parse};
+pub use types::ElementTypes;
 pub(crate) use value::FastGet;
 pub use value::{DateTime, Item, Node, PRIMITIVES, parse_datetime};
 
@@ -203,6 +205,27 @@ impl Expression {
             vars,
         };
         let (input, focus) = eval::root_focus(item);
+        ctx.eval(ast, &input, &focus)
+    }
+
+    /// Like [`Expression::evaluate_with`] on an empty input collection (no
+    /// `$this`; `%context` is `context`): what a SQL on FHIR column sees in the
+    /// null row of an empty `forEachOrNull`, where paths give nothing and
+    /// variables such as `%rowIndex` still have their value.
+    pub fn evaluate_on_nothing<'a>(
+        &self,
+        context: Item<'a>,
+        env: Env<'a>,
+        vars: &[(&str, Item<'a>)],
+    ) -> Result<Collection<'a>, EvalError> {
+        let ast = self.ast.as_ref().map_err(|e| EvalError(e.clone()))?;
+        let ctx = eval::Ctx {
+            env,
+            context,
+            regexes: &self.regexes,
+            vars,
+        };
+        let (input, focus) = eval::empty_focus();
         ctx.eval(ast, &input, &focus)
     }
 

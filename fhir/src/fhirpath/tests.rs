@@ -229,6 +229,7 @@ fn resolve_and_variables() {
         root_resource: Some(&bundle),
         resolver: Some(&r),
         terminology: None,
+        types: None,
     };
     let e = Expression::compile("entry.first().resource.subject.resolve().is(Patient)");
     assert_eq!(e.check(&bundle, None, env), Verdict::Pass);
@@ -336,5 +337,63 @@ fn sql_on_fhir_functions_keys_join_and_boundaries() {
     assert_eq!(
         variables(e.ast().unwrap()).into_iter().collect::<Vec<_>>(),
         ["rowIndex", "wanted"]
+    );
+}
+
+/// With the R4 base element types, elements reached by name have their FHIR
+/// type: `birthDate` is a date (boundaries), `Quantity.value` a decimal, `gender`
+/// a code (a string by specialization), a backbone element's children are typed
+/// under its path, and a repeated element (`contentReference`) as its original.
+#[test]
+fn element_types_from_the_r4_base() {
+    let types = crate::conformance::r4_element_types();
+    assert!(types.len() > 50, "{} types", types.len());
+    assert_eq!(types.child("Patient", "birthDate"), Some("date"));
+    assert_eq!(types.child("Patient", "contact"), Some("Patient.contact"));
+    assert_eq!(types.child("Patient.contact", "name"), Some("HumanName"));
+    assert_eq!(types.child("HumanName", "family"), Some("string"));
+    assert_eq!(types.child("Quantity", "value"), Some("decimal"));
+    assert_eq!(
+        types.child("Patient", "deceased"),
+        None,
+        "choice elements carry their type"
+    );
+    assert_eq!(types.child("Patient", "nonsense"), None);
+    let p = json!({"resourceType": "Patient", "birthDate": "1970-06", "gender": "male",
+        "contact": [{"name": {"family": "Kato"}}],
+        "extension": [{"url": "u", "valueQuantity": {"value": 1.0}}]});
+    let (typed, untyped) = (true, false);
+    let eval = |src: &str, with_types: bool| -> Vec<String> {
+        let env = Env {
+            types: with_types.then_some(types),
+            ..Env::default()
+        };
+        Expression::compile(src)
+            .evaluate(&p, None, env)
+            .unwrap()
+            .iter()
+            .filter_map(|i| i.to_text())
+            .collect()
+    };
+    assert_eq!(eval("birthDate.lowBoundary()", typed), ["1970-06-01"]);
+    assert_eq!(eval("birthDate.highBoundary()", typed), ["1970-06-30"]);
+    // without the model the string is not known to be a date
+    assert!(eval("birthDate.lowBoundary()", untyped).is_empty());
+    assert_eq!(eval("birthDate.is(date)", typed), ["true"]);
+    assert_eq!(
+        eval(
+            "gender.is(code) and gender.is(string) and gender.is(String)",
+            typed
+        ),
+        ["true"]
+    );
+    assert_eq!(eval("contact.name.family.is(string)", typed), ["true"]);
+    assert_eq!(eval("contact.name.is(HumanName)", typed), ["true"]);
+    assert_eq!(
+        eval(
+            "extension.value.ofType(Quantity).value.lowBoundary()",
+            typed
+        ),
+        ["0.95000000"]
     );
 }

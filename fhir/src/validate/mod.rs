@@ -937,6 +937,7 @@ impl<'c> Validator<'c> {
                 root_resource: Some(scope.root),
                 resolver: run.bundle.map(|b| b as &dyn Resolver<'a>),
                 terminology: Some(self),
+                types: None,
             };
             run.report.invariants_evaluated += 1;
             match e.check_node(node, env) {
@@ -1528,6 +1529,7 @@ impl<'c> Validator<'c> {
                 root_resource: Some(scope.root),
                 resolver: run.bundle.map(|b| b as &dyn Resolver<'a>),
                 terminology: Some(self),
+                types: None,
             };
             match self.expression(expr).evaluate(scope.resource, None, env) {
                 Ok(nodes) => nodes.iter().any(|i| {
@@ -1710,6 +1712,7 @@ impl<'c> Validator<'c> {
                 root_resource: Some(scope.root),
                 resolver,
                 terminology: Some(self),
+                types: None,
             };
             run.report.invariants_evaluated += 1;
             let verdict = if c.key == "ele-1" && c.expression == ELE_1 {
@@ -2140,6 +2143,7 @@ impl<'c> Validator<'c> {
             root_resource: Some(scope.root),
             resolver: run.bundle.map(|b| b as &dyn Resolver<'a>),
             terminology: Some(self),
+            types: None,
         };
         // ordered slicing: the highest slice seen so far, and whether an item that
         // matches no slice has been seen (openAtEnd: those come last)

@@ -514,6 +514,7 @@ fn native_dom_3_agrees_with_the_evaluator() {
                 root_resource: Some(&v),
                 resolver: None,
                 terminology: None,
+                types: None,
             };
             let fp = e.check_node(n, env) == Verdict::Pass;
             assert_eq!(dom_3_holds(&v, &v), fp, "{v}");
