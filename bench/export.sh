@@ -3,11 +3,14 @@
 # output of `convert` over generated SS-MIX2 storage. Not part of the tests;
 # nothing asserts a time.
 #
-#   bench/export.sh [--patients N] [--seed S] [--bin PATH]
+#   bench/export.sh [--patients N] [--seed S] [--bin PATH] [--previous-bin PATH [--rounds R]]
 #
 # --bin PATH: time that kakehashi binary instead of building this tree's release
 # binary (the tree's is built with `cargo build --release`, in $CARGO_TARGET_DIR
 # when set).
+# --previous-bin PATH: also export the big output with that (earlier) build,
+# alternated with this one R times (default 3), and print both median CPU times,
+# their ratio and whether the two builds wrote the same tables.
 #
 # Steps: (1) generate two storages, N and 10×N patients (`synth ssmix2`, no
 # faults), and convert each (`--jobs 2`, no ledger); (2) export both to Parquet
@@ -26,12 +29,16 @@ work="$here/.work/export"
 patients=1000
 seed=1
 bin=""
+previous=""
+rounds=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --patients) patients="$2"; shift 2 ;;
     --seed) seed="$2"; shift 2 ;;
     --bin) bin="$2"; shift 2 ;;
-    *) echo "usage: bench/export.sh [--patients N] [--seed S] [--bin PATH]" >&2; exit 2 ;;
+    --previous-bin) previous="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    *) echo "usage: bench/export.sh [--patients N] [--seed S] [--bin PATH] [--previous-bin PATH [--rounds R]]" >&2; exit 2 ;;
   esac
 done
 big=$(( patients * 10 ))
@@ -54,11 +61,11 @@ for n in "$patients" "$big"; do
   fi
 done
 
-# export NAME N → prints "wall_s rss_kb cpu_s rows resources"
+# export NAME N [BIN] → prints "wall_s rss_kb cpu_s rows resources"
 export_run() {
-  local name="$1" n="$2"
+  local name="$1" n="$2" with="${3:-$bin}"
   rm -rf "$work/tables-$name"
-  local cmd=("$bin" export tables --from "$work/converted-$n-$seed" --out "$work/tables-$name")
+  local cmd=("$with" export tables --from "$work/converted-$n-$seed" --out "$work/tables-$name")
   if command -v taskset > /dev/null; then
     cmd=(taskset -c 0 "${cmd[@]}")
   fi
@@ -85,3 +92,22 @@ awk -v w="$wb" -v c="$cb" -v r="$rows_b" -v x="$res_b" -v n="$big" 'BEGIN {
 awk -v a="$rsss" -v b="$rssb" -v n="$patients" -v m="$big" 'BEGIN {
   printf "peak RSS: %.1f MB (%d patients), %.1f MB (%d patients): %.2f× for 10× the input (target ≤ 1.5×)\n", a / 1024, n, b / 1024, m, b / a }'
 echo "second export of the small output: $same"
+
+if [ -n "$previous" ]; then
+  # alternated: previous, this, previous, this, … on the big output
+  : > "$work/cpu-previous"
+  : > "$work/cpu-this"
+  for _ in $(seq "$rounds"); do
+    export_run previous "$big" "$previous" | awk '{ print $3 }' >> "$work/cpu-previous"
+    export_run this "$big" | awk '{ print $3 }' >> "$work/cpu-this"
+  done
+  tables=same
+  for f in "$work/tables-this"/*; do
+    cmp -s "$f" "$work/tables-previous/$(basename "$f")" || tables=DIFFERENT
+  done
+  median() { sort -g "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+  mp=$(median "$work/cpu-previous")
+  mt=$(median "$work/cpu-this")
+  awk -v p="$mp" -v t="$mt" -v n="$big" -v r="$rounds" -v same="$tables" 'BEGIN {
+    printf "previous build vs this one, %d patients, %d alternated rounds: median CPU %.2f s → %.2f s (this / previous %.3f×); tables %s\n", n, r, p, t, t / p, same }'
+fi
