@@ -476,6 +476,19 @@ fn pattern_matches(pattern: &Value, value: &Value) -> bool {
 }
 
 impl<'c> Validator<'c> {
+    /// The FHIRPath environment of an expression evaluated in `scope`: its
+    /// resource and root, the bundle as resolver, this validator as terminology
+    /// (no element-type model: the walk types the profile's own elements).
+    fn env<'a>(&'a self, bundle: Option<&'a BundleIndex<'a>>, scope: Scope<'a>) -> Env<'a> {
+        Env {
+            resource: Some(scope.resource),
+            root_resource: Some(scope.root),
+            resolver: bundle.map(|b| b as &dyn Resolver<'a>),
+            terminology: Some(self),
+            types: None,
+        }
+    }
+
     /// A validator over `conf`.
     pub fn new(conf: &'c Conformance) -> Validator<'c> {
         Validator {
@@ -932,13 +945,7 @@ impl<'c> Validator<'c> {
             if !same_canonical(&rule.profile, &sd.url) {
                 continue;
             }
-            let env = Env {
-                resource: Some(scope.resource),
-                root_resource: Some(scope.root),
-                resolver: run.bundle.map(|b| b as &dyn Resolver<'a>),
-                terminology: Some(self),
-                types: None,
-            };
+            let env = self.env(run.bundle, scope);
             run.report.invariants_evaluated += 1;
             match e.check_node(node, env) {
                 Verdict::Pass => {}
@@ -1524,13 +1531,7 @@ impl<'c> Validator<'c> {
         // selects in the enclosing resource (`None`: the expression cannot be evaluated)
         let not_evaluable: RefCell<Vec<(String, String)>> = RefCell::new(Vec::new());
         let in_fhirpath_context = |expr: &str| -> bool {
-            let env = Env {
-                resource: Some(scope.resource),
-                root_resource: Some(scope.root),
-                resolver: run.bundle.map(|b| b as &dyn Resolver<'a>),
-                terminology: Some(self),
-                types: None,
-            };
+            let env = self.env(run.bundle, scope);
             match self.expression(expr).evaluate(scope.resource, None, env) {
                 Ok(nodes) => nodes.iter().any(|i| {
                     i.node().is_some_and(|n| {
@@ -1706,14 +1707,7 @@ impl<'c> Validator<'c> {
             if !run.done_constraints.insert(key) {
                 continue;
             }
-            let resolver: Option<&'a dyn Resolver<'a>> = run.bundle.map(|b| b as &dyn Resolver<'a>);
-            let env = Env {
-                resource: Some(scope.resource),
-                root_resource: Some(scope.root),
-                resolver,
-                terminology: Some(self),
-                types: None,
-            };
+            let env = self.env(run.bundle, scope);
             run.report.invariants_evaluated += 1;
             let verdict = if c.key == "ele-1" && c.expression == ELE_1 {
                 // evaluated natively (it is on every element): a value, or a child other than id
@@ -2138,13 +2132,7 @@ impl<'c> Validator<'c> {
         }
         let mut counts = vec![0usize; slices.len()];
         let mut undetermined = false;
-        let env = Env {
-            resource: Some(scope.resource),
-            root_resource: Some(scope.root),
-            resolver: run.bundle.map(|b| b as &dyn Resolver<'a>),
-            terminology: Some(self),
-            types: None,
-        };
+        let env = self.env(run.bundle, scope);
         // ordered slicing: the highest slice seen so far, and whether an item that
         // matches no slice has been seen (openAtEnd: those come last)
         let mut last_slice: Option<usize> = None;
