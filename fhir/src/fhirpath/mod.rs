@@ -197,15 +197,8 @@ impl Expression {
         env: Env<'a>,
         vars: &[(&str, Item<'a>)],
     ) -> Result<Collection<'a>, EvalError> {
-        let ast = self.ast.as_ref().map_err(|e| EvalError(e.clone()))?;
-        let ctx = eval::Ctx {
-            env,
-            context: item.clone(),
-            regexes: &self.regexes,
-            vars,
-        };
-        let (input, focus) = eval::root_focus(item);
-        ctx.eval(ast, &input, &focus)
+        let (input, focus) = eval::root_focus(item.clone());
+        self.run(item, &input, &focus, env, vars)
     }
 
     /// Like [`Expression::evaluate_with`] on an empty input collection (no
@@ -218,6 +211,19 @@ impl Expression {
         env: Env<'a>,
         vars: &[(&str, Item<'a>)],
     ) -> Result<Collection<'a>, EvalError> {
+        let (input, focus) = eval::empty_focus();
+        self.run(context, &input, &focus, env, vars)
+    }
+
+    /// Evaluates on `input` with `focus` as `$this` and `context` as `%context`.
+    fn run<'a>(
+        &self,
+        context: Item<'a>,
+        input: &Collection<'a>,
+        focus: &eval::Focus<'a>,
+        env: Env<'a>,
+        vars: &[(&str, Item<'a>)],
+    ) -> Result<Collection<'a>, EvalError> {
         let ast = self.ast.as_ref().map_err(|e| EvalError(e.clone()))?;
         let ctx = eval::Ctx {
             env,
@@ -225,8 +231,7 @@ impl Expression {
             regexes: &self.regexes,
             vars,
         };
-        let (input, focus) = eval::empty_focus();
-        ctx.eval(ast, &input, &focus)
+        ctx.eval(ast, input, focus)
     }
 
     /// Evaluates as an invariant: passes when the result is empty or all `true`.
